@@ -1,0 +1,1 @@
+"""The shop's data in SQLite (one file per shop) via sqlite-utils."""

@@ -1,0 +1,81 @@
+"""Products: upserts from any feed, and the reads serving and training need."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import sqlite_utils
+
+from storage.clock import utc_now_iso
+from storage.upserts import upsert_dicts
+
+PRODUCT_COLUMNS: tuple[str, ...] = (
+    "product_id", "title", "description", "category", "tags", "vendor", "price",
+    "compare_at_price", "inventory", "status", "margin", "season_tags", "available_until",
+    "image_url", "url", "created_at",
+)
+
+
+def upsert_products(db: sqlite_utils.Database, products: Iterable[Mapping[str, Any]]) -> int:
+    """Insert or update products by product_id; return how many were new or changed.
+
+    Each record needs product_id, title and price when new; other columns it lacks keep
+    their stored (or default) values.
+    """
+    records = []
+    for product in products:
+        unknown = set(product) - set(PRODUCT_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown product fields {sorted(unknown)}")
+        records.append(product)
+    return upsert_dicts(
+        db, "products", ["product_id"], records, "updated_at", utc_now_iso(),
+        required=("title", "price"),
+    )
+
+
+def set_inventory(db: sqlite_utils.Database, product_id: str, inventory: int | None) -> bool:
+    """Set one product's stock level; return whether the product exists."""
+    with db.conn:
+        cursor = db.conn.execute(
+            "UPDATE products SET inventory = ?, updated_at = ? WHERE product_id = ?",
+            (inventory, utc_now_iso(), product_id),
+        )
+    return cursor.rowcount > 0
+
+
+def get_products(db: sqlite_utils.Database, product_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Products by id (fresh price and stock for display); unknown ids are left out."""
+    found: dict[str, dict[str, Any]] = {}
+    ids = list(dict.fromkeys(product_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for row in db.query(f"SELECT * FROM products WHERE product_id IN ({marks})", chunk):
+            found[row["product_id"]] = row
+    return found
+
+
+def unavailable_product_ids(db: sqlite_utils.Database, today: str) -> set[str]:
+    """Ids that must never be recommended now: out of stock, not active, or past available_until."""
+    rows = db.execute(
+        "SELECT product_id FROM products WHERE status != 'active' "
+        "OR (inventory IS NOT NULL AND inventory <= 0) "
+        "OR (available_until IS NOT NULL AND available_until < ?)",
+        (today,),
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def read_products_frame(db: sqlite_utils.Database) -> pd.DataFrame:
+    """Every product as a DataFrame (one row per product, columns as PRODUCT_COLUMNS)."""
+    return pd.read_sql_query(
+        f"SELECT {', '.join(PRODUCT_COLUMNS)} FROM products ORDER BY product_id", db.conn
+    )
+
+
+def count_products(db: sqlite_utils.Database) -> int:
+    """Number of products in the catalog."""
+    return int(db.execute("SELECT count(*) FROM products").fetchone()[0])

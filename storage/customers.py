@@ -1,0 +1,26 @@
+"""Customers: upserts from orders, CSVs and platform feeds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlite_utils
+
+from storage.clock import utc_now_iso
+from storage.upserts import upsert_dicts
+
+CUSTOMER_COLUMNS: tuple[str, ...] = (
+    "customer_id", "email", "first_name", "last_name", "country", "accepts_marketing", "created_at",
+)
+
+
+def upsert_customers(db: sqlite_utils.Database, customers: Iterable[Mapping[str, Any]]) -> int:
+    """Insert or update customers by customer_id; return how many were new or changed."""
+    return upsert_dicts(db, "customers", ["customer_id"], customers, "updated_at", utc_now_iso())
+
+
+def get_customer(db: sqlite_utils.Database, customer_id: str) -> dict[str, Any] | None:
+    """One customer, or None."""
+    rows = list(db.query("SELECT * FROM customers WHERE customer_id = ?", [customer_id]))
+    return rows[0] if rows else None

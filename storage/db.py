@@ -1,0 +1,79 @@
+"""Opening a shop's SQLite file: one file per shop so one shop's rows can never leak into
+another's query, and shop/redact deletes a single folder."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from storage.errors import InvalidShopName, UnknownShop
+from storage.migrations import migrate
+
+DB_FILENAME = "shop.db"
+# Shopify domains (x.myshopify.com) and plain names; no slashes, no leading dot.
+_SHOP_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+
+
+def validate_shop_name(shop: str) -> str:
+    """Return the shop name if it is safe as a folder name, else raise InvalidShopName."""
+    if not isinstance(shop, str) or not _SHOP_NAME.match(shop) or ".." in shop:
+        raise InvalidShopName(
+            f"shop must be 1-100 characters of a-z, 0-9, '.', '_' or '-', starting with a letter "
+            f"or digit, got {shop!r}"
+        )
+    return shop
+
+
+def shop_dir(data_dir: Path, shop: str) -> Path:
+    """Folder holding a shop's database and model artifacts."""
+    return Path(data_dir) / validate_shop_name(shop)
+
+
+def shop_db_path(data_dir: Path, shop: str) -> Path:
+    """Path of a shop's SQLite file."""
+    return shop_dir(data_dir, shop) / DB_FILENAME
+
+
+def shop_exists(data_dir: Path, shop: str) -> bool:
+    """Whether the shop has a store on disk."""
+    try:
+        return shop_db_path(data_dir, shop).is_file()
+    except InvalidShopName:
+        return False
+
+
+def list_shops(data_dir: Path) -> list[str]:
+    """Names of every shop with a store under data_dir, sorted."""
+    root = Path(data_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.parent.name for p in root.glob(f"*/{DB_FILENAME}"))
+
+
+def open_db(path: Path) -> sqlite_utils.Database:
+    """Open (creating if needed) a SQLite file with WAL, foreign keys and the current schema.
+
+    WAL lets the web app read while a worker or import writes; busy_timeout makes a writer
+    wait for another writer instead of failing at once.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+    db = sqlite_utils.Database(conn)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA busy_timeout=30000")
+    migrate(db)
+    return db
+
+
+def open_shop_db(data_dir: Path, shop: str, create: bool = True) -> sqlite_utils.Database:
+    """Open one shop's store; with create=False an absent shop raises UnknownShop."""
+    path = shop_db_path(data_dir, shop)
+    if not create and not path.is_file():
+        raise UnknownShop(f"no shop named {shop!r} under {data_dir}")
+    return open_db(path)

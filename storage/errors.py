@@ -1,0 +1,13 @@
+"""Errors raised by the store."""
+
+
+class StorageError(Exception):
+    """Base class for store failures."""
+
+
+class InvalidShopName(StorageError, ValueError):
+    """A shop name that cannot safely become a folder name."""
+
+
+class UnknownShop(StorageError, LookupError):
+    """No store exists for this shop."""

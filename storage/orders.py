@@ -1,0 +1,71 @@
+"""Orders and order lines. Returns are negative lines: stored, never counted as purchases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import sqlite_utils
+
+from storage.clock import utc_now_iso
+from storage.upserts import upsert_dicts, upsert_rows
+
+LINE_COLUMNS: tuple[str, ...] = (
+    "order_id", "line_key", "product_id", "customer_id", "created_at", "quantity", "unit_price",
+)
+
+
+def upsert_orders(db: sqlite_utils.Database, orders: Iterable[Mapping[str, Any]]) -> int:
+    """Insert or update order headers (order_id, customer_id, created_at, status, country, source)."""
+    return upsert_dicts(
+        db, "orders", ["order_id"], orders, "updated_at", utc_now_iso(), required=("created_at",)
+    )
+
+
+def upsert_order_lines(db: sqlite_utils.Database, lines: Iterable[Sequence[Any]]) -> int:
+    """Insert or update lines given as tuples ordered as LINE_COLUMNS; return rows changed.
+
+    line_key must be stable for the same line across imports ('<product_id>#<n>', n counting
+    repeats of that product within the order) so a re-import updates rather than duplicates.
+    """
+    return upsert_rows(db, "order_lines", ["order_id", "line_key"], LINE_COLUMNS, lines)
+
+
+def read_purchase_lines(db: sqlite_utils.Database, before: str | None = None) -> pd.DataFrame:
+    """Purchase lines (quantity > 0, order not cancelled) as a DataFrame for training.
+
+    Columns: order_id, customer_id (None for guests), product_id, quantity, unit_price,
+    created_at (ISO text). `before` keeps lines with created_at < before.
+    """
+    sql = (
+        "SELECT l.order_id, l.customer_id, l.product_id, l.quantity, l.unit_price, l.created_at "
+        "FROM order_lines l JOIN orders o ON o.order_id = l.order_id "
+        "WHERE l.quantity > 0 AND o.status = 'paid'"
+    )
+    params: list[Any] = []
+    if before is not None:
+        sql += " AND l.created_at < ?"
+        params.append(before)
+    return pd.read_sql_query(sql + " ORDER BY l.created_at, l.order_id", db.conn, params=params)
+
+
+def recently_bought(
+    db: sqlite_utils.Database, customer_id: str, since: str
+) -> set[str]:
+    """Products this customer bought (and did not fully return) since `since`."""
+    rows = db.execute(
+        "SELECT product_id FROM order_lines WHERE customer_id = ? AND created_at >= ? "
+        "GROUP BY product_id HAVING sum(quantity) > 0",
+        (customer_id, since),
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def order_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Orders, lines, purchase lines and return lines in the store."""
+    row = db.execute(
+        "SELECT (SELECT count(*) FROM orders), count(*), "
+        "coalesce(sum(quantity > 0), 0), coalesce(sum(quantity < 0), 0) FROM order_lines"
+    ).fetchone()
+    return {"orders": row[0], "lines": row[1], "purchase_lines": row[2], "return_lines": row[3]}

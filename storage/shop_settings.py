@@ -1,0 +1,44 @@
+"""Per-shop settings (blend weights, rules, campaign delays) as JSON values, every change audited."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+
+from storage.clock import utc_now_iso
+
+
+def get_shop_setting(db: sqlite_utils.Database, key: str, default: Any = None) -> Any:
+    """A setting's value, or `default` when never set."""
+    row = db.execute("SELECT value FROM shop_settings WHERE key = ?", (key,)).fetchone()
+    return default if row is None else json.loads(row[0])
+
+
+def all_shop_settings(db: sqlite_utils.Database) -> dict[str, Any]:
+    """Every stored setting of the shop."""
+    return {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM shop_settings")}
+
+
+def set_shop_setting(db: sqlite_utils.Database, key: str, value: Any, changed_by: str = "") -> bool:
+    """Store a setting and record who changed what, when; return whether the value changed."""
+    new = json.dumps(value, sort_keys=True)
+    now = utc_now_iso()
+    with db.conn:
+        row = db.conn.execute("SELECT value FROM shop_settings WHERE key = ?", (key,)).fetchone()
+        old = row[0] if row else None
+        if old == new:
+            return False
+        db.conn.execute(
+            "INSERT INTO shop_settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+            "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            (key, new, now, changed_by),
+        )
+        db.conn.execute(
+            "INSERT INTO settings_changes (key, old_value, new_value, changed_at, changed_by) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (key, old, new, now, changed_by),
+        )
+    return True

@@ -1,0 +1,55 @@
+"""Shared fixtures: real SQLite files in tmp dirs, a real Redis flushed around each test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import sqlite_utils
+
+from config import Settings, load_settings
+from storage.db import open_shop_db
+
+SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings on an empty data dir, read from an empty environment."""
+    return load_settings({}, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def shop_db(settings: Settings) -> Iterator[sqlite_utils.Database]:
+    """The 'demo' shop's real SQLite file, migrated and empty."""
+    db = open_shop_db(settings.data_dir, "demo")
+    yield db
+    db.close()
+
+
+def dataset_path(*parts: str) -> Path:
+    """A file under ../shared/datasets, or skip the test saying it is absent."""
+    path = SHARED_DATASETS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared dataset {path} is absent (it lives beside the checkout in ../shared)")
+    return path
+
+
+@pytest.fixture
+def redis_conn() -> Iterator[redis.Redis]:
+    """A real Redis DB (SHOPREC_TEST_REDIS_URL or 127.0.0.1:6379/15), flushed before and after."""
+    url = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    conn = redis.Redis.from_url(url)
+    try:
+        conn.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis at {url}: {exc}")
+    conn.flushdb()
+    yield conn
+    conn.flushdb()
+    conn.close()

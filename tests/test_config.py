@@ -1,0 +1,47 @@
+"""Settings: defaults, every env var binds, bad values are named, secrets never echoed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config import SETTINGS_SPEC, ConfigError, load_settings
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_defaults_load_from_empty_env() -> None:
+    settings = load_settings({})
+    assert settings.default_limit == 8 and settings.cache_ttl_s == 1800
+    assert settings.redis_url == ""
+
+
+@pytest.mark.parametrize(("name", "env", "default", "help_text"), SETTINGS_SPEC)
+def test_every_env_var_binds(name: str, env: str, default: object, help_text: str) -> None:
+    value = {int: "7", float: "2.5"}.get(type(default), "https://example.test")
+    if name == "data_dir":
+        value = "/srv/shoprec-data"
+    if name == "log_level":
+        value = "DEBUG"
+    if name == "redis_url":
+        value = "redis://127.0.0.1:6379/3"
+    settings = load_settings({env: value, "SHOPREC_MAX_LIMIT": "50"} if name != "max_limit"
+                             else {env: value, "SHOPREC_DEFAULT_LIMIT": "1"})
+    assert str(getattr(settings, name)) == value
+    assert help_text
+
+
+def test_bad_values_are_all_named_and_secrets_hidden() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"SHOPREC_DEFAULT_LIMIT": "-3", "SHOPREC_CACHE_TTL": "soon",
+                       "REDIS_URL": "localhost:6379"})
+    message = str(info.value)
+    assert "SHOPREC_DEFAULT_LIMIT must be a positive integer, but the current value is '-3'" in message
+    assert "SHOPREC_CACHE_TTL" in message and "REDIS_URL" in message
+
+
+def test_every_setting_documented_in_readme() -> None:
+    text = README.read_text(encoding="utf-8")
+    missing = [env for _, env, _, _ in SETTINGS_SPEC if f"`{env}`" not in text]
+    assert not missing, f"README lacks settings {missing}"
