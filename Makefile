@@ -1,0 +1,33 @@
+# Two entry points that work on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+## Generate the demo shop, train it and serve it on http://127.0.0.1:8000
+demo: $(STAMP)
+	$(BIN)/shoprec --data-dir data demo
+
+## Run the whole test suite (starts a local redis-server when none answers)
+test: $(STAMP)
+	bash .ci/ensure-redis.sh
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/import.py
+	$(BIN)/python bench/train.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache
