@@ -1,11 +1,12 @@
 """The `shoprec` command: a thin click group over the packages.
 
 Each family of commands lives in its own module (cli_import, cli_engine, cli_serve,
-cli_worker) and receives the validated settings and shop name through `CliContext`.
+cli_worker), loaded lazily, and receives the validated settings and shop name through `CliContext`.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,34 @@ class CliContext:
 
 pass_cli = click.make_pass_decorator(CliContext)
 
+# Command name -> module defining it. Modules are imported only when their command runs (or
+# for --help), so `shoprec import` does not pay for scikit-learn and Flask at start-up.
+COMMAND_MODULES: dict[str, str] = {
+    "import": "plugin.cli_import",
+    "train": "plugin.cli_engine",
+    "evaluate": "plugin.cli_engine",
+    "recommend": "plugin.cli_serve",
+    "serve": "plugin.cli_serve",
+    "demo": "plugin.cli_serve",
+    "worker": "plugin.cli_worker",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands live in modules loaded on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in COMMAND_MODULES:
+            return super().get_command(ctx, cmd_name)
+        module = importlib.import_module(COMMAND_MODULES[cmd_name])
+        found: click.Command | None = next((c for c in module.COMMANDS if c.name == cmd_name), None)
+        return found
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -37,7 +64,9 @@ pass_cli = click.make_pass_decorator(CliContext)
     help="Folder with one sub-folder per shop [env SHOPREC_DATA_DIR; default ./data].",
 )
 @click.option(
-    "--shop", envvar="SHOPREC_SHOP", default=None,
+    "--shop",
+    envvar="SHOPREC_SHOP",
+    default=None,
     help="Shop to act on [env SHOPREC_SHOP; default demo].",
 )
 @click.version_option(package_name="shoprec")
@@ -53,17 +82,6 @@ def cli(ctx: click.Context, data_dir: Path | None, shop: str | None) -> None:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     ctx.obj = CliContext(settings=settings, shop=settings.default_shop)
-
-
-def _register() -> None:
-    from plugin import cli_engine, cli_import, cli_serve, cli_worker
-
-    for module in (cli_import, cli_engine, cli_serve, cli_worker):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:
