@@ -1,7 +1,129 @@
-"""shoprec CLI commands (placeholder until implemented)."""
+"""`shoprec worker`: run the RQ worker on shoprec's queues, and enqueue jobs by hand.
+
+Plain `shoprec worker` is `shoprec worker run`: an RQ worker with the scheduler on the
+default, sync and email queues, using the JSON serializer, connected through REDIS_URL.
+"""
 
 from __future__ import annotations
 
 import click
+import redis
+from rq import SimpleWorker, Worker
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+from rq.serializers import JSONSerializer
 
-COMMANDS: list[click.Command] = []
+from config import ConfigError, Settings, load_settings
+from plugin.cli import CliContext, pass_cli
+from storage.db import shop_exists
+from storage.errors import InvalidShopName
+from worker.errors import RedisNotConfigured
+from worker.queues import QUEUE_NAMES, enqueue_retrain, get_queue, get_queues, get_redis
+from worker.redis_connection import redact_redis_url
+
+_BURST_HELP = "Process the jobs already queued (and due), then exit."
+
+
+def _connect(settings: Settings) -> redis.Redis:
+    """A live Redis connection, or a one-line ClickException saying what to fix."""
+    try:
+        connection = get_redis(settings)
+        connection.ping()
+    except RedisNotConfigured as exc:
+        raise click.ClickException(str(exc)) from exc
+    except redis.RedisError as exc:
+        url = redact_redis_url(settings.redis_url)
+        raise click.ClickException(f"cannot reach Redis at {url}: {exc}") from exc
+    return connection
+
+
+def _check_jobs_see_same_data_dir(settings: Settings) -> None:
+    """Jobs read settings from the environment; refuse a --data-dir they would not see."""
+    try:
+        job_settings = load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if job_settings.data_dir.resolve() != settings.data_dir.resolve():
+        raise click.ClickException(
+            f"jobs read SHOPREC_DATA_DIR from the environment ({job_settings.data_dir}), not "
+            f"--data-dir ({settings.data_dir}): set SHOPREC_DATA_DIR={settings.data_dir} instead"
+        )
+
+
+@click.group(name="worker", invoke_without_command=True)
+@click.option("--burst", is_flag=True, help=_BURST_HELP)
+@click.pass_context
+def worker_group(ctx: click.Context, burst: bool) -> None:
+    """Run the RQ worker (with the scheduler) on the default, sync and email queues.
+
+    Needs REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379/0). Without a subcommand this is
+    `shoprec worker run`.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(run_command, burst=burst)
+
+
+@worker_group.command(name="run")
+@click.option("--burst", is_flag=True, help=_BURST_HELP)
+@click.option(
+    "--queue",
+    "queue_names",
+    multiple=True,
+    type=click.Choice(QUEUE_NAMES),
+    help="Queue to listen on (repeatable; default: default, sync and email, in that order).",
+)
+@click.option(
+    "--simple",
+    is_flag=True,
+    help="Run jobs in this process instead of a forked child (for debugging; no job timeouts).",
+)
+@pass_cli
+def run_command(
+    cli_ctx: CliContext,
+    burst: bool = False,
+    queue_names: tuple[str, ...] = (),
+    simple: bool = False,
+) -> None:
+    """Run an RQ worker with the scheduler on shoprec's queues (JSON serializer)."""
+    settings = cli_ctx.settings
+    connection = _connect(settings)
+    _check_jobs_see_same_data_dir(settings)
+    queues = get_queues(connection, queue_names or QUEUE_NAMES)
+    worker_class = SimpleWorker if simple else Worker
+    worker = worker_class(queues, connection=connection, serializer=JSONSerializer)
+    click.echo(
+        f"worker {worker.name} on {', '.join(q.name for q in queues)} at "
+        f"{redact_redis_url(settings.redis_url)}{' (burst)' if burst else ''}"
+    )
+    worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level.upper())
+
+
+@worker_group.command(name="enqueue-retrain")
+@click.option("--shop", default=None, help="Shop to retrain [default: the global --shop].")
+@pass_cli
+def enqueue_retrain_command(cli_ctx: CliContext, shop: str | None) -> None:
+    """Queue a retrain of the shop's models (a retrain already waiting is reused)."""
+    name = shop or cli_ctx.shop
+    try:
+        if not shop_exists(cli_ctx.settings.data_dir, name):
+            raise click.ClickException(f"no shop named {name!r} under {cli_ctx.settings.data_dir}")
+    except InvalidShopName as exc:
+        raise click.ClickException(str(exc)) from exc
+    connection = _connect(cli_ctx.settings)
+    job = enqueue_retrain(get_queue("default", connection), name)
+    click.echo(f"{job.id}: {job.get_status().value} on queue {job.origin}")
+
+
+@worker_group.command(name="info")
+@pass_cli
+def info_command(cli_ctx: CliContext) -> None:
+    """Show each queue's waiting, scheduled and failed job counts."""
+    connection = _connect(cli_ctx.settings)
+    for queue in get_queues(connection):
+        click.echo(
+            f"{queue.name}: {queue.count} queued, "
+            f"{ScheduledJobRegistry(queue=queue).count} scheduled, "
+            f"{FailedJobRegistry(queue=queue).count} failed"
+        )
+
+
+COMMANDS: list[click.Command] = [worker_group]

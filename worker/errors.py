@@ -1,0 +1,13 @@
+"""Errors raised by the worker layer (queues, jobs, orchestration)."""
+
+
+class WorkerError(Exception):
+    """Base class for worker failures."""
+
+
+class RedisNotConfigured(WorkerError):
+    """REDIS_URL is empty, so there are no queues to enqueue to or work on."""
+
+
+class UnknownQueue(WorkerError, ValueError):
+    """A queue name that is not one of shoprec's queues."""
