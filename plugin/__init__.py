@@ -1,1 +1,41 @@
 """The app shops install: the Flask app (`create_app`) and the `shoprec` CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from config import Settings, load_settings
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
+
+
+def create_app(
+    settings: Settings | None = None, test_config: Mapping[str, Any] | None = None
+) -> Flask:
+    """Build the web app: settings read once, the shared services, every blueprint.
+
+    Args:
+        settings: the process settings; read from the environment when None.
+        test_config: Flask config keys (TESTING, ...) applied last.
+    """
+    from plugin import demo_storefront, storefront
+    from plugin.errors import register_error_handlers
+    from plugin.recommendations import build_service
+
+    settings = settings if settings is not None else load_settings()
+    app = Flask(__name__, template_folder=str(TEMPLATES_DIR), instance_relative_config=True)
+    app.config.from_mapping(SECRET_KEY=settings.secret_key or None)
+    if test_config:
+        app.config.update(test_config)
+    # Keep keys in the order the contract lists them (product_id, title, price, ...).
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["settings"] = settings
+    app.extensions[storefront.SERVICE_KEY] = build_service(settings)
+    register_error_handlers(app)
+    app.register_blueprint(storefront.bp)
+    app.register_blueprint(demo_storefront.bp)
+    return app

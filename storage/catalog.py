@@ -79,3 +79,14 @@ def read_products_frame(db: sqlite_utils.Database) -> pd.DataFrame:
 def count_products(db: sqlite_utils.Database) -> int:
     """Number of products in the catalog."""
     return int(db.execute("SELECT count(*) FROM products").fetchone()[0])
+
+
+def newest_product_ids(db: sqlite_utils.Database, limit: int = 100) -> list[str]:
+    """Active, in-stock product ids, newest first (a shop with no orders yet still has these)."""
+    rows = db.execute(
+        "SELECT product_id FROM products WHERE status = 'active' "
+        "AND (inventory IS NULL OR inventory > 0) "
+        "ORDER BY coalesce(created_at, updated_at) DESC, product_id LIMIT ?",
+        (int(limit),),
+    ).fetchall()
+    return [r[0] for r in rows]

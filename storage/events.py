@@ -66,3 +66,17 @@ def dismissed_products(
         (customer_id, customer_id, session_id, session_id),
     ).fetchall()
     return {r[0] for r in rows}
+
+
+def session_viewed_products(
+    db: sqlite_utils.Database, session_id: str | None, limit: int = 20
+) -> list[str]:
+    """Products viewed in this session, most recent first (for cold-start personalisation)."""
+    if not session_id:
+        return []
+    rows = db.execute(
+        "SELECT product_id, max(ts) AS last FROM events WHERE session_id = ? AND type = 'view' "
+        "GROUP BY product_id ORDER BY last DESC LIMIT ?",
+        (session_id, int(limit)),
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -69,3 +69,21 @@ def order_counts(db: sqlite_utils.Database) -> dict[str, int]:
         "coalesce(sum(quantity > 0), 0), coalesce(sum(quantity < 0), 0) FROM order_lines"
     ).fetchone()
     return {"orders": row[0], "lines": row[1], "purchase_lines": row[2], "return_lines": row[3]}
+
+
+def popular_products(db: sqlite_utils.Database, days: int = 30, limit: int = 100) -> list[str]:
+    """Product ids by units bought in the `days` before the newest order line, best first.
+
+    The window ends at the newest line rather than today so that a shop imported from an
+    old export still has a "recent" window. Cancelled orders and returns are not counted.
+    Used by serving as the answer for a shop whose models are not trained yet.
+    """
+    rows = db.execute(
+        "SELECT l.product_id, sum(l.quantity) AS units FROM order_lines l "
+        "JOIN orders o ON o.order_id = l.order_id "
+        "WHERE o.status = 'paid' AND l.created_at >= "
+        "strftime('%Y-%m-%dT%H:%M:%S', (SELECT max(created_at) FROM order_lines), ?) "
+        "GROUP BY l.product_id HAVING units > 0 ORDER BY units DESC, l.product_id LIMIT ?",
+        (f"-{int(days)} days", int(limit)),
+    ).fetchall()
+    return [r[0] for r in rows]

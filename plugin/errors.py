@@ -1,0 +1,97 @@
+"""The one JSON error shape of the HTTP API, and the handlers that produce it.
+
+Every JSON route answers a failure with the same body (datasette's canonical error), so a
+client parses one shape whatever went wrong:
+`{"ok": false, "error": "a; b", "errors": ["a", "b"], "status": 400, "code": "..."}`.
+HTML widget routes never show this body: they render templates/widgets/error.html instead,
+so a broken widget can never break the shop page that embeds it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
+
+WIDGET_PATH_PREFIX = "/api/v1/widgets/"
+_HTML_PATH_PREFIXES = ("/demo",)
+
+
+class ApiError(Exception):
+    """A request the API refuses, with the HTTP status and a stable machine code.
+
+    Args:
+        errors: one message per problem; each names the parameter, the rule and the value.
+        status: the HTTP status (400 bad input, 404 unknown shop, 413 batch too large...).
+        code: stable machine-readable code ('invalid_parameter', 'unknown_shop', ...).
+    """
+
+    def __init__(
+        self, errors: str | Sequence[str], status: int = 400, code: str = "invalid"
+    ) -> None:
+        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        self.status = status
+        self.code = code
+        super().__init__("; ".join(self.errors))
+
+
+def error_body(errors: Sequence[str], status: int, code: str) -> dict[str, Any]:
+    """The canonical error object (see the module docstring)."""
+    return {
+        "ok": False,
+        "error": "; ".join(errors),
+        "errors": list(errors),
+        "status": status,
+        "code": code,
+    }
+
+
+def error_response(errors: Sequence[str], status: int, code: str) -> Response:
+    """The canonical error body as a JSON response with `status`."""
+    response = jsonify(error_body(errors, status, code))
+    response.status_code = status
+    return response
+
+
+def widget_error_response(status: int) -> Response:
+    """A harmless, empty HTML fragment for a widget route that cannot answer."""
+    response = Response(render_template("widgets/error.html"), status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _wants_html_page(path: str) -> bool:
+    return path == "/" or path.startswith(_HTML_PATH_PREFIXES)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Turn ApiError, HTTP errors and unexpected exceptions into the one shape per route kind."""
+
+    @app.errorhandler(ApiError)
+    def handle_api_error(exc: ApiError) -> Response:
+        if request.path.startswith(WIDGET_PATH_PREFIX):
+            return widget_error_response(exc.status)
+        return error_response(exc.errors, exc.status, exc.code)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc: HTTPException) -> Response | HTTPException:
+        status = exc.code or 500
+        if request.path.startswith(WIDGET_PATH_PREFIX):
+            return widget_error_response(status)
+        if _wants_html_page(request.path):
+            return exc
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response([exc.description or exc.name], status, code)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception) -> Response:
+        # The traceback goes to the log, never to the client (no stack trace in a response).
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        if request.path.startswith(WIDGET_PATH_PREFIX):
+            return widget_error_response(500)
+        return error_response(["internal error; see the server log"], 500, "internal_error")

@@ -1,0 +1,232 @@
+"""The recommendation service shared by the storefront API, the widget HTML and the CLI.
+
+It applies the per-request rules the engine cannot know (what is out of stock right now, what
+this shopper dismissed or just bought), asks the shop's trained models, and builds the
+response object of DESIGN.md with display fields read fresh from the catalog. A shop whose
+models are not trained yet gets a popularity list computed straight from its orders, with an
+honest reason, so a new shop shows something instead of an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import sqlite_utils
+
+from config import Settings
+from engine.base import Recommendation, RecommendationRequest
+from engine.errors import ArtifactError
+from engine.shop_models import load_shop_models
+from plugin.model_cache import ModelCache
+from plugin.request_params import RecommendationParams
+from storage.catalog import get_products, newest_product_ids, unavailable_product_ids
+from storage.db import open_shop_db, shop_exists
+from storage.events import dismissed_products, session_viewed_products
+from storage.orders import popular_products, recently_bought
+from worker.training import models_dir
+
+logger = logging.getLogger(__name__)
+
+RECENTLY_BOUGHT_DAYS = 30
+UNAVAILABLE_TTL_S = 5.0  # stock changes must show within seconds, not minutes
+FALLBACK_POPULAR = ("popular_fallback", "Popular right now")
+FALLBACK_NEWEST = ("newest_fallback", "New in")
+# Extra candidates asked of the engine so a product deleted since training can be dropped
+# without leaving the list short.
+HEADROOM = 4
+
+SLOT_TITLES: dict[str, str] = {
+    "frequently_bought_together": "Frequently bought together",
+    "also_viewed": "Customers also viewed",
+    "similar": "Similar products",
+    "complete_the_look": "Complete the look",
+    "upgrade": "You might prefer",
+    "dont_forget": "Don't forget",
+    "for_you": "Picked for you",
+    "trending": "Trending now",
+    "new_in_favourites": "New in your favourites",
+    "because_you_bought": "Because you bought",
+    "also_bought": "Customers also bought",
+    "complete_the_set": "Complete the set",
+}
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ExpiringSets:
+    """Per-shop sets that expire after `ttl_s` seconds (an explicit, testable cache)."""
+
+    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._values: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str], compute: Callable[[], Iterable[str]]) -> frozenset[str]:
+        """The cached set for `key`, recomputed with `compute` once it is older than the TTL."""
+        now = self._clock()
+        with self._lock:
+            hit = self._values.get(key)
+            if hit is not None and now - hit[0] < self._ttl_s:
+                return hit[1]
+        value = frozenset(compute())
+        with self._lock:
+            # Drop expired keys as we go: keys carry the date, so old days would pile up.
+            self._values = {k: v for k, v in self._values.items() if now - v[0] < self._ttl_s}
+            self._values[key] = (now, value)
+        return value
+
+
+@dataclass(frozen=True)
+class _Pick:
+    product_id: str
+    strategy: str
+    reason: str
+
+
+class RecommendationService:
+    """Answers recommendation requests for every shop under `settings.data_dir`.
+
+    Args:
+        settings: the process settings (data_dir, limits).
+        model_cache: loaded models per shop.
+        today: the current UTC date (injectable so tests can move time).
+        unavailable: the per-shop cache of unavailable ids.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        model_cache: ModelCache,
+        today: Callable[[], datetime] | None = None,
+        unavailable: ExpiringSets | None = None,
+    ) -> None:
+        self.settings = settings
+        self.model_cache = model_cache
+        self._now = today or _utc_now
+        self._unavailable = unavailable or ExpiringSets(UNAVAILABLE_TTL_S)
+
+    def shop_exists(self, shop: str) -> bool:
+        """Whether the shop has a store on disk."""
+        return shop_exists(self.settings.data_dir, shop)
+
+    def recommend(self, params: RecommendationParams) -> dict[str, Any]:
+        """The response object of DESIGN.md for one validated request."""
+        db = open_shop_db(self.settings.data_dir, params.shop, create=False)
+        try:
+            excluded = self._excluded_ids(db, params)
+            picks = self._engine_picks(db, params, excluded)
+            if picks is None:
+                picks = self._fallback_picks(db, params, excluded)
+            items = self._items(db, picks, params.limit)
+        finally:
+            db.close()
+        return {
+            "shop": params.shop,
+            "context": params.context,
+            "slot": params.slot,
+            "request_id": uuid.uuid4().hex,
+            "items": items,
+        }
+
+    def _excluded_ids(self, db: sqlite_utils.Database, params: RecommendationParams) -> set[str]:
+        now = self._now()
+        today = now.date().isoformat()
+        excluded = set(
+            self._unavailable.get((params.shop, today), lambda: unavailable_product_ids(db, today))
+        )
+        excluded |= dismissed_products(db, params.customer_id, params.session_id)
+        if params.customer_id:
+            since = (now - timedelta(days=RECENTLY_BOUGHT_DAYS)).strftime("%Y-%m-%dT%H:%M:%S")
+            excluded |= recently_bought(db, params.customer_id, since=since)
+        return excluded
+
+    def _engine_picks(
+        self, db: sqlite_utils.Database, params: RecommendationParams, excluded: set[str]
+    ) -> list[_Pick] | None:
+        """The trained models' answer, or None when the shop has no usable models."""
+        try:
+            models = self.model_cache.get(params.shop)
+        except ArtifactError:
+            # A corrupt or half-written artifact must not take the shop's widgets down.
+            logger.exception(
+                "models of shop %s cannot be read; serving the fallback",
+                params.shop,
+                extra={"shop": params.shop},
+            )
+            return None
+        if models is None:
+            return None
+        request = RecommendationRequest(
+            context=params.context,
+            slot=params.slot,
+            product_ids=params.product_ids,
+            customer_id=params.customer_id,
+            session_product_ids=tuple(session_viewed_products(db, params.session_id)),
+            exclude_ids=frozenset(excluded | set(params.product_ids)),
+            limit=params.limit + HEADROOM,
+        )
+        recs: list[Recommendation] = models.recommend(request)
+        # The engine promises never to return excluded ids; a stock-out shown to a shopper
+        # costs more than this second look.
+        return [
+            _Pick(r.product_id, r.strategy, r.reason)
+            for r in recs
+            if r.product_id not in request.exclude_ids
+        ]
+
+    def _fallback_picks(
+        self, db: sqlite_utils.Database, params: RecommendationParams, excluded: set[str]
+    ) -> list[_Pick]:
+        """Best sellers of the last 30 days of orders, then the newest products."""
+        wanted = params.limit + HEADROOM + len(excluded) + len(params.product_ids)
+        picks = [_Pick(pid, *FALLBACK_POPULAR) for pid in popular_products(db, limit=wanted)]
+        if len(picks) < wanted:
+            picks += [_Pick(pid, *FALLBACK_NEWEST) for pid in newest_product_ids(db, wanted)]
+        skip = excluded | set(params.product_ids)
+        return [p for p in picks if p.product_id not in skip]
+
+    def _items(
+        self, db: sqlite_utils.Database, picks: list[_Pick], limit: int
+    ) -> list[dict[str, Any]]:
+        """Display fields read fresh from the catalog; products gone since training are dropped."""
+        seen: set[str] = set()
+        unique = [p for p in picks if not (p.product_id in seen or seen.add(p.product_id))]
+        products = get_products(db, [p.product_id for p in unique])
+        items: list[dict[str, Any]] = []
+        for pick in unique:
+            product = products.get(pick.product_id)
+            if product is None:
+                continue
+            items.append(
+                {
+                    "product_id": pick.product_id,
+                    "title": product["title"],
+                    "price": product["price"],
+                    "compare_at_price": product["compare_at_price"],
+                    "url": product["url"],
+                    "image_url": product["image_url"],
+                    "reason": pick.reason,
+                    "strategy": pick.strategy,
+                    "position": len(items) + 1,
+                }
+            )
+            if len(items) == limit:
+                break
+        return items
+
+
+def build_service(settings: Settings) -> RecommendationService:
+    """The service wired to the real model folders and loader (one per app or CLI run)."""
+    cache = ModelCache(partial(models_dir, settings), load_shop_models)
+    return RecommendationService(settings, cache)

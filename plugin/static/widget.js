@@ -1,0 +1,257 @@
+/* shoprec widget: fills <div data-shoprec="product" data-shop="..."> placeholders with
+ * recommendation cards from /api/v1/recommendations, and reports impressions, clicks and
+ * dismissals to /api/v1/events. Rules it keeps, because it runs on someone else's page:
+ * never throw, never show error text, never move the page (space is reserved up front),
+ * and never parse data as markup (titles are untrusted text: textContent only).
+ *
+ * Embed (reserve the height in your own CSS too, e.g. [data-shoprec]{min-height:340px}):
+ *   <div data-shoprec="product" data-shop="myshop" data-product-id="p001" data-slot="similar"
+ *        data-limit="6" data-format="scroll|grid" data-min-height="340"
+ *        data-customer-id="(when known)" data-currency="EUR" data-title="(heading)"></div>
+ *   cart: data-shoprec="cart" data-product-ids="p001,p002"; home: data-shoprec="home".
+ *   <script src="https://YOUR-SHOPREC/static/widget.js" async></script>
+ * The API is the script's own origin unless data-api="https://..." says otherwise. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var TIMEOUT_MS = 3000;
+  var TITLES = {
+    frequently_bought_together: "Frequently bought together", also_viewed: "Customers also viewed",
+    similar: "Similar products", complete_the_look: "Complete the look", upgrade: "You might prefer",
+    dont_forget: "Don't forget", for_you: "Picked for you", trending: "Trending now",
+    new_in_favourites: "New in your favourites", because_you_bought: "Because you bought",
+    also_bought: "Customers also bought", complete_the_set: "Complete the set"
+  };
+  var CSS =
+    ".shoprec{font:inherit;color:inherit;box-sizing:border-box}" +
+    ".shoprec *{box-sizing:border-box}" +
+    ".shoprec-title{font-size:1.15em;margin:0 0 .6em;font-weight:600;height:1.4em;overflow:hidden}" +
+    ".shoprec-list{list-style:none;margin:0;padding:0 0 6px;display:flex;gap:14px}" +
+    ".shoprec-scroll .shoprec-list{overflow-x:auto;scroll-snap-type:x mandatory}" +
+    ".shoprec-grid .shoprec-list{flex-wrap:wrap}" +
+    ".shoprec-card{position:relative;flex:0 0 168px;width:168px;scroll-snap-align:start;" +
+    "border:1px solid rgba(0,0,0,.1);border-radius:10px;padding:8px;background:#fff}" +
+    ".shoprec-link{display:block;color:inherit;text-decoration:none}" +
+    ".shoprec-link:focus-visible,.shoprec-x:focus-visible{outline:2px solid #2563eb;outline-offset:2px}" +
+    ".shoprec-img{display:block;width:150px;height:150px;object-fit:cover;border-radius:6px;" +
+    "background:#f3f4f6}" +
+    ".shoprec-name{display:block;margin-top:6px;height:2.6em;line-height:1.3em;overflow:hidden;" +
+    "font-size:.92em}" +
+    ".shoprec-price{display:block;font-weight:600;height:1.4em;margin-top:2px}" +
+    ".shoprec-reason{display:block;font-size:.78em;opacity:.7;height:2.5em;line-height:1.25em;" +
+    "overflow:hidden}" +
+    ".shoprec-x{position:absolute;top:4px;right:4px;width:28px;height:28px;border:0;" +
+    "border-radius:50%;background:rgba(255,255,255,.9);cursor:pointer;font-size:18px;" +
+    "line-height:28px;padding:0;color:#333}";
+
+  function noop() {}
+
+  function randomId() {
+    var bytes = new Uint8Array(16);
+    try { crypto.getRandomValues(bytes); } catch (e) {
+      for (var i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
+    }
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+
+  function kept(kind, key) {
+    try {
+      var store = window[kind], value = store.getItem(key);
+      if (!value) { value = randomId(); store.setItem(key, value); }
+      return value;
+    } catch (e) { return randomId(); }
+  }
+
+  function readList(key) {
+    try { var v = JSON.parse(localStorage.getItem(key) || "[]"); return Array.isArray(v) ? v : []; } catch (e) { return []; }
+  }
+
+  function writeList(key, list) {
+    try { localStorage.setItem(key, JSON.stringify(list.slice(-100))); } catch (e) { /* storage full or blocked */ }
+  }
+
+  var visitorId = kept("localStorage", "shoprec_vid");
+  var sessionId = kept("sessionStorage", "shoprec_sid");
+
+  function attr(el, name) { return el.getAttribute("data-" + name) || ""; }
+
+  function apiBase(el) {
+    var explicit = attr(el, "api") || (script && script.getAttribute("data-api")) || "";
+    try { return new URL(explicit || (script && script.src) || location.href, location.href).origin; } catch (e) { return location.origin; }
+  }
+
+  // Only http(s) links and images: a catalog url of "javascript:..." must never become a link.
+  function safeUrl(raw, base) {
+    try {
+      var url = new URL(String(raw || ""), base);
+      return url.protocol === "http:" || url.protocol === "https:" ? url : null;
+    } catch (e) { return null; }
+  }
+
+  function send(base, events) {
+    var url = base + "/api/v1/events", body = JSON.stringify(events.length === 1 ? events[0] : events);
+    try { if (navigator.sendBeacon && navigator.sendBeacon(url, body)) return; } catch (e) { /* fall through */ }
+    try { fetch(url, { method: "POST", body: body, keepalive: true, credentials: "omit", headers: { "Content-Type": "text/plain" } }).catch(noop); } catch (e) { /* offline */ }
+  }
+
+  function getJSON(url) {
+    var ctrl = typeof AbortController === "function" ? new AbortController() : null;
+    var timer = setTimeout(function () { if (ctrl) ctrl.abort(); }, TIMEOUT_MS);
+    return fetch(url, { credentials: "omit", signal: ctrl ? ctrl.signal : undefined }).then(function (r) {
+      clearTimeout(timer);
+      if (!r.ok) throw new Error("status " + r.status);
+      return r.json();
+    }, function (err) { clearTimeout(timer); throw err; });
+  }
+
+  function formatPrice(value, currency) {
+    var n = Number(value);
+    if (!isFinite(n)) return "";
+    if (currency) {
+      try { return new Intl.NumberFormat(document.documentElement.lang || undefined, { style: "currency", currency: currency }).format(n); } catch (e) { /* unknown currency */ }
+    }
+    return n.toFixed(2);
+  }
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function addStyle() {
+    if (document.getElementById("shoprec-style")) return;
+    var style = el("style");
+    style.id = "shoprec-style";
+    style.textContent = CSS;
+    (document.head || document.documentElement).appendChild(style);
+  }
+
+  function render(box, answer, ctx) {
+    var dismissed = readList("shoprec_dismissed");
+    var items = (answer.items || []).filter(function (it) { return dismissed.indexOf(it.product_id) < 0; });
+    if (!items.length) return release(box);
+    addStyle();
+    var title = attr(box, "title") || TITLES[answer.slot] || "";
+    var section = el("section", "shoprec shoprec-" + (attr(box, "format") === "grid" ? "grid" : "scroll"));
+    section.setAttribute("aria-label", title || "Recommendations");
+    if (title) section.appendChild(el("h2", "shoprec-title", title));
+    var list = el("ul", "shoprec-list");
+    list.setAttribute("role", "list");
+    var seen = typeof IntersectionObserver === "function" ? new IntersectionObserver(function (entries) {
+      var batch = [];
+      entries.forEach(function (entry) {
+        if (!entry.isIntersecting) return;
+        seen.unobserve(entry.target);
+        batch.push(entry.target.shoprecEvent("impression"));
+      });
+      if (batch.length) send(ctx.base, batch);
+    }, { threshold: 0.5 }) : null;
+    items.forEach(function (item, index) {
+      var position = item.position || index + 1;
+      var strategy = item.strategy || "";
+      var li = el("li", "shoprec-card");
+      li.setAttribute("role", "listitem");
+      li.setAttribute("data-product-id", String(item.product_id));
+      li.shoprecEvent = function (type) {
+        return { shop: answer.shop, type: type, product_id: item.product_id, customer_id: ctx.customerId || null,
+          session_id: sessionId, visitor_id: visitorId, request_id: answer.request_id, context: answer.context,
+          slot: answer.slot, strategy: strategy || null, position: position };
+      };
+      var link = el("a", "shoprec-link");
+      var href = safeUrl(item.url, ctx.base);
+      if (href) {
+        href.searchParams.set("shoprec_rid", answer.request_id);
+        href.searchParams.set("shoprec_slot", answer.slot);
+        href.searchParams.set("shoprec_pos", String(position));
+        href.searchParams.set("shoprec_strategy", strategy);
+        link.href = href.toString();
+      }
+      link.addEventListener("click", function () { send(ctx.base, [li.shoprecEvent("click")]); });
+      var img = el("img", "shoprec-img");
+      var src = safeUrl(item.image_url, ctx.base);
+      img.alt = "";
+      img.width = 150;
+      img.height = 150;
+      img.loading = "lazy";
+      if (src) img.src = src.toString();
+      link.appendChild(img);
+      link.appendChild(el("span", "shoprec-name", String(item.title || "")));
+      li.appendChild(link);
+      li.appendChild(el("span", "shoprec-price", formatPrice(item.price, attr(box, "currency"))));
+      li.appendChild(el("span", "shoprec-reason", String(item.reason || "")));
+      var hide = el("button", "shoprec-x", "\u00d7");
+      hide.type = "button";
+      hide.setAttribute("aria-label", "Not interested in " + String(item.title || "this product"));
+      hide.addEventListener("click", function () {
+        var next = li.nextElementSibling || li.previousElementSibling;
+        li.parentNode.removeChild(li);
+        if (next) next.querySelector("a").focus();
+        var list = readList("shoprec_dismissed");
+        list.push(item.product_id);
+        writeList("shoprec_dismissed", list);
+        send(ctx.base, [li.shoprecEvent("dismiss")]);
+      });
+      li.appendChild(hide);
+      list.appendChild(li);
+      if (seen) seen.observe(li);
+    });
+    section.appendChild(list);
+    box.textContent = "";
+    box.appendChild(section);
+  }
+
+  // Nothing to show: give the reserved space back only where no one can see it move.
+  function release(box) {
+    try { if (box.getBoundingClientRect().top > window.innerHeight) box.style.minHeight = "0"; } catch (e) { /* detached */ }
+  }
+
+  function load(box) {
+    if (box.getAttribute("data-shoprec-state")) return;
+    box.setAttribute("data-shoprec-state", "loading");
+    box.style.minHeight = (parseInt(attr(box, "min-height"), 10) || 340) + "px";
+    var ctx = { base: apiBase(box), customerId: attr(box, "customer-id") };
+    var query = new URLSearchParams();
+    query.set("shop", attr(box, "shop"));
+    query.set("context", attr(box, "shoprec"));
+    if (attr(box, "slot")) query.set("slot", attr(box, "slot"));
+    if (attr(box, "limit")) query.set("limit", attr(box, "limit"));
+    (attr(box, "product-ids") || attr(box, "product-id")).split(",").forEach(function (id) {
+      if (id.trim()) query.append("product_id", id.trim());
+    });
+    if (ctx.customerId) query.set("customer_id", ctx.customerId);
+    query.set("session_id", sessionId);
+    // After a dismissal the cached answer is stale: a new key makes the browser ask again.
+    query.set("d", String(readList("shoprec_dismissed").length));
+    getJSON(ctx.base + "/api/v1/recommendations?" + query.toString()).then(function (answer) {
+      render(box, answer, ctx);
+      box.setAttribute("data-shoprec-state", "ready");
+    }).catch(function () {
+      box.setAttribute("data-shoprec-state", "failed");
+      release(box);
+    });
+  }
+
+  // <div hidden data-shoprec-view="p001" data-shop="demo">: the page reports one product view,
+  // which feeds "also viewed" and this session's personal lists.
+  function trackView(tag) {
+    if (tag.getAttribute("data-shoprec-sent")) return;
+    tag.setAttribute("data-shoprec-sent", "1");
+    send(apiBase(tag), [{ shop: attr(tag, "shop"), type: "view", product_id: attr(tag, "shoprec-view"),
+      customer_id: attr(tag, "customer-id") || null, session_id: sessionId, visitor_id: visitorId }]);
+  }
+
+  function each(selector, fn) {
+    try { Array.prototype.forEach.call(document.querySelectorAll(selector), function (node) { try { fn(node); } catch (e) { /* one bad node */ } }); } catch (e) { /* very old browser */ }
+  }
+
+  function scan() {
+    each("[data-shoprec-view]", trackView);
+    each("[data-shoprec]", load);
+  }
+
+  window.shoprec = { scan: scan };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", scan);
+  else scan();
+})();

@@ -1,0 +1,445 @@
+"""widget.js in headless Chromium against the real app: cards, beacons, failures, layout shift.
+
+The server is `shoprec serve --dev` in a subprocess on a free port (its log is shown when it
+fails to start); the browser is Debian's /usr/bin/chromium driven by Playwright, so these
+tests are skipped with a clear reason where it is not installed. The fixtures live here, not
+in a tests/browser/conftest.py: pytest imports every conftest.py as the module `conftest`, and
+a second one would shadow the `from conftest import dataset_path` that other tests use.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config import load_settings
+from storage.db import open_shop_db
+from storage.demo_shop import generate_demo_shop
+from worker.training import train_shop
+
+pytestmark = pytest.mark.playwright
+
+SHOP = "demo"
+
+PDP_SLOTS = ("frequently_bought_together", "also_viewed", "similar")
+READY = "n => document.querySelectorAll('[data-shoprec-state=ready]').length >= n"
+CLS_OBSERVER = """
+window.__cls = 0;
+new PerformanceObserver(list => {
+  for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__cls += entry.value;
+}).observe({type: "layout-shift", buffered: true});
+"""
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def free_port() -> int:
+    """A port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """A running `shoprec serve --dev` process; its output goes to `log`."""
+
+    url: str
+    data_dir: Path
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        """Terminate the server and wait for it."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=15)
+
+
+def start_server(data_dir: Path, log: Path) -> LiveServer:
+    """Start the real app on a free port and wait until /healthz answers."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-c",
+        "from plugin.cli import main; main()",
+        "--data-dir",
+        str(data_dir),
+        "--shop",
+        SHOP,
+        "serve",
+        "--dev",
+        "--port",
+        str(port),
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1):
+                return LiveServer(url, data_dir, proc, log)
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    proc.wait(timeout=5)
+    pytest.fail(f"shoprec serve never answered on {url}:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium to run the browser tests")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (own storage) and page; page errors are collected."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    new_page = context.new_page()
+    new_page.page_errors = []
+    new_page.on("pageerror", lambda exc: new_page.page_errors.append(str(exc)))
+    yield new_page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def trained_data(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Path:
+    """A small demo shop (150 customers, 180 days), generated and trained once."""
+    data_dir = tmp_path_factory.mktemp("browser") / "data"
+    db = open_shop_db(data_dir, SHOP)
+    generate_demo_shop(db, seed=7, n_customers=150, days=180)
+    db.close()
+    train_shop(load_settings({}, data_dir=data_dir), SHOP)
+    return data_dir
+
+
+def serve_copy(trained: Path, folder: Path) -> LiveServer:
+    data_dir = folder / "data"
+    shutil.copytree(trained, data_dir)
+    return start_server(data_dir, folder / "server.log")
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    trained_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The trained shop served on a free port, shared: tests tell their events apart by the
+    browser session id (each test has its own browser context, so its own sessionStorage)."""
+    server = serve_copy(trained_data, tmp_path_factory.mktemp("live"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def private_server(trained_data: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    """A server of this test's own, for a test that kills it."""
+    server = serve_copy(trained_data, tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def host_site() -> Iterator[Callable[[str], str]]:
+    """A second origin serving pages we give it: a shop page embedding the widget cross-origin."""
+    pages: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            body = pages.get(self.path.split("?")[0])
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body or b"not found")
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def publish(html: str) -> str:
+        path = f"/page{len(pages)}.html"
+        pages[path] = html.encode("utf-8")
+        return f"http://127.0.0.1:{server.server_address[1]}{path}"
+
+    yield publish
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def my_events(page: Any, server: LiveServer, kind: str) -> list[sqlite3.Row]:
+    """This browser session's stored events of one type, once any have arrived."""
+    session = page.evaluate("sessionStorage.getItem('shoprec_sid')")
+    assert session
+    sql = "SELECT * FROM events WHERE type = ? AND session_id = ? ORDER BY event_id"
+    return poll(lambda: query(server.data_dir, sql, kind, session))
+
+
+def query(data_dir: Path, sql: str, *params: Any) -> list[sqlite3.Row]:
+    conn = sqlite3.connect(data_dir / SHOP / "shop.db", timeout=10)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def poll(fetch: Callable[[], list[Any]], seconds: float = 8.0) -> list[Any]:
+    """What `fetch` returns once it is non-empty (beacons arrive asynchronously)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        rows = fetch()
+        if rows:
+            return rows
+        time.sleep(0.1)
+    return fetch()
+
+
+def best_seller(server: LiveServer) -> str:
+    return str(
+        query(
+            server.data_dir,
+            "SELECT product_id FROM order_lines GROUP BY product_id "
+            "ORDER BY sum(quantity) DESC, product_id LIMIT 1",
+        )[0][0]
+    )
+
+
+def cards(page: Any, slot: str) -> Any:
+    return page.locator(f'[data-slot="{slot}"] .shoprec-card')
+
+
+def shown_ids(page: Any) -> list[str]:
+    return list(
+        page.eval_on_selector_all(
+            ".shoprec-card", "els => els.map(e => e.getAttribute('data-product-id'))"
+        )
+    )
+
+
+def open_product_page(page: Any, server: LiveServer, product_id: str) -> None:
+    page.goto(f"{server.url}/demo/product/{product_id}")
+    page.wait_for_function(READY, arg=3, timeout=10_000)
+
+
+def test_product_page_shows_the_widgets(
+    page: Any, live_server: LiveServer, artifacts: Path
+) -> None:
+    product_id = best_seller(live_server)
+    open_product_page(page, live_server, product_id)
+    assert [r["product_id"] for r in my_events(page, live_server, "view")] == [product_id]
+    for slot in PDP_SLOTS:
+        assert cards(page, slot).count() == 6, slot
+    first = cards(page, "frequently_bought_together").first
+    assert first.locator(".shoprec-name").inner_text().strip()
+    assert re.fullmatch(r"\d+\.\d\d", first.locator(".shoprec-price").inner_text())
+    assert first.locator(".shoprec-reason").inner_text().strip()
+    href = first.locator("a").get_attribute("href")
+    assert re.search(
+        r"shoprec_rid=[0-9a-f]{32}&shoprec_slot=frequently_bought_together"
+        r"&shoprec_pos=1&shoprec_strategy=\w+",
+        href,
+    )
+    assert first.locator("button").get_attribute("aria-label").startswith("Not interested in")
+    assert page.locator('[data-slot="similar"] ul[role="list"]').count() == 1
+    assert page.evaluate("document.querySelector('.shoprec-img').naturalWidth") > 0
+    page.screenshot(path=str(artifacts / "widget-product-page.png"), full_page=True)
+    # Cards in the viewport are reported once as impressions.
+    rows = my_events(page, live_server, "impression")
+    assert rows and all(r["request_id"] and r["position"] for r in rows)
+    assert "frequently_bought_together" in {r["slot"] for r in rows}
+    assert len({(r["request_id"], r["product_id"]) for r in rows}) == len(rows)  # once each
+    assert page.page_errors == []
+
+
+def test_clicking_a_card_records_a_click(page: Any, live_server: LiveServer) -> None:
+    open_product_page(page, live_server, best_seller(live_server))
+    card = cards(page, "similar").first
+    product_id = card.get_attribute("data-product-id")
+    with page.expect_navigation():
+        card.locator("a").click()
+    assert f"/demo/product/{product_id}?shoprec_rid=" in page.url
+    rows = my_events(page, live_server, "click")
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["product_id"], row["slot"], row["position"], row["context"]) == (
+        product_id,
+        "similar",
+        1,
+        "product",
+    )
+    assert re.fullmatch(r"[0-9a-f]{32}", row["request_id"]) and row["strategy"]
+
+
+def test_dismissed_card_goes_at_once_and_stays_gone(
+    page: Any, live_server: LiveServer, artifacts: Path
+) -> None:
+    open_product_page(page, live_server, best_seller(live_server))
+    card = cards(page, "frequently_bought_together").first
+    product_id = card.get_attribute("data-product-id")
+    card.locator("button").click()
+    assert cards(page, "frequently_bought_together").count() == 5
+    assert product_id not in shown_ids(page)[:5]
+    rows = my_events(page, live_server, "dismiss")
+    assert [r["product_id"] for r in rows] == [product_id] and rows[0]["session_id"]
+    page.reload()
+    page.wait_for_function(READY, arg=3, timeout=10_000)
+    assert product_id not in shown_ids(page)
+    assert cards(page, "frequently_bought_together").count() == 6  # the server refilled it
+    page.screenshot(path=str(artifacts / "widget-after-dismiss.png"))
+
+
+def test_cards_are_reachable_by_keyboard(page: Any, live_server: LiveServer) -> None:
+    open_product_page(page, live_server, best_seller(live_server))
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.className") == "shoprec-link":
+            break
+    assert page.evaluate("document.activeElement.className") == "shoprec-link"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "shoprec-x"
+
+
+HOST_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host</title>
+</head><body><h1>Host shop page</h1><p>Our best coffee, roasted weekly.</p>
+<div data-shoprec="product" data-shop="demo" data-product-id="{product}" data-limit="4"
+     {api}></div>
+<p>Footer of the host page</p>
+<script src="{script}" async></script></body></html>"""
+
+
+def test_widget_works_cross_origin(
+    page: Any, live_server: LiveServer, host_site: Callable[[str], str]
+) -> None:
+    url = host_site(
+        HOST_PAGE.format(
+            product=best_seller(live_server), api="", script=f"{live_server.url}/static/widget.js"
+        )
+    )
+    page.goto(url)
+    page.wait_for_function(READY, arg=1, timeout=10_000)
+    assert page.locator(".shoprec-card").count() == 4
+    first = page.locator(".shoprec-card").first
+    product_id = first.get_attribute("data-product-id")
+    assert first.locator("a").get_attribute("href").startswith(live_server.url + "/demo/product/")
+    first.locator("button").click()
+    rows = my_events(page, live_server, "dismiss")
+    assert [r["product_id"] for r in rows] == [product_id]
+    assert page.page_errors == []
+
+
+def assert_host_page_intact(page: Any) -> None:
+    text = page.inner_text("body")
+    assert "Host shop page" in text and "Footer of the host page" in text
+    assert not re.search(r"error|failed|undefined|null", text, re.IGNORECASE)
+    assert page.locator("[data-shoprec]").inner_text() == ""
+    assert page.page_errors == []
+
+
+def test_api_down_leaves_the_host_page_intact(
+    page: Any, live_server: LiveServer, host_site: Callable[[str], str], artifacts: Path
+) -> None:
+    script = f"{live_server.url}/static/widget.js"
+    dead = f'data-api="http://127.0.0.1:{free_port()}"'
+    page.goto(host_site(HOST_PAGE.format(product="p001", api=dead, script=script)))
+    page.wait_for_selector("[data-shoprec-state=failed]", state="attached", timeout=10_000)
+    assert_host_page_intact(page)
+    page.screenshot(path=str(artifacts / "widget-api-down.png"))
+
+
+def test_api_500_leaves_the_host_page_intact(
+    page: Any, live_server: LiveServer, host_site: Callable[[str], str]
+) -> None:
+    page.route(
+        "**/api/v1/recommendations*",
+        lambda route: route.fulfill(status=500, body="<h1>Internal Server Error</h1>"),
+    )
+    script = f"{live_server.url}/static/widget.js"
+    page.goto(host_site(HOST_PAGE.format(product="p001", api="", script=script)))
+    page.wait_for_selector("[data-shoprec-state=failed]", state="attached", timeout=10_000)
+    assert_host_page_intact(page)
+
+
+def test_server_killed_after_load_leaves_the_page_intact(
+    page: Any, private_server: LiveServer, host_site: Callable[[str], str]
+) -> None:
+    url = host_site(
+        HOST_PAGE.format(product="p001", api="", script=f"{private_server.url}/static/widget.js")
+    )
+    page.goto(url)
+    page.wait_for_function(READY, arg=1, timeout=10_000)
+    private_server.stop()
+    page.locator(".shoprec-card button").first.click()  # the beacon goes nowhere
+    page.reload()
+    page.wait_for_load_state("load")
+    assert_host_page_intact(page)
+
+
+def test_no_layout_shift(page: Any, live_server: LiveServer) -> None:
+    page.add_init_script(CLS_OBSERVER)
+    open_product_page(page, live_server, best_seller(live_server))
+    page.wait_for_function("Array.from(document.images).every(img => img.complete)")
+    page.wait_for_timeout(300)
+    heights = page.eval_on_selector_all(
+        "[data-shoprec]", "els => els.map(e => [e.offsetHeight, parseInt(e.style.minHeight)])"
+    )
+    assert all(height <= reserved for height, reserved in heights), heights
+    assert page.evaluate("window.__cls") < 0.01
+
+
+def test_slow_api_is_given_up_after_three_seconds(
+    page: Any, live_server: LiveServer, host_site: Callable[[str], str]
+) -> None:
+    page.route("**/api/v1/recommendations*", lambda route: None)  # never answers
+    script = f"{live_server.url}/static/widget.js"
+    page.goto(host_site(HOST_PAGE.format(product="p001", api="", script=script)))
+    started = time.monotonic()
+    page.wait_for_selector("[data-shoprec-state=failed]", state="attached", timeout=10_000)
+    assert 2.0 < time.monotonic() - started < 6.0
+    assert_host_page_intact(page)

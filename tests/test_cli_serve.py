@@ -1,0 +1,219 @@
+"""`shoprec recommend`, `shoprec serve` and `shoprec demo`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from config import load_settings
+from plugin import create_app
+from plugin.cli import cli
+from storage.db import open_shop_db
+from storage.demo_shop import generate_demo_shop
+from storage.orders import popular_products
+from worker.training import train_shop
+
+SHOP = "demo"
+
+
+@pytest.fixture(scope="module")
+def trained_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("trained") / "data"
+    db = open_shop_db(data_dir, SHOP)
+    generate_demo_shop(db, seed=7, n_customers=150, days=180)
+    db.close()
+    train_shop(load_settings({}, data_dir=data_dir), SHOP)
+    return data_dir
+
+
+@pytest.fixture
+def data_dir(trained_data: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "data"
+    shutil.copytree(trained_data, copy)
+    return copy
+
+
+@pytest.fixture
+def anchor(data_dir: Path) -> str:
+    db = open_shop_db(data_dir, SHOP, create=False)
+    try:
+        return popular_products(db, limit=1)[0]
+    finally:
+        db.close()
+
+
+def run(data_dir: Path, *args: str) -> Any:
+    return CliRunner().invoke(
+        cli, ["--data-dir", str(data_dir), "--shop", SHOP, *args], catch_exceptions=False
+    )
+
+
+def test_recommend_json_is_the_api_object(data_dir: Path, anchor: str) -> None:
+    result = run(
+        data_dir,
+        "recommend",
+        "--context",
+        "product",
+        "--slot",
+        "similar",
+        "--product",
+        anchor,
+        "--limit",
+        "5",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    from_cli = json.loads(result.output)
+    client = create_app(load_settings({}, data_dir=data_dir)).test_client()
+    from_api = client.get(
+        "/api/v1/recommendations",
+        query_string={
+            "shop": SHOP,
+            "context": "product",
+            "slot": "similar",
+            "product_id": anchor,
+            "limit": 5,
+        },
+    ).get_json()
+    assert from_cli.pop("request_id") != from_api.pop("request_id")
+    assert from_cli == from_api
+    assert len(from_cli["items"]) == 5
+
+
+def test_recommend_prints_a_readable_list(data_dir: Path, anchor: str) -> None:
+    result = run(
+        data_dir,
+        "recommend",
+        "--context",
+        "cart",
+        "--product",
+        anchor,
+        "--product",
+        "p002",
+        "--limit",
+        "3",
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"shop {SHOP} · cart/complete_the_look")
+    assert [line.split(".")[0].strip() for line in lines[1:]] == ["1", "2", "3"]
+    assert all(len(line) > 20 for line in lines[1:])
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--context", "checkout"], ["context must be one of", "'cart'", "'product'"]),
+        (
+            ["--context", "home", "--slot", "similar"],
+            ["slot must be one of", "'for_you'", "'trending'"],
+        ),
+        (["--context", "home", "--limit", "0"], ["limit must be an integer between 1 and 50"]),
+    ],
+)
+def test_recommend_bad_input_names_the_valid_values(
+    data_dir: Path, args: list[str], words: list[str]
+) -> None:
+    result = run(data_dir, "recommend", *args)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")
+    for word in words:
+        assert word in result.output
+
+
+def test_recommend_unknown_shop(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["--data-dir", str(tmp_path), "--shop", "nope", "recommend", "--context", "home"]
+    )
+    assert result.exit_code == 1 and "unknown shop 'nope'" in result.output
+    assert "shoprec demo" in result.output
+
+
+def test_demo_trains_an_existing_shop_and_prints_urls(data_dir: Path, anchor: str) -> None:
+    shutil.rmtree(data_dir / SHOP / "models", ignore_errors=True)
+    result = run(data_dir, "demo", "--no-serve", "--port", "8123")
+    assert result.exit_code == 0, result.output
+    assert "shop demo already has 306 products: not generating" in result.output
+    assert "generated" not in result.output
+    for model in ("popularity", "collaborative", "rules", "content", "taste"):
+        assert model in result.output
+    assert "storefront:   http://127.0.0.1:8123/" in result.output
+    assert f"product page: http://127.0.0.1:8123/demo/product/{anchor}" in result.output
+    assert f"http://127.0.0.1:8123/demo/cart?items={anchor},p" in result.output
+    assert f"/api/v1/recommendations?shop=demo&context=product&product_id={anchor}" in result.output
+    assert any(p.suffix == ".npz" for p in (data_dir / SHOP).rglob("*"))
+
+
+def test_demo_generates_the_full_shop(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    result = run(data_dir, "demo", "--no-serve")
+    assert result.exit_code == 0, result.output
+    assert "generated shop demo: 306 products, 600 customers, " in result.output
+    client = create_app(load_settings({}, data_dir=data_dir)).test_client()
+    answer = client.get("/api/v1/recommendations?shop=demo&context=home").get_json()
+    assert len(answer["items"]) == 8
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float = 20.0) -> bytes:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return bytes(response.read())
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    proc.wait(timeout=5)
+    raise AssertionError(f"server never answered {url}:\n{log.read_text(errors='replace')}")
+
+
+@pytest.mark.parametrize("mode", [[], ["--dev"]])
+def test_serve_answers_over_http(data_dir: Path, tmp_path: Path, mode: list[str]) -> None:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-c",
+        "from plugin.cli import main; main()",
+        "--data-dir",
+        str(data_dir),
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        *mode,
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        body = wait_for(f"{base}/healthz", proc, log)
+        assert json.loads(body) == {"status": "ok", "redis": "absent", "shops": 1}
+        answer = json.loads(
+            wait_for(f"{base}/api/v1/recommendations?shop=demo&context=home", proc, log)
+        )
+        assert len(answer["items"]) == 8
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    if not mode:
+        assert "Booting worker" in log.read_text()  # it was gunicorn, not werkzeug
