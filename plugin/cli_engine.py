@@ -38,10 +38,20 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str) -> datet
 
 
 @click.command(name="evaluate")
-@click.option("--split-date", required=True, callback=_parse_date,
-              help="Fit on orders before this date (YYYY-MM-DD), test on the orders after it.")
-@click.option("--k", "k", type=click.IntRange(1, 100), default=10, show_default=True,
-              help="Length of each recommended list.")
+@click.option(
+    "--split-date",
+    required=True,
+    callback=_parse_date,
+    help="Fit on orders before this date (YYYY-MM-DD), test on the orders after it.",
+)
+@click.option(
+    "--k",
+    "k",
+    type=click.IntRange(1, 100),
+    default=10,
+    show_default=True,
+    help="Length of each recommended list.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
 @pass_cli
 def evaluate_command(cli_ctx: CliContext, split_date: datetime, k: int, as_json: bool) -> None:

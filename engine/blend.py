@@ -1,0 +1,156 @@
+"""The hybrid: per context and slot, a weighted blend of each model's normalized scores.
+
+Each source's scores are divided by their best allowed value, so a weight means a share of
+influence whatever the model's scale. Untrusted models (too little data) hand their weight
+to content and trending; a shopper with thin history moves weight to popularity the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.base import CONTEXT_SLOTS
+from engine.errors import InputError
+
+SOURCES: tuple[str, ...] = ("rules", "collaborative", "content", "taste", "popularity", "trending")
+FILL_WEIGHT = 1e-3  # popularity under everything: a list is never short while items remain
+
+# The issue's default (50% collaborative, 30% content, 20% rules), adapted to what each slot
+# is for. Keys are "context/slot"; owners override per context or per "context/slot".
+DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
+    "product/frequently_bought_together": {"rules": 0.6, "collaborative": 0.2, "content": 0.2},
+    "product/also_viewed": {"collaborative": 0.6, "content": 0.3, "rules": 0.1},
+    "product/similar": {"content": 0.7, "collaborative": 0.3},
+    "cart/complete_the_look": {"rules": 0.4, "collaborative": 0.4, "content": 0.2},
+    "cart/upgrade": {"content": 0.6, "collaborative": 0.2, "popularity": 0.2},
+    "cart/dont_forget": {"collaborative": 0.5, "rules": 0.2, "popularity": 0.3},
+    "home/for_you": {"taste": 0.7, "content": 0.3},
+    "home/trending": {"trending": 1.0},
+    "email/for_you": {"taste": 0.7, "content": 0.3},
+    "email/new_in_favourites": {"taste": 0.4, "content": 0.3, "trending": 0.3},
+    "email/because_you_bought": {"collaborative": 0.5, "rules": 0.3, "content": 0.2},
+    "post_purchase/also_bought": {"collaborative": 0.5, "rules": 0.3, "content": 0.2},
+    "post_purchase/complete_the_set": {"rules": 0.5, "content": 0.3, "collaborative": 0.2},
+}
+
+
+def validate_weights(
+    weights: Mapping[str, Mapping[str, float]] | None,
+) -> dict[str, dict[str, float]]:
+    """Check owner weights: keys 'context' or 'context/slot', sources among SOURCES, >= 0."""
+    checked: dict[str, dict[str, float]] = {}
+    for key, mix in (weights or {}).items():
+        context, _, slot = key.partition("/")
+        if context not in CONTEXT_SLOTS or (slot and slot not in CONTEXT_SLOTS[context]):
+            raise InputError(
+                f"weights key must be a context or 'context/slot' of "
+                f"{sorted(CONTEXT_SLOTS)}, got {key!r}"
+            )
+        for source, value in mix.items():
+            if source not in SOURCES:
+                raise InputError(f"weights source must be one of {list(SOURCES)}, got {source!r}")
+            if not np.isfinite(value) or value < 0:
+                raise InputError(f"weight of {source!r} in {key!r} must be >= 0, got {value!r}")
+        if sum(mix.values()) <= 0:
+            raise InputError(f"weights for {key!r} must not all be zero")
+        checked[key] = {s: float(v) for s, v in mix.items()}
+    return checked
+
+
+@dataclass(frozen=True)
+class BlendPlan:
+    """The weights one request is blended with, after trust and cold-start shifts."""
+
+    weights: dict[str, float]
+    fill: bool
+
+
+def plan_weights(
+    context: str,
+    slot: str,
+    overrides: Mapping[str, Mapping[str, float]],
+    trusted: Mapping[str, bool],
+    evidence: float,
+    adaptive: bool = True,
+) -> BlendPlan:
+    """Weights for one request.
+
+    overrides: validated owner weights ('context/slot' wins over 'context').
+    trusted: per source, whether its model had enough data.
+    evidence: 0..1, how much history anchors this request (0 = anonymous, nothing viewed).
+    adaptive: False serves the weights exactly (evaluation of one strategy alone).
+    """
+    base = (
+        overrides.get(f"{context}/{slot}")
+        or overrides.get(context)
+        or DEFAULT_WEIGHTS[f"{context}/{slot}"]
+    )
+    weights = {s: float(w) for s, w in base.items() if w > 0}
+    if not adaptive:
+        return BlendPlan(weights, fill=False)
+    moved = 0.0
+    for source in list(weights):
+        if source in ("content", "popularity", "trending") or trusted.get(source, False):
+            continue
+        moved += weights.pop(source)
+    if moved:
+        weights["content"] = weights.get("content", 0.0) + moved / 2
+        weights["trending"] = weights.get("trending", 0.0) + moved / 2
+    personal = sum(w for s, w in weights.items() if s not in ("popularity", "trending"))
+    shift = personal * (1.0 - min(max(evidence, 0.0), 1.0))
+    if shift > 0:
+        for source in list(weights):
+            if source not in ("popularity", "trending"):
+                weights[source] *= 1.0 - shift / personal
+        weights["popularity"] = weights.get("popularity", 0.0) + shift / 2
+        weights["trending"] = weights.get("trending", 0.0) + shift / 2
+    return BlendPlan(weights, fill=True)
+
+
+def blend_scores(
+    vectors: Mapping[str, np.ndarray],
+    plan: BlendPlan,
+    allowed: np.ndarray,
+    limit: int,
+    popular: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, list[str], dict[str, np.ndarray]]:
+    """Top items of the weighted blend of max-normalized source scores.
+
+    vectors: source -> float32 (n_items,) raw scores (0 = no opinion).
+    allowed: bool (n_items,), False for anchors and excluded ids.
+    Returns (item indexes, blended scores, per item the source that contributed most, per
+    source its weighted normalized part for those items), best first; ties break on the
+    lower item index.
+    """
+    total = np.zeros(allowed.size, np.float32)
+    names = [s for s in plan.weights if s in vectors]
+    parts = np.zeros((len(names), allowed.size), np.float32)
+    for row, source in enumerate(names):
+        vec = np.where(allowed, vectors[source], 0.0)
+        top = float(vec.max()) if vec.size else 0.0
+        if top > 0:
+            parts[row] = vec * (plan.weights[source] / top)
+    total = parts.sum(axis=0) if names else total
+    if plan.fill:
+        top = float(np.where(allowed, popular, 0.0).max()) if popular.size else 0.0
+        if top > 0:
+            total = total + FILL_WEIGHT * np.where(allowed, popular, 0.0) / top
+    total = np.where(allowed, total, 0.0)
+    candidates = np.flatnonzero(total > 0)
+    if candidates.size > limit:
+        cut = np.argpartition(-total[candidates], limit - 1)[:limit]
+        threshold = total[candidates[cut]].min()
+        candidates = candidates[total[candidates] >= threshold]
+    order = np.lexsort((candidates, -total[candidates]))[:limit]
+    chosen = candidates[order]
+    if names:
+        best = parts[:, chosen].argmax(axis=0)
+        labels = [
+            names[b] if parts[b, i] > 0 else "popularity" for b, i in zip(best, chosen, strict=True)
+        ]
+    else:
+        labels = ["popularity"] * chosen.size
+    return chosen, total[chosen], labels, {n: parts[r, chosen] for r, n in enumerate(names)}

@@ -1,0 +1,116 @@
+"""Content similarity: TF-IDF over product text plus a price band, cosine nearest neighbours.
+
+Works from the catalog alone, so it is what a new shop (or a new product) gets before any
+order exists. Similarities are computed a block of rows at a time against the sparse
+matrix and cut to the top k, never as a dense n x n.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from engine.neighbours import Neighbours, top_k_dense_rows
+from engine.training_data import ItemSpace, TrainingData, strip_html
+
+DEFAULT_K = 50
+BLOCK_ROWS = 512
+PRICE_BANDS = 8
+
+
+@dataclass(frozen=True)
+class ContentModel:
+    """Content neighbours over the item space; n_described: items with any text."""
+
+    neighbours: Neighbours
+    n_described: int
+
+    @property
+    def trusted(self) -> bool:
+        """Content needs only two described products to compare."""
+        return self.n_described >= 2 and self.neighbours.n_pairs > 0
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Arrays for the npz artifact."""
+        return {
+            **self.neighbours.to_arrays("content"),
+            "n_described": np.asarray([self.n_described], np.int64),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> ContentModel:
+        """Inverse of to_arrays."""
+        return cls(Neighbours.from_arrays(arrays, "content"), int(arrays["n_described"][0]))
+
+
+def price_bands(prices: np.ndarray) -> list[str]:
+    """A token per item naming its price band (log-price quantiles), '' when unknown."""
+    known = np.isfinite(prices) & (prices > 0)
+    tokens = [""] * prices.size
+    if known.sum() < 2:
+        return tokens
+    logs = np.log(prices[known])
+    edges = np.unique(np.quantile(logs, np.linspace(0, 1, PRICE_BANDS + 1)[1:-1]))
+    bands = np.searchsorted(edges, logs)
+    for pos, band in zip(np.nonzero(known)[0], bands, strict=True):
+        tokens[pos] = f"priceband{band}"
+    return tokens
+
+
+def item_documents(data: TrainingData, items: ItemSpace) -> list[str]:
+    """One text per item: title, description (HTML stripped), category x2, tags, vendor, band."""
+    products = data.products.drop_duplicates("product_id")
+    frame = products.set_index(products["product_id"].astype(str)).reindex(items.item_ids)
+
+    def col(name: str) -> pd.Series:
+        if name not in frame:
+            return pd.Series([""] * len(frame), index=frame.index)
+        return frame[name].fillna("").astype(str)
+
+    bands = price_bands(items.prices)
+    docs = []
+    for title, desc, cat, tags, vendor, band, fallback in zip(
+        col("title"),
+        col("description"),
+        col("category"),
+        col("tags"),
+        col("vendor"),
+        bands,
+        items.titles,
+        strict=True,
+    ):
+        words = [title or fallback, strip_html(desc), cat, cat, tags.replace("|", " "), vendor]
+        text = " ".join(w for w in words if w).strip()
+        docs.append(f"{text} {band}".strip() if text else "")
+    return docs
+
+
+def fit_content(data: TrainingData, items: ItemSpace, k: int = DEFAULT_K) -> ContentModel:
+    """Fit TF-IDF over item documents and keep each item's k most similar items."""
+    docs = item_documents(data, items)
+    described = sum(1 for d in docs if d)
+    if described < 2:
+        return ContentModel(Neighbours.empty(items.n_items, k), described)
+    vectorizer = TfidfVectorizer(
+        sublinear_tf=True,
+        stop_words="english",
+        max_features=100_000,
+        token_pattern=r"(?u)\b\w\w+\b",
+        dtype=np.float32,
+    )
+    try:
+        matrix = vectorizer.fit_transform(docs).tocsr()
+    except ValueError:  # only stop words: nothing to compare
+        return ContentModel(Neighbours.empty(items.n_items, k), described)
+    transposed = matrix.T.tocsc()
+    n = items.n_items
+    indices = np.full((n, k), -1, np.int32)
+    scores = np.zeros((n, k), np.float32)
+    for start in range(0, n, BLOCK_ROWS):
+        stop = min(start + BLOCK_ROWS, n)
+        block = (matrix[start:stop] @ transposed).toarray().astype(np.float32)
+        indices[start:stop], scores[start:stop] = top_k_dense_rows(block, k, start)
+    return ContentModel(Neighbours(indices, scores), described)

@@ -1,0 +1,175 @@
+"""Offline evaluation: a temporal split, ranking metrics, and strategies side by side.
+
+Models are fitted only on data before the split and queried through ShopModels.recommend,
+the same code that serves, so a figure here is a figure of what shoppers would get.
+Task "next_purchase": each customer with history before the split who buys, after it, an
+item they never bought before gets K items (home/for_you, their past purchases excluded).
+Task "fbt": each item of each later order with 2+ distinct items gets K items
+(product/frequently_bought_together); a hit is another item of the same order in the list.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from engine.base import RecommendationRequest
+from engine.shop_models import ShopModels, fit_shop_models
+from engine.training_data import TrainingData, utc
+
+# Each single strategy is the blend with one source at full weight, served un-adapted.
+STRATEGIES: dict[str, dict[str, float] | None] = {
+    "popularity": {"popularity": 1.0},
+    "rules": {"rules": 1.0},
+    "item-item": {"collaborative": 1.0},
+    "content": {"content": 1.0},
+    "taste": {"taste": 1.0},
+    "hybrid": None,
+}
+TASKS = ("next_purchase", "fbt")
+
+
+def hit_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float:
+    """1.0 when any of the first k is relevant, else 0.0."""
+    return float(any(item in relevant for item in ranked[:k]))
+
+
+def recall_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float:
+    """Share of the relevant items found in the first k (0.0 for no relevant items)."""
+    if not relevant:
+        return 0.0
+    return sum(1 for item in ranked[:k] if item in relevant) / len(relevant)
+
+
+def ndcg_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float:
+    """Binary-relevance NDCG: DCG of the first k over the DCG of a perfect list."""
+    if not relevant:
+        return 0.0
+    dcg = sum(1.0 / math.log2(pos + 2) for pos, item in enumerate(ranked[:k]) if item in relevant)
+    ideal = sum(1.0 / math.log2(pos + 2) for pos in range(min(len(relevant), k)))
+    return dcg / ideal
+
+
+def list_diversity(ranked: Sequence[str], category: Mapping[str, str]) -> float:
+    """Share of item pairs in a list whose categories differ (0.0 when uncategorised)."""
+    cats = [category.get(item, "") for item in ranked]
+    pairs = [(a, b) for i, a in enumerate(cats) for b in cats[i + 1 :]]
+    if not pairs or not any(cats):
+        return 0.0
+    return sum(1 for a, b in pairs if a != b) / len(pairs)
+
+
+@dataclass(frozen=True)
+class Query:
+    """One evaluation request and the items that count as right answers."""
+
+    request: RecommendationRequest
+    relevant: frozenset[str]
+
+
+@dataclass(frozen=True)
+class SplitData:
+    """Training data before the split and the queries built from orders after it."""
+
+    train: TrainingData
+    next_purchase: tuple[Query, ...]
+    fbt: tuple[Query, ...]
+
+
+def split_at(data: TrainingData, split: datetime, k: int) -> SplitData:
+    """Cut purchases and events at `split`; build both tasks' queries from the later orders."""
+    stamp = pd.Timestamp(utc(split))
+    bought_at = pd.to_datetime(data.purchases["created_at"], utc=True, format="ISO8601")
+    seen_at = pd.to_datetime(data.events["ts"], utc=True, format="ISO8601")
+    before, after = data.purchases[bought_at < stamp], data.purchases[bought_at >= stamp]
+    train = replace(data, purchases=before, events=data.events[seen_at < stamp], now=utc(split))
+    history = before.dropna(subset=["customer_id"]).groupby("customer_id")["product_id"].agg(set)
+    later = after.dropna(subset=["customer_id"]).groupby("customer_id")["product_id"].agg(set)
+    next_purchase = []
+    for customer in sorted(set(history.index) & set(later.index)):
+        past = frozenset(str(p) for p in history[customer])
+        new = frozenset(str(p) for p in later[customer]) - past
+        if new:
+            request = RecommendationRequest(
+                "home", "for_you", customer_id=str(customer), exclude_ids=past, limit=k
+            )
+            next_purchase.append(Query(request, new))
+    fbt = []
+    for _, items in sorted(after.groupby("order_id")["product_id"].agg(set).items()):
+        distinct = sorted(str(p) for p in items)
+        if len(distinct) < 2:
+            continue
+        for anchor in distinct:
+            request = RecommendationRequest(
+                "product", "frequently_bought_together", product_ids=(anchor,), limit=k
+            )
+            fbt.append(Query(request, frozenset(distinct) - {anchor}))
+    return SplitData(train, tuple(next_purchase), tuple(fbt))
+
+
+def score_task(models: ShopModels, queries: Iterable[Query], k: int) -> dict[str, float]:
+    """HR/Recall/NDCG@k, catalog coverage, diversity and novelty of one strategy on one task.
+
+    Identical requests (the same anchor in many orders) are answered once and reused.
+    """
+    answers: dict[RecommendationRequest, list[str]] = {}
+    category = {
+        str(i): str(models.items.category_names[c]) if c >= 0 else ""
+        for i, c in zip(models.item_ids, models.items.category_codes, strict=True)
+    }
+    rank = dict(zip(models.item_ids.tolist(), models.popularity.rank.tolist(), strict=True))
+    sums = {"hr": 0.0, "recall": 0.0, "ndcg": 0.0, "diversity": 0.0}
+    novelty: list[float] = []
+    shown: set[str] = set()
+    count = 0
+    for query in queries:
+        ranked = answers.get(query.request)
+        if ranked is None:
+            ranked = [r.product_id for r in models.recommend(query.request)]
+            answers[query.request] = ranked
+        relevant = set(query.relevant)
+        sums["hr"] += hit_at_k(ranked, relevant, k)
+        sums["recall"] += recall_at_k(ranked, relevant, k)
+        sums["ndcg"] += ndcg_at_k(ranked, relevant, k)
+        sums["diversity"] += list_diversity(ranked, category)
+        novelty.extend(rank[item] for item in ranked)
+        shown.update(ranked)
+        count += 1
+    metrics = {name: value / count if count else 0.0 for name, value in sums.items()}
+    metrics["coverage"] = len(shown) / models.items.n_items if models.items.n_items else 0.0
+    metrics["novelty_rank"] = float(np.mean(novelty)) if novelty else 0.0
+    metrics["queries"] = float(count)
+    return metrics
+
+
+def evaluate_split(
+    data: TrainingData,
+    split: datetime,
+    k: int = 10,
+    strategies: Mapping[str, Mapping[str, float] | None] | None = None,
+    fit: Callable[[TrainingData], ShopModels] = fit_shop_models,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Metrics per task per strategy: {task: {strategy: {metric: value}}}.
+
+    Single strategies are served with exactly their weights (no trust or cold-start shift);
+    the hybrid is served as shoppers get it.
+    """
+    parts = split_at(data, split, k)
+    models = fit(parts.train)
+    results: dict[str, dict[str, dict[str, float]]] = {task: {} for task in TASKS}
+    for name, weights in (strategies or STRATEGIES).items():
+        variant = (
+            models
+            if weights is None
+            else models.with_weights(
+                {"home": weights, "product": weights, "email": weights}, adaptive=False
+            )
+        )
+        results["next_purchase"][name] = score_task(variant, parts.next_purchase, k)
+        results["fbt"][name] = score_task(variant, parts.fbt, k)
+    return results

@@ -1,0 +1,70 @@
+"""Reason sentences a shopper can read: which anchor, category or signal put an item there."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.neighbours import Neighbours
+from engine.training_data import ItemSpace
+
+
+def best_anchor(item: int, anchors: np.ndarray, indices: np.ndarray, scores: np.ndarray) -> int:
+    """The anchor whose neighbour row scores `item` highest, or -1 when none lists it.
+
+    indices / scores: (n_items, k) neighbour tables (item indexes, -1 padded).
+    """
+    if anchors.size == 0:
+        return -1
+    rows = indices[anchors] == item
+    if not rows.any():
+        return -1
+    strength = np.where(rows, scores[anchors], -np.inf).max(axis=1)
+    return int(anchors[int(np.argmax(strength))])
+
+
+def title_of(space: ItemSpace, item: int) -> str:
+    """An item's title for a sentence, 'this item' when the catalog has none."""
+    title = str(space.titles[item]).strip() if item >= 0 else ""
+    return title or "this item"
+
+
+def category_of(space: ItemSpace, item: int) -> str:
+    """An item's category name, '' when it has none."""
+    code = int(space.category_codes[item])
+    return str(space.category_names[code]) if code >= 0 else ""
+
+
+def taste_reason(space: ItemSpace, item: int, history: np.ndarray, bought: bool) -> str:
+    """'Because you viewed 3 items in Kitchen', or 'Picked for you' without a category."""
+    category = category_of(space, item)
+    if category:
+        same = int((space.category_codes[history] == space.category_codes[item]).sum())
+        verb = "bought" if bought else "viewed"
+        if same >= 2:
+            return f"Because you {verb} {same} items in {category}"
+        if same == 1:
+            return f"Because you like {category}"
+    return "Picked for you"
+
+
+def neighbour_reason(
+    strategy: str, slot: str, space: ItemSpace, item: int, anchors: np.ndarray, table: Neighbours
+) -> str:
+    """Sentence for an item that came from an item-item table (rules, collaborative, content)."""
+    anchor = best_anchor(item, anchors, table.indices, table.scores)
+    if anchor < 0:
+        return "Popular right now"
+    title = title_of(space, anchor)
+    if strategy == "rules":
+        return f"Often bought with {title}"
+    if strategy == "content":
+        return f"Similar to {title}"
+    if slot == "also_viewed":
+        return f"Shoppers who viewed {title} also viewed this"
+    return f"Customers who bought {title} also bought this"
+
+
+def trend_reason(space: ItemSpace, item: int) -> str:
+    """'Trending in Kitchen' or 'Trending now'."""
+    category = category_of(space, item)
+    return f"Trending in {category}" if category else "Trending now"

@@ -1,0 +1,360 @@
+"""The public facade: fit every model for a shop, recommend for any context, save and load.
+
+All models share one item space (ShopModels.item_ids); recommend() turns product and
+customer ids into indexes, asks each model in the slot's blend for a dense score vector,
+and blends (engine.blend). No pandas on the request path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine import explanations as ex
+from engine.artifacts import load_arrays, load_manifest, save_arrays, save_manifest
+from engine.association import AssociationRules, fit_association
+from engine.base import CONTEXT_SLOTS, Recommendation, RecommendationRequest
+from engine.blend import blend_scores, plan_weights, validate_weights
+from engine.collaborative import Collaborative, fit_collaborative
+from engine.content import ContentModel, fit_content
+from engine.errors import InputError
+from engine.neighbours import Neighbours
+from engine.popularity import Popularity, fit_popularity
+from engine.taste import Taste, fit_taste, taste_from_arrays, taste_to_arrays
+from engine.training_data import ItemSpace, TrainingData, build_item_space, prepare_interactions
+
+MAX_ANCHORS = 20
+FULL_EVIDENCE_ITEMS = 3  # a shopper with 3+ known items gets the personal blend unshifted
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """What `shoprec train` prints per model."""
+
+    name: str
+    trusted: bool
+    why: str
+    fit_seconds: float
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one request tells the models, as item indexes (int32) and weights (float32).
+
+    seeds: the items item-item models start from (anchors, else session views and history).
+    history / history_weights: the customer's known items; session: this session's views.
+    """
+
+    slot: str
+    seeds: np.ndarray
+    seed_weights: np.ndarray
+    history: np.ndarray
+    history_weights: np.ndarray
+    session: np.ndarray
+
+
+@dataclass(frozen=True)
+class ShopModels:
+    """Every fitted model of one shop over one item space."""
+
+    items: ItemSpace
+    popularity: Popularity
+    collaborative: Collaborative
+    rules: AssociationRules
+    content: ContentModel
+    taste: Taste
+    summaries: tuple[ModelSummary, ...]
+    weights: dict[str, dict[str, float]] = field(default_factory=dict)
+    adaptive: bool = True
+
+    @property
+    def item_ids(self) -> np.ndarray:
+        """Product ids (unicode (n_items,), sorted): the index space of every model."""
+        return self.items.item_ids
+
+    def with_weights(
+        self, weights: Mapping[str, Mapping[str, float]] | None, adaptive: bool = True
+    ) -> ShopModels:
+        """The same models blended with other weights (adaptive=False: exactly these)."""
+        return replace(self, weights=validate_weights(weights), adaptive=adaptive)
+
+    def trusted(self) -> dict[str, bool]:
+        """Per blend source, whether its model had the data it needs."""
+        return {
+            "rules": self.rules.trusted,
+            "taste": self.taste.trusted,
+            "collaborative": self.collaborative.purchase_trusted or self.collaborative.view_trusted,
+            "content": self.content.trusted,
+            "popularity": True,
+            "trending": True,
+        }
+
+    def describe(self) -> list[ModelSummary]:
+        """Per model: name, trusted, why, fit seconds and size."""
+        return list(self.summaries)
+
+    def _indexes(self, ids: tuple[str, ...]) -> np.ndarray:
+        if not ids or self.item_ids.size == 0:
+            return np.zeros(0, np.int32)
+        wanted = np.asarray(list(dict.fromkeys(ids)), dtype=str)
+        pos = np.minimum(np.searchsorted(self.item_ids, wanted), self.item_ids.size - 1)
+        return pos[self.item_ids[pos] == wanted].astype(np.int32)
+
+    def recommend(self, request: RecommendationRequest) -> list[Recommendation]:
+        """Up to request.limit recommendations; never the request's products or excluded ids."""
+        slots = CONTEXT_SLOTS.get(request.context)
+        if slots is None or request.slot not in slots:
+            raise InputError(
+                f"context/slot must be one of {sorted(CONTEXT_SLOTS.items())}, got "
+                f"{request.context!r}/{request.slot!r}"
+            )
+        if request.limit < 1 or self.items.n_items == 0:
+            return []
+        anchors = self._indexes(request.product_ids)[:MAX_ANCHORS]
+        session = self._indexes(request.session_product_ids)[:MAX_ANCHORS]
+        hist_items, hist_weights = self.taste.history_of(
+            self.taste.customer_row(request.customer_id)
+        )
+        allowed = self._allowed(request, anchors)
+        seeds, seed_weights = self._seeds(request, anchors, session, hist_items, hist_weights)
+        # A page's own product is full evidence; a history is, from FULL_EVIDENCE_ITEMS items.
+        evidence = 1.0 if anchors.size else min(1.0, seeds.size / FULL_EVIDENCE_ITEMS)
+        plan = plan_weights(
+            request.context, request.slot, self.weights, self.trusted(), evidence, self.adaptive
+        )
+        evidence_in = Evidence(request.slot, seeds, seed_weights, hist_items, hist_weights, session)
+        vectors = {s: self._source(s)(evidence_in) for s in plan.weights}
+        chosen, totals, labels, parts = blend_scores(
+            vectors, plan, allowed, request.limit, self.popularity.popular
+        )
+        bought = self.collaborative.purchase_users > 0 and hist_items.size > 0
+        out = []
+        for pos, (item, total, label) in enumerate(zip(chosen, totals, labels, strict=True)):
+            reason = self._reason(label, request.slot, int(item), seeds, hist_items, bought)
+            out.append(
+                Recommendation(
+                    product_id=str(self.item_ids[item]),
+                    score=float(total),
+                    strategy=label,
+                    reason=reason,
+                    scores={s: float(v[pos]) for s, v in parts.items()},
+                )
+            )
+        return out
+
+    def _allowed(self, request: RecommendationRequest, anchors: np.ndarray) -> np.ndarray:
+        """Bool (n_items,): False for anchors, excluded ids, and (upgrade) cheaper items."""
+        allowed = np.ones(self.items.n_items, bool)
+        allowed[anchors] = False
+        allowed[self._indexes(tuple(sorted(request.exclude_ids)))] = False
+        if request.slot == "upgrade" and anchors.size:
+            prices = self.items.prices[anchors]
+            floor = np.nanmax(prices) if np.isfinite(prices).any() else np.inf
+            allowed &= np.nan_to_num(self.items.prices, nan=-np.inf) > floor
+        return allowed
+
+    def _seeds(
+        self,
+        request: RecommendationRequest,
+        anchors: np.ndarray,
+        session: np.ndarray,
+        hist_items: np.ndarray,
+        hist_weights: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Items the item-item models start from: anchors, else session views, else history."""
+        if anchors.size:
+            return anchors, np.ones(anchors.size, np.float32)
+        parts = [session, hist_items]
+        weights = [np.full(session.size, 0.5, np.float32), hist_weights.astype(np.float32)]
+        items = np.concatenate(parts).astype(np.int32)
+        if items.size == 0:
+            return items, np.zeros(0, np.float32)
+        merged = np.bincount(items, weights=np.concatenate(weights), minlength=self.items.n_items)
+        unique = np.unique(items)
+        weight = merged[unique].astype(np.float32)
+        top = np.lexsort((unique, -weight))[:50]
+        return unique[top], weight[top]
+
+    def _source(self, name: str) -> Callable[[Evidence], np.ndarray]:
+        return getattr(self, f"_score_{name}")  # type: ignore[no-any-return]
+
+    def _score_rules(self, ev: Evidence) -> np.ndarray:
+        return self.rules.score_for(ev.seeds, self.items.n_items)
+
+    def _score_collaborative(self, ev: Evidence) -> np.ndarray:
+        n = self.items.n_items
+        bought = self.collaborative.purchase.aggregate(ev.seeds, ev.seed_weights, n)
+        viewed = self.collaborative.view.aggregate(ev.seeds, ev.seed_weights, n)
+        view_share = 0.7 if ev.slot == "also_viewed" else 0.3
+        if not self.collaborative.view_trusted:
+            view_share = 0.0 if self.collaborative.purchase_trusted else 1.0
+        return (1 - view_share) * _unit(bought) + view_share * _unit(viewed)
+
+    def _score_content(self, ev: Evidence) -> np.ndarray:
+        return self.content.neighbours.aggregate(ev.seeds, ev.seed_weights, self.items.n_items)
+
+    def _score_taste(self, ev: Evidence) -> np.ndarray:
+        items = np.concatenate([ev.history, ev.session]).astype(np.int32)
+        w = np.concatenate([ev.history_weights, np.full(ev.session.size, 0.5, np.float32)])
+        return self.taste.score(items, w.astype(np.float32), self.items)
+
+    def _score_popularity(self, ev: Evidence) -> np.ndarray:
+        return self.popularity.popular
+
+    def _score_trending(self, ev: Evidence) -> np.ndarray:
+        return self.popularity.trending
+
+    def _reason(
+        self, label: str, slot: str, item: int, seeds: np.ndarray, hist: np.ndarray, bought: bool
+    ) -> str:
+        if label == "rules":
+            table = _as_neighbours(self.rules.pair_indices, self.rules.pair_score)
+            return ex.neighbour_reason(label, slot, self.items, item, seeds, table)
+        if label == "collaborative":
+            view_first = slot == "also_viewed" or not self.collaborative.purchase_trusted
+            tables = [self.collaborative.view, self.collaborative.purchase]
+            table = tables[0] if view_first else tables[1]
+            return ex.neighbour_reason(label, slot, self.items, item, seeds, table)
+        if label == "content":
+            return ex.neighbour_reason(
+                label, slot, self.items, item, seeds, self.content.neighbours
+            )
+        if label == "taste":
+            return ex.taste_reason(self.items, item, hist, bought)
+        if label == "trending":
+            return ex.trend_reason(self.items, item)
+        return "Popular right now"
+
+    def save(self, directory: Path) -> dict[str, int]:
+        """Write every model's npz and the manifest into directory; file name -> bytes."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        written = {}
+        for name, arrays in self._arrays().items():
+            written[f"{name}.npz"] = save_arrays(directory / f"{name}.npz", arrays)
+        manifest: dict[str, Any] = {
+            "n_items": self.items.n_items,
+            "weights": self.weights,
+            "models": [vars(s) for s in self.summaries],
+        }
+        written["manifest.json"] = save_manifest(directory, manifest)
+        return written
+
+    def _arrays(self) -> dict[str, dict[str, np.ndarray]]:
+        i = self.items
+        return {
+            "items": {
+                "item_ids": i.item_ids,
+                "titles": i.titles,
+                "category_codes": i.category_codes,
+                "category_names": i.category_names,
+                "prices": i.prices,
+            },
+            "popularity": self.popularity.to_arrays(),
+            "collaborative": self.collaborative.to_arrays(),
+            "rules": self.rules.to_arrays(),
+            "content": self.content.to_arrays(),
+            "taste": taste_to_arrays(self.taste),
+        }
+
+
+def _unit(vec: np.ndarray) -> np.ndarray:
+    top = float(vec.max()) if vec.size else 0.0
+    return vec / top if top > 0 else vec
+
+
+def _as_neighbours(indices: np.ndarray, scores: np.ndarray) -> Neighbours:
+    return Neighbours(indices, scores)
+
+
+def load_shop_models(directory: Path) -> ShopModels:
+    """Load models saved by ShopModels.save; ModelsNotTrained when the directory has none."""
+    directory = Path(directory)
+    manifest = load_manifest(directory)
+    a = {
+        name: load_arrays(directory / f"{name}.npz")
+        for name in ("items", "popularity", "collaborative", "rules", "content", "taste")
+    }
+    it = a["items"]
+    items = ItemSpace(
+        it["item_ids"], it["titles"], it["category_codes"], it["category_names"], it["prices"]
+    )
+    summaries = tuple(ModelSummary(**s) for s in manifest["models"])
+    return ShopModels(
+        items,
+        Popularity.from_arrays(a["popularity"]),
+        Collaborative.from_arrays(a["collaborative"]),
+        AssociationRules.from_arrays(a["rules"]),
+        ContentModel.from_arrays(a["content"]),
+        taste_from_arrays(a["taste"]),
+        summaries,
+        validate_weights(manifest["weights"]),
+    )
+
+
+def _nbytes(arrays: Mapping[str, np.ndarray]) -> int:
+    return int(sum(np.asarray(a).nbytes for a in arrays.values()))
+
+
+def _timed(fit: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    model = fit()
+    return model, time.perf_counter() - start
+
+
+def _why(models: ShopModels) -> dict[str, str]:
+    r, c, t, ct = models.rules, models.collaborative, models.taste, models.content
+    return {
+        "popularity": f"{r.n_baskets} orders; always usable",
+        "collaborative": f"{c.purchase_users} purchase histories and {c.view_users} sessions with "
+        f"2+ items (needs 10 of either)",
+        "rules": f"{r.multi_item_baskets} orders with 2+ items (needs 20), pair floor "
+        f"{r.min_count}, {r.rule_consequents.size} multi-item rules",
+        "content": f"{ct.n_described} products with text (needs 2)",
+        "taste": f"{t.customers_with_pairs} customers with 2+ items (needs 10), EASE over "
+        f"{t.ease_items.size} items",
+    }
+
+
+def fit_shop_models(
+    data: TrainingData, weights: Mapping[str, Mapping[str, float]] | None = None
+) -> ShopModels:
+    """Fit every model on a shop's data; weights: owner overrides per context or context/slot."""
+    checked = validate_weights(weights)
+    start = time.perf_counter()
+    items = build_item_space(data)
+    inter = prepare_interactions(data, items)
+    prep = time.perf_counter() - start
+    popularity, t_pop = _timed(lambda: fit_popularity(inter, items))
+    collaborative, t_col = _timed(lambda: fit_collaborative(inter))
+    rules, t_rules = _timed(lambda: fit_association(inter))
+    content, t_content = _timed(lambda: fit_content(data, items))
+    taste, t_taste = _timed(lambda: fit_taste(inter))
+    models = ShopModels(items, popularity, collaborative, rules, content, taste, (), checked)
+    arrays = models._arrays()
+    trusted = models.trusted()
+    why = _why(models)
+    seconds = {
+        "popularity": t_pop + prep,
+        "collaborative": t_col,
+        "rules": t_rules,
+        "content": t_content,
+        "taste": t_taste,
+    }
+    summaries = tuple(
+        ModelSummary(
+            name,
+            trusted[name],
+            why[name],
+            round(seconds[name], 3),
+            _nbytes(arrays[name]) + (_nbytes(arrays["items"]) if name == "popularity" else 0),
+        )
+        for name in ("popularity", "collaborative", "rules", "content", "taste")
+    )
+    return replace(models, summaries=summaries)

@@ -1,0 +1,172 @@
+"""Known answers for each model: rules, item-item, content, taste, popularity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from engine_fixtures import ANCHOR_A, NOW, POPULAR_P, REAL_B, catalog, training_data
+
+from engine.association import auto_min_count, fit_association, signed_llr
+from engine.base import RecommendationRequest
+from engine.collaborative import item_cosine
+from engine.content import fit_content
+from engine.popularity import fit_popularity
+from engine.shop_models import fit_shop_models
+from engine.taste import fit_taste
+from engine.training_data import TrainingData, build_item_space, prepare_interactions
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    data = training_data()
+    items = build_item_space(data)
+    return data, items, prepare_interactions(data, items)
+
+
+def _pos(items, product_id: str) -> int:
+    return int(np.searchsorted(items.item_ids, product_id))
+
+
+def test_designed_pair_has_lift_and_beats_popular_by_accident(prepared):
+    _, items, inter = prepared
+    rules = fit_association(inter)
+    a, b, p = (_pos(items, x) for x in (ANCHOR_A, REAL_B, POPULAR_P))
+    baskets = inter.baskets.toarray()
+    n, n_a, n_b, n_p = baskets.shape[0], *baskets[:, [a, b, p]].sum(axis=0)
+    c_ab, c_ap = (baskets[:, a] * baskets[:, b]).sum(), (baskets[:, a] * baskets[:, p]).sum()
+    assert c_ap > c_ab  # the best-seller meets A more often: confidence alone would pick it
+    assert c_ab * n / (n_a * n_b) > 1.5  # lift of the designed pair
+    sig_b, sig_p = signed_llr(
+        np.array([c_ab, c_ap]), np.array([n_a, n_a]), np.array([n_b, n_p]), float(n)
+    )
+    assert sig_b > 3 > sig_p
+    row = list(rules.pair_indices[a])
+    assert row[0] == b  # ranked first on significance-weighted confidence
+    assert p not in row[:1]
+    stats = rules.pair_stats[a, 0]  # support, confidence, lift, significance kept for owners
+    np.testing.assert_allclose(
+        stats, [c_ab / n, c_ab / n_a, c_ab * n / (n_a * n_b), sig_b], rtol=1e-4
+    )
+    assert rules.trusted
+
+
+def test_signed_llr_sign_and_order():
+    independent = signed_llr(np.array([25.0]), np.array([50.0]), np.array([50.0]), 100.0)
+    together = signed_llr(np.array([40.0]), np.array([50.0]), np.array([50.0]), 100.0)
+    apart = signed_llr(np.array([5.0]), np.array([50.0]), np.array([50.0]), 100.0)
+    assert abs(independent[0]) < 1e-3 and together[0] > 5 and apart[0] < -5
+
+
+def test_min_count_scales_with_shop_size():
+    assert auto_min_count(40) == 1
+    assert 1 < auto_min_count(20_000) <= auto_min_count(1_000_000) <= 5
+
+
+def test_multi_item_rules_fire_for_a_cart_only():
+    # {x, y} -> z holds in 30 baskets; x and y alone each meet many others.
+    lines = []
+    for n in range(30):
+        lines += [(f"s{n}", p) for p in ("K0", "K2", "K3")]
+    for n in range(40):
+        lines += [(f"a{n}", "K0"), (f"a{n}", f"G{n % 6}")]
+        lines += [(f"b{n}", "K2"), (f"b{n}", f"B{n % 6}")]
+    frame = pd.DataFrame(
+        [
+            {
+                "order_id": o,
+                "customer_id": None,
+                "product_id": p,
+                "quantity": 1,
+                "unit_price": 1.0,
+                "created_at": NOW.isoformat(),
+            }
+            for o, p in lines
+        ]
+    )
+    data = TrainingData(
+        catalog(),
+        frame,
+        pd.DataFrame(columns=["ts", "customer_id", "session_id", "type", "product_id"]),
+        NOW,
+    )
+    items = build_item_space(data)
+    rules = fit_association(prepare_interactions(data, items))
+    x, y, z = (_pos(items, p) for p in ("K0", "K2", "K3"))
+    fired = (rules.rule_antecedents == sorted([x, y])).all(axis=1) & (rules.rule_consequents == z)
+    assert fired.sum() == 1
+    assert rules.rule_stats[fired][0, 1] == pytest.approx(1.0)  # confidence {K0, K2} -> K3
+    both = rules.score_for(np.array([x, y]), items.n_items)
+    alone = rules.score_for(np.array([x]), items.n_items) + rules.score_for(
+        np.array([y]), items.n_items
+    )
+    assert both[z] > alone[z]
+
+
+def test_item_cosine_matches_brute_force():
+    rng = np.random.default_rng(3)
+    dense = (rng.random((40, 12)) < 0.3) * rng.integers(1, 4, (40, 12))
+    matrix = sp.csr_matrix(dense.astype(np.float32))
+    shrink, k = 2.0, 4
+    table = item_cosine(matrix, shrink=shrink, k=k)
+    co = dense.T @ dense
+    norms = np.sqrt(np.diag(co))
+    reference = co / (np.outer(norms, norms) + shrink)
+    np.fill_diagonal(reference, 0)
+    for item in range(12):
+        expected = np.sort(reference[item][reference[item] > 0])[::-1][:k]
+        got = table.scores[item][table.indices[item] >= 0]
+        np.testing.assert_allclose(got, expected, rtol=1e-5)
+        for idx, score in zip(*table.row(item), strict=True):
+            assert reference[item, idx] == pytest.approx(score, rel=1e-5)
+
+
+def test_content_neighbours_share_category(prepared):
+    data, items, _ = prepared
+    model = fit_content(data, items)
+    cats = catalog().set_index("product_id")["category"]
+    for item in range(items.n_items):
+        first = model.neighbours.indices[item, 0]
+        assert cats[items.item_ids[first]] == cats[items.item_ids[item]]
+
+
+def test_taste_recovers_blocks(prepared):
+    _, items, inter = prepared
+    taste = fit_taste(inter, lam=5.0)
+    assert taste.trusted
+    for customer, prefix in (("c1", "G"), ("c2", "B"), ("c0", "K")):
+        hist, weights = taste.history_of(taste.customer_row(customer))
+        scores = taste.score(hist, weights, items)
+        scores[hist] = 0
+        scores[_pos(items, POPULAR_P)] = 0
+        best = items.item_ids[np.argsort(-scores)[:1]]
+        assert all(str(b).startswith(prefix) for b in best), (customer, best)
+
+
+def test_popularity_and_trending(prepared):
+    _, items, inter = prepared
+    pop = fit_popularity(inter, items)
+    assert items.item_ids[np.argmax(pop.popular)] == POPULAR_P
+    assert pop.rank[_pos(items, POPULAR_P)] == 1
+    # K1 sold only in the last 15 days: rising, so it out-trends older sellers of its size.
+    assert pop.trending[_pos(items, REAL_B)] > np.median(pop.trending)
+
+
+def test_reasons_are_shopper_readable():
+    models = fit_shop_models(training_data())
+    fbt = models.recommend(
+        RecommendationRequest(
+            "product", "frequently_bought_together", product_ids=(ANCHOR_A,), limit=3
+        )
+    )
+    assert fbt[0].product_id == REAL_B
+    assert fbt[0].reason == "Often bought with Stand Mixer Pro"
+    similar = models.recommend(
+        RecommendationRequest("product", "similar", product_ids=("G0",), limit=2)
+    )
+    assert similar[0].reason == "Similar to Garden Hose Green"
+    mine = models.recommend(RecommendationRequest("home", "for_you", customer_id="c1", limit=3))
+    assert any(r.reason.startswith("Because you bought") for r in mine)
+    trending = models.recommend(RecommendationRequest("home", "trending", limit=1))
+    assert trending[0].reason.startswith("Trending in ")

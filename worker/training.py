@@ -1,0 +1,120 @@
+"""Training a shop's models: load from storage, fit every engine model, save atomically."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from config import Settings
+from engine.shop_models import ModelSummary, fit_shop_models
+from engine.training_data import TrainingData, latest_timestamp
+from storage.catalog import read_products_frame
+from storage.db import open_shop_db
+from storage.events import read_events_frame
+from storage.orders import read_purchase_lines
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """What one training run did: data seen, per-model figures, files written."""
+
+    shop: str
+    products: int
+    purchase_lines: int
+    events: int
+    now: datetime
+    seconds: float
+    models: tuple[ModelSummary, ...]
+    files: dict[str, int]
+
+    def lines(self) -> list[str]:
+        """Human-readable lines for `shoprec train`."""
+        out = [
+            f"shop {self.shop}: {self.products} products, {self.purchase_lines} purchase lines, "
+            f"{self.events} events; present = {self.now.isoformat()}"
+        ]
+        out.append(f"{'model':<14}{'trusted':<9}{'seconds':>9}{'size':>12}  why")
+        for m in self.models:
+            out.append(
+                f"{m.name:<14}{'yes' if m.trusted else 'NO':<9}{m.fit_seconds:>9.2f}"
+                f"{_size(m.size_bytes):>12}  {m.why}"
+            )
+        out.append(
+            f"trained in {self.seconds:.1f} s; {_size(sum(self.files.values()))} written "
+            f"in {len(self.files)} files"
+        )
+        return out
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n:.1f} GB"
+
+
+def models_dir(settings: Settings, shop: str) -> Path:
+    """Folder holding a shop's trained model artifacts."""
+    return settings.shop_dir(shop) / "models"
+
+
+def load_training_data(
+    settings: Settings, shop: str, before: str | None = None, now: datetime | None = None
+) -> TrainingData:
+    """A shop's products, purchases and events from storage (only rows before `before`)."""
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        products = read_products_frame(db)
+        purchases = read_purchase_lines(db, before=before)
+        events = read_events_frame(db, before=before)
+    finally:
+        db.close()
+    data = TrainingData(products, purchases, events, now or datetime.now(UTC))
+    if now is None:
+        latest = latest_timestamp(data)
+        data = TrainingData(products, purchases, events, latest or datetime.now(UTC))
+    return data
+
+
+def train_shop(settings: Settings, shop: str, now: datetime | None = None) -> TrainReport:
+    """Fit every model on the shop's store and swap the new artifacts in atomically.
+
+    Files are written to a temp folder beside models/ and renamed into place, so a server
+    loading models never sees half a set.
+    """
+    start = time.perf_counter()
+    data = load_training_data(settings, shop, now=now)
+    models = fit_shop_models(data)
+    target = models_dir(settings, shop)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".models-", dir=target.parent))
+    try:
+        files = models.save(staging)
+        old = target.with_name(f".models-old-{time.time_ns()}")
+        if target.exists():
+            target.rename(old)
+        staging.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    report = TrainReport(
+        shop,
+        len(data.products),
+        len(data.purchases),
+        len(data.events),
+        data.now,
+        time.perf_counter() - start,
+        tuple(models.describe()),
+        files,
+    )
+    logger.info("trained %s in %.1f s", shop, report.seconds, extra={"shop": shop})
+    return report
