@@ -25,18 +25,28 @@ class Settings:
     """Process-wide configuration, read once from the environment by `load_settings`."""
 
     data_dir: Path = _setting(
-        Path("./data"), "SHOPREC_DATA_DIR", "Folder holding one sub-folder (SQLite file + models) per shop."
+        Path("./data"),
+        "SHOPREC_DATA_DIR",
+        "Folder holding one sub-folder (SQLite file + models) per shop.",
     )
-    default_shop: str = _setting("demo", "SHOPREC_SHOP", "Shop used when a command is given no --shop.")
+    default_shop: str = _setting(
+        "demo", "SHOPREC_SHOP", "Shop used when a command is given no --shop."
+    )
     redis_url: str = _setting(
-        "", "REDIS_URL", "Redis for RQ queues and the serving cache; empty = in-process cache, no queues."
+        "",
+        "REDIS_URL",
+        "Redis for RQ queues and the serving cache; empty = in-process cache, no queues.",
     )
     secret_key: str = _setting(
-        "", "SHOPREC_SECRET_KEY", "Signs admin sessions and email-block URLs; required outside development.",
+        "",
+        "SHOPREC_SECRET_KEY",
+        "Signs admin sessions and email-block URLs; required outside development.",
         secret=True,
     )
     public_url: str = _setting(
-        "http://127.0.0.1:8000", "SHOPREC_PUBLIC_URL", "Base URL the shop and platforms reach shoprec at."
+        "http://127.0.0.1:8000",
+        "SHOPREC_PUBLIC_URL",
+        "Base URL the shop and platforms reach shoprec at.",
     )
     shopify_api_key: str = _setting("", "SHOPIFY_API_KEY", "Shopify app client id.")
     shopify_api_secret: str = _setting(
@@ -57,11 +67,15 @@ class Settings:
     mailchimp_transactional_key: str = _setting(
         "", "MAILCHIMP_TRANSACTIONAL_KEY", "Mailchimp Transactional (Mandrill) key.", secret=True
     )
-    http_timeout_s: float = _setting(10.0, "SHOPREC_HTTP_TIMEOUT", "Timeout in seconds of every outbound HTTP call.")
+    http_timeout_s: float = _setting(
+        10.0, "SHOPREC_HTTP_TIMEOUT", "Timeout in seconds of every outbound HTTP call."
+    )
     cache_ttl_s: int = _setting(
         1800, "SHOPREC_CACHE_TTL", "Seconds a cached candidate list or rendered answer lives."
     )
-    default_limit: int = _setting(8, "SHOPREC_DEFAULT_LIMIT", "Items per list when a request gives no limit.")
+    default_limit: int = _setting(
+        8, "SHOPREC_DEFAULT_LIMIT", "Items per list when a request gives no limit."
+    )
     max_limit: int = _setting(50, "SHOPREC_MAX_LIMIT", "Largest limit a request may ask for.")
     log_level: str = _setting("INFO", "SHOPREC_LOG_LEVEL", "Python logging level name.")
 
@@ -102,9 +116,7 @@ def _convert(name: str, env: str, raw: str, kind: Any, problems: list[str], secr
     return raw
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, **overrides: Any
-) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Read every setting from `environ` (default: the process environment) and validate.
 
     Keyword overrides (from CLI options or tests) win over the environment.
@@ -138,7 +150,9 @@ def load_settings(
             f"SHOPREC_PUBLIC_URL must start with http:// or https://, but the current value is "
             f"{settings.public_url!r}"
         )
-    if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
+    if settings.redis_url and not settings.redis_url.startswith(
+        ("redis://", "rediss://", "unix://")
+    ):
         problems.append(
             f"REDIS_URL must start with redis://, rediss:// or unix://, but the current value is "
             f"{settings.redis_url!r}"

@@ -12,9 +12,22 @@ from storage.clock import utc_now_iso
 from storage.upserts import upsert_dicts
 
 PRODUCT_COLUMNS: tuple[str, ...] = (
-    "product_id", "title", "description", "category", "tags", "vendor", "price",
-    "compare_at_price", "inventory", "status", "margin", "season_tags", "available_until",
-    "image_url", "url", "created_at",
+    "product_id",
+    "title",
+    "description",
+    "category",
+    "tags",
+    "vendor",
+    "price",
+    "compare_at_price",
+    "inventory",
+    "status",
+    "margin",
+    "season_tags",
+    "available_until",
+    "image_url",
+    "url",
+    "created_at",
 )
 
 
@@ -31,7 +44,12 @@ def upsert_products(db: sqlite_utils.Database, products: Iterable[Mapping[str, A
             raise ValueError(f"unknown product fields {sorted(unknown)}")
         records.append(product)
     return upsert_dicts(
-        db, "products", ["product_id"], records, "updated_at", utc_now_iso(),
+        db,
+        "products",
+        ["product_id"],
+        records,
+        "updated_at",
+        utc_now_iso(),
         required=("title", "price"),
     )
 
@@ -46,7 +64,9 @@ def set_inventory(db: sqlite_utils.Database, product_id: str, inventory: int | N
     return cursor.rowcount > 0
 
 
-def get_products(db: sqlite_utils.Database, product_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def get_products(
+    db: sqlite_utils.Database, product_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
     """Products by id (fresh price and stock for display); unknown ids are left out."""
     found: dict[str, dict[str, Any]] = {}
     ids = list(dict.fromkeys(product_ids))

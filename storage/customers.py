@@ -11,7 +11,13 @@ from storage.clock import utc_now_iso
 from storage.upserts import upsert_dicts
 
 CUSTOMER_COLUMNS: tuple[str, ...] = (
-    "customer_id", "email", "first_name", "last_name", "country", "accepts_marketing", "created_at",
+    "customer_id",
+    "email",
+    "first_name",
+    "last_name",
+    "country",
+    "accepts_marketing",
+    "created_at",
 )
 
 

@@ -11,8 +11,17 @@ import sqlite_utils
 
 EVENT_TYPES: tuple[str, ...] = ("view", "add_to_cart", "impression", "click", "dismiss")
 EVENT_COLUMNS: tuple[str, ...] = (
-    "event_key", "ts", "customer_id", "session_id", "type", "product_id",
-    "context", "slot", "strategy", "request_id", "position",
+    "event_key",
+    "ts",
+    "customer_id",
+    "session_id",
+    "type",
+    "product_id",
+    "context",
+    "slot",
+    "strategy",
+    "request_id",
+    "position",
 )
 
 
@@ -39,7 +48,9 @@ def insert_events(db: sqlite_utils.Database, events: Iterable[Mapping[str, Any]]
 
 
 def read_events_frame(
-    db: sqlite_utils.Database, types: Iterable[str] = ("view", "add_to_cart"), before: str | None = None
+    db: sqlite_utils.Database,
+    types: Iterable[str] = ("view", "add_to_cart"),
+    before: str | None = None,
 ) -> pd.DataFrame:
     """Events of the given types as a DataFrame (ts, customer_id, session_id, type, product_id)."""
     kinds = list(types)

@@ -35,6 +35,13 @@ def finish_import_run(
         db.conn.execute(
             "UPDATE import_runs SET finished_at = ?, rows_read = ?, rows_stored = ?, "
             "rows_rejected = ?, rows_skipped = ?, summary = ? WHERE run_id = ?",
-            (utc_now_iso(), rows_read, rows_stored, rows_rejected, rows_skipped,
-             json.dumps(summary), run_id),
+            (
+                utc_now_iso(),
+                rows_read,
+                rows_stored,
+                rows_rejected,
+                rows_skipped,
+                json.dumps(summary),
+                run_id,
+            ),
         )

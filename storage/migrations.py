@@ -23,7 +23,7 @@ MIGRATIONS: list[str] = [
         inventory INTEGER,                        -- NULL: stock not tracked
         status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'draft', 'archived')),
         margin REAL,                              -- share of price, 0..1; NULL: unknown
-        season_tags TEXT NOT NULL DEFAULT '',     -- '|'-separated: spring|summer|autumn|winter|christmas...
+        season_tags TEXT NOT NULL DEFAULT '',     -- '|'-separated: summer|winter|christmas...
         available_until TEXT,                     -- ISO date; NULL: no end
         image_url TEXT NOT NULL DEFAULT '',
         url TEXT NOT NULL DEFAULT '',
@@ -80,7 +80,8 @@ MIGRATIONS: list[str] = [
         ts TEXT NOT NULL,
         customer_id TEXT,
         session_id TEXT,
-        type TEXT NOT NULL CHECK (type IN ('view', 'add_to_cart', 'impression', 'click', 'dismiss')),
+        type TEXT NOT NULL
+            CHECK (type IN ('view', 'add_to_cart', 'impression', 'click', 'dismiss')),
         product_id TEXT NOT NULL,
         context TEXT,
         slot TEXT,
@@ -117,7 +118,8 @@ MIGRATIONS: list[str] = [
         headers TEXT NOT NULL,                    -- JSON, secrets removed
         body BLOB NOT NULL,                       -- raw bytes, exactly as signed
         received_at TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'processed', 'rejected')),
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'processed', 'rejected')),
         error TEXT,
         processed_at TEXT
     ) STRICT;

@@ -12,12 +12,18 @@ from storage.clock import utc_now_iso
 from storage.upserts import upsert_dicts, upsert_rows
 
 LINE_COLUMNS: tuple[str, ...] = (
-    "order_id", "line_key", "product_id", "customer_id", "created_at", "quantity", "unit_price",
+    "order_id",
+    "line_key",
+    "product_id",
+    "customer_id",
+    "created_at",
+    "quantity",
+    "unit_price",
 )
 
 
 def upsert_orders(db: sqlite_utils.Database, orders: Iterable[Mapping[str, Any]]) -> int:
-    """Insert or update order headers (order_id, customer_id, created_at, status, country, source)."""
+    """Insert or update order headers (id, customer, created_at, status, country, source)."""
     return upsert_dicts(
         db, "orders", ["order_id"], orders, "updated_at", utc_now_iso(), required=("created_at",)
     )
@@ -50,9 +56,7 @@ def read_purchase_lines(db: sqlite_utils.Database, before: str | None = None) ->
     return pd.read_sql_query(sql + " ORDER BY l.created_at, l.order_id", db.conn, params=params)
 
 
-def recently_bought(
-    db: sqlite_utils.Database, customer_id: str, since: str
-) -> set[str]:
+def recently_bought(db: sqlite_utils.Database, customer_id: str, since: str) -> set[str]:
     """Products this customer bought (and did not fully return) since `since`."""
     rows = db.execute(
         "SELECT product_id FROM order_lines WHERE customer_id = ? AND created_at >= ? "

@@ -33,11 +33,14 @@ def store_receipt(
     return int(row[0]), is_new
 
 
-def mark_receipt(db: sqlite_utils.Database, receipt_id: int, status: str, error: str | None = None) -> None:
+def mark_receipt(
+    db: sqlite_utils.Database, receipt_id: int, status: str, error: str | None = None
+) -> None:
     """Record the outcome of processing: 'processed', or 'rejected' with the precise reason."""
     with db.conn:
         db.conn.execute(
-            "UPDATE webhook_receipts SET status = ?, error = ?, processed_at = ? WHERE receipt_id = ?",
+            "UPDATE webhook_receipts SET status = ?, error = ?, processed_at = ? "
+            "WHERE receipt_id = ?",
             (status, error, utc_now_iso(), receipt_id),
         )
 
@@ -48,9 +51,14 @@ def get_receipt(db: sqlite_utils.Database, receipt_id: int) -> dict[str, Any] | 
     return rows[0] if rows else None
 
 
-def list_receipts(db: sqlite_utils.Database, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def list_receipts(
+    db: sqlite_utils.Database, status: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
     """Newest receipts first, optionally of one status, without bodies."""
-    sql = "SELECT receipt_id, platform, topic, delivery_id, received_at, status, error FROM webhook_receipts"
+    sql = (
+        "SELECT receipt_id, platform, topic, delivery_id, received_at, status, error "
+        "FROM webhook_receipts"
+    )
     params: list[Any] = []
     if status:
         sql += " WHERE status = ?"

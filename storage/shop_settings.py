@@ -1,4 +1,4 @@
-"""Per-shop settings (blend weights, rules, campaign delays) as JSON values, every change audited."""
+"""Per-shop settings (blend weights, rules, campaign delays) as JSON, every change audited."""
 
 from __future__ import annotations
 

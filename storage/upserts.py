@@ -51,9 +51,7 @@ def upsert_rows(
         f"INSERT INTO {_quote(table)} ({', '.join(_quote(c) for c in insert_cols)}) "
         f"VALUES ({placeholders}) ON CONFLICT ({conflict}) {action}"
     )
-    params: Iterable[Sequence[Any]] = (
-        (tuple(r) + (now,)) for r in rows
-    ) if now_column else rows
+    params: Iterable[Sequence[Any]] = ((tuple(r) + (now,)) for r in rows) if now_column else rows
     conn = db.conn
     before = conn.total_changes
     with conn:
@@ -70,7 +68,7 @@ def update_rows(
     now_column: str | None = None,
     now: str | None = None,
 ) -> int:
-    """Update existing rows only (for partial records that could not be inserted); return changes."""
+    """Update existing rows only (partial records cannot be inserted); return rows changed."""
     value_cols = [c for c in columns if c not in key]
     if not value_cols:
         return 0

@@ -53,3 +53,18 @@ def redis_conn() -> Iterator[redis.Redis]:
     yield conn
     conn.flushdb()
     conn.close()
+
+
+@pytest.fixture(scope="session")
+def trained_demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir with a small demo shop (150 customers, 180 days), generated and trained once
+    per run. Tests that write must work on a copy (shutil.copytree)."""
+    from storage.demo_shop import generate_demo_shop
+    from worker.training import train_shop
+
+    data_dir = tmp_path_factory.mktemp("trained-demo") / "data"
+    db = open_shop_db(data_dir, "demo")
+    generate_demo_shop(db, seed=7, n_customers=150, days=180)
+    db.close()
+    train_shop(load_settings({}, data_dir=data_dir), "demo")
+    return data_dir

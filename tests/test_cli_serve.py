@@ -3,44 +3,28 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from live_server import start_server
 
 from config import load_settings
 from plugin import create_app
 from plugin.cli import cli
 from storage.db import open_shop_db
-from storage.demo_shop import generate_demo_shop
 from storage.orders import popular_products
-from worker.training import train_shop
 
 SHOP = "demo"
 
 
-@pytest.fixture(scope="module")
-def trained_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_dir = tmp_path_factory.mktemp("trained") / "data"
-    db = open_shop_db(data_dir, SHOP)
-    generate_demo_shop(db, seed=7, n_customers=150, days=180)
-    db.close()
-    train_shop(load_settings({}, data_dir=data_dir), SHOP)
-    return data_dir
-
-
 @pytest.fixture
-def data_dir(trained_data: Path, tmp_path: Path) -> Path:
+def data_dir(trained_demo_data: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "data"
-    shutil.copytree(trained_data, copy)
+    shutil.copytree(trained_demo_data, copy)
     return copy
 
 
@@ -165,55 +149,16 @@ def test_demo_generates_the_full_shop(tmp_path: Path) -> None:
     assert len(answer["items"]) == 8
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float = 20.0) -> bytes:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                return bytes(response.read())
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    proc.wait(timeout=5)
-    raise AssertionError(f"server never answered {url}:\n{log.read_text(errors='replace')}")
-
-
 @pytest.mark.parametrize("mode", [[], ["--dev"]])
 def test_serve_answers_over_http(data_dir: Path, tmp_path: Path, mode: list[str]) -> None:
-    port = free_port()
-    command = [
-        sys.executable,
-        "-c",
-        "from plugin.cli import main; main()",
-        "--data-dir",
-        str(data_dir),
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        *mode,
-    ]
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    server = start_server(data_dir, tmp_path / "serve.log", "--workers", "1", *mode)
     try:
-        base = f"http://127.0.0.1:{port}"
-        body = wait_for(f"{base}/healthz", proc, log)
-        assert json.loads(body) == {"status": "ok", "redis": "absent", "shops": 1}
-        answer = json.loads(
-            wait_for(f"{base}/api/v1/recommendations?shop=demo&context=home", proc, log)
-        )
-        assert len(answer["items"]) == 8
+        with urllib.request.urlopen(f"{server.url}/healthz", timeout=5) as response:
+            assert json.loads(response.read()) == {"status": "ok", "redis": "absent", "shops": 1}
+        api = f"{server.url}/api/v1/recommendations?shop=demo&context=home"
+        with urllib.request.urlopen(api, timeout=5) as response:
+            assert len(json.loads(response.read())["items"]) == 8
     finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+        server.stop()
     if not mode:
-        assert "Booting worker" in log.read_text()  # it was gunicorn, not werkzeug
+        assert "Booting worker" in server.log.read_text()  # it was gunicorn, not werkzeug

@@ -26,18 +26,27 @@ def test_every_env_var_binds(name: str, env: str, default: object, help_text: st
         value = "DEBUG"
     if name == "redis_url":
         value = "redis://127.0.0.1:6379/3"
-    settings = load_settings({env: value, "SHOPREC_MAX_LIMIT": "50"} if name != "max_limit"
-                             else {env: value, "SHOPREC_DEFAULT_LIMIT": "1"})
+    settings = load_settings(
+        {env: value, "SHOPREC_MAX_LIMIT": "50"}
+        if name != "max_limit"
+        else {env: value, "SHOPREC_DEFAULT_LIMIT": "1"}
+    )
     assert str(getattr(settings, name)) == value
     assert help_text
 
 
 def test_bad_values_are_all_named_and_secrets_hidden() -> None:
     with pytest.raises(ConfigError) as info:
-        load_settings({"SHOPREC_DEFAULT_LIMIT": "-3", "SHOPREC_CACHE_TTL": "soon",
-                       "REDIS_URL": "localhost:6379"})
+        load_settings(
+            {
+                "SHOPREC_DEFAULT_LIMIT": "-3",
+                "SHOPREC_CACHE_TTL": "soon",
+                "REDIS_URL": "localhost:6379",
+            }
+        )
     message = str(info.value)
-    assert "SHOPREC_DEFAULT_LIMIT must be a positive integer, but the current value is '-3'" in message
+    expected = "SHOPREC_DEFAULT_LIMIT must be a positive integer, but the current value is '-3'"
+    assert expected in message
     assert "SHOPREC_CACHE_TTL" in message and "REDIS_URL" in message
 
 

@@ -24,9 +24,7 @@ from plugin import create_app
 from plugin.request_params import MAX_EVENT_BATCH
 from storage.catalog import set_inventory, upsert_products
 from storage.db import open_shop_db
-from storage.demo_shop import generate_demo_shop
 from storage.orders import popular_products
-from worker.training import train_shop
 
 SHOP = "demo"
 API = "/api/v1/recommendations"
@@ -35,22 +33,11 @@ ITEM_KEYS = {"product_id", "title", "price", "url", "image_url", "reason"}
 NASTY_TITLE = "<script>alert(1)</script> \"quoted\" & 'single'"
 
 
-@pytest.fixture(scope="module")
-def trained_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small demo shop (150 customers, 180 days), generated and trained once."""
-    data_dir = tmp_path_factory.mktemp("trained") / "data"
-    db = open_shop_db(data_dir, SHOP)
-    generate_demo_shop(db, seed=7, n_customers=150, days=180)
-    db.close()
-    train_shop(load_settings({}, data_dir=data_dir), SHOP)
-    return data_dir
-
-
 @pytest.fixture
-def settings(trained_data: Path, tmp_path: Path) -> Settings:
+def settings(trained_demo_data: Path, tmp_path: Path) -> Settings:
     """Settings on this test's own copy of the trained data folder."""
     data_dir = tmp_path / "data"
-    shutil.copytree(trained_data, data_dir)
+    shutil.copytree(trained_demo_data, data_dir)
     return load_settings({}, data_dir=data_dir)
 
 

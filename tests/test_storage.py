@@ -19,8 +19,16 @@ from storage.sync_state import get_sync_state, save_sync_state
 
 def test_wal_mode_and_schema(shop_db: sqlite_utils.Database) -> None:
     assert shop_db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    for table in ("products", "customers", "orders", "order_lines", "events", "shop_settings",
-                  "webhook_receipts", "sync_state"):
+    for table in (
+        "products",
+        "customers",
+        "orders",
+        "order_lines",
+        "events",
+        "shop_settings",
+        "webhook_receipts",
+        "sync_state",
+    ):
         assert table in shop_db.table_names()
     assert "order_lines_customer" in [i.name for i in shop_db["order_lines"].indexes]
 
@@ -55,22 +63,32 @@ def test_product_upsert_is_idempotent_and_partial_updates_keep_fields(
 
 
 def test_unavailable_products(shop_db: sqlite_utils.Database) -> None:
-    upsert_products(shop_db, [
-        {"product_id": "ok", "title": "t", "price": 1.0, "inventory": 3},
-        {"product_id": "untracked", "title": "t", "price": 1.0},
-        {"product_id": "sold_out", "title": "t", "price": 1.0, "inventory": 0},
-        {"product_id": "draft", "title": "t", "price": 1.0, "status": "draft"},
-        {"product_id": "expired", "title": "t", "price": 1.0, "available_until": "2020-01-01"},
-    ])
+    upsert_products(
+        shop_db,
+        [
+            {"product_id": "ok", "title": "t", "price": 1.0, "inventory": 3},
+            {"product_id": "untracked", "title": "t", "price": 1.0},
+            {"product_id": "sold_out", "title": "t", "price": 1.0, "inventory": 0},
+            {"product_id": "draft", "title": "t", "price": 1.0, "status": "draft"},
+            {"product_id": "expired", "title": "t", "price": 1.0, "available_until": "2020-01-01"},
+        ],
+    )
     assert unavailable_product_ids(shop_db, "2026-01-01") == {"sold_out", "draft", "expired"}
 
 
 def test_returns_are_kept_but_never_purchases(shop_db: sqlite_utils.Database) -> None:
-    upsert_orders(shop_db, [
-        {"order_id": "1", "customer_id": "c1", "created_at": "2026-01-01T10:00:00"},
-        {"order_id": "C1", "customer_id": "c1", "created_at": "2026-01-02T10:00:00",
-         "status": "cancelled"},
-    ])
+    upsert_orders(
+        shop_db,
+        [
+            {"order_id": "1", "customer_id": "c1", "created_at": "2026-01-01T10:00:00"},
+            {
+                "order_id": "C1",
+                "customer_id": "c1",
+                "created_at": "2026-01-02T10:00:00",
+                "status": "cancelled",
+            },
+        ],
+    )
     lines = [
         ("1", "A#1", "A", "c1", "2026-01-01T10:00:00", 2, 5.0),
         ("1", "B#1", "B", "c1", "2026-01-01T10:00:00", 1, 3.0),
@@ -85,16 +103,22 @@ def test_returns_are_kept_but_never_purchases(shop_db: sqlite_utils.Database) ->
 
 
 def test_events_dedupe_and_dismissals_are_per_shopper(shop_db: sqlite_utils.Database) -> None:
-    event = {"ts": "2026-01-01T10:00:00", "customer_id": "c1", "session_id": "s1",
-             "type": "dismiss", "product_id": "A"}
+    event = {
+        "ts": "2026-01-01T10:00:00",
+        "customer_id": "c1",
+        "session_id": "s1",
+        "type": "dismiss",
+        "product_id": "A",
+    }
     assert insert_events(shop_db, [event, event]) == 1
     assert dismissed_products(shop_db, "c1", None) == {"A"}
     assert dismissed_products(shop_db, "c2", "s2") == set()
 
 
 def test_receipts_dedupe_and_keep_rejected(shop_db: sqlite_utils.Database) -> None:
-    rid, new = store_receipt(shop_db, "shopify", "orders/create", "d-1", {"X": "1"}, b"{bad")
-    again, new_again = store_receipt(shop_db, "shopify", "orders/create", "d-1", {"X": "1"}, b"{bad")
+    delivery = ("shopify", "orders/create", "d-1", {"X": "1"}, b"{bad")
+    rid, new = store_receipt(shop_db, *delivery)
+    again, new_again = store_receipt(shop_db, *delivery)
     assert (rid, new) == (again, True) and new_again is False
     mark_receipt(shop_db, rid, "rejected", "body is not JSON")
     row = shop_db["webhook_receipts"].get(rid)

@@ -9,28 +9,18 @@ a second one would shadow the `from conftest import dataset_path` that other tes
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from config import load_settings
-from storage.db import open_shop_db
-from storage.demo_shop import generate_demo_shop
-from worker.training import train_shop
+from live_server import LiveServer, free_port, start_server
 
 pytestmark = pytest.mark.playwright
 
@@ -56,61 +46,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class LiveServer:
-    """A running `shoprec serve --dev` process; its output goes to `log`."""
-
-    url: str
-    data_dir: Path
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    def stop(self) -> None:
-        """Terminate the server and wait for it."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=15)
-
-
-def start_server(data_dir: Path, log: Path) -> LiveServer:
-    """Start the real app on a free port and wait until /healthz answers."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-c",
-        "from plugin.cli import main; main()",
-        "--data-dir",
-        str(data_dir),
-        "--shop",
-        SHOP,
-        "serve",
-        "--dev",
-        "--port",
-        str(port),
-    ]
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1):
-                return LiveServer(url, data_dir, proc, log)
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    proc.wait(timeout=5)
-    pytest.fail(f"shoprec serve never answered on {url}:\n{log.read_text(errors='replace')}")
 
 
 @pytest.fixture(scope="session")
@@ -142,20 +77,15 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def trained_data(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Path:
-    """A small demo shop (150 customers, 180 days), generated and trained once."""
-    data_dir = tmp_path_factory.mktemp("browser") / "data"
-    db = open_shop_db(data_dir, SHOP)
-    generate_demo_shop(db, seed=7, n_customers=150, days=180)
-    db.close()
-    train_shop(load_settings({}, data_dir=data_dir), SHOP)
-    return data_dir
+def trained_data(trained_demo_data: Path, chromium_path: Path) -> Path:
+    """The session's trained demo shop, once Chromium is known to be there."""
+    return trained_demo_data
 
 
 def serve_copy(trained: Path, folder: Path) -> LiveServer:
     data_dir = folder / "data"
     shutil.copytree(trained, data_dir)
-    return start_server(data_dir, folder / "server.log")
+    return start_server(data_dir, folder / "server.log", "--dev")
 
 
 @pytest.fixture(scope="session")
