@@ -7,6 +7,7 @@ through plugin.recommendations.RecommendationService with the same validation.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -190,7 +191,10 @@ def demo(
         if existing:
             click.echo(f"shop {shop} already has {existing} products: not generating")
         else:
-            summary = generate_demo_shop(db, seed=seed)
+            # Noon today, so the demo's "recent" and "trending" are recent today, and two
+            # runs on the same day generate the same shop.
+            today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+            summary = generate_demo_shop(db, seed=seed, now=today)
             click.echo(
                 f"generated shop {shop}: {summary.products} products, "
                 f"{summary.customers} customers, {summary.orders} orders, "

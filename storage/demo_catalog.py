@@ -283,7 +283,7 @@ def _description(
     feature = rng.choice(_FEATURES)
     extra = {"budget": "Great value", "mid": "Everyday quality", "premium": "Our finest"}[band]
     return (
-        f"<p>The {title} {category.pitch}.</p>"
+        f"<p>The {title} {category.pitch}.</p>\n"
         f"<p><strong>{feature}.</strong> {extra} from the {family.noun.lower()} range.</p>"
     )
 
