@@ -22,7 +22,7 @@ def create_app(
         settings: the process settings; read from the environment when None.
         test_config: Flask config keys (TESTING, ...) applied last.
     """
-    from plugin import demo_storefront, storefront
+    from plugin import demo_storefront, storefront, webhooks
     from plugin.errors import register_error_handlers
     from plugin.recommendations import build_service
 
@@ -38,4 +38,5 @@ def create_app(
     register_error_handlers(app)
     app.register_blueprint(storefront.bp)
     app.register_blueprint(demo_storefront.bp)
+    app.register_blueprint(webhooks.bp)
     return app

@@ -73,3 +73,10 @@ def to_jsonable(value: Any) -> Any:
     if hasattr(value, "tolist"):  # numpy scalars and arrays
         return to_jsonable(value.tolist())
     return str(value)
+
+
+def process_receipt_job(shop: str, receipt_id: int) -> dict[str, Any]:
+    """Apply one stored webhook receipt of `shop` (enqueued by plugin/webhooks.py)."""
+    from worker.receipts import process_receipt
+
+    return process_receipt(load_settings(), shop, int(receipt_id))

@@ -1,0 +1,250 @@
+"""Shopify webhook payloads (REST-shaped, PLATFORMS.md 1.7/1.11) as canonical store records.
+
+Mapping: product_id = the numeric product id as text (what order line items carry; note the
+product CSV importer keys by Handle instead); price/compare_at_price from the first variant;
+inventory = sum of variant inventory_quantity (None when no variant gives one); category =
+product_type, else the first tag; tags 'a, b' -> 'a|b'. Orders: status 'cancelled' when
+cancelled_at is set or the payment was voided, 'refunded' when fully refunded, 'pending'
+while unpaid, else 'paid'; refund_line_items become negative lines (returns). Only 'paid'
+orders' positive lines are purchases (storage.orders.read_purchase_lines).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.feed_records import FeedBatch
+from connectors.payload_errors import PayloadError
+from connectors.payload_fields import (
+    id_field,
+    int_field,
+    list_field,
+    money_field,
+    number_lines,
+    object_field,
+    text_field,
+    timestamp_field,
+)
+
+PRODUCT_STATUSES = ("active", "draft", "archived")
+_PAID = {"paid", "partially_paid", "partially_refunded", "authorized"}
+_PENDING = {"pending", "expired"}
+
+
+@dataclass(frozen=True)
+class InventoryLevel:
+    """An inventory_levels/update payload: stock of one inventory item at one location."""
+
+    inventory_item_id: str
+    location_id: str
+    available: int | None
+
+
+def _country(payload: Mapping[str, Any], where: str) -> str:
+    for name in ("billing_address", "shipping_address", "default_address"):
+        address = object_field(payload, name, where)
+        if address and text_field(address, "country_code", f"{where}.{name}"):
+            return text_field(address, "country_code", f"{where}.{name}").upper()
+    return ""
+
+
+def customer_record(customer: Mapping[str, Any], where: str = "customer") -> dict[str, Any]:
+    """A Customer object (webhook or an order's `customer`) as a customers row."""
+    record: dict[str, Any] = {
+        "customer_id": id_field(customer, "id", where),
+        "first_name": text_field(customer, "first_name", where),
+        "last_name": text_field(customer, "last_name", where),
+    }
+    email = text_field(customer, "email", where)
+    if email:  # absent from some payloads: never blank a stored address
+        record["email"] = email
+    country = _country(customer, where)
+    if country:
+        record["country"] = country
+    consent = object_field(customer, "email_marketing_consent", where)
+    if consent is not None:
+        record["accepts_marketing"] = int(text_field(consent, "state", where) == "subscribed")
+    elif isinstance(customer.get("accepts_marketing"), bool):
+        record["accepts_marketing"] = int(customer["accepts_marketing"])
+    created = timestamp_field(customer, ("created_at",), where, required=False)
+    if created:
+        record["created_at"] = created
+    return record
+
+
+def customer_batch(payload: Mapping[str, Any]) -> FeedBatch:
+    """customers/create and customers/update."""
+    return FeedBatch(customers=[customer_record(payload)])
+
+
+def _order_status(payload: Mapping[str, Any]) -> str:
+    financial = text_field(payload, "financial_status", "order").lower()
+    if payload.get("cancelled_at") or financial == "voided":
+        return "cancelled"
+    if financial == "refunded":
+        return "refunded"
+    if financial in _PENDING:
+        return "pending"
+    if financial in _PAID or not financial:
+        return "paid"
+    raise PayloadError(f"order.financial_status {financial!r} is not a known Shopify status")
+
+
+def order_batch(payload: Mapping[str, Any]) -> FeedBatch:
+    """orders/create, orders/updated, orders/paid, orders/cancelled: header, lines, customer."""
+    order_id = id_field(payload, "id", "order")
+    created_at = timestamp_field(payload, ("created_at",), "order")
+    assert created_at is not None  # required=True
+    customer = object_field(payload, "customer", "order")
+    batch = FeedBatch()
+    customer_id: str | None = None
+    if customer and customer.get("id"):
+        record = customer_record(customer, "order.customer")
+        customer_id = record["customer_id"]
+        batch.customers.append(record)
+    batch.orders.append(
+        {
+            "order_id": order_id,
+            "customer_id": customer_id,
+            "created_at": created_at,
+            "status": _order_status(payload),
+            "country": _country(payload, "order"),
+            "source": "shopify",
+        }
+    )
+    lines = number_lines(order_id, customer_id, created_at)
+    product_of_line: dict[str, tuple[str, float]] = {}
+    items = list_field(payload, "line_items", "order")
+    for i, item in enumerate(items):
+        where = f"order.line_items[{i}]"
+        if not isinstance(item, dict):
+            raise PayloadError(f"{where} must be an object")
+        product_id = id_field(item, "product_id", where, required=False)
+        quantity = int_field(item, "quantity", where)
+        if quantity is None:
+            raise PayloadError(f"{where}.quantity is missing")
+        price = money_field(item, "price", where)
+        if price is None:
+            raise PayloadError(f"{where}.price is missing")
+        if not product_id:
+            continue  # custom line item or deleted product: nothing to recommend
+        product_of_line[id_field(item, "id", where, required=False)] = (product_id, price)
+        batch.order_lines.append(lines.line(product_id, quantity, price))
+    for r, refund in enumerate(list_field(payload, "refunds", "order")):
+        if not isinstance(refund, dict):
+            raise PayloadError(f"order.refunds[{r}] must be an object")
+        for k, item in enumerate(list_field(refund, "refund_line_items", f"order.refunds[{r}]")):
+            where = f"order.refunds[{r}].refund_line_items[{k}]"
+            if not isinstance(item, dict):
+                raise PayloadError(f"{where} must be an object")
+            known = product_of_line.get(id_field(item, "line_item_id", where))
+            quantity = int_field(item, "quantity", where) or 0
+            if known is None or quantity <= 0:
+                continue
+            product_id, price = known
+            batch.order_lines.append(lines.line(product_id, -quantity, price))
+    return batch
+
+
+def product_record(payload: Mapping[str, Any], shop_domain: str = "") -> dict[str, Any]:
+    """A Product object as a products row (first variant's price, summed variant stock)."""
+    where = "product"
+    record: dict[str, Any] = {"product_id": id_field(payload, "id", where)}
+    title = text_field(payload, "title", where)
+    if title:
+        record["title"] = title
+    variants = list_field(payload, "variants", where)
+    stock: list[int] = []
+    for i, variant in enumerate(variants):
+        vwhere = f"product.variants[{i}]"
+        if not isinstance(variant, dict):
+            raise PayloadError(f"{vwhere} must be an object")
+        if i == 0:
+            price = money_field(variant, "price", vwhere)
+            if price is not None:
+                record["price"] = price
+            record["compare_at_price"] = money_field(variant, "compare_at_price", vwhere)
+        quantity = int_field(variant, "inventory_quantity", vwhere)
+        if quantity is not None:
+            stock.append(quantity)
+    if variants:
+        record["inventory"] = sum(stock) if stock else None
+    status = text_field(payload, "status", where).lower()
+    if status:
+        if status not in PRODUCT_STATUSES:
+            raise PayloadError(f"product.status {status!r} is not one of {list(PRODUCT_STATUSES)}")
+        record["status"] = status
+    tags = [t.strip() for t in text_field(payload, "tags", where).split(",") if t.strip()]
+    record["tags"] = "|".join(tags)
+    record["vendor"] = text_field(payload, "vendor", where)
+    record["description"] = text_field(payload, "body_html", where)
+    record["category"] = text_field(payload, "product_type", where) or (tags[0] if tags else "")
+    image = object_field(payload, "image", where)
+    images = list_field(payload, "images", where)
+    if image is None and images and isinstance(images[0], dict):
+        image = images[0]
+    record["image_url"] = text_field(image, "src", "product.image") if image else ""
+    handle = text_field(payload, "handle", where)
+    if handle and shop_domain:
+        record["url"] = f"https://{shop_domain}/products/{handle}"
+    created = timestamp_field(payload, ("created_at",), where, required=False)
+    if created:
+        record["created_at"] = created
+    return record
+
+
+def product_batch(payload: Mapping[str, Any], shop_domain: str = "") -> FeedBatch:
+    """products/create and products/update."""
+    return FeedBatch(products=[product_record(payload, shop_domain)])
+
+
+def product_deleted_batch(payload: Mapping[str, Any]) -> FeedBatch:
+    """products/delete ({"id": N}): archived, so it is never recommended but history stays."""
+    return FeedBatch(
+        products=[{"product_id": id_field(payload, "id", "product"), "status": "archived"}]
+    )
+
+
+def inventory_level(payload: Mapping[str, Any]) -> InventoryLevel:
+    """inventory_levels/update: keyed by inventory item and location, not by product."""
+    where = "inventory_level"
+    return InventoryLevel(
+        inventory_item_id=id_field(payload, "inventory_item_id", where),
+        location_id=id_field(payload, "location_id", where, required=False),
+        available=int_field(payload, "available", where),
+    )
+
+
+@dataclass(frozen=True)
+class RedactionRequest:
+    """A customers/redact payload: erase this customer (by id and email) and these orders."""
+
+    shop_domain: str
+    customer_id: str
+    email: str
+    order_ids: tuple[str, ...]
+
+
+def redaction_request(payload: Mapping[str, Any]) -> RedactionRequest:
+    """customers/redact (PLATFORMS.md 1.8): the customer may come with only an email."""
+    where = "customers_redact"
+    customer = object_field(payload, "customer", where)
+    if customer is None:
+        raise PayloadError(f"{where}.customer is missing")
+    customer_id = id_field(customer, "id", f"{where}.customer", required=False)
+    email = text_field(customer, "email", f"{where}.customer")
+    if not customer_id and not email:
+        raise PayloadError(f"{where}.customer has neither id nor email")
+    orders = list_field(payload, "orders_to_redact", where)
+    order_ids = tuple(
+        id_field({"id": value}, "id", f"{where}.orders_to_redact[{i}]")
+        for i, value in enumerate(orders)
+    )
+    return RedactionRequest(
+        shop_domain=text_field(payload, "shop_domain", where).lower(),
+        customer_id=customer_id,
+        email=email,
+        order_ids=order_ids,
+    )

@@ -1,0 +1,168 @@
+"""Blueprint 'webhooks': the signed inbox for Shopify and WooCommerce deliveries (STYLE.md 4).
+
+Every delivery is handled in the same order: cap the body size, read the raw bytes, verify
+the HMAC in constant time *before* parsing (401 with the canonical error body otherwise),
+store the receipt (a repeat delivery id is a no-op that still answers 200), then either
+enqueue its processing (REDIS_URL set) or process it inline, and answer 200. Parsing
+failures are recorded on the stored receipt by worker.receipts, never answered as errors:
+the platform would only retry the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Mapping
+
+import redis
+import sqlite_utils
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from config import Settings
+from connectors.payload_errors import SignatureMismatch
+from connectors.signatures import verify_signature
+from plugin.errors import ApiError
+from storage.db import open_shop_db, shop_exists
+from storage.receipts import get_receipt, store_receipt
+from storage.shop_settings import get_shop_setting
+from worker.queues import QUEUE_DEFAULT, get_queue
+from worker.receipts import enqueue_receipt, process_stored_receipt
+from worker.redis_connection import get_redis
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("webhooks", __name__)
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+WOOCOMMERCE_SECRET_KEY = "woocommerce.webhook_secret"
+# PLATFORMS.md 1.2: the only shop domains Shopify sends.
+_SHOPIFY_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+_WOO_PING = re.compile(rb"^webhook_id=\d+$")
+# Only these headers are kept on a receipt: never signatures, cookies or authorization.
+_KEPT_HEADER_PREFIXES = ("x-shopify-", "x-wc-webhook-")
+_KEPT_HEADERS = {"content-type", "user-agent", "content-length"}
+_SECRET_HEADERS = {"x-shopify-hmac-sha256", "x-wc-webhook-signature"}
+
+
+def _settings() -> Settings:
+    return current_app.extensions["settings"]
+
+
+def _read_body() -> bytes:
+    """The raw request bytes, refusing more than MAX_BODY_BYTES with 413 before reading them."""
+    request.max_content_length = MAX_BODY_BYTES
+    return request.get_data(cache=True)
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The delivery's headers worth keeping, lower-cased, without any signature or secret."""
+    kept = {}
+    for name, value in headers.items():
+        key = name.lower()
+        if key in _SECRET_HEADERS:
+            continue
+        if key in _KEPT_HEADERS or key.startswith(_KEPT_HEADER_PREFIXES):
+            kept[key] = value
+    return kept
+
+
+def _delivery_id(given: str | None, platform: str, body: bytes) -> str:
+    """The platform's delivery id, or (never seen, but not worth losing a delivery over) a
+    hash of the body, so a retry of the same bytes still dedupes."""
+    if given and given.strip():
+        return given.strip()
+    return f"{platform}:sha256:{hashlib.sha256(body).hexdigest()}"
+
+
+def _refuse_signature(platform: str, shop: str, exc: SignatureMismatch) -> ApiError:
+    # The shop comes from an unverified header here: logged quoted and cut short.
+    logger.warning("%s webhook for %r refused: %s", platform, shop[:100], exc)
+    return ApiError(str(exc), status=401, code="invalid_signature")
+
+
+def _accept(
+    db: sqlite_utils.Database, platform: str, shop: str, topic: str, delivery: str, body: bytes
+) -> Response:
+    """Store the receipt, hand it on (queue or inline), answer 200."""
+    receipt_id, is_new = store_receipt(
+        db, platform, topic or "unknown", delivery, kept_headers(request.headers), body
+    )
+    extra = {"shop": shop, "receipt_id": receipt_id}
+    if is_new:
+        _dispatch(db, shop, receipt_id)
+    else:
+        logger.info("duplicate delivery %s ignored", delivery, extra=extra)
+    return jsonify({"ok": True, "receipt_id": receipt_id, "duplicate": not is_new})
+
+
+def _dispatch(db: sqlite_utils.Database, shop: str, receipt_id: int) -> None:
+    settings = _settings()
+    extra = {"shop": shop, "receipt_id": receipt_id}
+    if settings.redis_url:
+        try:
+            enqueue_receipt(get_queue(QUEUE_DEFAULT, get_redis(settings)), shop, receipt_id)
+            return
+        except redis.RedisError:
+            # The receipt is stored: process it here rather than leave it waiting on Redis.
+            logger.exception(
+                "could not enqueue receipt %s; processing inline", receipt_id, extra=extra
+            )
+    receipt = get_receipt(db, receipt_id)
+    if receipt is None:  # deleted between store and read: nothing left to do
+        return
+    try:
+        process_stored_receipt(db, shop, receipt)
+    except Exception:
+        # Stored and still 'pending': a replay can apply it; the platform must not retry.
+        logger.exception("inline processing of receipt %s failed", receipt_id, extra=extra)
+
+
+@bp.post("/webhooks/shopify")
+def shopify_webhook() -> Response:
+    """One Shopify delivery: X-Shopify-Topic/-Shop-Domain/-Hmac-Sha256/-Webhook-Id headers."""
+    body = _read_body()
+    domain = (request.headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
+    try:
+        verify_signature(
+            _settings().shopify_api_secret, body, request.headers.get("X-Shopify-Hmac-Sha256")
+        )
+    except SignatureMismatch as exc:
+        raise _refuse_signature("shopify", domain, exc) from None
+    if not _SHOPIFY_DOMAIN.match(domain) or not shop_exists(_settings().data_dir, domain):
+        raise ApiError(f"unknown shop domain {domain!r}", status=404, code="unknown_shop")
+    topic = (request.headers.get("X-Shopify-Topic") or "").strip()
+    delivery = _delivery_id(request.headers.get("X-Shopify-Webhook-Id"), "shopify", body)
+    db = open_shop_db(_settings().data_dir, domain, create=False)
+    try:
+        return _accept(db, "shopify", domain, topic, delivery, body)
+    finally:
+        db.close()
+
+
+@bp.post("/webhooks/woocommerce/<shop>")
+def woocommerce_webhook(shop: str) -> Response:
+    """One WooCommerce delivery (X-WC-Webhook-* headers), or the unsigned creation ping."""
+    body = _read_body()
+    if not shop_exists(_settings().data_dir, shop):
+        raise ApiError(f"unknown shop {shop!r}", status=404, code="unknown_shop")
+    topic = (request.headers.get("X-WC-Webhook-Topic") or "").strip()
+    signature = request.headers.get("X-WC-Webhook-Signature")
+    if not topic and not signature and _WOO_PING.match(body.strip()):
+        # Sent unsigned when a webhook is created or activated; it must get exactly 200.
+        logger.info("woocommerce ping for %s", shop, extra={"shop": shop})
+        return jsonify({"ok": True, "ping": True})
+    db = open_shop_db(_settings().data_dir, shop, create=False)
+    try:
+        try:
+            verify_signature(
+                str(get_shop_setting(db, WOOCOMMERCE_SECRET_KEY, "") or ""), body, signature
+            )
+        except SignatureMismatch as exc:
+            raise _refuse_signature("woocommerce", shop, exc) from None
+        delivery = _delivery_id(
+            request.headers.get("X-WC-Webhook-Delivery-ID"), "woocommerce", body
+        )
+        return _accept(db, "woocommerce", shop, topic, delivery, body)
+    finally:
+        db.close()

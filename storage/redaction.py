@@ -1,0 +1,84 @@
+"""Erasing one customer's personal data (Shopify customers/redact, GDPR erasure requests).
+
+What goes: the customer row, their behavioural events, the link from their orders and order
+lines to them (customer_id set NULL, country blanked), and the raw bodies of stored webhook
+receipts that hold their email address. What stays: anonymous order lines (product, time,
+quantity, price), which carry no personal data and keep co-purchase statistics intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlite_utils
+
+
+@dataclass(frozen=True)
+class RedactionCounts:
+    """Rows touched by one redaction, for the receipt summary and the audit log."""
+
+    customers: int
+    events: int
+    orders: int
+    order_lines: int
+    receipt_bodies: int
+
+
+def _marks(values: Sequence[str]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def redact_customer(
+    db: sqlite_utils.Database,
+    customer_id: str | None,
+    email: str | None,
+    order_ids: Sequence[str] = (),
+) -> RedactionCounts:
+    """Erase a customer known by id and/or email (both are used: some requests carry only
+    the email), plus the given orders' link to any buyer, in one transaction."""
+    ids = {customer_id} if customer_id else set()
+    if email:
+        ids.update(
+            r[0] for r in db.execute("SELECT customer_id FROM customers WHERE email = ?", (email,))
+        )
+    id_list = sorted(ids)
+    orders = list(dict.fromkeys(order_ids))
+    conn = db.conn
+    with conn:
+        customers = events = order_rows = line_rows = bodies = 0
+        if id_list:
+            marks = _marks(id_list)
+            customers = conn.execute(
+                f"DELETE FROM customers WHERE customer_id IN ({marks})", id_list
+            ).rowcount
+            events = conn.execute(
+                f"DELETE FROM events WHERE customer_id IN ({marks})", id_list
+            ).rowcount
+            order_rows = conn.execute(
+                f"UPDATE orders SET customer_id = NULL, country = '' "
+                f"WHERE customer_id IN ({marks})",
+                id_list,
+            ).rowcount
+            line_rows = conn.execute(
+                f"UPDATE order_lines SET customer_id = NULL WHERE customer_id IN ({marks})",
+                id_list,
+            ).rowcount
+        if orders:
+            marks = _marks(orders)
+            order_rows += conn.execute(
+                f"UPDATE orders SET customer_id = NULL, country = '' "
+                f"WHERE order_id IN ({marks}) AND (customer_id IS NOT NULL OR country != '')",
+                orders,
+            ).rowcount
+            line_rows += conn.execute(
+                f"UPDATE order_lines SET customer_id = NULL "
+                f"WHERE order_id IN ({marks}) AND customer_id IS NOT NULL",
+                orders,
+            ).rowcount
+        if email:
+            bodies = conn.execute(
+                "UPDATE webhook_receipts SET body = X'' WHERE instr(body, ?) > 0",
+                (email.encode("utf-8"),),
+            ).rowcount
+    return RedactionCounts(customers, events, order_rows, line_rows, bodies)

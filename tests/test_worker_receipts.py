@@ -1,0 +1,221 @@
+"""Applying stored receipts: every topic's effect, rejection kept with its reason, replays."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import sqlite_utils
+
+from config import Settings
+from storage.catalog import get_products, upsert_products
+from storage.customers import get_customer
+from storage.events import insert_events
+from storage.orders import read_purchase_lines
+from storage.receipts import get_receipt, list_receipts, store_receipt
+from worker.jobs import process_receipt_job
+from worker.queues import QUEUE_DEFAULT, get_queue
+from worker.receipts import enqueue_receipt, process_receipt, receipt_job_id
+
+SHOP = "demo"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "shopify"
+WOO_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "platform_samples" / "woocommerce"
+
+
+def woo_sample_bytes(name: str) -> bytes:
+    path = WOO_SAMPLES / name
+    if not path.is_file():
+        pytest.skip(f"WooCommerce sample {path} is absent (it lives beside the checkout)")
+    return path.read_bytes()
+
+
+@pytest.fixture
+def db(shop_db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    yield shop_db
+
+
+def store(db: sqlite_utils.Database, platform: str, topic: str, body: bytes, delivery: str) -> int:
+    receipt_id, _ = store_receipt(db, platform, topic, delivery, {"x-test": "1"}, body)
+    return receipt_id
+
+
+def shopify(db: sqlite_utils.Database, topic: str, name: str) -> int:
+    return store(db, "shopify", topic, (FIXTURES / name).read_bytes(), f"{topic}:{name}")
+
+
+def test_shopify_product_update_then_delete_archives(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    first = process_receipt(settings, SHOP, shopify(db, "products/update", "products_update.json"))
+    assert first["status"] == "processed" and first["changed"]["products"] == 1
+    second = process_receipt(settings, SHOP, shopify(db, "products/delete", "products_delete.json"))
+    assert second["status"] == "processed"
+    product = get_products(db, ["632910392"])["632910392"]
+    assert (product["status"], product["title"], product["price"]) == (
+        "archived",
+        "IPod Nano - 8GB",
+        199.0,
+    )
+
+
+def test_delete_of_an_unknown_product_creates_nothing(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    result = process_receipt(settings, SHOP, shopify(db, "products/delete", "products_delete.json"))
+    assert result["status"] == "processed"
+    assert db.execute("SELECT count(*) FROM products").fetchone()[0] == 0
+
+
+def test_shopify_customer_create(settings: Settings, db: sqlite_utils.Database) -> None:
+    process_receipt(settings, SHOP, shopify(db, "customers/create", "customers_create.json"))
+    customer = get_customer(db, "706405506")
+    assert customer is not None and customer["country"] == "DE"
+    assert customer["accepts_marketing"] == 1
+
+
+def test_inventory_level_is_left_pending_with_a_note(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    upsert_products(
+        db, [{"product_id": "632910392", "title": "Nano", "price": 1.0, "inventory": 9}]
+    )
+    rid = shopify(db, "inventory_levels/update", "inventory_levels_update.json")
+    result = process_receipt(settings, SHOP, rid)
+    assert result["status"] == "pending"
+    receipt = get_receipt(db, rid)
+    assert receipt["status"] == "pending" and "808950810" in receipt["error"]
+    assert get_products(db, ["632910392"])["632910392"]["inventory"] == 9  # not faked
+
+
+def test_bad_payload_is_rejected_kept_and_not_raised(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    body = json.dumps({"id": 5, "created_at": "2026-01-01", "line_items": [{"product_id": 1}]})
+    rid = store(db, "shopify", "orders/create", body.encode(), "bad")
+    result = process_receipt(settings, SHOP, rid)
+    assert result["status"] == "rejected"
+    [row] = list_receipts(db, status="rejected")
+    assert row["receipt_id"] == rid
+    assert row["error"] == "order.line_items[0].quantity is missing"
+    assert db.execute("SELECT count(*) FROM orders").fetchone()[0] == 0
+
+
+def test_unhandled_topic_is_rejected_with_its_name(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    rid = store(db, "woocommerce", "coupon.created", b'{"id": 3}', "coupon")
+    assert process_receipt(settings, SHOP, rid)["status"] == "rejected"
+    assert get_receipt(db, rid)["error"] == "woocommerce topic 'coupon.created' is not handled"
+
+
+def test_processed_receipt_is_skipped_unless_forced(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    rid = shopify(db, "orders/create", "orders_create.json")
+    assert process_receipt(settings, SHOP, rid)["status"] == "processed"
+    assert process_receipt(settings, SHOP, rid).get("skipped") is True
+    replay = process_receipt(settings, SHOP, rid, force=True)
+    assert replay["status"] == "processed" and replay["changed"]["order_lines"] == 0  # idempotent
+    assert len(read_purchase_lines(db)) == 2
+
+
+def test_missing_receipt_or_shop_is_reported(settings: Settings, db: sqlite_utils.Database) -> None:
+    assert process_receipt(settings, SHOP, 999)["status"] == "missing"
+    assert process_receipt(settings, "no-such-shop", 1)["status"] == "missing"
+
+
+def test_real_woo_order_then_trash_cancels_it(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    delivery = json.loads(woo_sample_bytes("webhook_delivery_order_created.json"))
+    rid = store(db, "woocommerce", "order.created", delivery["raw_body"].encode(), "w1")
+    assert process_receipt(settings, SHOP, rid)["status"] == "processed"
+    assert sorted(read_purchase_lines(db)["product_id"]) == ["10", "12", "14"]
+    rid = store(db, "woocommerce", "order.deleted", b'{"id": 18}', "w2")
+    assert process_receipt(settings, SHOP, rid)["status"] == "processed"
+    assert read_purchase_lines(db).empty
+
+
+def test_real_woo_product_and_customer(settings: Settings, db: sqlite_utils.Database) -> None:
+    for topic, name in (("product.updated", "product.json"), ("customer.created", "customer.json")):
+        rid = store(db, "woocommerce", topic, woo_sample_bytes(name), topic)
+        assert process_receipt(settings, SHOP, rid)["status"] == "processed"
+    assert get_products(db, ["11"])["11"]["price"] == 10.0
+    assert get_customer(db, "2")["email"] == "alice@example.test"
+    rid = store(db, "woocommerce", "product.deleted", b'{"id": 11}', "del")
+    process_receipt(settings, SHOP, rid)
+    assert get_products(db, ["11"])["11"]["status"] == "archived"
+
+
+def test_job_entry_point_reads_settings_from_the_environment(
+    settings: Settings, db: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOPREC_DATA_DIR", str(settings.data_dir))
+    rid = shopify(db, "products/create", "products_create.json")
+    result: dict[str, Any] = process_receipt_job(SHOP, rid)
+    assert result["status"] == "processed"
+    assert json.loads(json.dumps(result)) == result  # JSON-able for RQ's serializer
+
+
+def test_job_id_has_no_dots() -> None:
+    assert receipt_job_id("x.myshopify.com", 7) == "receipt-x_myshopify_com-7"
+
+
+@pytest.mark.redis
+def test_enqueue_twice_gives_one_job(redis_conn: redis.Redis) -> None:
+    queue = get_queue(QUEUE_DEFAULT, redis_conn)
+    first = enqueue_receipt(queue, "demo", 4)
+    second = enqueue_receipt(queue, "demo", 4)
+    assert first.id == second.id == "receipt-demo-4"
+    assert queue.count == 1
+
+
+def test_customers_redact_by_email_only_removes_row_events_and_links(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    process_receipt(settings, SHOP, shopify(db, "orders/create", "orders_create.json"))
+    insert_events(
+        db,
+        [
+            {
+                "ts": "2026-05-01T00:00:00",
+                "customer_id": "207119551",
+                "type": "view",
+                "product_id": "632910392",
+            },
+            {
+                "ts": "2026-05-01T00:00:00",
+                "customer_id": "other",
+                "type": "view",
+                "product_id": "632910392",
+            },
+        ],
+    )
+    body = json.dumps(
+        {"shop_domain": SHOP, "customer": {"email": "buyer@example.test"}, "orders_to_redact": []}
+    ).encode()
+    rid = store(db, "shopify", "customers/redact", body, "redact")
+    result = process_receipt(settings, SHOP, rid)
+    assert result["status"] == "processed"
+    assert result["redacted"] == {
+        "customers": 1,
+        "events": 1,
+        "orders": 1,
+        "order_lines": 2,
+        "receipt_bodies": 2,
+    }
+    assert get_customer(db, "207119551") is None
+    assert db.execute("SELECT customer_id FROM events").fetchall() == [("other",)]
+    assert len(read_purchase_lines(db)) == 2  # anonymous lines still train co-purchases
+
+
+def test_customers_redact_for_another_shop_is_rejected(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    rid = shopify(db, "customers/redact", "customers_redact.json")  # test-shop.myshopify.com
+    result = process_receipt(settings, SHOP, rid)
+    assert result["status"] == "rejected" and "is not this shop ('demo')" in result["error"]
