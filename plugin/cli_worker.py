@@ -126,4 +126,17 @@ def info_command(cli_ctx: CliContext) -> None:
         )
 
 
+@worker_group.command(name="reprocess")
+@click.option("--receipt-id", type=int, required=True, help="The webhook receipt to replay.")
+@pass_cli
+def reprocess_command(cli_ctx: CliContext, receipt_id: int) -> None:
+    """Replay one stored webhook receipt now (after a fix), whatever its status; no Redis needed."""
+    from worker.receipts import process_receipt
+
+    result = process_receipt(cli_ctx.settings, cli_ctx.shop, receipt_id, force=True)
+    click.echo(" ".join(f"{key}={value}" for key, value in result.items()))
+    if result.get("status") in ("missing", "rejected"):
+        raise click.ClickException(str(result.get("error", result["status"])))
+
+
 COMMANDS: list[click.Command] = [worker_group]

@@ -219,3 +219,23 @@ def test_customers_redact_for_another_shop_is_rejected(
     rid = shopify(db, "customers/redact", "customers_redact.json")  # test-shop.myshopify.com
     result = process_receipt(settings, SHOP, rid)
     assert result["status"] == "rejected" and "is not this shop ('demo')" in result["error"]
+
+
+def test_cli_reprocess_replays_a_fixed_receipt(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    from click.testing import CliRunner
+
+    from plugin.cli import cli
+
+    body = json.dumps({"id": 5, "created_at": "2026-01-01", "line_items": [{"product_id": 1}]})
+    rid = store(db, "shopify", "orders/create", body.encode(), "bad-then-fixed")
+    args = ["--data-dir", str(settings.data_dir), "--shop", SHOP, "worker", "reprocess"]
+    failed = CliRunner().invoke(cli, [*args, "--receipt-id", str(rid)])
+    assert failed.exit_code == 1 and "quantity is missing" in failed.output
+    missing = CliRunner().invoke(cli, [*args, "--receipt-id", "999"])
+    assert missing.exit_code == 1 and "no receipt 999" in missing.output
+    fixed = shopify(db, "orders/create", "orders_create.json")
+    done = CliRunner().invoke(cli, [*args, "--receipt-id", str(fixed)])
+    assert done.exit_code == 0 and "status=processed" in done.output
+    assert db.execute("SELECT count(*) FROM orders").fetchone()[0] == 1
