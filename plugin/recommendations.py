@@ -24,13 +24,23 @@ import sqlite_utils
 from config import Settings
 from engine.base import Recommendation, RecommendationRequest
 from engine.errors import ArtifactError
+from engine.rule_settings import SETTING_KEY, RuleSettings, RuleSettingsError, rule_settings_for
+from engine.rules import (
+    ItemFacts,
+    RuleContext,
+    apply_business_rules,
+    facts_from_row,
+    is_excluded,
+    request_seed,
+)
 from engine.shop_models import load_shop_models
 from plugin.model_cache import ModelCache
 from plugin.request_params import RecommendationParams
 from storage.catalog import get_products, newest_product_ids, unavailable_product_ids
 from storage.db import open_shop_db, shop_exists
 from storage.events import dismissed_products, session_viewed_products
-from storage.orders import popular_products, recently_bought
+from storage.orders import categories_bought_since, popular_products, recently_bought
+from storage.shop_settings import get_shop_setting
 from worker.training import models_dir
 
 logger = logging.getLogger(__name__)
@@ -42,6 +52,10 @@ FALLBACK_NEWEST = ("newest_fallback", "New in")
 # Extra candidates asked of the engine so a product deleted since training can be dropped
 # without leaving the list short.
 HEADROOM = 4
+# The business rules re-rank a pool: max(limit * POOL_FACTOR, MIN_POOL), at most MAX_POOL.
+POOL_FACTOR = 4
+MIN_POOL = 24
+MAX_POOL = 200
 
 SLOT_TITLES: dict[str, str] = {
     "frequently_bought_together": "Frequently bought together",
@@ -146,6 +160,7 @@ class RecommendationService:
             self._unavailable.get((params.shop, today), lambda: unavailable_product_ids(db, today))
         )
         excluded |= dismissed_products(db, params.customer_id, params.session_id)
+        excluded |= set(params.exclude_ids)
         if params.customer_id:
             since = (now - timedelta(days=RECENTLY_BOUGHT_DAYS)).strftime("%Y-%m-%dT%H:%M:%S")
             excluded |= recently_bought(db, params.customer_id, since=since)
@@ -174,16 +189,78 @@ class RecommendationService:
             customer_id=params.customer_id,
             session_product_ids=tuple(session_viewed_products(db, params.session_id)),
             exclude_ids=frozenset(excluded | set(params.product_ids)),
-            limit=params.limit + HEADROOM,
+            limit=min(max(params.limit * POOL_FACTOR, MIN_POOL), MAX_POOL),
         )
         recs: list[Recommendation] = models.recommend(request)
         # The engine promises never to return excluded ids; a stock-out shown to a shopper
         # costs more than this second look.
-        return [
-            _Pick(r.product_id, r.strategy, r.reason)
-            for r in recs
-            if r.product_id not in request.exclude_ids
-        ]
+        pool = [r for r in recs if r.product_id not in request.exclude_ids]
+        ranked = self._apply_rules(db, params, request, pool)
+        return [_Pick(r.product_id, r.strategy, r.reason) for r in ranked]
+
+    def _rule_settings(
+        self, db: sqlite_utils.Database, params: RecommendationParams
+    ) -> RuleSettings:
+        """The shop's rules for this context; a bad setting is logged and the defaults used."""
+        try:
+            return rule_settings_for(get_shop_setting(db, SETTING_KEY), params.context)
+        except RuleSettingsError:
+            logger.exception(
+                "rules setting of shop %s is invalid; using the defaults",
+                params.shop,
+                extra={"shop": params.shop},
+            )
+            return rule_settings_for(None, params.context)
+
+    def _apply_rules(
+        self,
+        db: sqlite_utils.Database,
+        params: RecommendationParams,
+        request: RecommendationRequest,
+        pool: list[Recommendation],
+    ) -> list[Recommendation]:
+        """The business rules (engine.rules) over the engine's pool, with facts read now."""
+        settings = self._rule_settings(db, params)
+        now = self._now()
+        # Best sellers cost an aggregate over recent orders: read them only when a promotion
+        # may draw on them or the list comes out short.
+        fallback = popular_products(db, limit=MAX_POOL) if settings.promotions else []
+        wanted = [r.product_id for r in pool] + [p.product_id for p in settings.pins]
+        wanted += list(params.product_ids) + fallback
+        rows = get_products(db, wanted)
+        items: dict[str, ItemFacts] = {pid: facts_from_row(row) for pid, row in rows.items()}
+        bought: dict[str, Any] = {}
+        if params.customer_id and settings.bought_category_days > 0:
+            since = now - timedelta(days=settings.bought_category_days)
+            bought = {
+                category: datetime.fromisoformat(at[:10]).date()
+                for category, at in categories_bought_since(
+                    db, params.customer_id, since.strftime("%Y-%m-%dT%H:%M:%S")
+                ).items()
+            }
+        today = now.date()
+        ctx = RuleContext(
+            context=params.context,
+            slot=params.slot,
+            today=today,
+            anchor_ids=params.product_ids,
+            anchor_categories=tuple(
+                dict.fromkeys(items[p].category for p in params.product_ids if p in items)
+            ),
+            bought_categories=bought,
+            session_viewed=frozenset(request.session_product_ids),
+            exclude_ids=request.exclude_ids,
+            seed=request_seed(
+                params.customer_id, params.session_id, *params.product_ids, today.isoformat()
+            ),
+        )
+        ranked = apply_business_rules(pool, items, ctx, settings, params.limit, fallback)
+        if len(ranked) < min(params.limit, settings.min_items) and not fallback:
+            fallback = popular_products(db, limit=MAX_POOL)
+            missing = [p for p in fallback if p not in items]
+            items |= {pid: facts_from_row(row) for pid, row in get_products(db, missing).items()}
+            ranked = apply_business_rules(pool, items, ctx, settings, params.limit, fallback)
+        return ranked
 
     def _fallback_picks(
         self, db: sqlite_utils.Database, params: RecommendationParams, excluded: set[str]
@@ -194,7 +271,20 @@ class RecommendationService:
         if len(picks) < wanted:
             picks += [_Pick(pid, *FALLBACK_NEWEST) for pid in newest_product_ids(db, wanted)]
         skip = excluded | set(params.product_ids)
-        return [p for p in picks if p.product_id not in skip]
+        picks = [p for p in picks if p.product_id not in skip]
+        # The owner's hard rules (season, blocked products and categories) hold here too; the
+        # soft ones need model scores, which an untrained shop does not have.
+        settings = self._rule_settings(db, params)
+        items = {
+            pid: facts_from_row(row)
+            for pid, row in get_products(db, [p.product_id for p in picks]).items()
+        }
+        ctx = RuleContext(params.context, params.slot, self._now().date())
+        return [
+            p
+            for p in picks
+            if p.product_id in items and not is_excluded(p.product_id, items, ctx, settings)
+        ]
 
     def _items(
         self, db: sqlite_utils.Database, picks: list[_Pick], limit: int

@@ -23,6 +23,7 @@ from storage.events import EVENT_TYPES
 
 MAX_ID_LENGTH = 128
 MAX_ANCHOR_PRODUCTS = 50
+MAX_EXCLUDE_IDS = 100
 MAX_EVENT_BATCH = 100
 MAX_POSITION = 1000
 # Ids are opaque text from shops and browsers; control characters and oversized values are
@@ -42,6 +43,7 @@ class RecommendationParams:
     customer_id: str | None = None
     session_id: str | None = None
     limit: int = 8
+    exclude_ids: tuple[str, ...] = ()
 
 
 def _shown(value: object) -> str:
@@ -94,6 +96,21 @@ def check_limit(raw: str | None, default: int, maximum: int, problems: list[str]
     return int(text)
 
 
+def check_id_list(
+    name: str, values: Sequence[Any], maximum: int, problems: list[str]
+) -> tuple[str, ...]:
+    """Ids from repeated and/or comma-separated values, deduplicated, at most `maximum`."""
+    found: list[str] = []
+    for raw in values:
+        for part in str(raw).split(","):
+            value = check_id(name, part.strip(), problems)
+            if value is not None and value not in found:
+                found.append(value)
+    if len(found) > maximum:
+        problems.append(f"at most {maximum} {name} values, got {len(found)}")
+    return tuple(found)
+
+
 def check_shop(raw: Any, shop_exists: Callable[[str], bool]) -> str:
     """A shop that has a store; anything else (absent, malformed, unknown) is a 404 or 400."""
     if raw is None or raw == "":
@@ -112,6 +129,7 @@ def parse_recommendation_query(
     product_ids: Sequence[str],
     *,
     context: str | None,
+    exclude: Sequence[str] | None = None,
     default_limit: int,
     max_limit: int,
     shop_exists: Callable[[str], bool],
@@ -122,6 +140,8 @@ def parse_recommendation_query(
         args: the single-valued query parameters (shop, context, slot, customer_id, ...).
         product_ids: every `product_id` value (it may repeat for a cart).
         context: the context from the URL path (widget route), overriding args['context'].
+        exclude: every `exclude` value (ids never to show in this list: already on the page);
+            when None, args['exclude'] (or args.getlist('exclude') on a multi-dict) is read.
     """
     problems: list[str] = []
     ctx, slot = check_context_slot(context or args.get("context"), args.get("slot"), problems)
@@ -138,6 +158,10 @@ def parse_recommendation_query(
                 anchors.append(value)
     if len(anchors) > MAX_ANCHOR_PRODUCTS:
         problems.append(f"at most {MAX_ANCHOR_PRODUCTS} product_id values, got {len(anchors)}")
+    if exclude is None:
+        getlist = getattr(args, "getlist", None)
+        exclude = getlist("exclude") if getlist else [v for v in [args.get("exclude")] if v]
+    exclude_ids = check_id_list("exclude", exclude, MAX_EXCLUDE_IDS, problems)
     if problems:
         raise ApiError(problems, 400, "invalid_parameter")
     shop = check_shop(args.get("shop"), shop_exists)
@@ -149,6 +173,7 @@ def parse_recommendation_query(
         customer_id=customer_id,
         session_id=session_id,
         limit=limit,
+        exclude_ids=exclude_ids,
     )
 
 

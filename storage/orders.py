@@ -91,3 +91,21 @@ def popular_products(db: sqlite_utils.Database, days: int = 30, limit: int = 100
         (f"-{int(days)} days", int(limit)),
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def categories_bought_since(
+    db: sqlite_utils.Database, customer_id: str, since: str
+) -> dict[str, str]:
+    """Category -> created_at of this customer's latest purchase in it since `since`.
+
+    Serving pushes a just-bought category down for a while (the business rules), so a shopper
+    who bought a coffee table does not see coffee tables at the top of every list.
+    """
+    rows = db.execute(
+        "SELECT p.category, max(l.created_at) FROM order_lines l "
+        "JOIN products p ON p.product_id = l.product_id "
+        "WHERE l.customer_id = ? AND l.created_at >= ? AND l.quantity > 0 AND p.category != '' "
+        "GROUP BY p.category",
+        (customer_id, since),
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}

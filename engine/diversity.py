@@ -1,0 +1,107 @@
+"""Diverse selection from a ranked pool: category caps, category spread and mixed price points.
+
+A shopper shown six coffee tables learns nothing new after the second; a list of six from
+three categories, with something cheaper and something better, gets more clicks for the
+same relevance. The selection is greedy (MMR-style): each step takes the best remaining item
+after a soft penalty for its category's items already in the list, under a hard cap, and
+keeps the cap only while the pool can honour it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+# Soft MMR penalty: each item of the same category already chosen multiplies the score.
+SAME_CATEGORY_PENALTY = 0.85
+
+
+def max_per_category(limit: int, configured: int | None) -> int:
+    """The category cap for a list of `limit`: max(2, ceil(limit / 3)) unless configured."""
+    return configured if configured is not None else max(2, math.ceil(limit / 3))
+
+
+def price_bands(prices: Mapping[str, float | None]) -> dict[str, int]:
+    """0 (budget), 1 (mid) or 2 (premium) per id by terciles of the known prices.
+
+    Ids without a price get no band. When every price is the same all items are mid, so a
+    pool without spread never asks for a mix.
+    """
+    known = sorted(p for p in prices.values() if p is not None)
+    if not known:
+        return {}
+    low_cut, high_cut = known[len(known) // 3], known[(2 * len(known)) // 3]
+    bands = {}
+    for pid, price in prices.items():
+        if price is None:
+            continue
+        bands[pid] = 0 if price < low_cut else 2 if price >= high_cut and price > low_cut else 1
+    return bands
+
+
+def select_diverse(
+    ranked: Sequence[tuple[str, float]],
+    categories: Mapping[str, str],
+    bands: Mapping[str, int],
+    k: int,
+    fixed: Sequence[str] = (),
+    cap: int = 2,
+    min_categories: int = 3,
+    mix_bands: bool = True,
+) -> list[str]:
+    """Up to `k` ids from `ranked` ((id, score), best first) for a list that also holds `fixed`.
+
+    Rules, in order of strength: at most `cap` per category (relaxed only when nothing else
+    is left); at least `min_categories` distinct categories and two price bands when the pool
+    has them (enforced on the slots still open); then the highest penalised score.
+    """
+    if k <= 0:
+        return []
+    counts: dict[str, int] = {}
+    used_bands: set[int] = set()
+    for pid in fixed:
+        cat = categories.get(pid, "")
+        counts[cat] = counts.get(cat, 0) + 1
+        if pid in bands:
+            used_bands.add(bands[pid])
+    remaining = list(ranked)
+    pool_categories = {categories.get(pid, "") for pid, _ in remaining} | set(counts)
+    pool_bands = {bands[pid] for pid, _ in remaining if pid in bands} | used_bands
+    total = min(k, len(remaining)) + len(fixed)
+    want_categories = min(min_categories, len(pool_categories), total)
+    chosen: list[str] = []
+    ranked_counts: dict[str, int] = {}
+    while remaining and len(chosen) < k:
+        open_slots = k - len(chosen)
+        eligible = [
+            (i, c) for i, c in enumerate(remaining) if counts.get(_cat(c, categories), 0) < cap
+        ]
+        if not eligible:
+            eligible = list(enumerate(remaining))
+        if len(counts) < want_categories and want_categories - len(counts) >= open_slots:
+            fresh = [(i, c) for i, c in eligible if _cat(c, categories) not in counts]
+            eligible = fresh or eligible
+        if mix_bands and len(pool_bands) >= 2 and len(used_bands) < 2 and open_slots == 1:
+            other = [(i, c) for i, c in eligible if c[0] in bands and bands[c[0]] not in used_bands]
+            eligible = other or eligible
+        # The soft penalty counts only this ranking's picks: a pinned or explored item must
+        # not push the best item of its category off the top.
+        index, (pid, _) = max(
+            eligible,
+            key=lambda e: (
+                e[1][1] * SAME_CATEGORY_PENALTY ** ranked_counts.get(_cat(e[1], categories), 0),
+                -e[0],
+            ),
+        )
+        del remaining[index]
+        chosen.append(pid)
+        cat = categories.get(pid, "")
+        counts[cat] = counts.get(cat, 0) + 1
+        ranked_counts[cat] = ranked_counts.get(cat, 0) + 1
+        if pid in bands:
+            used_bands.add(bands[pid])
+    return chosen
+
+
+def _cat(candidate: tuple[str, float], categories: Mapping[str, str]) -> str:
+    return categories.get(candidate[0], "")

@@ -1,0 +1,303 @@
+"""The business-rules layer on synthetic pools: each rule has a test that fails if it breaks."""
+
+from __future__ import annotations
+
+import timeit
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from engine.base import Recommendation
+from engine.diversity import price_bands, select_diverse
+from engine.rule_settings import Block, Pin, Promotion, RuleSettings, Window
+from engine.rules import (
+    ItemFacts,
+    RuleContext,
+    apply_business_rules,
+    facts_from_row,
+    in_season,
+    request_seed,
+    share_slots,
+)
+
+JUNE = date(2026, 6, 15)
+DECEMBER = date(2026, 12, 10)
+# Everything off but what a test turns on, so each test sees one rule at work.
+PLAIN = RuleSettings(
+    margin_weight=0.0,
+    diversity=False,
+    exploration=0.0,
+    min_items=0,
+)
+
+
+def rec(pid: str, score: float) -> Recommendation:
+    return Recommendation(pid, score, "collaborative", "Customers also bought")
+
+
+def pool(n: int, categories: int = 1, prices: bool = False) -> tuple[list[Recommendation], dict]:
+    """n candidates p00.. scored n..1, category c<i % categories>, created older down the list."""
+    recs = [rec(f"p{i:02d}", float(n - i)) for i in range(n)]
+    items = {
+        r.product_id: ItemFacts(
+            category=f"c{i % categories}",
+            price=float(10 + 10 * (i % 3)) if prices else 20.0,
+            created_at=f"2026-01-{1 + (i % 28):02d}",
+        )
+        for i, r in enumerate(recs)
+    }
+    return recs, items
+
+
+def ctx(today: date = JUNE, **kwargs: object) -> RuleContext:
+    return RuleContext(context="home", slot="for_you", today=today, **kwargs)  # type: ignore[arg-type]
+
+
+def ids(recs: list[Recommendation]) -> list[str]:
+    return [r.product_id for r in recs]
+
+
+def test_christmas_item_absent_in_june_present_in_december() -> None:
+    recs, items = pool(10)
+    items["p00"] = replace(items["p00"], season_tags=("christmas",))
+    assert "p00" not in ids(apply_business_rules(recs, items, ctx(JUNE), PLAIN, 6))
+    assert ids(apply_business_rules(recs, items, ctx(DECEMBER), PLAIN, 6))[0] == "p00"
+    off = replace(PLAIN, seasonal_exclusion=False)
+    assert ids(apply_business_rules(recs, items, ctx(JUNE), off, 6))[0] == "p00"
+
+
+def test_south_hemisphere_flips_summer_and_winter() -> None:
+    assert in_season(("summer",), JUNE, "north", 0) and not in_season(("summer",), JUNE, "south", 0)
+    assert in_season(("winter",), JUNE, "south", 0) and not in_season(("winter",), JUNE, "north", 0)
+    assert in_season(("summer",), date(2027, 1, 10), "south", 0)
+    # Christmas is December everywhere.
+    assert in_season(("christmas",), DECEMBER, "south", 0)
+    assert not in_season(("christmas",), JUNE, "south", 0)
+    # The lead shows a season's products before it starts; untagged products always show.
+    assert in_season(("summer",), date(2026, 5, 10), "north", 30)
+    assert not in_season(("summer",), date(2026, 5, 10), "north", 0)
+    assert in_season((), JUNE, "north", 0) and in_season(("organic",), JUNE, "north", 0)
+    recs, items = pool(10)
+    items["p00"] = replace(items["p00"], season_tags=("summer",))
+    south = replace(PLAIN, hemisphere="south")
+    assert "p00" not in ids(apply_business_rules(recs, items, ctx(JUNE), south, 6))
+    assert "p00" in ids(apply_business_rules(recs, items, ctx(JUNE), PLAIN, 6))
+
+
+def test_blocked_product_and_category_during_their_dates_only() -> None:
+    recs, items = pool(10, categories=2)
+    window = Window(date(2026, 6, 1), date(2026, 6, 30))
+    settings = replace(
+        PLAIN,
+        blocked_products=(Block("p00", window),),
+        blocked_categories=(Block("c1", window),),
+    )
+    during = ids(apply_business_rules(recs, items, ctx(JUNE), settings, 6))
+    assert "p00" not in during and all(items[p].category == "c0" for p in during)
+    after = ids(apply_business_rules(recs, items, ctx(date(2026, 7, 1)), settings, 6))
+    assert after[0] == "p00" and any(items[p].category == "c1" for p in after)
+    forever = replace(PLAIN, blocked_products=(Block("p00"),))
+    assert "p00" not in ids(apply_business_rules(recs, items, ctx(DECEMBER), forever, 6))
+
+
+def test_request_excludes_anchors_and_unknown_products_are_never_shown() -> None:
+    recs, items = pool(10)
+    del items["p03"]  # deleted from the catalog since training
+    got = ids(
+        apply_business_rules(
+            recs, items, ctx(exclude_ids=frozenset({"p00"}), anchor_ids=("p01",)), PLAIN, 8
+        )
+    )
+    assert got == ["p02", "p04", "p05", "p06", "p07", "p08", "p09"]
+
+
+def test_category_of_a_recent_purchase_is_pushed_down_for_its_days() -> None:
+    recs, items = pool(8, categories=2)  # c0 at p00, p02, ...; c1 at p01, p03, ...
+    bought = ctx(bought_categories={"c0": date(2026, 6, 10)})  # 5 days before JUNE
+    got = ids(apply_business_rules(recs, items, bought, PLAIN, 8))
+    # c0 scores are cut to 0.3x: 8 -> 2.4 still beats c1's last (1), not its first three.
+    assert [items[p].category for p in got[:3]] == ["c1"] * 3 and got.index("p00") == 3
+    late = ctx(date(2026, 6, 24), bought_categories={"c0": date(2026, 6, 10)})  # 14 days on
+    assert ids(apply_business_rules(recs, items, late, PLAIN, 8))[0] == "p00"
+
+
+def test_session_viewed_items_move_down() -> None:
+    recs, items = pool(6)
+    recs = [rec(r.product_id, s) for r, s in zip(recs, [10, 9.5, 9, 8, 7, 6], strict=True)]
+    got = ids(apply_business_rules(recs, items, ctx(session_viewed=frozenset({"p00"})), PLAIN, 6))
+    assert got.index("p00") > 0
+    assert ids(apply_business_rules(recs, items, ctx(), PLAIN, 6))[0] == "p00"
+
+
+def test_margin_boost_lifts_a_high_margin_item() -> None:
+    recs, items = pool(3)
+    items["p01"] = replace(items["p01"], margin=0.9)
+    assert ids(apply_business_rules(recs, items, ctx(), PLAIN, 3))[0] == "p00"
+    boosted = replace(PLAIN, margin_weight=1.0)  # 2 * 1.9 > 3
+    assert ids(apply_business_rules(recs, items, ctx(), boosted, 3))[0] == "p01"
+
+
+def test_diversity_caps_categories_and_spreads_them() -> None:
+    recs, items = pool(30, categories=5)
+    # The five best are all c0: without diversity the top is one category.
+    items.update({f"p{i:02d}": replace(items[f"p{i:02d}"], category="c0") for i in range(5)})
+    settings = RuleSettings(exploration=0.0, margin_weight=0.0, min_items=0)
+    got = ids(apply_business_rules(recs, items, ctx(), settings, 6))
+    cats = [items[p].category for p in got]
+    assert len(got) == 6 and max(cats.count(c) for c in cats) <= 2 and len(set(cats)) >= 3
+    assert got[0] == "p00"  # the best item still leads
+    plain = ids(apply_business_rules(recs, items, ctx(), PLAIN, 6))
+    assert [items[p].category for p in plain[:5]] == ["c0"] * 5
+
+
+def test_category_cap_and_spread_hold_against_steep_scores() -> None:
+    ranked = [(f"a{i}", 100.0 - i) for i in range(5)] + [(f"b{i}", 50.0 - i) for i in range(5)]
+    ranked += [(f"c{i}", 1.0 - i / 10) for i in range(5)]
+    cats = {pid: pid[0] for pid, _ in ranked} | {"a9": "a"}
+    capped = select_diverse(ranked, cats, {}, 6, cap=2)
+    assert capped == ["a0", "a1", "b0", "b1", "c0", "c1"]
+    spread = select_diverse(ranked, cats, {}, 6, cap=3, min_categories=3)
+    assert {cats[p] for p in spread} == {"a", "b", "c"} and spread[:2] == ["a0", "a1"]
+    # Pinned or explored items count towards the cap but never push the best item down.
+    assert select_diverse(ranked, cats, {}, 3, fixed=("a9",), cap=2)[:2] == ["a0", "b0"]
+
+
+def test_diversity_is_relaxed_when_the_pool_has_one_category() -> None:
+    recs, items = pool(10, categories=1)
+    settings = RuleSettings(exploration=0.0, margin_weight=0.0, min_items=0)
+    assert ids(apply_business_rules(recs, items, ctx(), settings, 6)) == [
+        f"p0{i}" for i in range(6)
+    ]
+
+
+def test_price_bands_are_mixed_when_the_pool_spans_them() -> None:
+    ranked = [(f"p{i}", 10.0 - i) for i in range(9)]
+    prices = {f"p{i}": (100.0 if i < 6 else 5.0) for i in range(9)}
+    bands = price_bands(prices | {"x": 50.0})
+    assert bands["p0"] == 2 and bands["p8"] == 0
+    cats = {pid: f"c{i}" for i, (pid, _) in enumerate(ranked)}
+    mixed = select_diverse(ranked, cats, bands, 4)
+    assert {bands[p] for p in mixed} == {0, 2} and mixed[:3] == ["p0", "p1", "p2"]
+    same = select_diverse(ranked, cats, bands, 4, mix_bands=False)
+    assert same == ["p0", "p1", "p2", "p3"]
+
+
+def test_exploration_share() -> None:
+    assert [share_slots(n, 0.1) for n in (4, 6, 7, 8, 12, 18)] == [0, 0, 0, 1, 1, 2]
+    assert share_slots(8, 0.0) == 0
+    recs, items = pool(40, categories=4)
+    # The upper half is the newest: exploration must still pick from the lower half.
+    items.update(
+        {f"p{i:02d}": replace(items[f"p{i:02d}"], created_at="2026-12-01") for i in range(20)}
+    )
+    settings = RuleSettings(margin_weight=0.0, min_items=0)
+    got = apply_business_rules(recs, items, ctx(seed=7), settings, 8)
+    explored = [r for r in got if r.strategy == "exploration"]
+    assert len(explored) == 1
+    assert int(explored[0].product_id[1:]) >= 20  # from the lower half of the pool
+    assert explored[0].reason == f"New in {items[explored[0].product_id].category}"
+    # Same seed, same list; exploration 0 shows no exploration.
+    assert ids(apply_business_rules(recs, items, ctx(seed=7), settings, 8)) == ids(got)
+    off = apply_business_rules(recs, items, ctx(seed=7), replace(settings, exploration=0.0), 8)
+    assert not [r for r in off if r.strategy == "exploration"]
+    assert not [
+        r
+        for r in apply_business_rules(recs, items, ctx(seed=7), settings, 4)
+        if r.strategy == "exploration"
+    ]
+    assert request_seed("c1", None, "2026-06-15") == request_seed("c1", None, "2026-06-15")
+    assert request_seed("c1", None, "2026-06-15") != request_seed("c1", None, "2026-06-16")
+
+
+def test_pins_land_at_their_position_when_they_apply() -> None:
+    recs, items = pool(12)
+    items["z9"] = ItemFacts(category="c0")  # not among the candidates at all
+    settings = replace(
+        PLAIN,
+        pins=(
+            Pin("p10", position=1),
+            Pin("z9", position=3, anchor_category="c0"),
+            Pin("p05", position=2, anchor_product_id="a1", window=Window(end=date(2026, 1, 1))),
+        ),
+    )
+    got = apply_business_rules(recs, items, ctx(anchor_categories=("c0",)), settings, 6)
+    assert ids(got)[0] == "p10" and ids(got)[2] == "z9" and len(got) == 6
+    assert got[0].reason == "Picked by the shop" and got[2].strategy == "pinned"
+    # The anchored pin is for another category's page; the dated one has ended.
+    other = ids(apply_business_rules(recs, items, ctx(anchor_categories=("c7",)), settings, 6))
+    assert other == ["p10", "p00", "p01", "p02", "p03", "p04"]
+    # A pin never overrides a hard exclusion.
+    gone = apply_business_rules(recs, items, ctx(exclude_ids=frozenset({"p10"})), settings, 6)
+    assert "p10" not in ids(gone)
+
+
+def test_promotion_reserves_its_share() -> None:
+    recs, items = pool(20)
+    for pid in ("p15", "p16", "p17"):
+        items[pid] = replace(items[pid], vendor="Acme")
+    promo = Promotion(share=0.25, vendor="Acme", window=Window(date(2026, 6, 1), None))
+    got = apply_business_rules(recs, items, ctx(), replace(PLAIN, promotions=(promo,)), 8)
+    promoted = [r for r in got if r.strategy == "promotion"]
+    assert ids(promoted) == ["p15", "p16"] and {r.reason for r in promoted} == {"On promotion"}
+    assert len(got) == 8
+    before = apply_business_rules(
+        recs, items, ctx(date(2026, 5, 1)), replace(PLAIN, promotions=(promo,)), 8
+    )
+    assert not [r for r in before if r.strategy == "promotion"]
+
+
+def test_fallback_fills_to_the_context_minimum_with_honest_reasons() -> None:
+    recs, items = pool(2)
+    items.update({"t1": ItemFacts(category="Lamps"), "t2": ItemFacts(category="Rugs")})
+    items["t3"] = ItemFacts(category="Lamps", season_tags=("christmas",))  # out of season
+    settings = replace(PLAIN, min_items=5)
+    got = apply_business_rules(
+        recs,
+        items,
+        ctx(anchor_categories=("Lamps",)),
+        settings,
+        8,
+        fallback=("t2", "t3", "t1", "p00"),
+    )
+    assert ids(got) == ["p00", "p01", "t1", "t2"]
+    assert got[2].reason == "Trending in Lamps" and got[3].reason == "Popular right now"
+    assert got[0].reason == "Customers also bought"
+    # A full list is not padded; the limit still holds.
+    assert len(apply_business_rules(recs, items, ctx(), settings, 1, fallback=("t1", "t2"))) == 1
+
+
+def test_facts_from_row_splits_tags() -> None:
+    facts = facts_from_row(
+        {
+            "category": "Decor",
+            "price": 5,
+            "margin": None,
+            "season_tags": "Christmas|winter",
+            "tags": "a| b",
+            "vendor": "V",
+            "created_at": None,
+        }
+    )
+    assert facts.season_tags == ("christmas", "winter") and facts.tags == ("a", "b")
+    assert facts.price == 5.0 and facts.margin is None and facts.created_at == ""
+
+
+def test_apply_business_rules_is_fast_for_a_pool_of_50() -> None:
+    recs, items = pool(50, categories=6, prices=True)
+    items = {p: replace(f, margin=0.3) for p, f in items.items()}
+    context = ctx(session_viewed=frozenset({"p03"}), bought_categories={"c2": JUNE}, seed=3)
+    settings = RuleSettings(min_items=6)
+    runs = 200
+    seconds = timeit.timeit(
+        lambda: apply_business_rules(recs, items, context, settings, 8), number=runs
+    )
+    assert seconds / runs < 0.003, f"{seconds / runs * 1000:.3f} ms per call"
+
+
+@pytest.mark.parametrize("limit", [1, 3, 8, 20])
+def test_lists_never_repeat_and_respect_the_limit(limit: int) -> None:
+    recs, items = pool(30, categories=3, prices=True)
+    settings = RuleSettings(pins=(Pin("p29", 2),), promotions=(Promotion(0.2, category="c1"),))
+    got = ids(apply_business_rules(recs + recs[:5], items, ctx(seed=1), settings, limit, ("p01",)))
+    assert len(got) == min(limit, 30) and len(set(got)) == len(got)
