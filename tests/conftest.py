@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,3 +69,11 @@ def trained_demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db.close()
     train_shop(load_settings({}, data_dir=data_dir), "demo")
     return data_dir
+
+
+@pytest.fixture
+def trained_settings(trained_demo_data: Path, tmp_path: Path) -> Settings:
+    """Settings on this test's own copy of the trained demo shop (free to write to)."""
+    data_dir = tmp_path / "trained"
+    shutil.copytree(trained_demo_data, data_dir)
+    return load_settings({}, data_dir=data_dir)

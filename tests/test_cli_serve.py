@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from live_server import start_server
 
-from config import load_settings
+from config import Settings, load_settings
 from plugin import create_app
 from plugin.cli import cli
 from storage.db import open_shop_db
@@ -22,10 +22,8 @@ SHOP = "demo"
 
 
 @pytest.fixture
-def data_dir(trained_demo_data: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "data"
-    shutil.copytree(trained_demo_data, copy)
-    return copy
+def data_dir(trained_settings: Settings) -> Path:
+    return trained_settings.data_dir
 
 
 @pytest.fixture

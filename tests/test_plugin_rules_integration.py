@@ -5,13 +5,12 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlite_utils
 
-from config import Settings, load_settings
+from config import Settings
 from plugin import create_app
 from plugin.recommendations import ExpiringSets, RecommendationService, build_service
 from plugin.request_params import MAX_EXCLUDE_IDS, RecommendationParams
@@ -29,10 +28,9 @@ JUNE = datetime(2027, 6, 15, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-def settings(trained_demo_data: Path, tmp_path: Path) -> Settings:
-    data_dir = tmp_path / "data"
-    shutil.copytree(trained_demo_data, data_dir)
-    return load_settings({}, data_dir=data_dir)
+def settings(trained_settings: Settings) -> Settings:
+    """This test's own copy of the trained demo shop."""
+    return trained_settings
 
 
 @pytest.fixture

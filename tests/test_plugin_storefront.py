@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,11 +33,9 @@ NASTY_TITLE = "<script>alert(1)</script> \"quoted\" & 'single'"
 
 
 @pytest.fixture
-def settings(trained_demo_data: Path, tmp_path: Path) -> Settings:
-    """Settings on this test's own copy of the trained data folder."""
-    data_dir = tmp_path / "data"
-    shutil.copytree(trained_demo_data, data_dir)
-    return load_settings({}, data_dir=data_dir)
+def settings(trained_settings: Settings) -> Settings:
+    """This test's own copy of the trained demo shop."""
+    return trained_settings
 
 
 @pytest.fixture
