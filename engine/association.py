@@ -145,16 +145,18 @@ def auto_min_count(n_baskets: int) -> int:
 
 
 def pair_score(confidence: np.ndarray, lift: np.ndarray, significance: np.ndarray) -> np.ndarray:
-    """Ranking score of a pair: confidence, discounted when the pair is not significant.
+    """Ranking score of a pair: confidence, shrunk when the pair is not significant.
 
     Confidence alone ranks a consequent by raw co-count, which best-sellers win by accident;
     multiplying by a saturating function of significance (1 - exp(-z/1.5)) keeps confident
-    pairs on top only when the pairing beats chance, and lift^0.2 gently favours specific pairs.
+    pairs on top only when the pairing beats chance (z >= ~4.5 keeps 95% of the confidence).
+    Lift is kept in the stats for owners but not in the score: significance already says
+    whether a pair beats chance, and a lift factor on top favoured rare consequents over the
+    ones shoppers actually add (held-out FBT hit rate fell at two temporal splits).
     """
+    del lift  # part of the signature so callers pass the full pair statistics
     z = np.maximum(significance, 0.0)
-    return (confidence * (1.0 - np.exp(-z / 1.5)) * np.power(np.maximum(lift, 1e-6), 0.2)).astype(
-        np.float32
-    )
+    return (confidence * (1.0 - np.exp(-z / 1.5))).astype(np.float32)
 
 
 def _pairs(baskets: sp.csr_matrix, min_count: int, k: int):

@@ -21,7 +21,7 @@ FILL_WEIGHT = 1e-3  # popularity under everything: a list is never short while i
 # The default (50% collaborative, 30% content, 20% rules), adapted to what each slot
 # is for. Keys are "context/slot"; owners override per context or per "context/slot".
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
-    "product/frequently_bought_together": {"rules": 0.6, "collaborative": 0.2, "content": 0.2},
+    "product/frequently_bought_together": {"rules": 0.7, "collaborative": 0.1, "content": 0.2},
     "product/also_viewed": {"collaborative": 0.6, "content": 0.3, "rules": 0.1},
     "product/similar": {"content": 0.7, "collaborative": 0.3},
     "cart/complete_the_look": {"rules": 0.4, "collaborative": 0.4, "content": 0.2},

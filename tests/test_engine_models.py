@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 from engine_fixtures import ANCHOR_A, NOW, POPULAR_P, REAL_B, catalog, training_data
 
-from engine.association import auto_min_count, fit_association, signed_llr
+from engine.association import auto_min_count, fit_association, pair_score, signed_llr
 from engine.base import RecommendationRequest
 from engine.collaborative import item_cosine
 from engine.content import fit_content
@@ -57,6 +57,19 @@ def test_signed_llr_sign_and_order():
     together = signed_llr(np.array([40.0]), np.array([50.0]), np.array([50.0]), 100.0)
     apart = signed_llr(np.array([5.0]), np.array([50.0]), np.array([50.0]), 100.0)
     assert abs(independent[0]) < 1e-3 and together[0] > 5 and apart[0] < -5
+
+
+def test_pair_score_is_confidence_shrunk_by_significance_not_lift():
+    conf = np.array([0.4, 0.4, 0.4, 0.2])
+    lift = np.array([1.5, 20.0, 1.5, 1.5])
+    sig = np.array([12.0, 12.0, 1.0, 12.0])
+    score = pair_score(conf, lift, sig)
+    assert score[0] == pytest.approx(score[1])  # lift alone does not reorder pairs
+    # clearly significant: keeps its confidence
+    assert score[0] == pytest.approx(0.4, rel=1e-3)
+    assert score[2] < 0.5 * score[0]  # same confidence, but chance explains it: shrunk
+    assert score[3] < score[0]  # among significant pairs, confidence decides
+    assert pair_score(np.array([0.9]), np.array([0.5]), np.array([-4.0]))[0] == 0.0
 
 
 def test_min_count_scales_with_shop_size():

@@ -26,12 +26,12 @@ def test_online_retail_floors():
     results = evaluate_split(data, datetime(2011, 9, 1, tzinfo=UTC), k=10)
     nxt, fbt = results["next_purchase"], results["fbt"]
     # Measured 2026-11-22: for_you NDCG popularity 0.055, taste (EASE) 0.123, hybrid 0.125
-    # (coverage 0.314); FBT HR rules 0.720, hybrid 0.777 (coverage 0.86). Floors sit a little
+    # (coverage 0.314); FBT HR rules 0.724, hybrid 0.789 (coverage 0.83). Floors sit a little
     # under the measurements so a regression fails, noise does not.
     assert nxt["popularity"]["ndcg"] > 0.045
     assert nxt["taste"]["ndcg"] > 0.11
     assert nxt["hybrid"]["ndcg"] > nxt["popularity"]["ndcg"] + 0.05
     assert nxt["hybrid"]["coverage"] > 0.28
-    assert fbt["rules"]["hr"] > 0.68
-    assert fbt["hybrid"]["hr"] > 0.75
+    assert fbt["rules"]["hr"] > 0.70
+    assert fbt["hybrid"]["hr"] > 0.77
     assert fbt["hybrid"]["coverage"] > 0.5
