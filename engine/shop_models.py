@@ -316,7 +316,8 @@ def _why(models: ShopModels) -> dict[str, str]:
         f"2+ items (needs 10 of either)",
         "rules": f"{r.multi_item_baskets} orders with 2+ items (needs 20), pair floor "
         f"{r.min_count}, {r.rule_consequents.size} multi-item rules",
-        "content": f"{ct.n_described} products with text (needs 2)",
+        "content": f"{ct.n_described} products with text (needs 2) and "
+        f"{ct.neighbours.n_pairs} similar pairs (needs 1)",
         "taste": f"{t.customers_with_pairs} customers with 2+ items (needs 10), EASE over "
         f"{t.ease_items.size} items",
     }

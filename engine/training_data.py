@@ -108,7 +108,10 @@ def _ages_days(column: pd.Series, now: datetime) -> np.ndarray:
 def latest_timestamp(data: TrainingData) -> datetime | None:
     """The newest purchase or event time in the data, or None when there is none."""
     stamps = [data.purchases["created_at"], data.events["ts"]]
-    values = pd.concat([pd.to_datetime(s, utc=True, format="ISO8601") for s in stamps if len(s)])
+    parsed = [pd.to_datetime(s, utc=True, format="ISO8601") for s in stamps if len(s)]
+    if not parsed:  # a catalog with no orders or events yet
+        return None
+    values = pd.concat(parsed)
     return None if values.empty else values.max().to_pydatetime()
 
 

@@ -114,3 +114,22 @@ def test_evaluate_shop_reports_every_strategy(settings):
     assert payload["split_date"] == "2025-04-01" and payload["k"] == 5
     assert payload["tasks"]["fbt"]["hybrid"]["queries"] > 0
     assert "HR@5" in "\n".join(report.lines())
+
+
+def test_train_and_evaluate_a_catalog_without_orders_or_events(settings):
+    db = open_shop_db(settings.data_dir, "catalog_only")
+    upsert_products(
+        db,
+        [
+            {"product_id": "A", "title": "Oak table", "price": 90.0},
+            {"product_id": "B", "title": "Oak chair", "price": 40.0},
+        ],
+    )
+    db.close()
+    report = train_shop(settings, "catalog_only")
+    assert {m.name for m in report.models} >= {"popularity", "content"}
+    models = load_shop_models(models_dir(settings, "catalog_only"))
+    recs = models.recommend(RecommendationRequest("product", "similar", product_ids=("A",)))
+    assert [r.product_id for r in recs] == ["B"]
+    result = evaluate_shop(settings, "catalog_only", datetime(2020, 1, 1, tzinfo=UTC))
+    assert "0 queries" in "\n".join(result.lines())
