@@ -23,6 +23,7 @@ def create_app(
         test_config: Flask config keys (TESTING, ...) applied last.
     """
     from plugin import demo_storefront, storefront, webhooks
+    from plugin.email_pull import bp as email_bp
     from plugin.errors import register_error_handlers
     from plugin.recommendations import build_service
 
@@ -39,4 +40,5 @@ def create_app(
     app.register_blueprint(storefront.bp)
     app.register_blueprint(demo_storefront.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(email_bp)
     return app

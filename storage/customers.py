@@ -30,3 +30,15 @@ def get_customer(db: sqlite_utils.Database, customer_id: str) -> dict[str, Any] 
     """One customer, or None."""
     rows = list(db.query("SELECT * FROM customers WHERE customer_id = ?", [customer_id]))
     return rows[0] if rows else None
+
+
+def find_customer_by_email(db: sqlite_utils.Database, email: str) -> dict[str, Any] | None:
+    """The customer with this email (case-insensitive), or None; the newest one if several."""
+    rows = list(
+        db.query(
+            "SELECT * FROM customers WHERE lower(email) = lower(?) "
+            "ORDER BY created_at DESC LIMIT 1",
+            [email.strip()],
+        )
+    )
+    return rows[0] if rows else None

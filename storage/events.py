@@ -91,3 +91,13 @@ def session_viewed_products(
         (session_id, int(limit)),
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def last_viewed_product(db: sqlite_utils.Database, customer_id: str) -> str | None:
+    """The product this customer viewed last (anchor of a browse-abandonment email)."""
+    row = db.execute(
+        "SELECT product_id FROM events WHERE customer_id = ? AND type = 'view' "
+        "AND product_id IS NOT NULL ORDER BY ts DESC, event_id DESC LIMIT 1",
+        (customer_id,),
+    ).fetchone()
+    return row[0] if row else None

@@ -109,3 +109,13 @@ def categories_bought_since(
         (customer_id, since),
     ).fetchall()
     return {r[0]: r[1] for r in rows}
+
+
+def last_bought_product(db: sqlite_utils.Database, customer_id: str) -> str | None:
+    """The product of this customer's newest purchase line (anchor of a post-purchase email)."""
+    row = db.execute(
+        "SELECT product_id FROM order_lines WHERE customer_id = ? AND quantity > 0 "
+        "ORDER BY created_at DESC, order_id DESC, line_key DESC LIMIT 1",
+        (customer_id,),
+    ).fetchone()
+    return row[0] if row else None
