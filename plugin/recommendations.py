@@ -10,11 +10,9 @@ honest reason, so a new shop shows something instead of an error.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -36,6 +34,7 @@ from engine.rules import (
 from engine.shop_models import load_shop_models
 from plugin.model_cache import ModelCache
 from plugin.request_params import RecommendationParams
+from plugin.serving_cache import ExpiringSets, ServingCache, ShopReaders
 from storage.catalog import get_products, newest_product_ids, unavailable_product_ids
 from storage.db import open_shop_db, shop_exists
 from storage.events import dismissed_products, session_viewed_products
@@ -56,6 +55,9 @@ HEADROOM = 4
 POOL_FACTOR = 4
 MIN_POOL = 24
 MAX_POOL = 200
+# A cached (shopper-independent) pool is asked this much longer, so per-shopper exclusions
+# (dismissed, recently bought, exclude_ids) applied after the cache leave it full.
+PERSONAL_HEADROOM = 16
 
 SLOT_TITLES: dict[str, str] = {
     "frequently_bought_together": "Frequently bought together",
@@ -77,30 +79,6 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class ExpiringSets:
-    """Per-shop sets that expire after `ttl_s` seconds (an explicit, testable cache)."""
-
-    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._ttl_s = ttl_s
-        self._clock = clock
-        self._values: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str], compute: Callable[[], Iterable[str]]) -> frozenset[str]:
-        """The cached set for `key`, recomputed with `compute` once it is older than the TTL."""
-        now = self._clock()
-        with self._lock:
-            hit = self._values.get(key)
-            if hit is not None and now - hit[0] < self._ttl_s:
-                return hit[1]
-        value = frozenset(compute())
-        with self._lock:
-            # Drop expired keys as we go: keys carry the date, so old days would pile up.
-            self._values = {k: v for k, v in self._values.items() if now - v[0] < self._ttl_s}
-            self._values[key] = (now, value)
-        return value
-
-
 @dataclass(frozen=True)
 class _Pick:
     product_id: str
@@ -116,6 +94,7 @@ class RecommendationService:
         model_cache: loaded models per shop.
         today: the current UTC date (injectable so tests can move time).
         unavailable: the per-shop cache of unavailable ids.
+        serving_cache: answers and candidate pools shared by shoppers; None = no caching.
     """
 
     def __init__(
@@ -124,27 +103,69 @@ class RecommendationService:
         model_cache: ModelCache,
         today: Callable[[], datetime] | None = None,
         unavailable: ExpiringSets | None = None,
+        serving_cache: ServingCache | None = None,
     ) -> None:
         self.settings = settings
         self.model_cache = model_cache
         self._now = today or _utc_now
         self._unavailable = unavailable or ExpiringSets(UNAVAILABLE_TTL_S)
+        self.serving_cache = serving_cache
+        self._readers = ShopReaders(settings.data_dir, float(settings.cache_ttl_s))
+        self.engine_calls = 0  # how often the models were asked: lets tests see the caching
 
     def shop_exists(self, shop: str) -> bool:
         """Whether the shop has a store on disk."""
         return shop_exists(self.settings.data_dir, shop)
 
     def recommend(self, params: RecommendationParams) -> dict[str, Any]:
-        """The response object of DESIGN.md for one validated request."""
+        """The response object of DESIGN.md for one validated request.
+
+        A request naming no shopper (no customer_id, no session_id) has nothing personal in
+        it, so its whole item list is cached per shop generation; any other request is
+        computed per request, over a cached candidate pool when the engine's input holds
+        nothing personal, so dismissals and recent purchases stay exact.
+        """
+        cache = self.serving_cache
+        limit = params.limit
+        generation = cache.generation(params.shop) if cache is not None else ""
+        answer_key: tuple[Any, ...] | None = None
+        if cache is not None and not params.customer_id and not params.session_id:
+            answer_key = (
+                "answer",
+                params.context,
+                params.slot,
+                list(params.product_ids),
+                sorted(params.exclude_ids),
+                params.limit,
+                self._now().date().isoformat(),
+            )
+            key = answer_key
+
+            def fresh_items(db: sqlite_utils.Database) -> list[dict[str, Any]] | None:
+                cached = cache.get(params.shop, generation, key)
+                if cached is None:
+                    return None
+                return self._items(db, [_Pick(*row) for row in cached], limit)
+
+            hit = self._readers.read(params.shop, f"{generation}:{key}", fresh_items)
+            if hit is not None:
+                return self._answer(params, hit)
         db = open_shop_db(self.settings.data_dir, params.shop, create=False)
         try:
-            excluded = self._excluded_ids(db, params)
-            picks = self._engine_picks(db, params, excluded)
+            excluded = self._excluded_ids(db, params, generation)
+            picks = self._engine_picks(db, params, excluded, generation)
             if picks is None:
                 picks = self._fallback_picks(db, params, excluded)
-            items = self._items(db, picks, params.limit)
+            items = self._items(db, picks, limit)
         finally:
             db.close()
+        if cache is not None and answer_key is not None:
+            # The picks, not the display fields: price, title and stock are read per request.
+            rows = [[p.product_id, p.strategy, p.reason] for p in picks[: limit + HEADROOM]]
+            cache.set(params.shop, generation, answer_key, rows)
+        return self._answer(params, items)
+
+    def _answer(self, params: RecommendationParams, items: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "shop": params.shop,
             "context": params.context,
@@ -153,12 +174,12 @@ class RecommendationService:
             "items": items,
         }
 
-    def _excluded_ids(self, db: sqlite_utils.Database, params: RecommendationParams) -> set[str]:
+    def _excluded_ids(
+        self, db: sqlite_utils.Database, params: RecommendationParams, generation: str = ""
+    ) -> set[str]:
         now = self._now()
         today = now.date().isoformat()
-        excluded = set(
-            self._unavailable.get((params.shop, today), lambda: unavailable_product_ids(db, today))
-        )
+        excluded = set(self._shop_unavailable(db, params.shop, today, generation))
         excluded |= dismissed_products(db, params.customer_id, params.session_id)
         excluded |= set(params.exclude_ids)
         if params.customer_id:
@@ -166,8 +187,20 @@ class RecommendationService:
             excluded |= recently_bought(db, params.customer_id, since=since)
         return excluded
 
+    def _shop_unavailable(
+        self, db: sqlite_utils.Database, shop: str, today: str, generation: str
+    ) -> frozenset[str]:
+        """Unavailable ids: a generation bump (stock webhook) drops them at once, else 5 s."""
+        return self._unavailable.get(
+            (shop, f"{today}/{generation}"), lambda: unavailable_product_ids(db, today)
+        )
+
     def _engine_picks(
-        self, db: sqlite_utils.Database, params: RecommendationParams, excluded: set[str]
+        self,
+        db: sqlite_utils.Database,
+        params: RecommendationParams,
+        excluded: set[str],
+        generation: str = "",
     ) -> list[_Pick] | None:
         """The trained models' answer, or None when the shop has no usable models."""
         try:
@@ -191,12 +224,44 @@ class RecommendationService:
             exclude_ids=frozenset(excluded | set(params.product_ids)),
             limit=min(max(params.limit * POOL_FACTOR, MIN_POOL), MAX_POOL),
         )
-        recs: list[Recommendation] = models.recommend(request)
+        recs = self._candidates(db, params, request, models, generation)
         # The engine promises never to return excluded ids; a stock-out shown to a shopper
         # costs more than this second look.
         pool = [r for r in recs if r.product_id not in request.exclude_ids]
         ranked = self._apply_rules(db, params, request, pool)
         return [_Pick(r.product_id, r.strategy, r.reason) for r in ranked]
+
+    def _candidates(
+        self,
+        db: sqlite_utils.Database,
+        params: RecommendationParams,
+        request: RecommendationRequest,
+        models: Any,
+        generation: str,
+    ) -> list[Recommendation]:
+        """The engine's pool; cached when its input names no shopper (no customer, no views).
+
+        The cached pool is computed with the shop-wide exclusions only (unavailable ids and
+        anchors) and PERSONAL_HEADROOM more items; the caller drops this shopper's own.
+        """
+        cache = self.serving_cache
+        if cache is None or request.customer_id or request.session_product_ids:
+            self.engine_calls += 1
+            recs: list[Recommendation] = models.recommend(request)
+            return recs
+        today = self._now().date().isoformat()
+        shared = frozenset(self._shop_unavailable(db, params.shop, today, generation))
+        shared |= frozenset(params.product_ids)
+        limit = request.limit + PERSONAL_HEADROOM
+        key = ("pool", params.context, params.slot, list(params.product_ids), limit, today)
+        cached = cache.get(params.shop, generation, key)
+        if cached is None:
+            self.engine_calls += 1
+            pool = models.recommend(replace(request, exclude_ids=shared, limit=limit))
+            cached = [[r.product_id, r.score, r.strategy, r.reason, dict(r.scores)] for r in pool]
+            cache.set(params.shop, generation, key, cached)
+        recs = [Recommendation(*row) for row in cached]
+        return [r for r in recs if r.product_id not in request.exclude_ids][: request.limit]
 
     def _rule_settings(
         self, db: sqlite_utils.Database, params: RecommendationParams
@@ -317,6 +382,6 @@ class RecommendationService:
 
 
 def build_service(settings: Settings) -> RecommendationService:
-    """The service wired to the real model folders and loader (one per app or CLI run)."""
+    """The service wired to the real model folders and loader and the serving cache."""
     cache = ModelCache(partial(models_dir, settings), load_shop_models)
-    return RecommendationService(settings, cache)
+    return RecommendationService(settings, cache, serving_cache=ServingCache(settings))

@@ -185,11 +185,20 @@ def redis_state(url: str) -> str:
     return "ok"
 
 
+@bp.get("/api/v1/ping")
+def ping() -> Response:
+    """A bare JSON answer: the reference the serving benchmark (bench/serve.sh) compares to."""
+    return jsonify({"ok": True})
+
+
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Liveness plus the state of what serving depends on."""
-    settings = _service().settings
-    state = redis_state(settings.redis_url)
+    """Liveness plus the state of what serving depends on (Redis through the cache's breaker,
+    so a dead Redis is reported at once instead of costing a timeout per probe)."""
+    service = _service()
+    settings = service.settings
+    cache = service.serving_cache
+    state = cache.redis_state() if cache is not None else redis_state(settings.redis_url)
     response = jsonify(
         {
             "status": "degraded" if state == "down" else "ok",

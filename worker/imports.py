@@ -23,6 +23,7 @@ from storage.customers import upsert_customers
 from storage.events import insert_events
 from storage.import_runs import finish_import_run, start_import_run
 from storage.orders import upsert_order_lines, upsert_orders
+from worker.cache_invalidation import bump_db_generation
 
 DEFAULT_BATCH_SIZE = 50_000
 IMPORT_CACHE_KIB = 64 * 1024
@@ -104,6 +105,8 @@ def write_batch(db: sqlite_utils.Database, batch: FeedBatch, stored: Counter[str
     """Upsert one batch into the store, adding what changed per table to `stored`."""
     if batch.products:
         stored["products"] += upsert_products(db, batch.products)
+        # Served answers holding these products must not outlive the import.
+        bump_db_generation(db)
     if batch.customers:
         stored["customers"] += upsert_customers(db, batch.customers)
     if batch.orders:

@@ -34,6 +34,7 @@ from storage.db import open_shop_db, shop_exists, validate_shop_name
 from storage.orders import upsert_order_lines, upsert_orders
 from storage.receipts import get_receipt, mark_receipt
 from storage.redaction import redact_customer
+from worker.cache_invalidation import bump_db_generation
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +143,9 @@ def process_stored_receipt(
         logger.warning("receipt %s rejected: %s", receipt_id, exc, extra=log_extra)
         return {**summary, "status": "rejected", "error": str(exc)}
     changed = apply_batch(db, batch)
+    if changed["products"]:
+        # Served answers that held these products (price, stock, status) must go now.
+        bump_db_generation(db)
     mark_receipt(db, receipt_id, "processed")
     return {**summary, "status": "processed", "changed": changed}
 

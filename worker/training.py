@@ -17,6 +17,7 @@ from storage.catalog import read_products_frame
 from storage.db import open_shop_db
 from storage.events import read_events_frame
 from storage.orders import read_purchase_lines
+from worker.cache_invalidation import bump_generation
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,8 @@ def train_shop(settings: Settings, shop: str, now: datetime | None = None) -> Tr
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    # Cached answers and candidate pools of the old models must not outlive them.
+    bump_generation(settings, shop)
     report = TrainReport(
         shop,
         len(data.products),

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Serving benchmark: gunicorn (2 workers) on 127.0.0.1, wrk for 30 s against a cached
+# product-page recommendation request and against the bare /api/v1/ping in the same server.
+# Targets (2-core machine): >= 2,000 req/s, p99 < 25 ms, >= 60% of ping's throughput.
+#
+# Run from the repository root:  bench/serve.sh            (DURATION=10s bench/serve.sh to shorten)
+# Uses Redis DB 9 on 127.0.0.1:6379 (flushed) when one answers, else the in-process cache;
+# BENCH_REDIS=0 bench/serve.sh forces the in-process cache.
+# Installs nothing: needs wrk (apt-get install wrk). Loopback only; bounded in time.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PY="$ROOT/.venv/bin/python"
+SHOPREC="$ROOT/.venv/bin/shoprec"
+PORT="${PORT:-8765}"
+DURATION="${DURATION:-30s}"
+CONNECTIONS="${CONNECTIONS:-32}"
+REDIS_BENCH_URL="redis://127.0.0.1:6379/9"
+
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "wrk is not installed: apt-get install wrk" >&2
+    exit 2
+fi
+
+TMP="$(mktemp -d -t shoprec-serve-bench-XXXXXX)"
+SERVER_PID=""
+cleanup() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+echo "== demo shop in $TMP/data"
+timeout 300 "$SHOPREC" --data-dir "$TMP/data" demo --no-serve >"$TMP/demo.log" 2>&1 \
+    || { cat "$TMP/demo.log" >&2; exit 1; }
+
+REDIS_URL_USED=""
+if [[ "${BENCH_REDIS:-1}" != "0" ]] && "$PY" - "$REDIS_BENCH_URL" <<'PYEOF' 2>/dev/null
+import sys, redis
+conn = redis.Redis.from_url(sys.argv[1], socket_timeout=0.5, socket_connect_timeout=0.5)
+conn.ping()
+conn.flushdb()
+PYEOF
+then
+    REDIS_URL_USED="$REDIS_BENCH_URL"
+    echo "== cache: Redis $REDIS_URL_USED (flushed)"
+else
+    echo "== cache: in-process (BENCH_REDIS=0, or no Redis answering on 127.0.0.1:6379)"
+fi
+
+ANCHOR="$("$PY" - "$TMP/data" <<'PYEOF'
+import sys
+from pathlib import Path
+from storage.db import open_shop_db
+from storage.orders import popular_products
+db = open_shop_db(Path(sys.argv[1]), "demo", create=False)
+print(popular_products(db, limit=1)[0])
+db.close()
+PYEOF
+)"
+BASE="http://127.0.0.1:$PORT"
+RECS_URL="$BASE/api/v1/recommendations?shop=demo&context=product&product_id=$ANCHOR&limit=8"
+PING_URL="$BASE/api/v1/ping"
+
+echo "== gunicorn, 2 workers, on 127.0.0.1:$PORT (access log to a file)"
+REDIS_URL="$REDIS_URL_USED" SHOPREC_LOG_LEVEL=WARNING \
+    "$SHOPREC" --data-dir "$TMP/data" serve --host 127.0.0.1 --port "$PORT" --workers 2 \
+    >"$TMP/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+    curl -fsS "$PING_URL" >/dev/null 2>&1 && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log" >&2; exit 1; }
+    sleep 0.1
+done
+curl -fsS "$PING_URL" >/dev/null || { echo "server did not come up" >&2; exit 1; }
+
+echo "== warming: $RECS_URL"
+for _ in $(seq 1 20); do curl -fsS "$RECS_URL" >/dev/null; done
+curl -fsS "$BASE/healthz"; echo
+
+echo "== wrk -t2 -c$CONNECTIONS -d$DURATION --latency (recommendations)"
+timeout 120 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$RECS_URL" | tee "$TMP/recs.txt"
+echo "== wrk -t2 -c$CONNECTIONS -d$DURATION --latency (ping)"
+timeout 120 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$PING_URL" | tee "$TMP/ping.txt"
+
+echo "== summary ($(nproc) cores; reproduce: bench/serve.sh from the repository root)"
+"$PY" "$ROOT/bench/serve_report.py" "$TMP/recs.txt" "$TMP/ping.txt"
