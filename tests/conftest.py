@@ -77,3 +77,20 @@ def trained_settings(trained_demo_data: Path, tmp_path: Path) -> Settings:
     data_dir = tmp_path / "trained"
     shutil.copytree(trained_demo_data, data_dir)
     return load_settings({}, data_dir=data_dir)
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[sqlite_utils.Database]:
+    """The existing 'demo' shop under whatever `settings` the test module defines (a module
+    that overrides `settings` with `trained_settings` gets the trained shop)."""
+    database = open_shop_db(settings.data_dir, "demo", create=False)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def anchor(db: sqlite_utils.Database) -> str:
+    """The best-selling product: the engine has plenty to say about it."""
+    from storage.orders import popular_products
+
+    return popular_products(db, limit=1)[0]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,6 @@ from plugin import create_app
 from plugin.recommendations import ExpiringSets, RecommendationService, build_service
 from plugin.request_params import MAX_EXCLUDE_IDS, RecommendationParams
 from storage.catalog import get_products, upsert_products
-from storage.db import open_shop_db
 from storage.demo_shop import DEFAULT_NOW
 from storage.orders import upsert_order_lines, upsert_orders
 from storage.shop_settings import set_shop_setting
@@ -31,13 +29,6 @@ JUNE = datetime(2027, 6, 15, 12, tzinfo=UTC)
 def settings(trained_settings: Settings) -> Settings:
     """This test's own copy of the trained demo shop."""
     return trained_settings
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[sqlite_utils.Database]:
-    database = open_shop_db(settings.data_dir, SHOP, create=False)
-    yield database
-    database.close()
 
 
 def answer_at(settings: Settings, when: datetime, **kwargs: Any) -> list[dict[str, Any]]:

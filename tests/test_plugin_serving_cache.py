@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -42,18 +41,6 @@ def settings(request: pytest.FixtureRequest, trained_settings: Settings) -> Sett
 @pytest.fixture
 def client(settings: Settings) -> FlaskClient:
     return create_app(settings, {"TESTING": True}).test_client()
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[sqlite_utils.Database]:
-    database = open_shop_db(settings.data_dir, SHOP, create=False)
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def anchor(db: sqlite_utils.Database) -> str:
-    return popular_products(db, limit=1)[0]
 
 
 def service_of(client: FlaskClient) -> RecommendationService:

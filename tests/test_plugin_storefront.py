@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from config import Settings, load_settings
 from plugin import create_app
 from plugin.request_params import MAX_EVENT_BATCH
 from storage.catalog import set_inventory, upsert_products
-from storage.db import open_shop_db
 from storage.orders import popular_products
 
 SHOP = "demo"
@@ -46,19 +44,6 @@ def app(settings: Settings) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[sqlite_utils.Database]:
-    database = open_shop_db(settings.data_dir, SHOP, create=False)
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def anchor(db: sqlite_utils.Database) -> str:
-    """The best-selling product: the engine has plenty to say about it."""
-    return popular_products(db, limit=1)[0]
 
 
 def ask(client: FlaskClient, **params: Any) -> Any:
