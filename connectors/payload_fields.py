@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.errors import RowRejected
+from connectors.feed_records import FeedBatch
 from connectors.feed_values import parse_timestamp
 from connectors.payload_errors import PayloadError
 
@@ -165,3 +166,11 @@ class LineNumberer:
             quantity,
             unit_price,
         )
+
+
+def product_deleted_batch(payload: Mapping[str, Any]) -> FeedBatch:
+    """A product delete ({"id": N} from Shopify's products/delete and WooCommerce's
+    product.deleted alike): archived, so it is never recommended but its history stays."""
+    return FeedBatch(
+        products=[{"product_id": id_field(payload, "id", "product"), "status": "archived"}]
+    )

@@ -200,13 +200,6 @@ def product_batch(payload: Mapping[str, Any], shop_domain: str = "") -> FeedBatc
     return FeedBatch(products=[product_record(payload, shop_domain)])
 
 
-def product_deleted_batch(payload: Mapping[str, Any]) -> FeedBatch:
-    """products/delete ({"id": N}): archived, so it is never recommended but history stays."""
-    return FeedBatch(
-        products=[{"product_id": id_field(payload, "id", "product"), "status": "archived"}]
-    )
-
-
 def inventory_level(payload: Mapping[str, Any]) -> InventoryLevel:
     """inventory_levels/update: keyed by inventory item and location, not by product."""
     where = "inventory_level"

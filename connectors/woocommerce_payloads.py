@@ -174,13 +174,6 @@ def product_batch(payload: Mapping[str, Any]) -> FeedBatch:
     return FeedBatch(products=[product_record(payload)])
 
 
-def product_deleted_batch(payload: Mapping[str, Any]) -> FeedBatch:
-    """product.deleted ({"id": N}, fired on trash): archived, history kept."""
-    return FeedBatch(
-        products=[{"product_id": id_field(payload, "id", "product"), "status": "archived"}]
-    )
-
-
 def customer_batch(payload: Mapping[str, Any]) -> FeedBatch:
     """customer.created / customer.updated."""
     where = "customer"

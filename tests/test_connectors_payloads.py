@@ -11,7 +11,7 @@ import pytest
 from connectors import shopify_payloads, woocommerce_payloads
 from connectors.feed_records import ORDER_LINE_FIELDS
 from connectors.payload_errors import PayloadError
-from connectors.payload_fields import parse_json_object
+from connectors.payload_fields import parse_json_object, product_deleted_batch
 from storage.catalog import PRODUCT_COLUMNS
 from storage.customers import CUSTOMER_COLUMNS
 
@@ -107,7 +107,7 @@ def test_shopify_product_without_type_takes_first_tag_as_category() -> None:
 
 
 def test_shopify_product_delete_archives() -> None:
-    batch = shopify_payloads.product_deleted_batch(shopify_fixture("products_delete.json"))
+    batch = product_deleted_batch(shopify_fixture("products_delete.json"))
     assert batch.products == [{"product_id": "632910392", "status": "archived"}]
 
 
@@ -257,7 +257,7 @@ def test_woo_unknown_order_status_is_named() -> None:
 
 def test_woo_variation_gives_no_record_and_delete_archives() -> None:
     assert len(woocommerce_payloads.product_batch({"id": 40, "type": "variation"})) == 0
-    batch = woocommerce_payloads.product_deleted_batch({"id": 11})
+    batch = product_deleted_batch({"id": 11})
     assert batch.products == [{"product_id": "11", "status": "archived"}]
 
 

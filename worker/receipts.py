@@ -27,7 +27,7 @@ from config import Settings
 from connectors import shopify_payloads, woocommerce_payloads
 from connectors.feed_records import FeedBatch
 from connectors.payload_errors import PayloadError
-from connectors.payload_fields import parse_json_object
+from connectors.payload_fields import parse_json_object, product_deleted_batch
 from storage.catalog import upsert_products
 from storage.customers import upsert_customers
 from storage.db import open_shop_db, shop_exists, validate_shop_name
@@ -50,7 +50,7 @@ _SHOPIFY: dict[str, Mapper] = {
     "orders/cancelled": lambda p, shop: shopify_payloads.order_batch(p),
     "products/create": shopify_payloads.product_batch,
     "products/update": shopify_payloads.product_batch,
-    "products/delete": lambda p, shop: shopify_payloads.product_deleted_batch(p),
+    "products/delete": lambda p, shop: product_deleted_batch(p),
     "customers/create": lambda p, shop: shopify_payloads.customer_batch(p),
     "customers/update": lambda p, shop: shopify_payloads.customer_batch(p),
 }
@@ -62,7 +62,7 @@ _WOOCOMMERCE: dict[str, Mapper] = {
     "product.created": lambda p, shop: woocommerce_payloads.product_batch(p),
     "product.updated": lambda p, shop: woocommerce_payloads.product_batch(p),
     "product.restored": lambda p, shop: woocommerce_payloads.product_batch(p),
-    "product.deleted": lambda p, shop: woocommerce_payloads.product_deleted_batch(p),
+    "product.deleted": lambda p, shop: product_deleted_batch(p),
     "customer.created": lambda p, shop: woocommerce_payloads.customer_batch(p),
     "customer.updated": lambda p, shop: woocommerce_payloads.customer_batch(p),
 }
