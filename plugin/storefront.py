@@ -16,6 +16,7 @@ import redis
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, send_file
 
 from plugin.errors import ApiError
+from plugin.openapi import build_openapi
 from plugin.recommendations import SLOT_TITLES, RecommendationService
 from plugin.request_params import (
     RecommendationParams,
@@ -183,6 +184,12 @@ def redis_state(url: str) -> str:
     finally:
         conn.close()
     return "ok"
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi_document() -> Response:
+    """The OpenAPI document of this API (built from the validators' own constants)."""
+    return jsonify(build_openapi(_service().settings))
 
 
 @bp.get("/api/v1/ping")

@@ -1,0 +1,129 @@
+"""The OpenAPI 3.1 document of the public storefront API, served at /api/v1/openapi.json.
+
+Built from the same constants the validators use (contexts, slots, event types, limits), so
+the document cannot drift from what the endpoints accept; a test checks every documented
+path against the app's URL map.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config import Settings
+from engine.base import CONTEXT_SLOTS
+from storage.events import EVENT_TYPES
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _query(name: str, description: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "description": description, "schema": schema, **extra}
+
+
+def _recommendation_parameters(settings: Settings, with_context: bool) -> list[dict[str, Any]]:
+    slots = sorted({slot for group in CONTEXT_SLOTS.values() for slot in group})
+    params = [_query("shop", "Shop name (its folder under the data dir).", {"type": "string"},
+                     required=True)]  # fmt: skip
+    if with_context:
+        params.append(_query("context", "Placement.", {"enum": sorted(CONTEXT_SLOTS)},
+                             required=True))  # fmt: skip
+    id_list = {"type": "array", "items": {"type": "string", "maxLength": 128}}
+    params += [
+        _query("slot", "List within the context; defaults to the context's first.",
+               {"enum": slots}),
+        _query("product_id", "Anchor product(s): repeat or comma-separate for a cart.", id_list,
+               explode=True),
+        _query("customer_id", "Known customer (personal lists, recent purchases excluded).",
+               {"type": "string", "maxLength": 128}),
+        _query("session_id", "Browser session (session views, dismissals).",
+               {"type": "string", "maxLength": 128}),
+        _query("limit", "Items wanted.", {"type": "integer", "minimum": 1,
+               "maximum": settings.max_limit, "default": settings.default_limit}),
+        _query("exclude", "Products never to return (already on the page); at most 100.",
+               id_list, explode=True),
+    ]  # fmt: skip
+    return params
+
+
+def _responses(ok: dict[str, Any]) -> dict[str, Any]:
+    error = {"content": {"application/json": {"schema": ERROR}}}
+    return {
+        "200": ok,
+        "400": {"description": "Bad parameters", **error},
+        "404": {"description": "Unknown shop", **error},
+    }
+
+
+def build_openapi(settings: Settings) -> dict[str, Any]:
+    """The document for this process's settings (limits are settings)."""
+    item = {
+        "type": "object",
+        "required": ["product_id", "title", "price", "url", "image_url", "reason"],
+        "properties": {
+            "product_id": {"type": "string"}, "title": {"type": "string"},
+            "price": {"type": "number"}, "compare_at_price": {"type": ["number", "null"]},
+            "url": {"type": "string"}, "image_url": {"type": "string"},
+            "reason": {"type": "string"}, "strategy": {"type": "string"},
+            "position": {"type": "integer"},
+        },
+    }  # fmt: skip
+    answer = {
+        "type": "object",
+        "required": ["shop", "context", "slot", "request_id", "items"],
+        "properties": {
+            "shop": {"type": "string"}, "context": {"type": "string"},
+            "slot": {"type": "string"}, "request_id": {"type": "string"},
+            "items": {"type": "array", "items": item},
+        },
+    }  # fmt: skip
+    event = {
+        "type": "object",
+        "required": ["shop", "type", "product_id"],
+        "properties": {
+            "shop": {"type": "string"}, "type": {"enum": list(EVENT_TYPES)},
+            "product_id": {"type": "string"}, "ts": {"type": "string", "format": "date-time"},
+            "customer_id": {"type": "string"}, "session_id": {"type": "string"},
+            "context": {"type": "string"}, "slot": {"type": "string"},
+            "strategy": {"type": "string"}, "request_id": {"type": "string"},
+            "position": {"type": "integer"},
+        },
+    }  # fmt: skip
+    events_body = {"oneOf": [event, {"type": "array", "items": event, "maxItems": 100}]}
+    json_of = {"application/json": {"schema": {"$ref": "#/components/schemas/Recommendations"}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "shoprec storefront API", "version": "1"},
+        "paths": {
+            "/api/v1/recommendations": {"get": {
+                "summary": "One recommendation list as JSON.",
+                "parameters": _recommendation_parameters(settings, with_context=True),
+                "responses": _responses({"description": "The list", "content": json_of}),
+            }},
+            "/api/v1/widgets/{context}": {"get": {
+                "summary": "The same list as an HTML fragment for the widget.",
+                "parameters": [{"name": "context", "in": "path", "required": True,
+                                "schema": {"enum": sorted(CONTEXT_SLOTS)}}]
+                + _recommendation_parameters(settings, with_context=False),
+                "responses": _responses({"description": "HTML fragment",
+                                         "content": {"text/html": {}}}),
+            }},
+            "/api/v1/events": {"post": {
+                "summary": "Storefront events from the widget (one or a batch).",
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": events_body}}},
+                "responses": {"202": {"description": "Stored"},
+                              "400": {"description": "Invalid event",
+                                      "content": {"application/json": {"schema": ERROR}}},
+                              "413": {"description": "Batch or body too large"}},
+            }},
+            "/healthz": {"get": {"summary": "Health: ok or degraded (Redis configured but down).",
+                                 "responses": {"200": {"description": "Health"}}}},
+        },
+        "components": {"schemas": {
+            "Recommendations": answer,
+            "Error": {"type": "object", "required": ["ok", "error", "errors", "status"],
+                      "properties": {"ok": {"const": False}, "error": {"type": "string"},
+                                     "errors": {"type": "array", "items": {"type": "string"}},
+                                     "status": {"type": "integer"}, "code": {"type": "string"}}},
+        }},
+    }  # fmt: skip
