@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from connectors.errors import RowRejected
@@ -54,6 +54,17 @@ def list_field(payload: Mapping[str, Any], name: str, where: str) -> list[Any]:
     if not isinstance(value, list):
         raise PayloadError(f"{where}.{name} must be a list, got {value!r:.60}")
     return value
+
+
+def object_items(
+    payload: Mapping[str, Any], name: str, where: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each element of an optional list of objects, with its path ('order.line_items[2]')."""
+    for i, item in enumerate(list_field(payload, name, where)):
+        path = f"{where}.{name}[{i}]"
+        if not isinstance(item, dict):
+            raise PayloadError(f"{path} must be an object")
+        yield path, item
 
 
 def id_field(payload: Mapping[str, Any], name: str, where: str, *, required: bool = True) -> str:

@@ -24,6 +24,7 @@ from connectors.payload_fields import (
     money_field,
     number_lines,
     object_field,
+    object_items,
     text_field,
     timestamp_field,
 )
@@ -116,11 +117,7 @@ def order_batch(payload: Mapping[str, Any]) -> FeedBatch:
     )
     lines = number_lines(order_id, customer_id, created_at)
     product_of_line: dict[str, tuple[str, float]] = {}
-    items = list_field(payload, "line_items", "order")
-    for i, item in enumerate(items):
-        where = f"order.line_items[{i}]"
-        if not isinstance(item, dict):
-            raise PayloadError(f"{where} must be an object")
+    for where, item in object_items(payload, "line_items", "order"):
         product_id = id_field(item, "product_id", where, required=False)
         quantity = int_field(item, "quantity", where)
         if quantity is None:
@@ -132,13 +129,8 @@ def order_batch(payload: Mapping[str, Any]) -> FeedBatch:
             continue  # custom line item or deleted product: nothing to recommend
         product_of_line[id_field(item, "id", where, required=False)] = (product_id, price)
         batch.order_lines.append(lines.line(product_id, quantity, price))
-    for r, refund in enumerate(list_field(payload, "refunds", "order")):
-        if not isinstance(refund, dict):
-            raise PayloadError(f"order.refunds[{r}] must be an object")
-        for k, item in enumerate(list_field(refund, "refund_line_items", f"order.refunds[{r}]")):
-            where = f"order.refunds[{r}].refund_line_items[{k}]"
-            if not isinstance(item, dict):
-                raise PayloadError(f"{where} must be an object")
+    for refund_where, refund in object_items(payload, "refunds", "order"):
+        for where, item in object_items(refund, "refund_line_items", refund_where):
             known = product_of_line.get(id_field(item, "line_item_id", where))
             quantity = int_field(item, "quantity", where) or 0
             if known is None or quantity <= 0:

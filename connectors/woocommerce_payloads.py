@@ -23,6 +23,7 @@ from connectors.payload_fields import (
     money_field,
     number_lines,
     object_field,
+    object_items,
     text_field,
     timestamp_field,
 )
@@ -82,10 +83,7 @@ def order_batch(payload: Mapping[str, Any]) -> FeedBatch:
         }
     )
     lines = number_lines(order_id, customer_id, created_at)
-    for i, item in enumerate(list_field(payload, "line_items", where)):
-        lwhere = f"order.line_items[{i}]"
-        if not isinstance(item, dict):
-            raise PayloadError(f"{lwhere} must be an object")
+    for lwhere, item in object_items(payload, "line_items", where):
         quantity = int_field(item, "quantity", lwhere)
         if quantity is None:
             raise PayloadError(f"{lwhere}.quantity is missing")
