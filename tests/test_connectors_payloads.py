@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -264,3 +265,18 @@ def test_woo_variation_gives_no_record_and_delete_archives() -> None:
 def test_woo_out_of_stock_unmanaged_product_has_zero_inventory() -> None:
     payload = {**woo_sample("product.json"), "stock_status": "outofstock"}
     assert woocommerce_payloads.product_record(payload)["inventory"] == 0
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"line_items": [5]}, "order.line_items[0] must be an object"),
+        ({"refunds": [{"refund_line_items": [3]}]},
+         "order.refunds[0].refund_line_items[0] must be an object"),
+        ({"refunds": ["x"]}, "order.refunds[0] must be an object"),
+    ],
+)  # fmt: skip
+def test_non_object_list_elements_are_named_by_path(payload: dict, message: str) -> None:
+    base = {"id": 1, "created_at": "2026-01-01T00:00:00Z"}
+    with pytest.raises(PayloadError, match=re.escape(message)):
+        shopify_payloads.order_batch({**base, **payload})
