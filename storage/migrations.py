@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from storage.schema import admin, connections, deliveries, experiments, storefront
+
 MIGRATIONS: list[str] = [
     # 1: catalog, customers, orders, events, settings, inbox, sync state
     """
@@ -149,6 +151,16 @@ MIGRATIONS: list[str] = [
         summary TEXT NOT NULL DEFAULT '{}'        -- JSON: counts by kind, first rejection reasons
     ) STRICT;
     """,
+    # 2: platform connections (OAuth tokens, backfill cursors, inbox processing state)
+    connections.SQL,
+    # 3: outbound email deliveries and campaign timers
+    deliveries.SQL,
+    # 4: storefront visitors
+    storefront.SQL,
+    # 5: admin users and sessions
+    admin.SQL,
+    # 6: experiments and attribution
+    experiments.SQL,
 ]
 
 

@@ -1,0 +1,6 @@
+"""Schema for A/B experiments, assignments and attribution."""
+
+SQL = """
+-- reserved: filled in by the experiments work
+SELECT 1;
+"""
