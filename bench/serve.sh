@@ -4,8 +4,9 @@
 # Targets (2-core machine): >= 2,000 req/s, p99 < 25 ms, >= 60% of ping's throughput.
 #
 # Run from the repository root:  bench/serve.sh            (DURATION=10s bench/serve.sh to shorten)
-# Uses Redis DB 9 on 127.0.0.1:6379 (flushed) when one answers, else the in-process cache;
-# BENCH_REDIS=0 bench/serve.sh forces the in-process cache.
+# Uses Redis DB 9 on 127.0.0.1:6379 (flushed; BENCH_REDIS_URL=redis://... picks another) when
+# one answers, else the in-process cache; BENCH_REDIS=0 bench/serve.sh forces the in-process
+# cache.
 # Installs nothing: needs wrk (apt-get install wrk). Loopback only; bounded in time.
 set -euo pipefail
 
@@ -16,7 +17,7 @@ SHOPREC="$ROOT/.venv/bin/shoprec"
 PORT="${PORT:-8765}"
 DURATION="${DURATION:-30s}"
 CONNECTIONS="${CONNECTIONS:-32}"
-REDIS_BENCH_URL="redis://127.0.0.1:6379/9"
+REDIS_BENCH_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379/9}"
 
 if ! command -v wrk >/dev/null 2>&1; then
     echo "wrk is not installed: apt-get install wrk" >&2

@@ -52,6 +52,12 @@ class Settings:
     shopify_api_secret: str = _setting(
         "", "SHOPIFY_API_SECRET", "Shopify app secret: OAuth and webhook HMAC key.", secret=True
     )
+    shopify_api_secret_previous: str = _setting(
+        "",
+        "SHOPIFY_API_SECRET_PREVIOUS",
+        "The app secret before a rotation: Shopify may sign webhooks with it for up to an hour.",
+        secret=True,
+    )
     shopify_scopes: str = _setting(
         "read_products,read_orders,read_customers,read_inventory",
         "SHOPIFY_SCOPES",
@@ -77,7 +83,27 @@ class Settings:
         8, "SHOPREC_DEFAULT_LIMIT", "Items per list when a request gives no limit."
     )
     max_limit: int = _setting(50, "SHOPREC_MAX_LIMIT", "Largest limit a request may ask for.")
+    events_rate_limit: int = _setting(
+        120,
+        "SHOPREC_EVENTS_RATE_LIMIT",
+        "Events one visitor (visitor_id, else session_id, else IP) may post per window; "
+        "more get 429.",
+    )
+    events_rate_window_s: int = _setting(
+        60, "SHOPREC_EVENTS_RATE_WINDOW", "Seconds of the events rate-limit window."
+    )
     log_level: str = _setting("INFO", "SHOPREC_LOG_LEVEL", "Python logging level name.")
+    secure_cookies: str = _setting(
+        "true",
+        "SHOPREC_SECURE_COOKIES",
+        "Admin session cookie only over HTTPS; 'false' (exactly) for local development on http.",
+    )
+    attribution_window_hours: int = _setting(
+        24,
+        "SHOPREC_ATTRIBUTION_WINDOW_HOURS",
+        "Hours after a recommendation click in which a purchase of that item is credited to it "
+        "(a shop's 'attribution_window_hours' setting overrides it).",
+    )
 
     def shop_dir(self, shop: str) -> Path:
         """Folder of one shop's SQLite file and model artifacts."""

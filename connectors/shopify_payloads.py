@@ -1,12 +1,16 @@
 """Shopify webhook payloads (REST-shaped, PLATFORMS.md 1.7/1.11) as canonical store records.
 
-Mapping: product_id = the numeric product id as text (what order line items carry; note the
-product CSV importer keys by Handle instead); price/compare_at_price from the first variant;
-inventory = sum of variant inventory_quantity (None when no variant gives one); category =
-product_type, else the first tag; tags 'a, b' -> 'a|b'. Orders: status 'cancelled' when
-cancelled_at is set or the payment was voided, 'refunded' when fully refunded, 'pending'
-while unpaid, else 'paid'; refund_line_items become negative lines (returns). Only 'paid'
-orders' positive lines are purchases (storage.orders.read_purchase_lines).
+This is the one Shopify -> store mapping: webhooks arrive in this REST shape, and the
+GraphQL backfill translates its nodes into it first (connectors/shopify_graphql.py).
+
+Mapping: product_id = the numeric product id as text, the id space of all API-sourced
+data (order line items carry it; the handle stays in the product URL; only the product CSV
+importer keys by Handle, for shops without API access); price/compare_at_price from the
+first variant; inventory = sum of variant inventory_quantity (None when no variant gives
+one); category = product_type, else the first tag; tags 'a, b' -> 'a|b'. Orders: status
+'cancelled' when cancelled_at is set or the payment was voided, 'refunded' when fully
+refunded, 'pending' while unpaid, else 'paid'; refund_line_items become negative lines
+(returns). Only 'paid' orders' positive lines are purchases (storage.orders.read_purchase_lines).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from connectors.payload_fields import (
     text_field,
     timestamp_field,
 )
+from connectors.platform_update import PlatformUpdate, single
 
 PRODUCT_STATUSES = ("active", "draft", "archived")
 _PAID = {"paid", "partially_paid", "partially_refunded", "authorized"}
@@ -41,6 +46,7 @@ class InventoryLevel:
     inventory_item_id: str
     location_id: str
     available: int | None
+    updated_at: str | None = None  # platform time: a late delivery must not win
 
 
 def _country(payload: Mapping[str, Any], where: str) -> str:
@@ -199,6 +205,7 @@ def inventory_level(payload: Mapping[str, Any]) -> InventoryLevel:
         inventory_item_id=id_field(payload, "inventory_item_id", where),
         location_id=id_field(payload, "location_id", where, required=False),
         available=int_field(payload, "available", where),
+        updated_at=timestamp_field(payload, ("updated_at",), where, required=False),
     )
 
 
@@ -233,3 +240,78 @@ def redaction_request(payload: Mapping[str, Any]) -> RedactionRequest:
         email=email,
         order_ids=order_ids,
     )
+
+
+def _updated_at(payload: Mapping[str, Any], where: str) -> str | None:
+    return timestamp_field(payload, ("updated_at",), where, required=False)
+
+
+def product_update(payload: Mapping[str, Any], shop_domain: str = "") -> PlatformUpdate:
+    """products/create|update (or a backfilled node): the record, its version, its items."""
+    batch = product_batch(payload, shop_domain)
+    product_id = batch.products[0]["product_id"]
+    update = single(batch, "product", product_id, _updated_at(payload, "product"))
+    for i, variant in enumerate(list_field(payload, "variants", "product")):
+        if not isinstance(variant, dict):
+            continue  # product_batch already refused non-objects
+        item = id_field(variant, "inventory_item_id", f"product.variants[{i}]", required=False)
+        if item:
+            variant_id = id_field(variant, "id", f"product.variants[{i}]", required=False)
+            update.inventory_items.append((item, product_id, variant_id))
+            stock = int_field(variant, "inventory_quantity", f"product.variants[{i}]")
+            if stock is not None:
+                update.inventory_totals.append((item, stock))
+    return update
+
+
+def order_update(payload: Mapping[str, Any]) -> PlatformUpdate:
+    """orders/* (or a backfilled node): the records and the order's version."""
+    batch = order_batch(payload)
+    return single(batch, "order", batch.orders[0]["order_id"], _updated_at(payload, "order"))
+
+
+def customer_update(payload: Mapping[str, Any]) -> PlatformUpdate:
+    """customers/create|update: the record and its version."""
+    batch = customer_batch(payload)
+    customer_id = batch.customers[0]["customer_id"]
+    return single(batch, "customer", customer_id, _updated_at(payload, "customer"))
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """A customers/data_request payload: export this customer's data for request `request_id`."""
+
+    shop_domain: str
+    request_id: str
+    customer_id: str
+    email: str
+    order_ids: tuple[str, ...]
+
+
+def data_request(payload: Mapping[str, Any]) -> DataRequest:
+    """customers/data_request (PLATFORMS.md 1.8): customer, orders_requested, data_request.id."""
+    where = "customers_data_request"
+    customer = object_field(payload, "customer", where)
+    if customer is None:
+        raise PayloadError(f"{where}.customer is missing")
+    customer_id = id_field(customer, "id", f"{where}.customer", required=False)
+    email = text_field(customer, "email", f"{where}.customer")
+    if not customer_id and not email:
+        raise PayloadError(f"{where}.customer has neither id nor email")
+    request = object_field(payload, "data_request", where) or {}
+    orders = list_field(payload, "orders_requested", where)
+    return DataRequest(
+        shop_domain=text_field(payload, "shop_domain", where).lower(),
+        request_id=id_field(request, "id", f"{where}.data_request", required=False),
+        customer_id=customer_id,
+        email=email,
+        order_ids=tuple(
+            id_field({"id": v}, "id", f"{where}.orders_requested[{i}]")
+            for i, v in enumerate(orders)
+        ),
+    )
+
+
+def shop_domain_of(payload: Mapping[str, Any], where: str) -> str:
+    """The payload's shop_domain (shop/redact, privacy topics), lower-cased; '' when absent."""
+    return text_field(payload, "shop_domain", where).lower()

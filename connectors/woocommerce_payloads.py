@@ -27,6 +27,7 @@ from connectors.payload_fields import (
     text_field,
     timestamp_field,
 )
+from connectors.platform_update import PlatformUpdate, single
 
 _ORDER_STATUS = {
     "processing": "paid",
@@ -191,3 +192,31 @@ def customer_batch(payload: Mapping[str, Any]) -> FeedBatch:
     if created:
         record["created_at"] = created
     return FeedBatch(customers=[record])
+
+
+def _modified_at(payload: Mapping[str, Any], where: str) -> str | None:
+    return timestamp_field(payload, ("date_modified_gmt", "date_modified"), where, required=False)
+
+
+def product_update(payload: Mapping[str, Any]) -> PlatformUpdate:
+    """product.created|updated (or a backfilled product) with its date_modified version."""
+    batch = product_batch(payload)
+    if not batch.products:
+        return PlatformUpdate(batch=batch)  # a variation: nothing stored
+    product_id = batch.products[0]["product_id"]
+    return single(batch, "product", product_id, _modified_at(payload, "product"))
+
+
+def order_update(payload: Mapping[str, Any]) -> PlatformUpdate:
+    """order.created|updated (or a backfilled order) with its date_modified version."""
+    batch = order_batch(payload)
+    return single(batch, "order", batch.orders[0]["order_id"], _modified_at(payload, "order"))
+
+
+def customer_update(payload: Mapping[str, Any]) -> PlatformUpdate:
+    """customer.created|updated (or a backfilled customer) with its date_modified version."""
+    batch = customer_batch(payload)
+    if not batch.customers:
+        return PlatformUpdate(batch=batch)
+    customer_id = batch.customers[0]["customer_id"]
+    return single(batch, "customer", customer_id, _modified_at(payload, "customer"))

@@ -5,7 +5,8 @@ root of Dunning's log-likelihood ratio G^2 for the 2x2 table of baskets with/wit
 (https://aclanthology.org/J93-1003), so a rare pair seen far more often than chance predicts
 outranks a pair of two best-sellers that meet by accident. Rules whose antecedent is a set
 of two items ({i, j} -> l, for carts) are mined with mlxtend's association_rules over
-itemsets counted here on the sparse basket matrix (faster than fpgrowth on a dense frame).
+the frequent itemsets of engine.itemsets (fpgrowth's exact table, counted on the sparse
+basket matrix ~20x faster than mlxtend's fpgrowth).
 """
 
 from __future__ import annotations
@@ -19,15 +20,18 @@ import pandas as pd
 import scipy.sparse as sp
 from mlxtend.frequent_patterns import association_rules
 
+from engine.itemsets import ItemsetCounts, count_itemsets, itemsets_frame
 from engine.training_data import Interactions
 
 logger = logging.getLogger(__name__)
 
 MIN_MULTI_ITEM_BASKETS = 20  # below this, co-purchase counts are anecdotes
 DEFAULT_K = 100
-MAX_PAIRS_FOR_TRIPLES = 1000  # the most frequent pairs are extended to three-item sets
-MAX_THIRDS_PER_PAIR = 10  # keeps mlxtend's rule generation to seconds on a 20k-order shop
+# The set-rule support floor rises until at most this many pairs are frequent: it bounds the
+# three-item sets (and mlxtend's rule generation) to ~1 s on a 20k-order shop.
+MAX_PAIRS_FOR_TRIPLES = 10_000
 PAIR_STATS = ("support", "confidence", "lift", "significance")
+SIGNIFICANCE_SCALE = 0.5  # z at which a pair keeps 63% of its confidence (see pair_score)
 
 
 @dataclass(frozen=True)
@@ -145,18 +149,18 @@ def auto_min_count(n_baskets: int) -> int:
 
 
 def pair_score(confidence: np.ndarray, lift: np.ndarray, significance: np.ndarray) -> np.ndarray:
-    """Ranking score of a pair: confidence, shrunk when the pair is not significant.
+    """Ranking score of a pair: confidence, backed off when the pair is not significant.
 
-    Confidence alone ranks a consequent by raw co-count, which best-sellers win by accident;
-    multiplying by a saturating function of significance (1 - exp(-z/1.5)) keeps confident
-    pairs on top only when the pairing beats chance (z >= ~4.5 keeps 95% of the confidence).
-    Lift is kept in the stats for owners but not in the score: significance already says
-    whether a pair beats chance, and a lift factor on top favoured rare consequents over the
-    ones shoppers actually add (held-out FBT hit rate fell at two temporal splits).
+    Confidence ranks the consequents shoppers actually add (held-out FBT hit rate: plain
+    confidence beat lift- and significance-led scores at two temporal splits). Multiplying by
+    a saturating function of significance, 1 - exp(-z / 0.5), leaves significant pairs
+    (z >= ~1.5 keeps 95%) ranked by confidence and pushes pairs no more frequent than chance
+    (z <= 0: two best sellers meeting by accident) below them. Lift stays in the stats for
+    owners, not in the score: it favoured rare consequents over the ones shoppers add.
     """
     del lift  # part of the signature so callers pass the full pair statistics
     z = np.maximum(significance, 0.0)
-    return (confidence * (1.0 - np.exp(-z / 1.5))).astype(np.float32)
+    return (confidence * (1.0 - np.exp(-z / SIGNIFICANCE_SCALE))).astype(np.float32)
 
 
 def _pairs(baskets: sp.csr_matrix, min_count: int, k: int):
@@ -190,45 +194,42 @@ def _pairs(baskets: sp.csr_matrix, min_count: int, k: int):
     return indices, score, stats, counts
 
 
-def _itemsets(
-    baskets: sp.csr_matrix,
-    counts: np.ndarray,
-    pair_idx: np.ndarray,
-    pair_stats: np.ndarray,
-    min_count: int,
-) -> pd.DataFrame:
-    """Frequent 1-, 2- and 3-itemsets with support, for mlxtend's association_rules."""
+def _itemsets(baskets: sp.csr_matrix, min_count: int) -> pd.DataFrame:
+    """Frequent itemsets of up to three items that make set rules, for association_rules.
+
+    Exactly fpgrowth's itemsets (max_len 3) at a count floor of min_count, raised to the
+    count of the MAX_PAIRS_FOR_TRIPLES-th most frequent pair when more pairs pass: an
+    automatic min_support that keeps a big shop's three-item sets few and well supported.
+    Only three-item sets and their subsets are returned, since only they make {i, j} -> l.
+    """
     n = baskets.shape[0]
-    support_counts = pair_stats[..., 0] * n
-    rows, slots = np.nonzero((pair_idx >= 0) & (support_counts >= min_count))
-    a, b = rows, pair_idx[rows, slots]
-    keep = a < b  # each unordered pair once
-    a, b, cnt = a[keep], b[keep], support_counts[rows, slots][keep]
-    top = np.argsort(-cnt, kind="stable")[:MAX_PAIRS_FOR_TRIPLES]
-    a, b, cnt = a[top], b[top], cnt[top]
-    records: dict[frozenset[int], float] = {}
-    for i in np.unique(np.concatenate([a, b])):
-        records[frozenset([int(i)])] = counts[i] / n
-    by_item = baskets.T.tocsr()
-    for i, j, c in zip(a, b, cnt, strict=True):
-        records[frozenset([int(i), int(j)])] = c / n
-        both = by_item[i].multiply(by_item[j])
-        third = np.asarray((both @ baskets).todense()).ravel()
-        third[[i, j]] = 0
-        frequent = np.nonzero(third >= min_count)[0]
-        frequent = frequent[np.lexsort((frequent, -third[frequent]))][:MAX_THIRDS_PER_PAIR]
-        for l_item in frequent:
-            records[frozenset([int(i), int(j), int(l_item)])] = third[l_item] / n
-    # mlxtend needs the support of every subset of every itemset: count the missing ones.
-    for itemset in [s for s in records if len(s) == 3]:
-        for drop in itemset:
-            subset = itemset - {drop}
-            if subset not in records:
-                x, y = sorted(subset)
-                records[subset] = by_item[x].multiply(by_item[y]).sum() / n
-    for item in {x for s in records for x in s}:
-        records.setdefault(frozenset([item]), counts[item] / n)
-    return pd.DataFrame({"support": list(records.values()), "itemsets": list(records.keys())})
+    floor = min_count
+    levels = count_itemsets(baskets, floor, max_len=2)
+    if len(levels) > 1 and levels[1].counts.size > MAX_PAIRS_FOR_TRIPLES:
+        floor = int(np.partition(levels[1].counts, -MAX_PAIRS_FOR_TRIPLES)[-MAX_PAIRS_FOR_TRIPLES])
+    levels = count_itemsets(baskets, floor, max_len=3)
+    if len(levels) < 3:
+        return itemsets_frame([], n)
+    triples = levels[2]
+    sub_pairs = np.concatenate(
+        [triples.items[:, [0, 1]], triples.items[:, [0, 2]], triples.items[:, [1, 2]]]
+    )
+    pairs = levels[1]
+    keep_pair = _rows_in(pairs.items, sub_pairs)
+    keep_single = np.isin(levels[0].items[:, 0], triples.items)
+    kept = [
+        ItemsetCounts(levels[0].items[keep_single], levels[0].counts[keep_single]),
+        ItemsetCounts(pairs.items[keep_pair], pairs.counts[keep_pair]),
+        triples,
+    ]
+    return itemsets_frame(kept, n)
+
+
+def _rows_in(rows: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Bool per row of rows (int (n, 2)): whether it is a row of wanted (int (m, 2))."""
+    width = np.int64(max(int(rows.max(initial=0)), int(wanted.max(initial=0))) + 1)
+    keys = rows[:, 0].astype(np.int64) * width + rows[:, 1]
+    return np.isin(keys, wanted[:, 0].astype(np.int64) * width + wanted[:, 1])
 
 
 def _set_rules(itemsets: pd.DataFrame, n_baskets: int, counts: np.ndarray):
@@ -266,7 +267,7 @@ def fit_association(
     floor = auto_min_count(n_baskets) if min_count is None else min_count
     indices, score, stats, counts = _pairs(baskets, floor, k)
     rule_floor = max(3, math.ceil(n_baskets * 1e-3))  # set rules need real support
-    itemsets = _itemsets(baskets, counts, indices, stats, rule_floor)
+    itemsets = _itemsets(baskets, rule_floor)
     ante, cons, rule_stats, rule_score = _set_rules(itemsets, n_baskets, counts)
     logger.info(
         "association: %d baskets (%d with 2+ items), pair floor %d, %d set rules",

@@ -21,15 +21,17 @@ FILL_WEIGHT = 1e-3  # popularity under everything: a list is never short while i
 # The default (50% collaborative, 30% content, 20% rules), adapted to what each slot
 # is for. Keys are "context/slot"; owners override per context or per "context/slot".
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
-    "product/frequently_bought_together": {"rules": 0.7, "collaborative": 0.1, "content": 0.2},
+    # Same-order pairs, then same product line (content): customer-level co-purchase
+    # (collaborative) lowered the held-out FBT hit rate at both splits measured.
+    "product/frequently_bought_together": {"rules": 0.7, "content": 0.3},
     "product/also_viewed": {"collaborative": 0.6, "content": 0.3, "rules": 0.1},
     "product/similar": {"content": 0.7, "collaborative": 0.3},
     "cart/complete_the_look": {"rules": 0.4, "collaborative": 0.4, "content": 0.2},
     "cart/upgrade": {"content": 0.6, "collaborative": 0.2, "popularity": 0.2},
     "cart/dont_forget": {"collaborative": 0.5, "rules": 0.2, "popularity": 0.3},
-    "home/for_you": {"taste": 0.7, "content": 0.3},
+    "home/for_you": {"taste": 0.8, "content": 0.2},
     "home/trending": {"trending": 1.0},
-    "email/for_you": {"taste": 0.7, "content": 0.3},
+    "email/for_you": {"taste": 0.8, "content": 0.2},
     "email/new_in_favourites": {"taste": 0.4, "content": 0.3, "trending": 0.3},
     "email/because_you_bought": {"collaborative": 0.5, "rules": 0.3, "content": 0.2},
     "post_purchase/also_bought": {"collaborative": 0.5, "rules": 0.3, "content": 0.2},

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from engine.neighbours import Neighbours, top_k_dense_rows
@@ -88,12 +89,24 @@ def item_documents(data: TrainingData, items: ItemSpace) -> list[str]:
     return docs
 
 
-def fit_content(data: TrainingData, items: ItemSpace, k: int = DEFAULT_K) -> ContentModel:
-    """Fit TF-IDF over item documents and keep each item's k most similar items."""
+@dataclass(frozen=True)
+class ItemFeatures:
+    """TF-IDF of the item documents, fitted once and shared by content and taste.
+
+    matrix: CSR float32 (n_items, n_terms), L2-normalised rows; None when fewer than two
+    items have text (nothing to compare). n_described: items with any text.
+    """
+
+    matrix: sp.csr_matrix | None
+    n_described: int
+
+
+def item_features(data: TrainingData, items: ItemSpace) -> ItemFeatures:
+    """TF-IDF rows of every item's document (see item_documents)."""
     docs = item_documents(data, items)
     described = sum(1 for d in docs if d)
     if described < 2:
-        return ContentModel(Neighbours.empty(items.n_items, k), described)
+        return ItemFeatures(None, described)
     vectorizer = TfidfVectorizer(
         sublinear_tf=True,
         stop_words="english",
@@ -102,8 +115,24 @@ def fit_content(data: TrainingData, items: ItemSpace, k: int = DEFAULT_K) -> Con
         dtype=np.float32,
     )
     try:
-        matrix = vectorizer.fit_transform(docs).tocsr()
+        return ItemFeatures(vectorizer.fit_transform(docs).tocsr(), described)
     except ValueError:  # only stop words: nothing to compare
+        return ItemFeatures(None, described)
+
+
+def fit_content(
+    data: TrainingData,
+    items: ItemSpace,
+    k: int = DEFAULT_K,
+    features: ItemFeatures | None = None,
+) -> ContentModel:
+    """Keep each item's k most similar items by cosine of TF-IDF rows.
+
+    features: item_features(data, items) when the caller already has them.
+    """
+    features = features if features is not None else item_features(data, items)
+    matrix, described = features.matrix, features.n_described
+    if matrix is None:
         return ContentModel(Neighbours.empty(items.n_items, k), described)
     transposed = matrix.T.tocsc()
     n = items.n_items

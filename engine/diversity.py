@@ -48,12 +48,14 @@ def select_diverse(
     cap: int = 2,
     min_categories: int = 3,
     mix_bands: bool = True,
+    penalty: float = SAME_CATEGORY_PENALTY,
 ) -> list[str]:
     """Up to `k` ids from `ranked` ((id, score), best first) for a list that also holds `fixed`.
 
     Rules, in order of strength: at most `cap` per category (relaxed only when nothing else
     is left); at least `min_categories` distinct categories and two price bands when the pool
-    has them (enforced on the slots still open); then the highest penalised score.
+    has them (enforced on the slots still open); then the highest penalised score, where
+    each item of its category already picked multiplies a score by `penalty` (1: none).
     """
     if k <= 0:
         return []
@@ -89,7 +91,7 @@ def select_diverse(
         index, (pid, _) = max(
             eligible,
             key=lambda e: (
-                e[1][1] * SAME_CATEGORY_PENALTY ** ranked_counts.get(_cat(e[1], categories), 0),
+                e[1][1] * penalty ** ranked_counts.get(_cat(e[1], categories), 0),
                 -e[0],
             ),
         )

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from engine.base import RecommendationRequest
+from engine.offline_rules import offline_rules, rules_answerer
 from engine.shop_models import ShopModels, fit_shop_models
 from engine.training_data import TrainingData, utc
 
@@ -32,6 +33,7 @@ STRATEGIES: dict[str, dict[str, float] | None] = {
     "hybrid": None,
 }
 TASKS = ("next_purchase", "fbt")
+RULED = "hybrid+rules"  # the hybrid's list after the business rules (default settings)
 
 
 def hit_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float:
@@ -112,37 +114,52 @@ def split_at(data: TrainingData, split: datetime, k: int) -> SplitData:
     return SplitData(train, tuple(next_purchase), tuple(fbt))
 
 
-def score_task(models: ShopModels, queries: Iterable[Query], k: int) -> dict[str, float]:
+def score_task(
+    models: ShopModels,
+    queries: Iterable[Query],
+    k: int,
+    answer: Callable[[RecommendationRequest], list[str]] | None = None,
+) -> dict[str, float]:
     """HR/Recall/NDCG@k, catalog coverage, diversity and novelty of one strategy on one task.
 
-    Identical requests (the same anchor in many orders) are answered once and reused.
+    answer: request -> ranked ids; default models.recommend (the engine's list), or e.g. the
+    list after the business rules (engine.offline_rules). Identical requests (the same anchor
+    in many orders) are answered once; their diversity and novelty are computed once too.
     """
-    answers: dict[RecommendationRequest, list[str]] = {}
+    ask = answer or (lambda request: [r.product_id for r in models.recommend(request)])
     category = {
         str(i): str(models.items.category_names[c]) if c >= 0 else ""
         for i, c in zip(models.item_ids, models.items.category_codes, strict=True)
     }
     rank = dict(zip(models.item_ids.tolist(), models.popularity.rank.tolist(), strict=True))
+    discount = [1.0 / math.log2(pos + 2) for pos in range(k)]
+    ideal = np.cumsum(discount)
+    answers: dict[RecommendationRequest, tuple[list[str], float, float]] = {}
     sums = {"hr": 0.0, "recall": 0.0, "ndcg": 0.0, "diversity": 0.0}
-    novelty: list[float] = []
+    novelty_sum, novelty_count, count = 0.0, 0, 0
     shown: set[str] = set()
-    count = 0
     for query in queries:
-        ranked = answers.get(query.request)
-        if ranked is None:
-            ranked = [r.product_id for r in models.recommend(query.request)]
-            answers[query.request] = ranked
-        relevant = set(query.relevant)
-        sums["hr"] += hit_at_k(ranked, relevant, k)
-        sums["recall"] += recall_at_k(ranked, relevant, k)
-        sums["ndcg"] += ndcg_at_k(ranked, relevant, k)
-        sums["diversity"] += list_diversity(ranked, category)
-        novelty.extend(rank[item] for item in ranked)
-        shown.update(ranked)
+        known = answers.get(query.request)
+        if known is None:
+            ranked = ask(query.request)[:k]
+            novelty = float(sum(rank.get(item, 0) for item in ranked))
+            known = (ranked, list_diversity(ranked, category), novelty)
+            answers[query.request] = known
+            shown.update(ranked)
+        ranked, diversity, novelty = known
+        relevant = query.relevant
+        hits = [pos for pos, item in enumerate(ranked) if item in relevant]
+        if relevant:
+            sums["hr"] += 1.0 if hits else 0.0
+            sums["recall"] += len(hits) / len(relevant)
+            sums["ndcg"] += sum(discount[pos] for pos in hits) / ideal[min(len(relevant), k) - 1]
+        sums["diversity"] += diversity
+        novelty_sum += novelty
+        novelty_count += len(ranked)
         count += 1
     metrics = {name: value / count if count else 0.0 for name, value in sums.items()}
     metrics["coverage"] = len(shown) / models.items.n_items if models.items.n_items else 0.0
-    metrics["novelty_rank"] = float(np.mean(novelty)) if novelty else 0.0
+    metrics["novelty_rank"] = novelty_sum / novelty_count if novelty_count else 0.0
     metrics["queries"] = float(count)
     return metrics
 
@@ -153,11 +170,14 @@ def evaluate_split(
     k: int = 10,
     strategies: Mapping[str, Mapping[str, float] | None] | None = None,
     fit: Callable[[TrainingData], ShopModels] = fit_shop_models,
+    with_rules: bool = True,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Metrics per task per strategy: {task: {strategy: {metric: value}}}.
 
     Single strategies are served with exactly their weights (no trust or cold-start shift);
-    the hybrid is served as shoppers get it.
+    the hybrid is served as shoppers get it, and (with_rules) once more through the business
+    rules with their default settings ("hybrid+rules", engine.offline_rules), so the cost of
+    the rules in relevance is visible.
     """
     parts = split_at(data, split, k)
     models = fit(parts.train)
@@ -172,4 +192,8 @@ def evaluate_split(
         )
         results["next_purchase"][name] = score_task(variant, parts.next_purchase, k)
         results["fbt"][name] = score_task(variant, parts.fbt, k)
+    if with_rules:
+        answer = rules_answerer(models, offline_rules(parts.train, split))
+        results["next_purchase"][RULED] = score_task(models, parts.next_purchase, k, answer)
+        results["fbt"][RULED] = score_task(models, parts.fbt, k, answer)
     return results

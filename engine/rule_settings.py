@@ -1,82 +1,70 @@
 """The shop owner's knobs for the business-rules layer, as data with defaults, help and checks.
 
 A shop stores them as one JSON value under the shop setting key "rules":
-``{"default": {...}, "product": {...}, "cart": {...}}``; a context's section overrides
-"default" key by key. Every key is documented in RULE_KEYS (default, help and the rule it
-belongs to) and every bad value is refused with a message that names the key, the rule and
+``{"default": {...}, "product": {...}, "product/similar": {...}}``. For one list the
+sections apply in order, each key by key over the one before: the built-in defaults, the
+built-in slot defaults (SLOT_DEFAULTS: lighter diversity where complements share a category,
+context filters for similar and upgrade), then the owner's "default", "<context>" and
+"<context>/<slot>" sections. Every key is documented in RULE_KEYS (default, help and the rule
+it belongs to) and every bad value is refused with a message that names the key, the rule and
 the value, e.g. "rules.product.exploration must be between 0 and 0.2, got 0.5 (rule:
 exploration)".
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import date
 from typing import Any
 
 from engine.base import CONTEXT_SLOTS
-from engine.errors import InputError
+from engine.rule_values import (
+    Block,
+    Pin,
+    Promotion,
+    RuleSettingsError,
+    check_blocks,
+    check_bool,
+    check_choice,
+    check_number,
+    check_optional_int,
+    check_pins,
+    check_promotions,
+)
+from engine.rule_values import Window as Window  # re-exported: callers build dated entries
+from engine.slot_limits import CONTEXT_LIMITS
 
 SETTING_KEY = "rules"
 HEMISPHERES = ("north", "south")
-# The shortest list each placement should show; the layer fills with popular items below it.
-CONTEXT_MIN_ITEMS: dict[str, int] = {
-    "product": 4,
-    "cart": 2,
-    "home": 6,
-    "email": 4,
-    "post_purchase": 3,
+# The shortest list each placement should show; the layer fills with best sellers below it.
+CONTEXT_MIN_ITEMS: dict[str, int] = {c: lim.minimum for c, lim in CONTEXT_LIMITS.items()}
+CATEGORY_FILTERS = ("off", "same")
+PRICE_FILTERS = ("off", "within", "above", "below")
+# Complements of one product often share its category (a mixer and its bowl): the usual
+# "2 per category, 3 categories, mixed prices" would push strong complements off the list.
+_COMPLEMENTS: dict[str, Any] = {
+    "max_per_category": 4,
+    "min_categories": 1,
+    "mix_price_bands": False,
+    "category_penalty": 0.95,
 }
-PROMOTION_FILTERS = ("category", "tag", "vendor")
-
-
-class RuleSettingsError(InputError):
-    """A "rules" shop setting that cannot be used; the message names key, value and rule."""
-
-
-@dataclass(frozen=True)
-class Window:
-    """An optional [start, end] date range (both inclusive; None: open on that side)."""
-
-    start: date | None = None
-    end: date | None = None
-
-    def active(self, today: date) -> bool:
-        """Whether `today` falls inside the window."""
-        return (self.start is None or self.start <= today) and (
-            self.end is None or today <= self.end
-        )
-
-
-@dataclass(frozen=True)
-class Block:
-    """An owner-blocked product or category (value), optionally only between two dates."""
-
-    value: str
-    window: Window = Window()
-
-
-@dataclass(frozen=True)
-class Pin:
-    """A product the owner wants at `position` (1-based), on every list or on an anchor's."""
-
-    product_id: str
-    position: int
-    anchor_product_id: str | None = None
-    anchor_category: str | None = None
-    window: Window = Window()
-
-
-@dataclass(frozen=True)
-class Promotion:
-    """A share of slots reserved for items matching every given filter (category/tag/vendor)."""
-
-    share: float
-    category: str | None = None
-    tag: str | None = None
-    vendor: str | None = None
-    window: Window = Window()
+# Built-in per-slot defaults, under the owner's sections (keys "context/slot").
+SLOT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "product/frequently_bought_together": dict(_COMPLEMENTS),
+    "cart/dont_forget": dict(_COMPLEMENTS, max_per_category=3),
+    "post_purchase/complete_the_set": dict(_COMPLEMENTS),
+    # "Similar" means the same kind of thing at about the same price.
+    "product/similar": dict(
+        _COMPLEMENTS, max_per_category=8, category_filter="same", price_filter="within"
+    ),
+    # A personal list already follows the shopper's taste, which often sits in a few
+    # categories: a gentler soft penalty and purchase down-weight keep for_you at >= 90% of
+    # its NDCG@10 after rules (bench/rules.py, relevance part), the cap still holds.
+    "home/for_you": {"category_penalty": 0.95, "bought_category_factor": 0.5},
+    "email/for_you": {"category_penalty": 0.95, "bought_category_factor": 0.5},
+    # An upsell is a pricier item of a cart item's category.
+    "cart/upgrade": dict(_COMPLEMENTS, category_filter="same", price_filter="above"),
+}
 
 
 @dataclass(frozen=True)
@@ -98,7 +86,13 @@ class RuleSettings:
     max_per_category: int | None = None
     min_categories: int = 3
     mix_price_bands: bool = True
+    category_penalty: float = 0.85
     exploration: float = 0.1
+    exploration_new_days: int = 30
+    exploration_max_impressions: int = 20
+    category_filter: str = "off"
+    price_filter: str = "off"
+    price_tolerance: float = 0.3
     min_items: int = 4
 
 
@@ -111,132 +105,7 @@ class KeySpec:
     check: Callable[[Any, str, str], Any]
 
 
-def _fail(path: str, what: str, value: Any, rule: str) -> RuleSettingsError:
-    return RuleSettingsError(f"{path} {what}, got {value!r} (rule: {rule})")
-
-
-def _number(low: float, high: float, integer: bool = False) -> Callable[[Any, str, str], Any]:
-    def check(value: Any, path: str, rule: str) -> Any:
-        ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
-        if isinstance(value, bool) or not ok_type or not low <= value <= high:
-            kind = "an integer " if integer else ""
-            raise _fail(path, f"must be {kind}between {low:g} and {high:g}", value, rule)
-        return int(value) if integer else float(value)
-
-    return check
-
-
-def _optional_int(low: int, high: int) -> Callable[[Any, str, str], Any]:
-    inner = _number(low, high, integer=True)
-    return lambda value, path, rule: None if value is None else inner(value, path, rule)
-
-
-def _bool(value: Any, path: str, rule: str) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(path, "must be true or false", value, rule)
-    return value
-
-
-def _hemisphere(value: Any, path: str, rule: str) -> str:
-    if value not in HEMISPHERES:
-        raise _fail(path, f"must be one of {list(HEMISPHERES)}", value, rule)
-    return str(value)
-
-
-def _text(value: Any, path: str, rule: str) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 256:
-        raise _fail(path, "must be non-empty text of at most 256 characters", value, rule)
-    return value.strip()
-
-
-def _date(value: Any, path: str, rule: str) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            pass
-    raise _fail(path, "must be an ISO date (YYYY-MM-DD) or null", value, rule)
-
-
-def _window(entry: Mapping[str, Any], path: str, rule: str) -> Window:
-    window = Window(
-        _date(entry.get("start"), f"{path}.start", rule),
-        _date(entry.get("end"), f"{path}.end", rule),
-    )
-    if window.start and window.end and window.end < window.start:
-        raise _fail(f"{path}.end", f"must not be before start {window.start}", entry["end"], rule)
-    return window
-
-
-def _entries(value: Any, path: str, rule: str, allowed: set[str]) -> list[tuple[str, Any]]:
-    """(path of entry, entry) for a JSON list whose entries are text or objects of `allowed`."""
-    if not isinstance(value, list) or len(value) > 500:
-        raise _fail(path, "must be a list of at most 500 entries", value, rule)
-    out = []
-    for index, entry in enumerate(value):
-        where = f"{path}[{index}]"
-        if isinstance(entry, dict) and set(entry) - allowed:
-            raise _fail(where, f"may only have keys {sorted(allowed)}", entry, rule)
-        if not isinstance(entry, dict | str):
-            raise _fail(where, "must be text or an object", entry, rule)
-        out.append((where, entry))
-    return out
-
-
-def _blocks(key: str) -> Callable[[Any, str, str], tuple[Block, ...]]:
-    def check(value: Any, path: str, rule: str) -> tuple[Block, ...]:
-        blocks = []
-        for where, entry in _entries(value, path, rule, {key, "start", "end"}):
-            if isinstance(entry, str):
-                blocks.append(Block(_text(entry, where, rule)))
-            else:
-                text = _text(entry.get(key), f"{where}.{key}", rule)
-                blocks.append(Block(text, _window(entry, where, rule)))
-        return tuple(blocks)
-
-    return check
-
-
-def _pins(value: Any, path: str, rule: str) -> tuple[Pin, ...]:
-    allowed = {"product_id", "anchor_product_id", "anchor_category", "position", "start", "end"}
-    pins = []
-    for where, entry in _entries(value, path, rule, allowed):
-        if not isinstance(entry, dict):
-            raise _fail(where, "must be an object with product_id and position", entry, rule)
-        anchor_id, anchor_cat = entry.get("anchor_product_id"), entry.get("anchor_category")
-        pins.append(
-            Pin(
-                product_id=_text(entry.get("product_id"), f"{where}.product_id", rule),
-                position=_number(1, 50, integer=True)(
-                    entry.get("position"), f"{where}.position", rule
-                ),
-                anchor_product_id=None
-                if anchor_id is None
-                else _text(anchor_id, f"{where}.anchor_product_id", rule),
-                anchor_category=None
-                if anchor_cat is None
-                else _text(anchor_cat, f"{where}.anchor_category", rule),
-                window=_window(entry, where, rule),
-            )
-        )
-    return tuple(pins)
-
-
-def _promotions(value: Any, path: str, rule: str) -> tuple[Promotion, ...]:
-    promotions = []
-    for where, entry in _entries(value, path, rule, {"share", *PROMOTION_FILTERS, "start", "end"}):
-        if not isinstance(entry, dict) or not any(entry.get(k) for k in PROMOTION_FILTERS):
-            raise _fail(
-                where, f"must be an object with one of {list(PROMOTION_FILTERS)}", entry, rule
-            )
-        filters = {
-            k: _text(entry[k], f"{where}.{k}", rule) for k in PROMOTION_FILTERS if entry.get(k)
-        }
-        share = _number(0.01, 0.5)(entry.get("share", 0.2), f"{where}.share", rule)
-        promotions.append(Promotion(share=share, window=_window(entry, where, rule), **filters))
-    return tuple(promotions)
+_hemisphere = check_choice(HEMISPHERES)
 
 
 RULE_KEYS: dict[str, KeySpec] = {
@@ -244,74 +113,112 @@ RULE_KEYS: dict[str, KeySpec] = {
         "seasonal", "north or south: which months are summer and winter.", _hemisphere
     ),
     "seasonal_exclusion": KeySpec(
-        "seasonal", "Hide products whose season_tags are out of season today.", _bool
+        "seasonal", "Hide products whose season_tags are out of season today.", check_bool
     ),
     "season_lead_days": KeySpec(
         "seasonal",
         "Days before a season starts (christmas: Nov 1) that its products are already shown.",
-        _number(0, 92, integer=True),
+        check_number(0, 92, integer=True),
     ),
     "blocked_products": KeySpec(
         "blocked",
         'Product ids never shown: "id" or {"product_id", "start", "end"}.',
-        _blocks("product_id"),
+        check_blocks("product_id"),
     ),
     "blocked_categories": KeySpec(
         "blocked",
         'Categories never shown: "name" or {"category", "start", "end"}.',
-        _blocks("category"),
+        check_blocks("category"),
     ),
     "bought_category_days": KeySpec(
         "purchase_downweight",
         "Days after a purchase that the bought item's category is pushed down (0: off).",
-        _number(0, 365, integer=True),
+        check_number(0, 365, integer=True),
     ),
     "bought_category_factor": KeySpec(
-        "purchase_downweight", "Score multiplier for that category (1: no effect).", _number(0, 1)
+        "purchase_downweight",
+        "Score multiplier for that category (1: no effect).",
+        check_number(0, 1),
     ),
     "session_viewed_factor": KeySpec(
         "session_downweight",
         "Score multiplier for products already viewed in this session (1: no effect).",
-        _number(0, 1),
+        check_number(0, 1),
     ),
     "margin_weight": KeySpec(
         "margin_boost",
         "score *= 1 + margin_weight * margin when the margin (0..1) is known (0: off).",
-        _number(0, 1),
+        check_number(0, 1),
     ),
     "pins": KeySpec(
         "pins",
         "Owner pins: {product_id, position, anchor_product_id|anchor_category|null, start, end}.",
-        _pins,
+        check_pins,
     ),
     "promotions": KeySpec(
         "promotions",
-        "Reserved shares of slots: {share, category|tag|vendor, start, end}.",
-        _promotions,
+        "Reserved shares of slots: {share, category|tag|vendor, label, start, end}; the label "
+        "is the reason shown (default: Featured by the shop).",
+        check_promotions,
     ),
-    "diversity": KeySpec("diversity", "Cap items per category and mix categories.", _bool),
+    "diversity": KeySpec("diversity", "Cap items per category and mix categories.", check_bool),
     "max_per_category": KeySpec(
         "diversity",
         "Most items of one category in a list (null: max(2, ceil(limit / 3))).",
-        _optional_int(1, 50),
+        check_optional_int(1, 50),
     ),
     "min_categories": KeySpec(
         "diversity",
         "Fewest distinct categories in a list when the candidates allow.",
-        _number(1, 10, integer=True),
+        check_number(1, 10, integer=True),
+    ),
+    "category_penalty": KeySpec(
+        "diversity",
+        "Soft re-rank: each item of a category already listed multiplies the next one's "
+        "score by this (1: only the cap applies).",
+        check_number(0.5, 1),
     ),
     "mix_price_bands": KeySpec(
-        "diversity", "Show 2+ price bands (budget/mid/premium) when the pool spans them.", _bool
+        "diversity",
+        "Show 2+ price bands (budget/mid/premium) when the pool spans them.",
+        check_bool,
     ),
     "exploration": KeySpec(
         "exploration",
-        "Share of slots for relevant but rarely shown items, newest first (0: off).",
-        _number(0, 0.2),
+        "Share of slots for relevant items that are new or rarely shown (0: off).",
+        check_number(0, 0.2),
+    ),
+    "exploration_new_days": KeySpec(
+        "exploration",
+        "A product created within this many days counts as new for exploration.",
+        check_number(1, 365, integer=True),
+    ),
+    "exploration_max_impressions": KeySpec(
+        "exploration",
+        "A product shown at most this many times in the last 14 days counts as rarely shown.",
+        check_number(0, 1_000_000, integer=True),
+    ),
+    "category_filter": KeySpec(
+        "context_filters",
+        "same: only the anchor's category, loosened to its parent category (path 'A > B') "
+        "and then to any when too few remain; off: any category.",
+        check_choice(CATEGORY_FILTERS),
+    ),
+    "price_filter": KeySpec(
+        "context_filters",
+        "Price against the anchor's: within (+-price_tolerance), above (strictly pricier: "
+        "upsell), below, or off.",
+        check_choice(PRICE_FILTERS),
+    ),
+    "price_tolerance": KeySpec(
+        "context_filters",
+        "Share of the anchor's price that 'within' allows either way (0.3: +-30%).",
+        check_number(0, 1),
     ),
     "min_items": KeySpec(
         "fallback",
         "Fewest items a list shows; popular items fill below it (default per context).",
-        _number(0, 50, integer=True),
+        check_number(0, 50, integer=True),
     ),
 }
 
@@ -328,28 +235,53 @@ def _validate_section(section: Any, path: str) -> dict[str, Any]:
     }
 
 
+def rule_sections() -> tuple[str, ...]:
+    """Every section name a "rules" setting may hold: default, contexts, 'context/slot'."""
+    slots = [f"{c}/{slot}" for c, slots in CONTEXT_SLOTS.items() for slot in slots]
+    return ("default", *CONTEXT_SLOTS, *slots)
+
+
 def validate_rules(raw: Any) -> dict[str, dict[str, Any]]:
     """Every section of a "rules" setting checked; raise RuleSettingsError on the first problem."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise RuleSettingsError(f"{SETTING_KEY} must be a JSON object, got {raw!r}")
-    allowed = {"default", *CONTEXT_SLOTS}
-    unknown = sorted(set(raw) - allowed)
+    allowed = rule_sections()
+    unknown = sorted(set(raw) - set(allowed))
     if unknown:
         raise RuleSettingsError(
-            f"{SETTING_KEY} has unknown sections {unknown}: use {sorted(allowed)}"
+            f"{SETTING_KEY} has unknown sections {unknown}: use 'default', a context of "
+            f"{sorted(CONTEXT_SLOTS)} or 'context/slot' (e.g. 'product/similar')"
         )
     return {
         name: _validate_section(section, f"{SETTING_KEY}.{name}") for name, section in raw.items()
     }
 
 
-def rule_settings_for(raw: Any, context: str) -> RuleSettings:
-    """The settings for one context: defaults, then "default", then the context's section."""
+def merge_rules(base: Any, override: Any) -> dict[str, dict[str, Any]]:
+    """Two raw "rules" values as one: `override`'s sections win key by key over `base`'s.
+
+    An experiment's profile is merged over the shop's setting this way, so a variant that
+    changes exploration keeps the owner's blocks and pins. Both are validated first.
+    """
+    validate_rules(base)
+    validate_rules(override)
+    merged = {name: dict(section) for name, section in (base or {}).items()}
+    for name, section in (override or {}).items():
+        merged[name] = {**merged.get(name, {}), **section}
+    return merged
+
+
+def rule_settings_for(raw: Any, context: str, slot: str | None = None) -> RuleSettings:
+    """The settings for one list: built-in, slot defaults, then default, context, context/slot."""
     sections = validate_rules(raw)
     merged: dict[str, Any] = {"min_items": CONTEXT_MIN_ITEMS.get(context, 4)}
+    if slot:
+        merged.update(_validate_section(SLOT_DEFAULTS.get(f"{context}/{slot}", {}), "built-in"))
     merged.update(sections.get("default", {}))
     merged.update(sections.get(context, {}))
+    if slot:
+        merged.update(sections.get(f"{context}/{slot}", {}))
     names = {f.name for f in fields(RuleSettings)}
     return RuleSettings(**{k: v for k, v in merged.items() if k in names})

@@ -5,12 +5,20 @@ Serving asks the engine for a pool of candidates (a few times the list length), 
 
 1. hard exclusions: per-request excludes, out-of-season products, owner-blocked products and
    categories (with optional dates);
-2. soft re-scoring: the category of a recent purchase, products already viewed in this
+2. context filters (engine.context_filters): the anchor's category, loosened to its parent
+   and then any when too few remain, and the price relative to the anchor's;
+3. soft re-scoring: the category of a recent purchase, products already viewed in this
    session, and a margin boost;
-3. reserved slots: owner pins at their position, promotions' share, exploration of newer
-   items from the lower half of the pool (seeded, so a shopper's list is stable for a day);
-4. diverse selection of the rest (engine.diversity);
-5. a popular fill when fewer than the context's minimum remain.
+4. reserved slots: owner pins at their position, promotions' share, exploration of new or
+   rarely shown items from below the list's cut (engine.exploration, seeded per request);
+5. diverse selection of the rest (engine.diversity);
+6. a best-seller fill when fewer than the context's minimum remain: the anchor's category
+   first, then any.
+
+Every item's reason is the signal that put it there: the model's for ranked items (the
+re-scoring and re-ranking change order, not why an item is relevant), "Featured by the shop"
+for a pin, the promotion's label, exploration's own, and "Best seller in <category>" for
+the fill (the fill draws on the best sellers of the last 30 days).
 
 Pure and deterministic: everything it needs arrives as arguments (no storage, no clock).
 """
@@ -19,30 +27,23 @@ from __future__ import annotations
 
 import hashlib
 import math
-import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from engine.base import Recommendation
+from engine.context_filters import context_predicate, narrow_to_context
 from engine.diversity import max_per_category, price_bands, select_diverse
+from engine.exploration import ExplorationSignals, exploration_slots, pick_exploration
 from engine.rule_settings import Pin, Promotion, RuleSettings
+from engine.seasons import in_season
 
-# Month ranges (first, last) in the northern hemisphere; the south is six months on.
-SEASON_MONTHS: dict[str, tuple[int, int]] = {
-    "spring": (3, 5),
-    "summer": (6, 8),
-    "autumn": (9, 11),
-    "fall": (9, 11),
-    "winter": (12, 2),
-}
-CHRISTMAS_TAGS = ("christmas", "xmas")
-PINNED = ("pinned", "Picked by the shop")
-PROMOTED = ("promotion", "On promotion")
-EXPLORATION_STRATEGY = "exploration"
+SHOP_FEATURE = "Featured by the shop"
+PINNED = ("pinned", SHOP_FEATURE)
+PROMOTION_STRATEGY = "promotion"
 TRENDING_FALLBACK = "trending_fallback"
-POPULAR_FALLBACK = ("popular_fallback", "Popular right now")
+POPULAR_FALLBACK = "popular_fallback"
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class RuleContext:
     bought_categories: category -> date of this customer's last purchase in it.
     exclude_ids: hard exclusions decided by serving (stock, dismissed, bought, `exclude=`).
     seed: from the request (see request_seed) so exploration is stable for a shopper's day.
+    impressions: product id -> impressions in the last 14 days, None when the shop records
+        none (exploration's "rarely shown").
     """
 
     context: str
@@ -77,6 +80,7 @@ class RuleContext:
     session_viewed: frozenset[str] = frozenset()
     exclude_ids: frozenset[str] = frozenset()
     seed: int = 0
+    impressions: Mapping[str, int] | None = None
 
 
 def facts_from_row(row: Mapping[str, Any]) -> ItemFacts:
@@ -101,39 +105,6 @@ def request_seed(*parts: object) -> int:
     """A stable 64-bit seed from request parts (customer, session, anchors, date)."""
     text = "\x1f".join("" if p is None else str(p) for p in parts)
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
-
-
-def _season_window(months: tuple[int, int], year: int, lead_days: int) -> tuple[date, date]:
-    first, last = months
-    end_year = year + 1 if last < first else year
-    end = date(end_year + (last == 12), last % 12 + 1, 1) - timedelta(days=1)
-    return date(year, first, 1) - timedelta(days=lead_days), end
-
-
-def in_season(tags: Sequence[str], today: date, hemisphere: str, lead_days: int) -> bool:
-    """Whether a product with these season tags may be shown today.
-
-    No season tag: always. Christmas: Nov 1 - Dec 31 in both hemispheres; other seasons by
-    meteorological months (south: six months on). Every season is shown `lead_days` before
-    it starts (shops sell Christmas from October, barbecues from May). A
-    product with several season tags is in season when any of them is.
-    """
-    known = [t for t in tags if t in SEASON_MONTHS or t in CHRISTMAS_TAGS]
-    if not known:
-        return True
-    for tag in known:
-        if tag in CHRISTMAS_TAGS:
-            months = (11, 12)
-        else:
-            first, last = SEASON_MONTHS[tag]
-            if hemisphere == "south":
-                first, last = (first + 5) % 12 + 1, (last + 5) % 12 + 1
-            months = (first, last)
-        for year in (today.year - 1, today.year, today.year + 1):
-            start, end = _season_window(months, year, lead_days)
-            if start <= today <= end:
-                return True
-    return False
 
 
 def is_excluded(
@@ -194,6 +165,113 @@ def _tagged(rec: Recommendation, strategy: str, reason: str) -> Recommendation:
     return replace(rec, strategy=strategy, reason=reason)
 
 
+def best_seller_reason(category: str) -> str:
+    """The fill's reason: the fill is drawn from the shop's best sellers of the last 30 days,
+    and an item among the shop's best sellers is among its category's too."""
+    return f"Best seller in {category}" if category else "Best seller in the shop"
+
+
+def _admissible(
+    candidates: Sequence[Recommendation],
+    items: Mapping[str, ItemFacts],
+    ctx: RuleContext,
+    s: RuleSettings,
+    limit: int,
+) -> tuple[list[Recommendation], dict[str, int]]:
+    """Candidates once each, without hard exclusions, narrowed by the context filters, with
+    each one's filter tier (0 unless the category filter had to loosen)."""
+    seen: set[str] = set()
+    kept = [
+        c
+        for c in candidates
+        if not (c.product_id in seen or seen.add(c.product_id))
+        and not is_excluded(c.product_id, items, ctx, s)
+    ]
+    anchors = [items[a] for a in ctx.anchor_ids if a in items]
+    tiers, _level = narrow_to_context(
+        [c.product_id for c in kept],
+        items,
+        anchors,
+        s.category_filter,
+        s.price_filter,
+        s.price_tolerance,
+        limit,
+    )
+    return [c for c in kept if c.product_id in tiers], tiers
+
+
+def _rescored(
+    kept: Sequence[Recommendation],
+    tiers: Mapping[str, int],
+    items: Mapping[str, ItemFacts],
+    ctx: RuleContext,
+    s: RuleSettings,
+) -> list[Recommendation]:
+    """Soft rules applied, best first; a looser filter tier sits below every tighter one
+    (its scores are offset down by the pool's best score per tier)."""
+    base = min((c.score for c in kept), default=0.0)
+    base = base - 1e-6 if base <= 0 else 0.0
+    scores = {c.product_id: rescore(c, items[c.product_id], ctx, s, base) for c in kept}
+    loosest = max(tiers.values(), default=0)
+    if loosest:
+        step = max(scores.values()) + 1.0
+        scores = {pid: v + (loosest - tiers[pid]) * step for pid, v in scores.items()}
+    ranked = sorted(kept, key=lambda c: -scores[c.product_id])
+    return [replace(c, score=scores[c.product_id]) for c in ranked]
+
+
+def _pinned(
+    by_id: Mapping[str, Recommendation],
+    items: Mapping[str, ItemFacts],
+    ctx: RuleContext,
+    s: RuleSettings,
+    limit: int,
+    taken: set[str],
+) -> list[tuple[int, Recommendation]]:
+    """Owner pins that apply to this request, with their 1-based positions."""
+    pins: list[tuple[int, Recommendation]] = []
+    for pin in sorted(s.pins, key=lambda p: p.position):
+        pid = pin.product_id
+        if len(pins) >= limit or pid in taken or not _pin_applies(pin, ctx):
+            continue
+        if is_excluded(pid, items, ctx, s):
+            continue
+        rec = by_id.get(pid) or Recommendation(pid, 0.0, *PINNED)
+        pins.append((pin.position, _tagged(rec, *PINNED)))
+        taken.add(pid)
+    return pins
+
+
+def _promoted(
+    pool: Sequence[Recommendation],
+    by_id: Mapping[str, Recommendation],
+    fallback: Sequence[str],
+    items: Mapping[str, ItemFacts],
+    ctx: RuleContext,
+    s: RuleSettings,
+    room: int,
+    limit: int,
+    taken: set[str],
+) -> list[Recommendation]:
+    """Each active promotion's share of slots: matching pool items first, then best sellers."""
+    promoted: list[Recommendation] = []
+    for promo in s.promotions:
+        if not promo.window.active(ctx.today):
+            continue
+        want = min(room - len(promoted), max(1, share_slots(limit, promo.share)))
+        reason = promo.label or SHOP_FEATURE
+        for pid in [r.product_id for r in pool] + list(fallback):
+            if want <= 0:
+                break
+            if pid in taken or is_excluded(pid, items, ctx, s) or not _matches(promo, items[pid]):
+                continue
+            rec = by_id.get(pid) or Recommendation(pid, 0.0, "", "")
+            promoted.append(_tagged(rec, PROMOTION_STRATEGY, reason))
+            taken.add(pid)
+            want -= 1
+    return promoted
+
+
 def apply_business_rules(
     candidates: Sequence[Recommendation],
     items: Mapping[str, ItemFacts],
@@ -206,108 +284,84 @@ def apply_business_rules(
 
     Args:
         candidates: the engine's answer for a pool larger than `limit`.
-        items: facts for every candidate, pinned and fallback product; ids without facts
-            (deleted from the catalog) are never shown.
-        fallback: popular product ids, best first, to fill a short list and promotions.
+        items: facts for every candidate, anchor, pinned and fallback product; ids without
+            facts (deleted from the catalog) are never shown.
+        fallback: best-seller ids, best first, to fill a short list and promotions.
     Items keep the engine's reason unless a rule placed them (pins, promotions, exploration,
     fill), which say so.
     """
     s = settings
-    seen: set[str] = set()
-    kept = [
-        c
-        for c in candidates
-        if not (c.product_id in seen or seen.add(c.product_id))
-        and not is_excluded(c.product_id, items, ctx, s)
-    ]
-    base = min((c.score for c in kept), default=0.0)
-    base = base - 1e-6 if base <= 0 else 0.0
-    scored = sorted(
-        ((c, rescore(c, items[c.product_id], ctx, s, base)) for c in kept),
-        key=lambda pair: -pair[1],
-    )
-    pool = [replace(c, score=v) for c, v in scored]
+    kept, tiers = _admissible(candidates, items, ctx, s, limit)
+    pool = _rescored(kept, tiers, items, ctx, s)
     by_id = {r.product_id: r for r in pool}
     taken: set[str] = set()
-
-    pins: list[tuple[int, Recommendation]] = []
-    for pin in sorted(s.pins, key=lambda p: p.position):
-        pid = pin.product_id
-        if len(pins) >= limit or pid in taken or not _pin_applies(pin, ctx):
-            continue
-        if is_excluded(pid, items, ctx, s):
-            continue
-        rec = by_id.get(pid) or Recommendation(pid, 0.0, *PINNED)
-        pins.append((pin.position, _tagged(rec, *PINNED)))
-        taken.add(pid)
-
-    promoted: list[Recommendation] = []
-    for promo in s.promotions:
-        if not promo.window.active(ctx.today):
-            continue
-        room = limit - len(pins) - len(promoted)
-        want = min(room, max(1, share_slots(limit, promo.share)))
-        sources = [r.product_id for r in pool] + list(fallback)
-        for pid in sources:
-            if want <= 0:
-                break
-            if pid in taken or is_excluded(pid, items, ctx, s) or not _matches(promo, items[pid]):
-                continue
-            promoted.append(_tagged(by_id.get(pid) or Recommendation(pid, 0.0, "", ""), *PROMOTED))
-            taken.add(pid)
-            want -= 1
-
+    pins = _pinned(by_id, items, ctx, s, limit, taken)
+    promoted = _promoted(pool, by_id, fallback, items, ctx, s, limit - len(pins), limit, taken)
     rest = [r for r in pool if r.product_id not in taken]
-    explored: list[Recommendation] = []
-    n_explore = min(share_slots(limit, s.exploration), limit - len(pins) - len(promoted))
-    if n_explore > 0 and len(rest) > limit:
-        lower = rest[len(rest) // 2 :]
-        shortlist = sorted(
-            lower, key=lambda r: (items[r.product_id].created_at, r.product_id), reverse=True
+    open_slots = limit - len(pins) - len(promoted)
+    n_explore = min(exploration_slots(limit, s.exploration), open_slots)
+    explored = (
+        pick_exploration(
+            rest[open_slots:],
+            {r.product_id: items[r.product_id].created_at for r in rest[open_slots:]},
+            {r.product_id: items[r.product_id].category for r in rest[open_slots:]},
+            n_explore,
+            ctx.today,
+            ctx.seed,
+            s.exploration_new_days,
+            s.exploration_max_impressions,
+            ExplorationSignals(ctx.impressions),
         )
-        shortlist = shortlist[: max(3, 2 * n_explore)]
-        for rec in random.Random(ctx.seed).sample(shortlist, min(n_explore, len(shortlist))):
-            category = items[rec.product_id].category
-            reason = f"New in {category}" if category else "New in the shop"
-            explored.append(_tagged(rec, EXPLORATION_STRATEGY, reason))
-            taken.add(rec.product_id)
-        rest = [r for r in rest if r.product_id not in taken]
-
-    fixed = [r.product_id for r in promoted + explored] + [r.product_id for _, r in pins]
-    open_slots = limit - len(fixed)
-    if s.diversity:
-        categories = {pid: f.category for pid, f in items.items()}
-        bands = price_bands(
-            {r.product_id: items[r.product_id].price for r in rest}
-            | {pid: items[pid].price for pid in fixed}
-        )
-        chosen = select_diverse(
-            [(r.product_id, r.score) for r in rest],
-            categories,
-            bands,
-            open_slots,
-            fixed=fixed,
-            cap=max_per_category(limit, s.max_per_category),
-            min_categories=s.min_categories,
-            mix_bands=s.mix_price_bands,
-        )
-        main = [by_id[pid] for pid in chosen]
-    else:
-        main = rest[: max(open_slots, 0)]
-
+        if n_explore > 0
+        else []
+    )
+    taken |= {r.product_id for r in explored}
+    rest = [r for r in rest if r.product_id not in taken]
+    main = _main(rest, items, s, limit, promoted + explored, [r for _, r in pins])
     result = list(main)
     for i, rec in enumerate(promoted):
         result.insert(min(1 + 2 * i, len(result)), rec)
     result.extend(explored)
     for position, rec in pins:
         result.insert(min(position - 1, len(result)), rec)
-
     target = min(limit, s.min_items)
     if len(result) < target:
-        result += _fill(
-            fallback, items, ctx, s, {r.product_id for r in result}, target - len(result)
-        )
+        shown = {r.product_id for r in result}
+        result += _fill(fallback, items, ctx, s, shown, target - len(result))
     return result[:limit]
+
+
+def _main(
+    rest: Sequence[Recommendation],
+    items: Mapping[str, ItemFacts],
+    s: RuleSettings,
+    limit: int,
+    placed: Sequence[Recommendation],
+    pinned: Sequence[Recommendation],
+) -> list[Recommendation]:
+    """The ranked part of the list: diverse selection around what rules already placed."""
+    fixed = [r.product_id for r in placed] + [r.product_id for r in pinned]
+    open_slots = limit - len(fixed)
+    if not s.diversity:
+        return list(rest[: max(open_slots, 0)])
+    by_id = {r.product_id: r for r in rest}
+    categories = {pid: f.category for pid, f in items.items()}
+    bands = price_bands(
+        {r.product_id: items[r.product_id].price for r in rest}
+        | {pid: items[pid].price for pid in fixed}
+    )
+    chosen = select_diverse(
+        [(r.product_id, r.score) for r in rest],
+        categories,
+        bands,
+        open_slots,
+        fixed=fixed,
+        cap=max_per_category(limit, s.max_per_category),
+        min_categories=s.min_categories,
+        mix_bands=s.mix_price_bands,
+        penalty=s.category_penalty,
+    )
+    return [by_id[pid] for pid in chosen]
 
 
 def _fill(
@@ -318,12 +372,21 @@ def _fill(
     shown: set[str],
     wanted: int,
 ) -> list[Recommendation]:
-    """Popular items: first in the anchor's categories ("Trending in ..."), then any."""
-    usable = [p for p in fallback if p not in shown and not is_excluded(p, items, ctx, s)]
-    same = [p for p in usable if items[p].category and items[p].category in ctx.anchor_categories]
-    picks = [
-        Recommendation(p, 0.0, TRENDING_FALLBACK, f"Trending in {items[p].category}") for p in same
+    """Best sellers: first in the anchors' categories, then any; the price filter holds."""
+    anchors = [items[a] for a in ctx.anchor_ids if a in items]
+    allowed = context_predicate(anchors, "off", s.price_filter, s.price_tolerance, "any")
+    usable = [
+        p
+        for p in fallback
+        if p not in shown
+        and not is_excluded(p, items, ctx, s)
+        and (allowed is None or allowed(items[p]))
     ]
+    same = [p for p in usable if items[p].category and items[p].category in ctx.anchor_categories]
     in_same = set(same)
-    picks += [Recommendation(p, 0.0, *POPULAR_FALLBACK) for p in usable if p not in in_same]
-    return picks[:wanted]
+    ordered = [(p, TRENDING_FALLBACK) for p in same]
+    ordered += [(p, POPULAR_FALLBACK) for p in usable if p not in in_same]
+    return [
+        Recommendation(p, 0.0, strategy, best_seller_reason(items[p].category))
+        for p, strategy in ordered[:wanted]
+    ]

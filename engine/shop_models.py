@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from engine.association import AssociationRules, fit_association
 from engine.base import CONTEXT_SLOTS, Recommendation, RecommendationRequest
 from engine.blend import blend_scores, plan_weights, validate_weights
 from engine.collaborative import Collaborative, fit_collaborative
-from engine.content import ContentModel, fit_content
+from engine.content import ContentModel, fit_content, item_features
 from engine.errors import InputError
 from engine.neighbours import Neighbours
 from engine.popularity import Popularity, fit_popularity
@@ -86,6 +87,11 @@ class ShopModels:
 
     def trusted(self) -> dict[str, bool]:
         """Per blend source, whether its model had the data it needs."""
+        return dict(self._trusted)
+
+    @cached_property
+    def _trusted(self) -> dict[str, bool]:
+        # Computed once per loaded model set: counting pairs per request cost ~0.3 ms.
         return {
             "rules": self.rules.trusted,
             "taste": self.taste.trusted,
@@ -125,10 +131,15 @@ class ShopModels:
         seeds, seed_weights = self._seeds(request, anchors, session, hist_items, hist_weights)
         # A page's own product is full evidence; a history is, from FULL_EVIDENCE_ITEMS items.
         evidence = 1.0 if anchors.size else min(1.0, seeds.size / FULL_EVIDENCE_ITEMS)
-        plan = plan_weights(
-            request.context, request.slot, self.weights, self.trusted(), evidence, self.adaptive
-        )
         evidence_in = Evidence(request.slot, seeds, seed_weights, hist_items, hist_weights, session)
+        plan = plan_weights(
+            request.context,
+            request.slot,
+            self.weights,
+            self._request_trust(evidence_in),
+            evidence,
+            self.adaptive,
+        )
         vectors = {s: self._source(s)(evidence_in) for s in plan.weights}
         chosen, totals, labels, parts = blend_scores(
             vectors, plan, allowed, request.limit, self.popularity.popular
@@ -147,6 +158,24 @@ class ShopModels:
                 )
             )
         return out
+
+    def _request_trust(self, ev: Evidence) -> dict[str, bool]:
+        """Per source, trusted for the shop AND with something to say about this request.
+
+        A product first sold after the last training has no pairs and no co-purchase
+        neighbours; those models then hand their weight to content and trending (plan_weights)
+        instead of leaving a product page to the thin popularity fill.
+        """
+        trusted = dict(self._trusted)
+        seeds = ev.seeds
+        trusted["rules"] = trusted["rules"] and _has_rows(self.rules.pair_indices, seeds)
+        c = self.collaborative
+        trusted["collaborative"] = trusted["collaborative"] and (
+            _has_rows(c.purchase.indices, seeds) or _has_rows(c.view.indices, seeds)
+        )
+        known = np.concatenate([ev.history, ev.session]).astype(np.int32)
+        trusted["taste"] = trusted["taste"] and self.taste.knows_any(known)
+        return trusted
 
     def _allowed(self, request: RecommendationRequest, anchors: np.ndarray) -> np.ndarray:
         """Bool (n_items,): False for anchors, excluded ids, and (upgrade) cheaper items."""
@@ -264,6 +293,11 @@ class ShopModels:
         }
 
 
+def _has_rows(indices: np.ndarray, items: np.ndarray) -> bool:
+    """Whether any of `items` has a neighbour in an (n_items, k) -1-padded table."""
+    return bool(items.size) and bool((indices[items, 0] >= 0).any())
+
+
 def _unit(vec: np.ndarray) -> np.ndarray:
     top = float(vec.max()) if vec.size else 0.0
     return vec / top if top > 0 else vec
@@ -335,8 +369,9 @@ def fit_shop_models(
     popularity, t_pop = _timed(lambda: fit_popularity(inter, items))
     collaborative, t_col = _timed(lambda: fit_collaborative(inter))
     rules, t_rules = _timed(lambda: fit_association(inter))
-    content, t_content = _timed(lambda: fit_content(data, items))
-    taste, t_taste = _timed(lambda: fit_taste(inter))
+    features, t_features = _timed(lambda: item_features(data, items))
+    content, t_content = _timed(lambda: fit_content(data, items, features=features))
+    taste, t_taste = _timed(lambda: fit_taste(inter, side=features.matrix))
     models = ShopModels(items, popularity, collaborative, rules, content, taste, (), checked)
     arrays = models._arrays()
     trusted = models.trusted()
@@ -345,7 +380,7 @@ def fit_shop_models(
         "popularity": t_pop + prep,
         "collaborative": t_col,
         "rules": t_rules,
-        "content": t_content,
+        "content": t_features + t_content,
         "taste": t_taste,
     }
     summaries = tuple(

@@ -40,5 +40,20 @@ def create_app(
     app.register_blueprint(storefront.bp)
     app.register_blueprint(demo_storefront.bp)
     app.register_blueprint(webhooks.bp)
+    from plugin import app_proxy, shopify_install
+
+    app.register_blueprint(shopify_install.bp)
+    app.register_blueprint(app_proxy.bp)
     app.register_blueprint(email_bp)
+    from plugin import admin_explore, admin_health, admin_login, admin_quality, admin_settings
+
+    app.register_blueprint(admin_login.bp)
+    app.register_blueprint(admin_settings.bp)
+    app.register_blueprint(admin_quality.bp)
+    app.register_blueprint(admin_explore.bp)
+    from plugin import admin_experiments, admin_overview
+
+    app.register_blueprint(admin_overview.bp)
+    app.register_blueprint(admin_experiments.bp)
+    app.register_blueprint(admin_health.bp)
     return app

@@ -38,6 +38,10 @@ COMMAND_MODULES: dict[str, str] = {
     "serve": "plugin.cli_serve",
     "demo": "plugin.cli_serve",
     "worker": "plugin.cli_worker",
+    "campaigns": "plugin.cli_worker",
+    "connect": "plugin.cli_connect",
+    "sync": "plugin.cli_connect",
+    "admin": "plugin.cli_admin",
 }
 
 

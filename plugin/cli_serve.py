@@ -1,16 +1,26 @@
 """`shoprec recommend`, `shoprec serve` and `shoprec demo`: asking for a list, and serving.
 
+`demo` shows the whole product on one machine: the generated shop with simulated widget
+traffic (so the admin overview has figures), trained models, the storefront, and the admin
+with a 'demo' login whose random password is printed once per start.
+
 `recommend --json` prints exactly what GET /api/v1/recommendations answers, because both go
 through plugin.recommendations.RecommendationService with the same validation.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import click
+import sqlite_utils
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
@@ -20,6 +30,7 @@ from plugin.cli import CliContext, pass_cli
 from plugin.errors import ApiError
 from plugin.recommendations import FALLBACK_NEWEST, FALLBACK_POPULAR, build_service
 from plugin.request_params import parse_recommendation_query
+from storage.admin_users import has_admin_user, set_admin_password
 from storage.catalog import count_products
 from storage.db import open_shop_db
 from storage.demo_shop import generate_demo_shop
@@ -175,6 +186,125 @@ def serve(cli_ctx: CliContext, host: str, port: int, workers: int, dev: bool) ->
     run_server(cli_ctx.settings, host, port, workers, dev)
 
 
+DEMO_ADMIN_USER = "demo"
+
+
+@dataclass(frozen=True)
+class DemoSetup:
+    """What `prepare_demo` left behind: the settings to serve with and what to tell the user.
+
+    settings: the given settings, plus a random per-run secret key when none was set (the
+        admin refuses to run without one) and non-Secure cookies (the demo serves plain http).
+    admin_password: the demo login's new password ('' when no login was made: see
+        prepare_demo); random per run and printed once, never a fixed password.
+    lines: the progress report, one line each.
+    """
+
+    settings: Settings
+    admin_password: str
+    lines: list[str] = field(default_factory=list)
+
+
+def _traffic_simulator() -> Callable[..., Any] | None:
+    """storage.demo_traffic.simulate_demo_traffic when that module is installed, else None.
+
+    The simulator ships separately from the demo command; without it the demo still serves,
+    only the overview shows zeros.
+    """
+    if importlib.util.find_spec("storage.demo_traffic") is None:
+        return None
+    module = importlib.import_module("storage.demo_traffic")
+    simulator: Callable[..., Any] = module.simulate_demo_traffic
+    return simulator
+
+
+def _fill_demo_shop(
+    db: sqlite_utils.Database, shop: str, seed: int, sizes: Mapping[str, int], lines: list[str]
+) -> bool:
+    """Generate the demo shop (and its storefront traffic) unless it has data; True if made."""
+    existing = count_products(db)
+    if existing:
+        lines.append(f"shop {shop} already has {existing} products: not generating")
+        return False
+    # Noon today, so the demo's "recent" and "trending" are recent today, and two runs on the
+    # same day generate the same shop.
+    today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    summary = generate_demo_shop(db, seed=seed, now=today, **sizes)
+    lines.append(
+        f"generated shop {shop}: {summary.products} products, {summary.customers} customers, "
+        f"{summary.orders} orders, {summary.events} events"
+    )
+    simulate = _traffic_simulator()
+    if simulate is None:
+        lines.append("no traffic simulator (storage/demo_traffic.py): the overview shows zeros")
+        return True
+    traffic = simulate(db, seed=seed)
+    lines.append(
+        f"simulated storefront traffic: {traffic.impressions} impressions, "
+        f"{traffic.clicks} clicks ({traffic.driven_clicks} followed by a purchase)"
+    )
+    return True
+
+
+def prepare_demo(
+    settings: Settings, shop: str, seed: int = 7, sizes: Mapping[str, int] | None = None
+) -> DemoSetup:
+    """Everything `shoprec demo` does before serving: data, traffic, models, an admin login.
+
+    The shop is generated (with simulated widget traffic) only when it has no products. The
+    'demo' login gets a fresh random password on every run, but only in a shop this command
+    generated (now or on an earlier run, recognised by its existing 'demo' login), so
+    `--shop real demo` never adds a login with a printed password to a real shop.
+
+    Args:
+        sizes: generate_demo_shop's size arguments (n_customers, days); its defaults if None.
+    """
+    lines: list[str] = []
+    if not settings.secret_key:
+        settings = replace(settings, secret_key=secrets.token_hex(32))
+        lines.append("admin sessions: signed with a random key for this run only")
+    settings = replace(settings, secure_cookies="false")  # the demo serves plain http
+    db = open_shop_db(settings.data_dir, shop)
+    try:
+        generated = _fill_demo_shop(db, shop, seed, sizes or {}, lines)
+        password = ""
+        if generated or has_admin_user(db, DEMO_ADMIN_USER):
+            password = secrets.token_urlsafe(12)
+            set_admin_password(db, DEMO_ADMIN_USER, password)
+        else:
+            lines.append(
+                f"no demo login added to the existing shop {shop}: "
+                "use `shoprec admin set-password --user NAME`"
+            )
+    finally:
+        db.close()
+    report = train_shop(settings, shop)
+    lines.extend(report.lines())
+    return DemoSetup(settings, password, lines)
+
+
+def _demo_urls(setup: DemoSetup, shop: str, base: str) -> list[str]:
+    db = open_shop_db(setup.settings.data_dir, shop, create=False)
+    try:
+        top = popular_products(db, limit=2) or ["p001", "p002"]
+    finally:
+        db.close()
+    lines = [
+        f"storefront:   {base}/",
+        f"product page: {base}/demo/product/{top[0]}",
+        f"cart:         {base}/demo/cart?items={','.join(top)}",
+        f"API:          {base}/api/v1/recommendations?shop={shop}&context=product"
+        f"&product_id={top[0]}",
+        f"admin:        {base}/admin/login",
+    ]
+    if setup.admin_password:
+        lines.append(
+            f"admin login:  user {DEMO_ADMIN_USER}, password {setup.admin_password} "
+            "(new on every start; shown only here)"
+        )
+    return lines
+
+
 @click.command()
 @_serve_options
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the demo data.")
@@ -183,39 +313,13 @@ def serve(cli_ctx: CliContext, host: str, port: int, workers: int, dev: bool) ->
 def demo(
     cli_ctx: CliContext, host: str, port: int, workers: int, dev: bool, seed: int, no_serve: bool
 ) -> None:
-    """Generate the demo shop (unless it has data), train it, and serve the demo storefront."""
-    settings, shop = cli_ctx.settings, cli_ctx.shop
-    db = open_shop_db(settings.data_dir, shop)
-    try:
-        existing = count_products(db)
-        if existing:
-            click.echo(f"shop {shop} already has {existing} products: not generating")
-        else:
-            # Noon today, so the demo's "recent" and "trending" are recent today, and two
-            # runs on the same day generate the same shop.
-            today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
-            summary = generate_demo_shop(db, seed=seed, now=today)
-            click.echo(
-                f"generated shop {shop}: {summary.products} products, "
-                f"{summary.customers} customers, {summary.orders} orders, "
-                f"{summary.events} events"
-            )
-        top = popular_products(db, limit=2) or ["p001", "p002"]
-    finally:
-        db.close()
-    report = train_shop(settings, shop)
-    for line in report.lines():
+    """Generate the demo shop and its traffic (unless it has data), train it, add a 'demo'
+    admin login with a random password, and serve the storefront and the admin."""
+    setup = prepare_demo(cli_ctx.settings, cli_ctx.shop, seed)
+    for line in setup.lines + _demo_urls(setup, cli_ctx.shop, f"http://{host}:{port}"):
         click.echo(line)
-    base = f"http://{host}:{port}"
-    click.echo(f"storefront:   {base}/")
-    click.echo(f"product page: {base}/demo/product/{top[0]}")
-    click.echo(f"cart:         {base}/demo/cart?items={','.join(top)}")
-    click.echo(
-        f"API:          {base}/api/v1/recommendations?shop={shop}&context=product"
-        f"&product_id={top[0]}"
-    )
     if not no_serve:
-        run_server(settings, host, port, workers, dev)
+        run_server(setup.settings, host, port, workers, dev)
 
 
 COMMANDS: list[click.Command] = [recommend, serve, demo]

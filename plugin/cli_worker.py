@@ -15,7 +15,7 @@ from rq.serializers import JSONSerializer
 from config import ConfigError, Settings, load_settings
 from plugin.cli import CliContext, pass_cli
 from storage.db import shop_exists
-from storage.errors import InvalidShopName
+from storage.errors import InvalidShopName, UnknownShop
 from worker.errors import RedisNotConfigured
 from worker.queues import QUEUE_NAMES, enqueue_retrain, get_queue, get_queues, get_redis
 from worker.redis_connection import redact_redis_url
@@ -139,4 +139,105 @@ def reprocess_command(cli_ctx: CliContext, receipt_id: int) -> None:
         raise click.ClickException(str(result.get("error", result["status"])))
 
 
-COMMANDS: list[click.Command] = [worker_group]
+@click.group(name="campaigns")
+def campaigns_group() -> None:
+    """Email campaign timers and deliveries (issue 7): see what is pending or parked."""
+
+
+@campaigns_group.command(name="status")
+@click.option("--limit", type=click.IntRange(1, 500), default=10, show_default=True)
+@pass_cli
+def campaigns_status_command(cli_ctx: CliContext, limit: int) -> None:
+    """Show timers by campaign and status, the next due ones, and parked deliveries."""
+    import json
+
+    from email_blocks.campaign_settings import CampaignSettingsError
+    from storage.campaign_timers import next_due, timer_counts
+    from storage.db import open_shop_db
+    from storage.deliveries import delivery_counts, list_deliveries
+    from worker.timers import shop_campaign_settings
+
+    try:
+        db = open_shop_db(cli_ctx.settings.data_dir, cli_ctx.shop, create=False)
+    except (InvalidShopName, UnknownShop) as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        try:
+            push = shop_campaign_settings(db).push
+            click.echo(f"provider: {push.provider}")
+        except CampaignSettingsError as exc:
+            click.echo(f"provider: campaigns setting is invalid: {exc}")
+        for campaign, counts in sorted(timer_counts(db).items()):
+            parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            click.echo(f"{campaign}: {parts}")
+        for timer in next_due(db, limit):
+            click.echo(
+                f"due {timer['due_at']}: {timer['campaign']} for {timer['customer_id']} "
+                f"(timer {timer['timer_id']})"
+            )
+        counts = delivery_counts(db)
+        click.echo("deliveries: " + (json.dumps(counts, sort_keys=True) if counts else "none"))
+        for row in list_deliveries(db, "parked", limit):
+            click.echo(
+                f"parked {row['delivery_id']} ({row['provider']}, {row['campaign']}, "
+                f"{row['attempts']} tries, last {row['last_status_code']}): {row['error']}"
+            )
+    finally:
+        db.close()
+
+
+@campaigns_group.command(name="sweep")
+@click.option("--hours", type=click.IntRange(1, 24 * 30), default=24, show_default=True)
+@pass_cli
+def campaigns_sweep_command(cli_ctx: CliContext, hours: int) -> None:
+    """Set browse timers for shoppers who viewed products in the last HOURS (needs Redis)."""
+    from datetime import UTC, datetime, timedelta
+
+    from storage.db import open_shop_db
+    from worker.timers import schedule_browse_from_views
+
+    connection = _connect(cli_ctx.settings)
+    try:
+        db = open_shop_db(cli_ctx.settings.data_dir, cli_ctx.shop, create=False)
+    except (InvalidShopName, UnknownShop) as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        since = datetime.now(UTC) - timedelta(hours=hours)
+        queue = get_queue("email", connection)
+        count = schedule_browse_from_views(db, queue, cli_ctx.shop, since)
+    finally:
+        db.close()
+    click.echo(f"{count} shoppers with views in the last {hours} h have a browse timer")
+
+
+@campaigns_group.command(name="push")
+@click.option("--delivery-id", type=int, required=True, help="The delivery to send now.")
+@click.option(
+    "--replay-parked",
+    is_flag=True,
+    help="Send a parked delivery again (after fixing its cause); a sent one never is.",
+)
+@pass_cli
+def campaigns_push_command(cli_ctx: CliContext, delivery_id: int, replay_parked: bool) -> None:
+    """Send one stored delivery now, in this process (no Redis needed); exits 1 unless sent."""
+    from storage.db import open_shop_db
+    from storage.deliveries import get_delivery, set_delivery_status
+    from worker.push import push_delivery
+
+    try:
+        db = open_shop_db(cli_ctx.settings.data_dir, cli_ctx.shop, create=False)
+    except (InvalidShopName, UnknownShop) as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        row = get_delivery(db, delivery_id)
+        if row is not None and row["status"] == "parked" and replay_parked:
+            set_delivery_status(db, delivery_id, "pending", row["error"])
+        result = push_delivery(cli_ctx.settings, db, delivery_id)
+    finally:
+        db.close()
+    click.echo(" ".join(f"{key}={value}" for key, value in result.items()))
+    if result["status"] != "sent" or result.get("skipped"):
+        raise click.ClickException(str(result.get("error") or f"delivery is {result['status']}"))
+
+
+COMMANDS: list[click.Command] = [worker_group, campaigns_group]

@@ -3,7 +3,7 @@
 Platforms that fetch content at send time (Klaviyo web feeds, Mailchimp's *|FEED|*) call
 `GET /email/v1/block`; the block is built at request time from current stock and prices
 through the same RecommendationService as the storefront, so an item that sold out after
-the campaign timer fired is not shown. Every URL is signed per shop (plugin.email_signing):
+the campaign timer fired is not shown. Every URL is signed per shop (email_blocks.signing):
 it names a shopper, so an unsigned URL would let anyone read another shopper's block.
 Links go through `GET /email/v1/click`, which records a 'click' event (context 'email') and
 redirects to the product's own stored URL with UTM parameters, never to a URL from the query.
@@ -14,25 +14,23 @@ from __future__ import annotations
 import re
 import time
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit
 
 import jinja2
 from flask import Blueprint, Response, current_app, jsonify, redirect, request
 from flask.sansio.blueprints import BlueprintSetupState
 
-from email_blocks.blocks import (
-    BLOCK_KINDS,
-    FALLBACK_LIST,
-    MAX_ITEMS,
-    MIN_ITEMS,
-    BlockKind,
-    EmailBlock,
-    EmailItem,
-    ListSpec,
-    format_price,
+from email_blocks.assembly import (
+    BLOCK_PATH,
+    CLICK_PATH,
+    BlockContext,
+    Recommend,
+    absolute_url,
+    assemble_block,
+    with_utm,
 )
+from email_blocks.blocks import BLOCK_KINDS, BlockKind, EmailBlock, ListSpec
 from email_blocks.render import build_environment, render_block_html, render_block_text
-from plugin.email_signing import SigningUnavailable, signed_url, verify_params
+from email_blocks.signing import SigningUnavailable, verify_params
 from plugin.errors import ApiError
 from plugin.recommendations import RecommendationService
 from plugin.request_params import RecommendationParams, check_id, check_shop
@@ -48,8 +46,6 @@ bp = Blueprint("email", __name__)
 
 ENV_KEY = "shoprec.email_env"
 SERVICE_KEY = "shoprec.recommendations"  # the storefront's key: one service per app
-BLOCK_PATH = "/email/v1/block"
-CLICK_PATH = "/email/v1/click"
 FORMATS = ("html", "json")
 MAX_EMAIL_LENGTH = 254
 _EMAIL_RE = re.compile(r"[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,190}")
@@ -65,22 +61,6 @@ def _install_environment(state: BlueprintSetupState) -> None:
 def _service() -> RecommendationService:
     service: RecommendationService = current_app.extensions[SERVICE_KEY]
     return service
-
-
-def absolute_url(url: str | None, base: str) -> str:
-    """An http(s) URL for an email (site-relative ones joined to `base`); '' if unsafe."""
-    url = (url or "").strip()
-    if url.startswith("/") and not url.startswith("//"):
-        url = urljoin(base.rstrip("/") + "/", url.lstrip("/"))
-    return url if urlsplit(url).scheme in ("http", "https") else ""
-
-
-def with_utm(url: str, campaign: str) -> str:
-    """`url` with utm_source=shoprec, utm_medium=email and utm_campaign=<campaign> added."""
-    query = urlencode({"utm_source": "shoprec", "utm_medium": "email", "utm_campaign": campaign})
-    head, _, fragment = url.partition("#")
-    joined = f"{head}{'&' if '?' in head else '?'}{query}"
-    return f"{joined}#{fragment}" if fragment else joined
 
 
 def _verified_shop(args: dict[str, str]) -> str:
@@ -155,44 +135,37 @@ def _anchor(shop: str, kind: BlockKind, customer_id: str) -> dict[str, Any] | No
         db.close()
 
 
-def _collect(
-    shop: str,
-    lists: list[ListSpec],
-    customer_id: str | None,
-    anchor_id: str | None,
-    unavailable: frozenset[str],
-) -> list[tuple[dict[str, Any], str, str]]:
-    """Up to MAX_ITEMS (item, slot, request_id) from `lists` in order, deduplicated.
-
-    `unavailable` (read by the caller at request time) is excluded on top of the service's
-    own rules: the service may cache stock for a few seconds, an email must not.
-    """
+def _recommend(shop: str) -> Recommend:
+    """The assembly's `recommend`, answered by the app's RecommendationService."""
     service = _service()
-    found: list[tuple[dict[str, Any], str, str]] = []
-    seen: set[str] = {anchor_id} if anchor_id else set()
-    for spec in lists:
-        if len(found) >= MAX_ITEMS:
-            break
+
+    def recommend(
+        spec: ListSpec,
+        anchor_id: str | None,
+        customer_id: str | None,
+        exclude: tuple[str, ...],
+        limit: int,
+    ) -> tuple[list[dict[str, Any]], str]:
         params = RecommendationParams(
             shop=shop,
             context=spec.context,
             slot=spec.slot,
             product_ids=(anchor_id,) if spec.anchored and anchor_id else (),
             customer_id=customer_id,
-            limit=MAX_ITEMS,
-            exclude_ids=tuple(sorted(seen | unavailable)),
+            limit=limit,
+            exclude_ids=exclude,
         )
         answer = service.recommend(params)
-        for item in answer["items"]:
-            if item["product_id"] in seen | unavailable or len(found) >= MAX_ITEMS:
-                continue
-            seen.add(item["product_id"])
-            found.append((item, spec.slot, answer["request_id"]))
-    return found
+        return answer["items"], answer["request_id"]
+
+    return recommend
 
 
 def _unavailable_now(shop: str) -> frozenset[str]:
-    """Products that must not be shown at this moment (out of stock, inactive, expired)."""
+    """Products that must not be shown at this moment (out of stock, inactive, expired).
+
+    Read here, per request: the service may cache stock for a few seconds, an email must not.
+    """
     db = open_shop_db(_service().settings.data_dir, shop, create=False)
     try:
         return frozenset(unavailable_product_ids(db, utc_now_iso()[:10]))
@@ -203,63 +176,12 @@ def _unavailable_now(shop: str) -> frozenset[str]:
 def build_block(
     shop: str, kind: BlockKind, customer: dict[str, Any] | None
 ) -> tuple[EmailBlock, list[dict[str, Any]]]:
-    """The block for this shopper, plus the raw items (with slot and request id) for JSON.
-
-    A known shopper with an anchor gets the campaign's lists; anyone else (unknown shopper,
-    no purchase or view yet) gets trending items under the fallback heading. Lists short of
-    MIN_ITEMS are topped up from trending.
-    """
+    """The block for this shopper (email_blocks.assembly), plus the raw items for JSON."""
     customer_id = customer["customer_id"] if customer else None
     anchor = _anchor(shop, kind, customer_id) if customer_id else None
-    if customer_id and (kind.anchor is None or anchor is not None):
-        heading = kind.heading.format(product=anchor["title"] if anchor else "")
-        lists = list(kind.lists)
-    else:
-        heading, lists = kind.fallback_heading, [FALLBACK_LIST]
-    anchor_id = anchor["product_id"] if anchor else None
-    unavailable = _unavailable_now(shop)
-    found = _collect(shop, lists, customer_id, anchor_id, unavailable)
-    if len(found) < MIN_ITEMS and FALLBACK_LIST not in lists:
-        exclude = [item["product_id"] for item, _, _ in found]
-        more = _collect(shop, [FALLBACK_LIST], customer_id, anchor_id, unavailable)
-        found += [f for f in more if f[0]["product_id"] not in exclude][: MAX_ITEMS - len(found)]
+    ctx = BlockContext(shop, kind, customer, anchor, _unavailable_now(shop))
     settings = _service().settings
-    items, raw = [], []
-    for position, (item, slot, request_id) in enumerate(found, start=1):
-        click = signed_url(
-            settings.public_url,
-            CLICK_PATH,
-            settings.secret_key,
-            {
-                "shop": shop,
-                "product_id": item["product_id"],
-                "campaign": kind.name,
-                "slot": slot,
-                "request_id": request_id,
-                "position": str(position),
-                "customer_id": customer_id or "",
-            },
-        )
-        items.append(
-            EmailItem(
-                product_id=item["product_id"],
-                title=item["title"],
-                url=click,
-                image_url=absolute_url(item["image_url"], settings.public_url),
-                price=format_price(item["price"]),
-                reason=item["reason"] or "",
-                compare_at_price=format_price(item["compare_at_price"]),
-            )
-        )
-        raw.append(dict(item, position=position, slot=slot, request_id=request_id, link=click))
-    block = EmailBlock(
-        kind=kind.name,
-        heading=heading,
-        items=items,
-        shop_name=shop,
-        first_name=(customer or {}).get("first_name") or "",
-    )
-    return block, raw
+    return assemble_block(ctx, _recommend(shop), settings.public_url, settings.secret_key)
 
 
 @bp.get(BLOCK_PATH)

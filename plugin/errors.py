@@ -10,7 +10,7 @@ so a broken widget can never break the shop page that embeds it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
@@ -29,14 +29,20 @@ class ApiError(Exception):
         errors: one message per problem; each names the parameter, the rule and the value.
         status: the HTTP status (400 bad input, 404 unknown shop, 413 batch too large...).
         code: stable machine-readable code ('invalid_parameter', 'unknown_shop', ...).
+        headers: extra response headers (Retry-After of a 429).
     """
 
     def __init__(
-        self, errors: str | Sequence[str], status: int = 400, code: str = "invalid"
+        self,
+        errors: str | Sequence[str],
+        status: int = 400,
+        code: str = "invalid",
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.errors = [errors] if isinstance(errors, str) else list(errors)
         self.status = status
         self.code = code
+        self.headers = dict(headers or {})
         super().__init__("; ".join(self.errors))
 
 
@@ -75,8 +81,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError) -> Response:
         if request.path.startswith(WIDGET_PATH_PREFIX):
-            return widget_error_response(exc.status)
-        return error_response(exc.errors, exc.status, exc.code)
+            response = widget_error_response(exc.status)
+        else:
+            response = error_response(exc.errors, exc.status, exc.code)
+        response.headers.update(exc.headers)
+        return response
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException) -> Response | HTTPException:

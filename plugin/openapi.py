@@ -37,6 +37,9 @@ def _recommendation_parameters(settings: Settings, with_context: bool) -> list[d
                {"type": "string", "maxLength": 128}),
         _query("session_id", "Browser session (session views, dismissals).",
                {"type": "string", "maxLength": 128}),
+        _query("visitor_id", "First-party browser id kept by the widget across sessions "
+               "(dismissals last across visits; experiment assignment).",
+               {"type": "string", "maxLength": 128}),
         _query("limit", "Items wanted.", {"type": "integer", "minimum": 1,
                "maximum": settings.max_limit, "default": settings.default_limit}),
         _query("exclude", "Products never to return (already on the page); at most 100.",
@@ -74,6 +77,12 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
             "shop": {"type": "string"}, "context": {"type": "string"},
             "slot": {"type": "string"}, "request_id": {"type": "string"},
             "items": {"type": "array", "items": item},
+            "experiment": {
+                "type": "object", "required": ["id", "variant"],
+                "description": "Present when the visitor is in a running experiment; the "
+                               "variant 'holdout' gets no items.",
+                "properties": {"id": {"type": "integer"}, "variant": {"type": "string"}},
+            },
         },
     }  # fmt: skip
     event = {
@@ -83,9 +92,13 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
             "shop": {"type": "string"}, "type": {"enum": list(EVENT_TYPES)},
             "product_id": {"type": "string"}, "ts": {"type": "string", "format": "date-time"},
             "customer_id": {"type": "string"}, "session_id": {"type": "string"},
+            "visitor_id": {"type": "string", "maxLength": 128},
             "context": {"type": "string"}, "slot": {"type": "string"},
             "strategy": {"type": "string"}, "request_id": {"type": "string"},
             "position": {"type": "integer"},
+            "experiment_id": {"type": "integer", "description": "Not stored: attribution "
+                              "recomputes the variant from visitor_id."},
+            "variant": {"type": "string"},
         },
     }  # fmt: skip
     events_body = {"oneOf": [event, {"type": "array", "items": event, "maxItems": 100}]}
@@ -114,7 +127,14 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
                 "responses": {"202": {"description": "Stored"},
                               "400": {"description": "Invalid event",
                                       "content": {"application/json": {"schema": ERROR}}},
-                              "413": {"description": "Batch or body too large"}},
+                              "403": {"description": "Origin not in the shop's "
+                                      "allowed_origins", "content": {"application/json":
+                                                                     {"schema": ERROR}}},
+                              "413": {"description": "Batch or body too large"},
+                              "429": {"description": "Too many events from this visitor; "
+                                      "see Retry-After", "headers": {"Retry-After": {
+                                          "schema": {"type": "integer"}}},
+                                      "content": {"application/json": {"schema": ERROR}}}},
             }},
             "/healthz": {"get": {"summary": "Health: ok or degraded (Redis configured but down).",
                                  "responses": {"200": {"description": "Health"}}}},

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -21,33 +21,43 @@ import sqlite_utils
 
 from config import Settings
 from engine.base import Recommendation, RecommendationRequest
+from engine.context_filters import context_predicate
 from engine.errors import ArtifactError
-from engine.rule_settings import SETTING_KEY, RuleSettings, RuleSettingsError, rule_settings_for
-from engine.rules import (
-    ItemFacts,
-    RuleContext,
-    apply_business_rules,
-    facts_from_row,
-    is_excluded,
-    request_seed,
+from engine.rule_settings import (
+    RuleSettings,
 )
+from engine.rules import RuleContext, apply_business_rules, is_excluded, request_seed
 from engine.shop_models import load_shop_models
+from engine.slot_limits import clamp_limit
 from plugin.model_cache import ModelCache
 from plugin.request_params import RecommendationParams
-from plugin.serving_cache import ExpiringSets, ServingCache, ShopReaders
+from plugin.rule_inputs import bought_categories, fallback_reason, on_sale, read_facts
+from plugin.serving_cache import ExpiringSets, ExpiringValues, ServingCache, ShopReaders
+from plugin.serving_profile import (
+    NO_PROFILE,
+    ServingProfile,
+    serving_profile,
+    shop_rule_settings,
+    weighted_models,
+)
 from storage.catalog import get_products, newest_product_ids, unavailable_product_ids
 from storage.db import open_shop_db, shop_exists
-from storage.events import dismissed_products, session_viewed_products
-from storage.orders import categories_bought_since, popular_products, recently_bought
-from storage.shop_settings import get_shop_setting
+from storage.events import dismissed_products, impression_counts, session_viewed_products
+from storage.orders import popular_products, recently_bought
+from storage.shop_settings import settings_stamp
 from worker.training import models_dir
 
 logger = logging.getLogger(__name__)
 
 RECENTLY_BOUGHT_DAYS = 30
 UNAVAILABLE_TTL_S = 5.0  # stock changes must show within seconds, not minutes
-FALLBACK_POPULAR = ("popular_fallback", "Popular right now")
-FALLBACK_NEWEST = ("newest_fallback", "New in")
+# Exploration counts impressions over two weeks; a minute-old count is as good as a fresh one.
+IMPRESSIONS_TTL_S = 60.0
+IMPRESSION_DAYS = 14
+# Strategies of an untrained shop's list, with the reason of an item without a category
+# (plugin.rule_inputs.fallback_reason names the category when there is one).
+FALLBACK_POPULAR = ("popular_fallback", "Best seller in the shop")
+FALLBACK_NEWEST = ("newest_fallback", "Latest in the shop")
 # Extra candidates asked of the engine so a product deleted since training can be dropped
 # without leaving the list short.
 HEADROOM = 4
@@ -95,6 +105,7 @@ class RecommendationService:
         today: the current UTC date (injectable so tests can move time).
         unavailable: the per-shop cache of unavailable ids.
         serving_cache: answers and candidate pools shared by shoppers; None = no caching.
+        impressions: the per-shop cache of impression counts (exploration).
     """
 
     def __init__(
@@ -104,11 +115,13 @@ class RecommendationService:
         today: Callable[[], datetime] | None = None,
         unavailable: ExpiringSets | None = None,
         serving_cache: ServingCache | None = None,
+        impressions: ExpiringValues[dict[str, int]] | None = None,
     ) -> None:
         self.settings = settings
         self.model_cache = model_cache
         self._now = today or _utc_now
         self._unavailable = unavailable or ExpiringSets(UNAVAILABLE_TTL_S)
+        self._impressions = impressions or ExpiringValues(IMPRESSIONS_TTL_S)
         self.serving_cache = serving_cache
         self._readers = ShopReaders(settings.data_dir, float(settings.cache_ttl_s))
         self.engine_calls = 0  # how often the models were asked: lets tests see the caching
@@ -117,19 +130,28 @@ class RecommendationService:
         """Whether the shop has a store on disk."""
         return shop_exists(self.settings.data_dir, shop)
 
-    def recommend(self, params: RecommendationParams) -> dict[str, Any]:
+    def recommend(
+        self, params: RecommendationParams, *, profile: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """The response object of DESIGN.md for one validated request.
 
         A request naming no shopper (no customer_id, no session_id) has nothing personal in
         it, so its whole item list is cached per shop generation; any other request is
         computed per request, over a cached candidate pool when the engine's input holds
-        nothing personal, so dismissals and recent purchases stay exact.
+        nothing personal, so dismissals and recent purchases stay exact. The limit is cut
+        to the context's maximum (engine.slot_limits).
+
+        Args:
+            profile: {"weights": {...}, "rules": {...}} merged over the shop's settings of
+                those names for this request only (experiments); InputError when invalid.
         """
+        serving = serving_profile(profile)
+        params = replace(params, limit=clamp_limit(params.context, params.limit))
         cache = self.serving_cache
         limit = params.limit
-        generation = cache.generation(params.shop) if cache is not None else ""
+        generation = self._generation(params.shop) if cache is not None else ""
         answer_key: tuple[Any, ...] | None = None
-        if cache is not None and not params.customer_id and not params.session_id:
+        if cache is not None and self._shared(params):
             answer_key = (
                 "answer",
                 params.context,
@@ -138,6 +160,7 @@ class RecommendationService:
                 sorted(params.exclude_ids),
                 params.limit,
                 self._now().date().isoformat(),
+                serving.key,
             )
             key = answer_key
 
@@ -153,9 +176,9 @@ class RecommendationService:
         db = open_shop_db(self.settings.data_dir, params.shop, create=False)
         try:
             excluded = self._excluded_ids(db, params, generation)
-            picks = self._engine_picks(db, params, excluded, generation)
+            picks = self._engine_picks(db, params, excluded, generation, serving)
             if picks is None:
-                picks = self._fallback_picks(db, params, excluded)
+                picks = self._fallback_picks(db, params, excluded, serving)
             items = self._items(db, picks, limit)
         finally:
             db.close()
@@ -164,6 +187,28 @@ class RecommendationService:
             rows = [[p.product_id, p.strategy, p.reason] for p in picks[: limit + HEADROOM]]
             cache.set(params.shop, generation, answer_key, rows)
         return self._answer(params, items)
+
+    def _shared(self, params: RecommendationParams) -> bool:
+        """Whether the answer holds nothing personal: no customer, no session, and a visitor
+        (browser id) who dismissed nothing, the usual case, so most widgets share answers."""
+        if params.customer_id or params.session_id:
+            return False
+        visitor = params.visitor_id
+        if not visitor:
+            return True
+        dismissed = self._readers.read(
+            params.shop,
+            f"dismissed\x1f{visitor}",
+            lambda db: frozenset(dismissed_products(db, None, None, visitor)),
+        )
+        return not dismissed
+
+    def _generation(self, shop: str) -> str:
+        """The cache generation plus the latest settings change: a new "rules" or "weights"
+        value shows on the next request, whichever process wrote it."""
+        assert self.serving_cache is not None
+        stamp = self._readers.read(shop, "settings-stamp", settings_stamp)
+        return f"{self.serving_cache.generation(shop)}.s{stamp}"
 
     def _answer(self, params: RecommendationParams, items: list[dict[str, Any]]) -> dict[str, Any]:
         return {
@@ -180,7 +225,7 @@ class RecommendationService:
         now = self._now()
         today = now.date().isoformat()
         excluded = set(self._shop_unavailable(db, params.shop, today, generation))
-        excluded |= dismissed_products(db, params.customer_id, params.session_id)
+        excluded |= dismissed_products(db, params.customer_id, params.session_id, params.visitor_id)
         excluded |= set(params.exclude_ids)
         if params.customer_id:
             since = (now - timedelta(days=RECENTLY_BOUGHT_DAYS)).strftime("%Y-%m-%dT%H:%M:%S")
@@ -201,6 +246,7 @@ class RecommendationService:
         params: RecommendationParams,
         excluded: set[str],
         generation: str = "",
+        serving: ServingProfile = NO_PROFILE,
     ) -> list[_Pick] | None:
         """The trained models' answer, or None when the shop has no usable models."""
         try:
@@ -215,6 +261,14 @@ class RecommendationService:
             return None
         if models is None:
             return None
+        models = weighted_models(db, params.shop, models, serving)
+        settings = shop_rule_settings(db, params.shop, params.context, params.slot, serving)
+        # Context filters keep only part of a pool (same category, a price range): ask for
+        # the largest pool then, so the list is not left to the fallback.
+        filtered = settings.category_filter != "off" or settings.price_filter != "off"
+        pool_size = (
+            MAX_POOL if filtered else min(max(params.limit * POOL_FACTOR, MIN_POOL), MAX_POOL)
+        )
         request = RecommendationRequest(
             context=params.context,
             slot=params.slot,
@@ -222,13 +276,13 @@ class RecommendationService:
             customer_id=params.customer_id,
             session_product_ids=tuple(session_viewed_products(db, params.session_id)),
             exclude_ids=frozenset(excluded | set(params.product_ids)),
-            limit=min(max(params.limit * POOL_FACTOR, MIN_POOL), MAX_POOL),
+            limit=pool_size,
         )
-        recs = self._candidates(db, params, request, models, generation)
+        recs = self._candidates(db, params, request, models, generation, serving.key)
         # The engine promises never to return excluded ids; a stock-out shown to a shopper
         # costs more than this second look.
         pool = [r for r in recs if r.product_id not in request.exclude_ids]
-        ranked = self._apply_rules(db, params, request, pool)
+        ranked = self._apply_rules(db, params, request, pool, settings, generation)
         return [_Pick(r.product_id, r.strategy, r.reason) for r in ranked]
 
     def _candidates(
@@ -238,6 +292,7 @@ class RecommendationService:
         request: RecommendationRequest,
         models: Any,
         generation: str,
+        profile_key: str = "",
     ) -> list[Recommendation]:
         """The engine's pool; cached when its input names no shopper (no customer, no views).
 
@@ -254,6 +309,7 @@ class RecommendationService:
         shared |= frozenset(params.product_ids)
         limit = request.limit + PERSONAL_HEADROOM
         key = ("pool", params.context, params.slot, list(params.product_ids), limit, today)
+        key += (profile_key,)
         cached = cache.get(params.shop, generation, key)
         if cached is None:
             self.engine_calls += 1
@@ -263,46 +319,22 @@ class RecommendationService:
         recs = [Recommendation(*row) for row in cached]
         return [r for r in recs if r.product_id not in request.exclude_ids][: request.limit]
 
-    def _rule_settings(
-        self, db: sqlite_utils.Database, params: RecommendationParams
-    ) -> RuleSettings:
-        """The shop's rules for this context; a bad setting is logged and the defaults used."""
-        try:
-            return rule_settings_for(get_shop_setting(db, SETTING_KEY), params.context)
-        except RuleSettingsError:
-            logger.exception(
-                "rules setting of shop %s is invalid; using the defaults",
-                params.shop,
-                extra={"shop": params.shop},
-            )
-            return rule_settings_for(None, params.context)
-
     def _apply_rules(
         self,
         db: sqlite_utils.Database,
         params: RecommendationParams,
         request: RecommendationRequest,
         pool: list[Recommendation],
+        settings: RuleSettings,
+        generation: str = "",
     ) -> list[Recommendation]:
         """The business rules (engine.rules) over the engine's pool, with facts read now."""
-        settings = self._rule_settings(db, params)
         now = self._now()
         # Best sellers cost an aggregate over recent orders: read them only when a promotion
         # may draw on them or the list comes out short.
         fallback = popular_products(db, limit=MAX_POOL) if settings.promotions else []
         wanted = [r.product_id for r in pool] + [p.product_id for p in settings.pins]
-        wanted += list(params.product_ids) + fallback
-        rows = get_products(db, wanted)
-        items: dict[str, ItemFacts] = {pid: facts_from_row(row) for pid, row in rows.items()}
-        bought: dict[str, Any] = {}
-        if params.customer_id and settings.bought_category_days > 0:
-            since = now - timedelta(days=settings.bought_category_days)
-            bought = {
-                category: datetime.fromisoformat(at[:10]).date()
-                for category, at in categories_bought_since(
-                    db, params.customer_id, since.strftime("%Y-%m-%dT%H:%M:%S")
-                ).items()
-            }
+        items = read_facts(db, wanted + list(params.product_ids) + fallback)
         today = now.date()
         ctx = RuleContext(
             context=params.context,
@@ -312,23 +344,41 @@ class RecommendationService:
             anchor_categories=tuple(
                 dict.fromkeys(items[p].category for p in params.product_ids if p in items)
             ),
-            bought_categories=bought,
+            bought_categories=bought_categories(
+                db, params.customer_id, now, settings.bought_category_days
+            ),
             session_viewed=frozenset(request.session_product_ids),
             exclude_ids=request.exclude_ids,
             seed=request_seed(
                 params.customer_id, params.session_id, *params.product_ids, today.isoformat()
             ),
+            impressions=self._shop_impressions(db, params.shop, now, generation)
+            if settings.exploration > 0
+            else None,
         )
         ranked = apply_business_rules(pool, items, ctx, settings, params.limit, fallback)
         if len(ranked) < min(params.limit, settings.min_items) and not fallback:
             fallback = popular_products(db, limit=MAX_POOL)
-            missing = [p for p in fallback if p not in items]
-            items |= {pid: facts_from_row(row) for pid, row in get_products(db, missing).items()}
+            items |= read_facts(db, [p for p in fallback if p not in items])
             ranked = apply_business_rules(pool, items, ctx, settings, params.limit, fallback)
         return ranked
 
+    def _shop_impressions(
+        self, db: sqlite_utils.Database, shop: str, now: datetime, generation: str
+    ) -> Mapping[str, int] | None:
+        """Impressions per product over IMPRESSION_DAYS, kept a minute; None when none."""
+        since = (now - timedelta(days=IMPRESSION_DAYS)).strftime("%Y-%m-%dT%H:%M:%S")
+        counts = self._impressions.get(
+            (shop, f"{now.date()}/{generation}"), lambda: impression_counts(db, since)
+        )
+        return counts or None
+
     def _fallback_picks(
-        self, db: sqlite_utils.Database, params: RecommendationParams, excluded: set[str]
+        self,
+        db: sqlite_utils.Database,
+        params: RecommendationParams,
+        excluded: set[str],
+        serving: ServingProfile = NO_PROFILE,
     ) -> list[_Pick]:
         """Best sellers of the last 30 days of orders, then the newest products."""
         wanted = params.limit + HEADROOM + len(excluded) + len(params.product_ids)
@@ -339,29 +389,35 @@ class RecommendationService:
         picks = [p for p in picks if p.product_id not in skip]
         # The owner's hard rules (season, blocked products and categories) hold here too; the
         # soft ones need model scores, which an untrained shop does not have.
-        settings = self._rule_settings(db, params)
-        items = {
-            pid: facts_from_row(row)
-            for pid, row in get_products(db, [p.product_id for p in picks]).items()
-        }
+        settings = shop_rule_settings(db, params.shop, params.context, params.slot, serving)
+        items = read_facts(db, [p.product_id for p in picks] + list(params.product_ids))
         ctx = RuleContext(params.context, params.slot, self._now().date())
+        # An upgrade stays pricier than the cart item even without models ("above" and
+        # "below" are hard rules; "within" is a preference of the engine's ranking).
+        anchors = [items[a] for a in params.product_ids if a in items]
+        hard = settings.price_filter if settings.price_filter in ("above", "below") else "off"
+        priced = context_predicate(anchors, "off", hard, settings.price_tolerance, "any")
         return [
-            p
+            replace(p, reason=fallback_reason(p.strategy, items[p.product_id].category))
             for p in picks
-            if p.product_id in items and not is_excluded(p.product_id, items, ctx, settings)
+            if p.product_id in items
+            and not is_excluded(p.product_id, items, ctx, settings)
+            and (priced is None or priced(items[p.product_id]))
         ]
 
     def _items(
         self, db: sqlite_utils.Database, picks: list[_Pick], limit: int
     ) -> list[dict[str, Any]]:
-        """Display fields read fresh from the catalog; products gone since training are dropped."""
+        """Display fields read fresh from the catalog; products gone since training, or no
+        longer on sale (a cached answer may predate a stock-out), are dropped."""
         seen: set[str] = set()
         unique = [p for p in picks if not (p.product_id in seen or seen.add(p.product_id))]
         products = get_products(db, [p.product_id for p in unique])
         items: list[dict[str, Any]] = []
+        today = self._now().date().isoformat()
         for pick in unique:
             product = products.get(pick.product_id)
-            if product is None:
+            if product is None or not on_sale(product, today):
                 continue
             items.append(
                 {

@@ -44,6 +44,9 @@ class RecommendationParams:
     session_id: str | None = None
     limit: int = 8
     exclude_ids: tuple[str, ...] = ()
+    # The widget's first-party browser id (localStorage): outlives session_id, so an
+    # anonymous shopper's dismissals last across visits; also the experiments' unit.
+    visitor_id: str | None = None
 
 
 def _shown(value: object) -> str:
@@ -148,7 +151,7 @@ def parse_recommendation_query(
     limit = check_limit(args.get("limit"), default_limit, max_limit, problems)
     customer_id = check_id("customer_id", args.get("customer_id"), problems)
     session_id = check_id("session_id", args.get("session_id"), problems)
-    check_id("visitor_id", args.get("visitor_id"), problems)
+    visitor_id = check_id("visitor_id", args.get("visitor_id"), problems)
     anchors: list[str] = []
     for raw in product_ids:
         # "p1,p2" in one value is accepted too: cart placeholders write the list that way.
@@ -174,6 +177,7 @@ def parse_recommendation_query(
         session_id=session_id,
         limit=limit,
         exclude_ids=exclude_ids,
+        visitor_id=visitor_id,
     )
 
 
@@ -201,9 +205,8 @@ def _check_event(item: Any, where: str, problems: list[str]) -> dict[str, Any]:
         problems.append(f"{where}.type must be one of {list(EVENT_TYPES)}, got {_shown(kind)}")
     row: dict[str, Any] = {"type": kind, "ts": _check_ts(item.get("ts"), where, problems)}
     row["product_id"] = check_id(f"{where}.product_id", item.get("product_id"), problems, True)
-    for name in ("customer_id", "session_id", "request_id"):
+    for name in ("customer_id", "session_id", "visitor_id", "request_id"):
         row[name] = check_id(f"{where}.{name}", item.get(name), problems)
-    check_id(f"{where}.visitor_id", item.get("visitor_id"), problems)
     for name in ("context", "slot", "strategy"):
         value = item.get(name)
         if value in (None, ""):
@@ -214,6 +217,7 @@ def _check_event(item: Any, where: str, problems: list[str]) -> dict[str, Any]:
             problems.append(
                 f"{where}.{name} must be a short name of [A-Za-z0-9_.:-], got {_shown(value)}"
             )
+    _check_experiment_tag(item, where, problems)
     position = item.get("position")
     if position is None or position == "":
         row["position"] = None
@@ -229,6 +233,20 @@ def _check_event(item: Any, where: str, problems: list[str]) -> dict[str, Any]:
             f"got {_shown(position)}"
         )
     return row
+
+
+def _check_experiment_tag(item: dict[str, Any], where: str, problems: list[str]) -> None:
+    """The widget's experiment_id and variant: checked, not stored (attribution recomputes
+    the variant from the visitor id, so a forged beacon cannot move an experiment's figures)."""
+    experiment_id = item.get("experiment_id")
+    if experiment_id not in (None, "") and not (
+        isinstance(experiment_id, int) and not isinstance(experiment_id, bool) and experiment_id > 0
+    ):
+        problems.append(
+            f"{where}.experiment_id must be a positive integer, got {_shown(experiment_id)}"
+        )
+    # Variant names are the owner's free text (1-40 characters), so the id rule applies.
+    check_id(f"{where}.variant", item.get("variant"), problems)
 
 
 def parse_event_payload(

@@ -19,7 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import redis
 import sqlite_utils
@@ -29,6 +29,7 @@ from storage.db import shop_db_path, shop_dir
 from worker.cache_invalidation import generation_key, marker_stamp
 
 logger = logging.getLogger(__name__)
+V = TypeVar("V")
 
 SOCKET_TIMEOUT_S = 0.08
 RETRY_AFTER_S = 5.0
@@ -232,25 +233,39 @@ class ShopReaders:
             return value
 
 
-class ExpiringSets:
-    """Per-shop sets that expire after `ttl_s` seconds (an explicit, testable cache)."""
+class ExpiringValues(Generic[V]):
+    """Per-shop values that expire after `ttl_s` seconds (an explicit, testable cache).
+
+    For reads that may be a few seconds stale but are too costly per request: unavailable
+    ids (stock), impression counts (exploration).
+    """
 
     def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl_s = ttl_s
         self._clock = clock
-        self._values: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+        self._values: dict[tuple[str, str], tuple[float, V]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str], compute: Callable[[], Iterable[str]]) -> frozenset[str]:
-        """The cached set for `key`, recomputed with `compute` once it is older than the TTL."""
+    def get(self, key: tuple[str, str], compute: Callable[[], V]) -> V:
+        """The cached value for `key`, recomputed with `compute` once it is older than the TTL."""
         now = self._clock()
         with self._lock:
             hit = self._values.get(key)
             if hit is not None and now - hit[0] < self._ttl_s:
                 return hit[1]
-        value = frozenset(compute())
+        value = compute()
         with self._lock:
             # Drop expired keys as we go: keys carry the date, so old days would pile up.
             self._values = {k: v for k, v in self._values.items() if now - v[0] < self._ttl_s}
             self._values[key] = (now, value)
         return value
+
+
+class ExpiringSets(ExpiringValues[frozenset[str]]):
+    """Per-shop id sets that expire after `ttl_s` seconds."""
+
+    def get(  # type: ignore[override]
+        self, key: tuple[str, str], compute: Callable[[], Iterable[str]]
+    ) -> frozenset[str]:
+        """The cached set for `key`, recomputed with `compute` once it is older than the TTL."""
+        return super().get(key, lambda: frozenset(compute()))

@@ -1,8 +1,9 @@
 """Blueprint 'storefront': the recommendations API, the widget HTML and script, events, healthz.
 
-These routes are called from shop pages on other origins, so they answer CORS (v1 echoes the
-caller's Origin; a per-shop allow-list read from the shop's settings comes later) and never
-answer bad input with a 500, a stack trace or an HTML error page.
+These routes are called from shop pages on other origins, so they answer CORS (plugin/cors.py:
+the shop's own origins when it lists them, else any origin without credentials), limit event
+posts per visitor (plugin/rate_limit.py) and never answer bad input with a 500, a stack trace
+or an HTML error page.
 """
 
 from __future__ import annotations
@@ -13,22 +14,38 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import redis
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, send_file
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+    send_file,
+)
+from flask.blueprints import BlueprintSetupState
 
+from plugin.cors import ShopOrigins, origin_allowed
 from plugin.errors import ApiError
 from plugin.openapi import build_openapi
+from plugin.rate_limit import EventRateLimiter, event_count, visitor_key
 from plugin.recommendations import SLOT_TITLES, RecommendationService
 from plugin.request_params import (
     RecommendationParams,
     parse_event_payload,
     parse_recommendation_query,
 )
+from plugin.storefront_experiments import ExperimentServing
 from storage.db import list_shops, open_shop_db
 from storage.events import insert_events
 
 bp = Blueprint("storefront", __name__)
 
 SERVICE_KEY = "shoprec.recommendations"
+ORIGINS_KEY = "shoprec.shop_origins"
+RATE_LIMIT_KEY = "shoprec.events_rate_limit"
+EXPERIMENTS_KEY = "shoprec.storefront_experiments"
 MAX_EVENT_BODY_BYTES = 256 * 1024
 REDIS_TIMEOUT_S = 0.5
 WIDGET_JS = Path(__file__).resolve().parent / "static" / "widget.js"
@@ -37,9 +54,30 @@ SHARED_CACHE = "public, max-age=300"
 WIDGET_FORMATS = ("scroll", "grid")
 
 
+@bp.record_once
+def _init_state(state: BlueprintSetupState) -> None:
+    """The blueprint's own per-app objects (explicit, no module globals), built from settings."""
+    extensions = state.app.extensions
+    settings = extensions["settings"]
+    extensions.setdefault(ORIGINS_KEY, ShopOrigins(settings.data_dir))
+    extensions.setdefault(EXPERIMENTS_KEY, ExperimentServing(settings.data_dir))
+    extensions.setdefault(
+        RATE_LIMIT_KEY,
+        EventRateLimiter(
+            settings.redis_url, settings.events_rate_limit, settings.events_rate_window_s
+        ),
+    )
+
+
 def _service() -> RecommendationService:
     service: RecommendationService = current_app.extensions[SERVICE_KEY]
     return service
+
+
+def _recommend(params: RecommendationParams) -> dict[str, Any]:
+    """The answer, inside the visitor's experiment when one runs for the context."""
+    experiments: ExperimentServing = current_app.extensions[EXPERIMENTS_KEY]
+    return experiments.recommend(_service(), params)
 
 
 def _params(context: str | None = None) -> RecommendationParams:
@@ -55,7 +93,8 @@ def _params(context: str | None = None) -> RecommendationParams:
 
 
 def _cache_control(params: RecommendationParams) -> str:
-    return PERSONAL_CACHE if params.customer_id or params.session_id else SHARED_CACHE
+    personal = params.customer_id or params.session_id or params.visitor_id
+    return PERSONAL_CACHE if personal else SHARED_CACHE
 
 
 def safe_url(url: str) -> str:
@@ -72,26 +111,46 @@ def tracked_url(url: str, answer: dict[str, Any], item: dict[str, Any]) -> str:
     base = safe_url(url or "")
     if not base:
         return ""
-    query = urlencode(
-        {
-            "shoprec_rid": answer["request_id"],
-            "shoprec_slot": answer["slot"],
-            "shoprec_pos": item["position"],
-            "shoprec_strategy": item["strategy"],
-        }
-    )
+    fields = {
+        "shoprec_rid": answer["request_id"],
+        "shoprec_slot": answer["slot"],
+        "shoprec_pos": item["position"],
+        "shoprec_strategy": item["strategy"],
+    }
+    experiment = answer.get("experiment")
+    if experiment:
+        fields["shoprec_exp"] = f"{experiment['id']}:{experiment['variant']}"
+    query = urlencode(fields)
     head, _, fragment = base.partition("#")
     joined = f"{head}{'&' if '?' in head else '?'}{query}"
     return f"{joined}#{fragment}" if fragment else joined
 
 
+def _origin_refused(shop: str | None) -> bool:
+    """Whether the request's Origin is outside the shop's allow-list (no Origin: never)."""
+    origin = request.headers.get("Origin")
+    if not origin:
+        return False
+    origins: ShopOrigins = current_app.extensions[ORIGINS_KEY]
+    return not origin_allowed(origins.allowed(shop), origin)
+
+
 @bp.after_request
 def add_cors_headers(response: Response) -> Response:
-    """Echo the caller's Origin (v1; a per-shop allow-list from shop settings is to come)."""
+    """Allow the caller's Origin when the shop allows it (every origin when it lists none).
+
+    The shop is the one the request names: `shop` in the query, or in an event body.
+    Credentials are never allowed (the widget sends none).
+    """
     origin = request.headers.get("Origin")
     if origin:
-        response.headers["Access-Control-Allow-Origin"] = origin
         response.vary.add("Origin")
+        if _origin_refused(g.get("cors_shop") or request.args.get("shop")):
+            return response
+        response.headers["Access-Control-Allow-Origin"] = origin
+        if response.status_code == 429:
+            # A script on the shop's page may read how long to back off.
+            response.headers["Access-Control-Expose-Headers"] = "Retry-After"
         if request.method == "OPTIONS":
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
             response.headers["Access-Control-Allow-Headers"] = "Content-Type"
@@ -103,7 +162,7 @@ def add_cors_headers(response: Response) -> Response:
 def recommendations() -> Response:
     """One recommendation list as JSON (DESIGN.md storefront API)."""
     params = _params()
-    response = jsonify(_service().recommend(params))
+    response = jsonify(_recommend(params))
     response.headers["Cache-Control"] = _cache_control(params)
     return response
 
@@ -112,7 +171,7 @@ def recommendations() -> Response:
 def widget_html(context: str) -> Response:
     """The same list as an HTML fragment; bad input gives a harmless empty fragment (400)."""
     params = _params(context)
-    answer = _service().recommend(params)
+    answer = _recommend(params)
     fmt = request.args.get("format", "scroll")
     items = [
         dict(
@@ -149,25 +208,53 @@ def events() -> tuple[Response, int] | Response:
         return Response(status=204)
     # Werkzeug stops reading past this and raises 413, also for bodies without Content-Length.
     request.max_content_length = MAX_EVENT_BODY_BYTES
-    body = request.get_data(cache=False)
-    try:
-        # Beacons send JSON as text/plain (a CORS-safelisted type, so no preflight): the
-        # Content-Type is not trusted either way, the body is parsed as JSON.
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(f"body must be JSON: {exc}", 400, "invalid_json") from exc
-    except RecursionError as exc:
-        raise ApiError(
-            "body must be JSON nested at most a few levels", 400, "invalid_json"
-        ) from exc
+    payload, problem = _json_body(request.get_data(cache=False))
+    # Charged before validation: junk bodies count too (against the client's address).
+    _charge_rate_limit(payload)
+    if problem is not None:
+        raise problem
     service = _service()
     shop, rows = parse_event_payload(payload, service.shop_exists)
+    g.cors_shop = shop
+    if _origin_refused(shop):
+        raise ApiError(
+            f"origin {request.headers['Origin']!r:.100} is not one of shop {shop!r}'s "
+            "allowed_origins",
+            403,
+            "origin_not_allowed",
+        )
     db = open_shop_db(service.settings.data_dir, shop, create=False)
     try:
         stored = insert_events(db, rows)
     finally:
         db.close()
     return jsonify({"ok": True, "stored": stored}), 202
+
+
+def _json_body(body: bytes) -> tuple[Any, ApiError | None]:
+    """The parsed body, or None and the 400 to answer once the rate limit is charged."""
+    try:
+        # Beacons send JSON as text/plain (a CORS-safelisted type, so no preflight): the
+        # Content-Type is not trusted either way, the body is parsed as JSON.
+        return json.loads(body.decode("utf-8")), None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, ApiError(f"body must be JSON: {exc}", 400, "invalid_json")
+    except RecursionError:
+        return None, ApiError("body must be JSON nested at most a few levels", 400, "invalid_json")
+
+
+def _charge_rate_limit(payload: Any) -> None:
+    """Count this body's events against its visitor; 429 with Retry-After past the limit."""
+    limiter: EventRateLimiter = current_app.extensions[RATE_LIMIT_KEY]
+    wait_s = limiter.charge(visitor_key(payload, request.remote_addr), event_count(payload))
+    if wait_s is not None:
+        raise ApiError(
+            f"too many events: at most {limiter.limit} per {limiter.window_s} s per visitor; "
+            f"retry in {wait_s} s",
+            429,
+            "rate_limited",
+            headers={"Retry-After": str(wait_s)},
+        )
 
 
 def redis_state(url: str) -> str:

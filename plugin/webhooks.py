@@ -6,6 +6,9 @@ store the receipt (a repeat delivery id is a no-op that still answers 200), then
 enqueue its processing (REDIS_URL set) or process it inline, and answer 200. Parsing
 failures are recorded on the stored receipt by worker.receipts, never answered as errors:
 the platform would only retry the same bytes.
+
+A Shopify delivery's X-Shopify-Shop-Domain maps to the shop name with the same function as
+the install flow (connectors.shopify_auth.shop_name_for_domain: 'x.myshopify.com' -> 'x').
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import redis
 import sqlite_utils
@@ -21,13 +25,16 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from config import Settings
 from connectors.payload_errors import SignatureMismatch
+from connectors.platform_errors import InvalidShopDomain
+from connectors.shopify_auth import shop_name_for_domain
 from connectors.signatures import verify_signature
 from plugin.errors import ApiError
+from storage.connections import WOOCOMMERCE_WEBHOOK_SECRET_KEY
 from storage.db import open_shop_db, shop_exists
 from storage.receipts import get_receipt, store_receipt
 from storage.shop_settings import get_shop_setting
 from worker.queues import QUEUE_DEFAULT, get_queue
-from worker.receipts import enqueue_receipt, process_stored_receipt
+from worker.receipts import enqueue_receipt, finish_receipt, process_stored_receipt
 from worker.redis_connection import get_redis
 
 logger = logging.getLogger(__name__)
@@ -35,9 +42,8 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
-WOOCOMMERCE_SECRET_KEY = "woocommerce.webhook_secret"
-# PLATFORMS.md 1.2: the only shop domains Shopify sends.
-_SHOPIFY_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+REDIS_EXTENSION = "shoprec.webhooks.redis"
+WOOCOMMERCE_SECRET_KEY = WOOCOMMERCE_WEBHOOK_SECRET_KEY
 _WOO_PING = re.compile(rb"^webhook_id=\d+$")
 # Only these headers are kept on a receipt: never signatures, cookies or authorization.
 _KEPT_HEADER_PREFIXES = ("x-shopify-", "x-wc-webhook-")
@@ -47,6 +53,15 @@ _SECRET_HEADERS = {"x-shopify-hmac-sha256", "x-wc-webhook-signature"}
 
 def _settings() -> Settings:
     return current_app.extensions["settings"]
+
+
+def _redis(settings: Settings) -> redis.Redis:
+    """The app's Redis client for enqueueing, made once per app (its pool is reused): a new
+    client per delivery cost a TCP connect each time (bench/backfill.py)."""
+    client: redis.Redis | None = current_app.extensions.get(REDIS_EXTENSION)
+    if client is None:
+        client = current_app.extensions[REDIS_EXTENSION] = get_redis(settings)
+    return client
 
 
 def _read_body() -> bytes:
@@ -81,28 +96,35 @@ def _refuse_signature(platform: str, shop: str, exc: SignatureMismatch) -> ApiEr
     return ApiError(str(exc), status=401, code="invalid_signature")
 
 
-def _accept(
-    db: sqlite_utils.Database, platform: str, shop: str, topic: str, delivery: str, body: bytes
-) -> Response:
+def _accept(shop: str, platform: str, topic: str, delivery: str, body: bytes) -> Response:
     """Store the receipt, hand it on (queue or inline), answer 200."""
-    receipt_id, is_new = store_receipt(
-        db, platform, topic or "unknown", delivery, kept_headers(request.headers), body
-    )
-    extra = {"shop": shop, "receipt_id": receipt_id}
-    if is_new:
-        _dispatch(db, shop, receipt_id)
-    else:
-        logger.info("duplicate delivery %s ignored", delivery, extra=extra)
+    settings = _settings()
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    summary: dict[str, Any] | None = None
+    try:
+        receipt_id, is_new = store_receipt(
+            db, platform, topic or "unknown", delivery, kept_headers(request.headers), body
+        )
+        if is_new:
+            summary = _dispatch(db, shop, receipt_id)
+        else:
+            extra = {"shop": shop, "receipt_id": receipt_id}
+            logger.info("duplicate delivery %s ignored", delivery, extra=extra)
+    finally:
+        db.close()
+    if summary is not None:
+        finish_receipt(settings, shop, summary)  # shop/redact: delete once the db is closed
     return jsonify({"ok": True, "receipt_id": receipt_id, "duplicate": not is_new})
 
 
-def _dispatch(db: sqlite_utils.Database, shop: str, receipt_id: int) -> None:
+def _dispatch(db: sqlite_utils.Database, shop: str, receipt_id: int) -> dict[str, Any] | None:
+    """Enqueue the receipt's processing; without Redis, process it inline and return how."""
     settings = _settings()
     extra = {"shop": shop, "receipt_id": receipt_id}
     if settings.redis_url:
         try:
-            enqueue_receipt(get_queue(QUEUE_DEFAULT, get_redis(settings)), shop, receipt_id)
-            return
+            enqueue_receipt(get_queue(QUEUE_DEFAULT, _redis(settings)), shop, receipt_id)
+            return None
         except redis.RedisError:
             # The receipt is stored: process it here rather than leave it waiting on Redis.
             logger.exception(
@@ -110,12 +132,13 @@ def _dispatch(db: sqlite_utils.Database, shop: str, receipt_id: int) -> None:
             )
     receipt = get_receipt(db, receipt_id)
     if receipt is None:  # deleted between store and read: nothing left to do
-        return
+        return None
     try:
-        process_stored_receipt(db, shop, receipt)
+        return process_stored_receipt(db, shop, receipt)
     except Exception:
         # Stored and still 'pending': a replay can apply it; the platform must not retry.
         logger.exception("inline processing of receipt %s failed", receipt_id, extra=extra)
+        return None
 
 
 @bp.post("/webhooks/shopify")
@@ -124,20 +147,22 @@ def shopify_webhook() -> Response:
     body = _read_body()
     domain = (request.headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
     try:
+        # Both secrets during a rotation (PLATFORMS.md 1.7); an empty previous one is skipped.
+        secrets = (_settings().shopify_api_secret, _settings().shopify_api_secret_previous)
         verify_signature(
-            _settings().shopify_api_secret, body, request.headers.get("X-Shopify-Hmac-Sha256")
+            [s for s in secrets if s], body, request.headers.get("X-Shopify-Hmac-Sha256")
         )
     except SignatureMismatch as exc:
         raise _refuse_signature("shopify", domain, exc) from None
-    if not _SHOPIFY_DOMAIN.match(domain) or not shop_exists(_settings().data_dir, domain):
-        raise ApiError(f"unknown shop domain {domain!r}", status=404, code="unknown_shop")
+    try:
+        shop = shop_name_for_domain(domain)
+    except InvalidShopDomain:
+        shop = ""
+    if not shop or not shop_exists(_settings().data_dir, shop):
+        raise ApiError(f"unknown shop domain {domain[:120]!r}", status=404, code="unknown_shop")
     topic = (request.headers.get("X-Shopify-Topic") or "").strip()
     delivery = _delivery_id(request.headers.get("X-Shopify-Webhook-Id"), "shopify", body)
-    db = open_shop_db(_settings().data_dir, domain, create=False)
-    try:
-        return _accept(db, "shopify", domain, topic, delivery, body)
-    finally:
-        db.close()
+    return _accept(shop, "shopify", topic, delivery, body)
 
 
 @bp.post("/webhooks/woocommerce/<shop>")
@@ -154,15 +179,12 @@ def woocommerce_webhook(shop: str) -> Response:
         return jsonify({"ok": True, "ping": True})
     db = open_shop_db(_settings().data_dir, shop, create=False)
     try:
-        try:
-            verify_signature(
-                str(get_shop_setting(db, WOOCOMMERCE_SECRET_KEY, "") or ""), body, signature
-            )
-        except SignatureMismatch as exc:
-            raise _refuse_signature("woocommerce", shop, exc) from None
-        delivery = _delivery_id(
-            request.headers.get("X-WC-Webhook-Delivery-ID"), "woocommerce", body
-        )
-        return _accept(db, "woocommerce", shop, topic, delivery, body)
+        secret = str(get_shop_setting(db, WOOCOMMERCE_SECRET_KEY, "") or "")
     finally:
         db.close()
+    try:
+        verify_signature(secret, body, signature)
+    except SignatureMismatch as exc:
+        raise _refuse_signature("woocommerce", shop, exc) from None
+    delivery = _delivery_id(request.headers.get("X-WC-Webhook-Delivery-ID"), "woocommerce", body)
+    return _accept(shop, "woocommerce", topic, delivery, body)

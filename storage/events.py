@@ -22,12 +22,18 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "strategy",
     "request_id",
     "position",
+    "visitor_id",
 )
+# The columns hashed into event_key: visitor_id (migration 4) joins the hash only when set,
+# so an event imported before it existed gets the same key when imported again.
+_KEY_COLUMNS = EVENT_COLUMNS[1:-1]
 
 
 def event_key_for(event: Mapping[str, Any]) -> str:
     """A content hash: the same event imported or beaconed twice is stored once."""
-    parts = [str(event.get(c) or "") for c in EVENT_COLUMNS[1:]]
+    parts = [str(event.get(c) or "") for c in _KEY_COLUMNS]
+    if event.get("visitor_id"):
+        parts.append(str(event["visitor_id"]))
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -66,17 +72,33 @@ def read_events_frame(
 
 
 def dismissed_products(
-    db: sqlite_utils.Database, customer_id: str | None, session_id: str | None
+    db: sqlite_utils.Database,
+    customer_id: str | None,
+    session_id: str | None,
+    visitor_id: str | None = None,
 ) -> set[str]:
-    """Products this shopper (by customer id or session) dismissed."""
-    if not customer_id and not session_id:
+    """Products this shopper dismissed, by customer id, browser (visitor id) or session.
+
+    The visitor id outlives the session, so an anonymous shopper's dismissal lasts across
+    visits from the same browser.
+    """
+    who = [
+        (column, value)
+        for column, value in (
+            ("customer_id", customer_id),
+            ("visitor_id", visitor_id),
+            ("session_id", session_id),
+        )
+        if value
+    ]
+    if not who:
         return set()
-    rows = db.execute(
-        "SELECT DISTINCT product_id FROM events WHERE type = 'dismiss' "
-        "AND ((? IS NOT NULL AND customer_id = ?) OR (? IS NOT NULL AND session_id = ?))",
-        (customer_id, customer_id, session_id, session_id),
-    ).fetchall()
-    return {r[0] for r in rows}
+    # One indexed SELECT per id (UNION), not an OR the planner would answer with a scan.
+    sql = " UNION ".join(
+        f"SELECT product_id FROM events WHERE {column} = ? AND type = 'dismiss'"
+        for column, _ in who
+    )
+    return {r[0] for r in db.execute(sql, [value for _, value in who]).fetchall()}
 
 
 def session_viewed_products(
@@ -101,3 +123,17 @@ def last_viewed_product(db: sqlite_utils.Database, customer_id: str) -> str | No
         (customer_id,),
     ).fetchone()
     return row[0] if row else None
+
+
+def impression_counts(db: sqlite_utils.Database, since: str) -> dict[str, int]:
+    """Product id -> impressions recorded since `since` (ISO-8601 UTC).
+
+    Exploration gives slots to relevant products that shoppers rarely get to see; serving
+    reads this per shop and keeps it for a minute (plugin.serving_cache.ExpiringValues).
+    """
+    rows = db.execute(
+        "SELECT product_id, count(*) FROM events WHERE ts >= ? AND type = 'impression' "
+        "AND product_id IS NOT NULL GROUP BY product_id",
+        (since,),
+    ).fetchall()
+    return {r[0]: int(r[1]) for r in rows}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlite_utils
 
@@ -82,3 +83,51 @@ def redact_customer(
                 (email.encode("utf-8"),),
             ).rowcount
     return RedactionCounts(customers, events, order_rows, line_rows, bodies)
+
+
+def export_customer_data(
+    db: sqlite_utils.Database,
+    customer_id: str | None,
+    email: str | None,
+    order_ids: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Everything the store holds about a customer (Shopify customers/data_request): the
+    customer rows, their orders with lines (plus the orders the request names) and events."""
+    ids = {customer_id} if customer_id else set()
+    if email:
+        ids.update(
+            r[0] for r in db.execute("SELECT customer_id FROM customers WHERE email = ?", (email,))
+        )
+    id_list = sorted(ids)
+    customers: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    order_set = set(order_ids)
+    if id_list:
+        marks = _marks(id_list)
+        customers = list(
+            db.query(f"SELECT * FROM customers WHERE customer_id IN ({marks})", id_list)
+        )
+        events = list(
+            db.query(f"SELECT * FROM events WHERE customer_id IN ({marks}) ORDER BY ts", id_list)
+        )
+        order_set.update(
+            r[0]
+            for r in db.execute(
+                f"SELECT order_id FROM orders WHERE customer_id IN ({marks})", id_list
+            )
+        )
+    orders: list[dict[str, Any]] = []
+    for order_id in sorted(order_set):
+        rows = list(db.query("SELECT * FROM orders WHERE order_id = ?", [order_id]))
+        if not rows:
+            continue
+        order = dict(rows[0])
+        order["lines"] = list(
+            db.query(
+                "SELECT line_key, product_id, quantity, unit_price, created_at "
+                "FROM order_lines WHERE order_id = ? ORDER BY line_key",
+                [order_id],
+            )
+        )
+        orders.append(order)
+    return {"customers": customers, "orders": orders, "events": events}

@@ -42,3 +42,14 @@ def set_shop_setting(db: sqlite_utils.Database, key: str, value: Any, changed_by
             (key, old, new, now, changed_by),
         )
     return True
+
+
+def settings_stamp(db: sqlite_utils.Database) -> int:
+    """The id of the shop's latest settings change (0 when never changed).
+
+    Serving puts it in every cache key, so a change of "rules" or "weights" shows on the
+    very next request whoever wrote it (admin, CLI, experiments), without those callers
+    having to know about the serving cache. One index lookup: change_id is the rowid.
+    """
+    row = db.execute("SELECT max(change_id) FROM settings_changes").fetchone()
+    return int(row[0] or 0)

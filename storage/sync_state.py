@@ -39,3 +39,14 @@ def save_sync_state(
 def list_sync_states(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """Every resource's sync state."""
     return list(db.query("SELECT * FROM sync_state ORDER BY resource"))
+
+
+def reset_sync_state(db: sqlite_utils.Database, platform: str) -> int:
+    """Forget every cursor and watermark of `platform`, so its next sync is a full backfill
+    (what catches records deleted on the platform while their webhook was lost)."""
+    with db.conn:
+        cursor = db.conn.execute(
+            "DELETE FROM sync_state WHERE resource LIKE ? ESCAPE '\\'",
+            (platform.replace("_", "\\_").replace("%", "\\%") + ":%",),
+        )
+    return cursor.rowcount

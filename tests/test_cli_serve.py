@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import shutil
 import urllib.request
 from pathlib import Path
@@ -15,8 +17,11 @@ from live_server import start_server
 from config import Settings, load_settings
 from plugin import create_app
 from plugin.cli import cli
+from plugin.cli_serve import DEMO_ADMIN_USER, prepare_demo
+from storage.admin_users import list_admin_users
 from storage.db import open_shop_db
 from storage.orders import popular_products
+from tests.admin_client import log_in
 
 SHOP = "demo"
 
@@ -134,6 +139,8 @@ def test_demo_trains_an_existing_shop_and_prints_urls(data_dir: Path, anchor: st
     assert f"product page: http://127.0.0.1:8123/demo/product/{anchor}" in result.output
     assert f"http://127.0.0.1:8123/demo/cart?items={anchor},p" in result.output
     assert f"/api/v1/recommendations?shop=demo&context=product&product_id={anchor}" in result.output
+    assert "admin:        http://127.0.0.1:8123/admin/login" in result.output
+    assert "admin login:" not in result.output  # a shop the demo did not generate
     assert any(p.suffix == ".npz" for p in (data_dir / SHOP).rglob("*"))
 
 
@@ -142,6 +149,9 @@ def test_demo_generates_the_full_shop(tmp_path: Path) -> None:
     result = run(data_dir, "demo", "--no-serve")
     assert result.exit_code == 0, result.output
     assert "generated shop demo: 306 products, 600 customers, " in result.output
+    assert "simulated storefront traffic: " in result.output
+    passwords = re.findall(r"admin login:  user demo, password (\S+) ", result.output)
+    assert len(passwords) == 1 and len(passwords[0]) >= 16
     client = create_app(load_settings({}, data_dir=data_dir)).test_client()
     answer = client.get("/api/v1/recommendations?shop=demo&context=home").get_json()
     assert len(answer["items"]) == 8
@@ -160,3 +170,53 @@ def test_serve_answers_over_http(data_dir: Path, tmp_path: Path, mode: list[str]
         server.stop()
     if not mode:
         assert "Booting worker" in server.log.read_text()  # it was gunicorn, not werkzeug
+
+
+# --- the demo's setup step: traffic for the overview, a usable admin login ----------------
+
+SMALL = {"n_customers": 150, "days": 180}
+
+
+def _overview_metric(client: Any, name: str) -> float:
+    page = client.get(f"/admin/{SHOP}/overview").get_data(as_text=True)
+    match = re.search(rf'data-metric="{name}">([^<]+)<', page)
+    assert match, page[:500]
+    return float(re.sub(r"[^0-9.]", "", match.group(1)) or 0)
+
+
+def test_demo_setup_leaves_a_working_admin_login_and_traffic(tmp_path: Path) -> None:
+    settings = load_settings({}, data_dir=tmp_path / "data")
+    setup = prepare_demo(settings, SHOP, seed=3, sizes=SMALL)
+    assert any(line.startswith("simulated storefront traffic: ") for line in setup.lines)
+    assert len(setup.admin_password) >= 16 and setup.settings.secret_key
+    app = create_app(setup.settings, test_config={"TESTING": True})
+    client = app.test_client()
+    assert log_in(client, "demo", "wrong password!").status_code == 401
+    response = log_in(client, DEMO_ADMIN_USER, setup.admin_password)
+    assert response.status_code == 302 and response.location.endswith(f"/admin/{SHOP}/overview")
+    for metric in ("impressions", "clicks", "conversions", "revenue"):
+        assert _overview_metric(client, metric) > 0, metric
+
+    again = prepare_demo(settings, SHOP, seed=3, sizes=SMALL)
+    assert again.admin_password and again.admin_password != setup.admin_password
+    assert f"shop {SHOP} already has" in again.lines[1]
+    assert not any(line.startswith("simulated") for line in again.lines)  # traffic added once
+    client = create_app(again.settings, test_config={"TESTING": True}).test_client()
+    assert log_in(client, DEMO_ADMIN_USER, setup.admin_password).status_code == 401
+    assert log_in(client, DEMO_ADMIN_USER, again.admin_password).status_code == 302
+
+
+def test_demo_setup_adds_no_login_to_a_shop_it_did_not_make(trained_settings: Settings) -> None:
+    setup = prepare_demo(trained_settings, SHOP)
+    assert setup.admin_password == ""
+    assert any("no demo login added" in line for line in setup.lines)
+    db = open_shop_db(trained_settings.data_dir, SHOP, create=False)
+    try:
+        assert list_admin_users(db) == []
+    finally:
+        db.close()
+
+
+def test_demo_keeps_a_configured_secret_key(trained_settings: Settings) -> None:
+    configured = dataclasses.replace(trained_settings, secret_key="k" * 40)
+    assert prepare_demo(configured, SHOP).settings.secret_key == "k" * 40

@@ -62,12 +62,12 @@ def test_signed_llr_sign_and_order():
 def test_pair_score_is_confidence_shrunk_by_significance_not_lift():
     conf = np.array([0.4, 0.4, 0.4, 0.2])
     lift = np.array([1.5, 20.0, 1.5, 1.5])
-    sig = np.array([12.0, 12.0, 1.0, 12.0])
+    sig = np.array([12.0, 12.0, 0.2, 12.0])
     score = pair_score(conf, lift, sig)
     assert score[0] == pytest.approx(score[1])  # lift alone does not reorder pairs
     # clearly significant: keeps its confidence
     assert score[0] == pytest.approx(0.4, rel=1e-3)
-    assert score[2] < 0.5 * score[0]  # same confidence, but chance explains it: shrunk
+    assert score[2] < 0.5 * score[0]  # same confidence, but chance explains it (z 0.2): shrunk
     assert score[3] < score[0]  # among significant pairs, confidence decides
     assert pair_score(np.array([0.9]), np.array([0.5]), np.array([-4.0]))[0] == 0.0
 

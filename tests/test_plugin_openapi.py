@@ -49,14 +49,17 @@ def test_documented_parameters_are_accepted_and_enums_are_exact(
     get = document["paths"]["/api/v1/recommendations"]["get"]
     params = {p["name"]: p for p in get["parameters"]}
     assert set(params) == {
-        "shop", "context", "slot", "product_id", "customer_id", "session_id", "limit", "exclude"
+        "shop", "context", "slot", "product_id", "customer_id", "session_id", "visitor_id", "limit",
+        "exclude",
     }  # fmt: skip
     for context in params["context"]["schema"]["enum"]:
         assert client.get(f"/api/v1/recommendations?shop=demo&context={context}").status_code == 200
     assert client.get("/api/v1/recommendations?shop=demo&context=nope").status_code == 400
     top = params["limit"]["schema"]["maximum"]
     query = f"/api/v1/recommendations?shop=demo&context=product&product_id={anchor}"
-    assert client.get(f"{query}&limit={top}&exclude=x&session_id=s1").status_code == 200
+    assert (
+        client.get(f"{query}&limit={top}&exclude=x&session_id=s1&visitor_id=v1").status_code == 200
+    )
     assert client.get(f"{query}&limit={top + 1}").status_code == 400
 
 
@@ -71,3 +74,13 @@ def test_answer_matches_the_documented_schema(
     item_schema = schema["properties"]["items"]["items"]
     for item in answer["items"]:
         assert set(item_schema["required"]) <= set(item) <= set(item_schema["properties"])
+
+
+def test_extensions_are_documented(document: dict[str, Any]) -> None:
+    answer = document["components"]["schemas"]["Recommendations"]["properties"]
+    assert set(answer["experiment"]["required"]) == {"id", "variant"}
+    post = document["paths"]["/api/v1/events"]["post"]
+    event = post["requestBody"]["content"]["application/json"]["schema"]["oneOf"][0]
+    assert {"visitor_id", "experiment_id", "variant"} <= set(event["properties"])
+    assert {"202", "400", "403", "413", "429"} <= set(post["responses"])
+    assert "Retry-After" in post["responses"]["429"]["headers"]

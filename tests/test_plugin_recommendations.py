@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ import pytest
 import sqlite_utils
 
 from config import Settings, load_settings
+from engine.errors import InputError
 from plugin.model_cache import ModelCache
 from plugin.recommendations import (
     FALLBACK_NEWEST,
@@ -20,9 +22,10 @@ from plugin.recommendations import (
     ExpiringSets,
     RecommendationService,
     build_service,
+    serving_profile,
 )
 from plugin.request_params import RecommendationParams
-from storage.catalog import unavailable_product_ids, upsert_products
+from storage.catalog import get_products, unavailable_product_ids, upsert_products
 from storage.db import open_shop_db
 from storage.demo_shop import DEFAULT_NOW, generate_demo_shop
 from storage.events import insert_events
@@ -198,7 +201,10 @@ def test_untrained_shop_gets_best_sellers_with_an_honest_reason(
         params(context="product", slot="similar", product_ids=(top[0],), limit=5)
     )
     assert ids(answer) == top[1:6]
-    assert {item["reason"] for item in answer["items"]} == {FALLBACK_POPULAR[1]}
+    categories = {p: r["category"] for p, r in get_products(db, ids(answer)).items()}
+    assert [item["reason"] for item in answer["items"]] == [
+        f"Best seller in {categories[p]}" for p in ids(answer)
+    ]
     assert {item["strategy"] for item in answer["items"]} == {FALLBACK_POPULAR[0]}
 
 
@@ -223,7 +229,8 @@ def test_fallback_applies_the_rules_and_fills_with_new_products(
     with db.conn:
         db.conn.execute("DELETE FROM order_lines")
     fresh = service_for(untrained).recommend(params(limit=3))
-    assert {item["reason"] for item in fresh["items"]} == {FALLBACK_NEWEST[1]}
+    assert {item["strategy"] for item in fresh["items"]} == {FALLBACK_NEWEST[0]}
+    assert all(item["reason"].startswith("Latest in ") for item in fresh["items"])
     assert len(fresh["items"]) == 3
 
 
@@ -279,3 +286,75 @@ def test_model_cache_sees_a_retrain(trained: Settings) -> None:
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     service.recommend(params())
     assert service.model_cache.loads == 2
+
+
+def test_limit_is_cut_to_the_context_maximum(trained: Settings, db_of: Any) -> None:
+    cart = tuple(available_best_sellers(db_of(trained))[:2])
+    service = service_for(trained)
+    cart_ask = params(context="cart", slot="complete_the_look", product_ids=cart, limit=10)
+    assert len(ids(service.recommend(cart_ask))) == 4
+    assert len(ids(service.recommend(params(context="home", limit=50)))) == 12
+    assert len(ids(service.recommend(params(context="home", limit=3)))) == 3
+
+
+def test_a_profile_changes_one_request_and_is_cached_apart(trained: Settings) -> None:
+    service = build_service(trained)  # with the serving cache: keys must tell profiles apart
+    service._now = lambda: NOW  # type: ignore[method-assign]
+    ask = params(slot="trending", limit=6)
+    plain = ids(service.recommend(ask))
+    profile = {"rules": {"home/trending": {"blocked_products": [plain[0]]}}}
+    varied = ids(service.recommend(ask, profile=profile))
+    assert plain[0] not in varied and varied[0] == plain[1]
+    assert ids(service.recommend(ask)) == plain
+    assert ids(service.recommend(ask, profile=profile)) == varied
+    assert service.serving_cache is not None and service.serving_cache.hits >= 2
+    # The key is a hash of the content: other key order, same key; other content, other key.
+    same = {"weights": {}, "rules": {"home/trending": {"blocked_products": [plain[0]]}}}
+    assert serving_profile(same).key == serving_profile(profile).key != serving_profile(None).key
+    assert (
+        serving_profile({"rules": {"home": {"exploration": 0.2}}}).key
+        != serving_profile(profile).key
+    )
+
+
+def test_profile_weights_reblend_the_models(trained: Settings, db_of: Any) -> None:
+    anchor = available_best_sellers(db_of(trained))[0]
+    service = service_for(trained)
+    ask = params(context="product", slot="also_viewed", product_ids=(anchor,), limit=8)
+    plain = service.recommend(ask)["items"]
+    popular = {"weights": {"product/also_viewed": {"popularity": 1.0}}}
+    varied = service.recommend(ask, profile=popular)["items"]
+    assert [i["product_id"] for i in varied] != [i["product_id"] for i in plain]
+    assert {i["strategy"] for i in varied} <= {"popularity", "exploration", "pinned"}
+
+
+@pytest.mark.parametrize(
+    ("profile", "message"),
+    [
+        ({"weight": {}}, "profile has unknown keys ['weight']"),
+        ({"weights": {"home": {"magic": 1}}}, "weights source must be one of"),
+        ({"weights": [1]}, "profile.weights must map"),
+        ({"rules": {"home": {"exploration": 0.9}}}, "rules.home.exploration must be between"),
+    ],
+)
+def test_a_bad_profile_is_refused_naming_the_problem(
+    trained: Settings, profile: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InputError, match=re.escape(message)):
+        service_for(trained).recommend(params(), profile=profile)
+
+
+def test_an_untrained_shops_upgrade_is_still_pricier(untrained: Settings, db_of: Any) -> None:
+    db = db_of(untrained)
+    sellers = available_best_sellers(db)[:20]
+    by_price = sorted(sellers, key=lambda p: get_products(db, [p])[p]["price"])
+    anchor = by_price[len(by_price) // 2]  # a mid-priced cart item: both sides exist
+    ask = params(context="cart", slot="upgrade", product_ids=(anchor,), limit=4)
+    got = ids(service_for(untrained).recommend(ask))
+    prices = {p: r["price"] for p, r in get_products(db, [anchor, *got]).items()}
+    assert got and all(prices[p] > prices[anchor] for p in got)
+    # The other cart slots have no price rule: the same best sellers include cheaper ones.
+    look = params(context="cart", slot="complete_the_look", product_ids=(anchor,), limit=4)
+    shown = ids(service_for(untrained).recommend(look))
+    look_prices = {p: r["price"] for p, r in get_products(db, shown).items()}
+    assert any(price <= prices[anchor] for price in look_prices.values())

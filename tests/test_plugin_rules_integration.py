@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlite_utils
+from flask.testing import FlaskClient
 
 from config import Settings
 from plugin import create_app
 from plugin.recommendations import ExpiringSets, RecommendationService, build_service
 from plugin.request_params import MAX_EXCLUDE_IDS, RecommendationParams
-from storage.catalog import get_products, upsert_products
+from storage.catalog import get_products, set_inventory, upsert_products
 from storage.demo_shop import DEFAULT_NOW
+from storage.events import insert_events
 from storage.orders import upsert_order_lines, upsert_orders
+from storage.receipts import store_receipt
 from storage.shop_settings import set_shop_setting
+from worker.receipts import process_receipt
 from worker.training import models_dir
 
 SHOP = "demo"
 NOW = DEFAULT_NOW.replace(tzinfo=UTC)
 DECEMBER = datetime(2026, 12, 10, 12, tzinfo=UTC)
 JUNE = datetime(2027, 6, 15, 12, tzinfo=UTC)
+SHOPIFY_FIXTURES = Path(__file__).parent / "fixtures" / "shopify"
 
 
 @pytest.fixture
@@ -156,5 +163,126 @@ def test_a_short_list_is_filled_with_popular_items_to_the_context_minimum(
     shown = get_products(db, [i["product_id"] for i in items])
     filled = [i for i in items if i["strategy"] == "popular_fallback"]
     assert len(items) == 6  # home's minimum, although the engine's pool held fewer Coffee items
-    assert filled and {i["reason"] for i in filled} == {"Popular right now"}
+    assert filled and {i["reason"] for i in filled} == {"Best seller in Coffee"}
     assert {shown[i["product_id"]]["category"] for i in items} == {"Coffee"}
+
+
+# -- signals take effect on the next request, through the app and its serving cache --------
+
+
+def app_ids(client: FlaskClient, **query: Any) -> list[str]:
+    response = client.get("/api/v1/recommendations", query_string={"shop": SHOP, **query})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return [item["product_id"] for item in response.get_json()["items"]]
+
+
+@pytest.fixture
+def client(settings: Settings) -> FlaskClient:
+    return create_app(settings, {"TESTING": True}).test_client()
+
+
+def test_a_purchase_webhook_shows_on_the_customers_next_request(
+    settings: Settings, db: sqlite_utils.Database, client: FlaskClient
+) -> None:
+    customer = db.execute(
+        "SELECT customer_id FROM orders WHERE customer_id IS NOT NULL ORDER BY created_at LIMIT 1"
+    ).fetchone()[0]
+    ask = {"context": "home", "slot": "for_you", "customer_id": customer, "limit": 8}
+    before = app_ids(client, **ask)
+    bought = before[0]
+    category = get_products(db, [bought])[bought]["category"]
+    payload = json.loads((SHOPIFY_FIXTURES / "orders_create.json").read_text())
+    payload |= {"id": 990001, "created_at": datetime.now(UTC).isoformat()}
+    payload["customer"] = {**payload["customer"], "id": customer}
+    payload["line_items"] = [{**payload["line_items"][0], "id": 1, "product_id": bought}]
+    receipt_id, _ = store_receipt(
+        db, "shopify", "orders/create", "rules-order-1", {}, json.dumps(payload).encode()
+    )
+    assert process_receipt(settings, SHOP, receipt_id)["status"] == "processed"
+    after = app_ids(client, **ask)
+    shown = get_products(db, after)
+    assert bought not in after and len(after) == 8
+    # ... and the bought category is pushed down (for_you: x0.5 for 14 days).
+    before_cats = [get_products(db, before)[p]["category"] for p in before]
+    after_cats = [shown[p]["category"] for p in after]
+    assert before_cats[0] == category != after_cats[0]
+    assert after_cats[:3].count(category) < before_cats[:3].count(category)
+
+
+def test_a_dismissal_shows_on_the_visitors_next_request_only(
+    db: sqlite_utils.Database, client: FlaskClient
+) -> None:
+    ask = {"context": "home", "slot": "trending", "limit": 8}
+    shown = app_ids(client, visitor_id="v-1", **ask)
+    assert app_ids(client, visitor_id="v-1", **ask) == shown  # the shared, cached answer
+    event = {"shop": SHOP, "type": "dismiss", "product_id": shown[0], "visitor_id": "v-1"}
+    assert client.post("/api/v1/events", json=event).status_code == 202
+    again = app_ids(client, visitor_id="v-1", **ask)
+    assert shown[0] not in again and len(again) == 8
+    assert app_ids(client, visitor_id="v-2", **ask) == shown
+    assert app_ids(client, **ask) == shown
+
+
+def test_a_stock_out_shows_on_the_next_request_even_from_a_cached_answer(
+    db: sqlite_utils.Database, client: FlaskClient
+) -> None:
+    ask = {"context": "home", "slot": "trending", "limit": 6}
+    shown = app_ids(client, **ask)
+    assert set_inventory(db, shown[0], 0)  # e.g. the admin or a sync: no cache bump
+    after = app_ids(client, **ask)
+    assert shown[0] not in after and after[: len(shown) - 1] == shown[1:]
+
+
+def test_a_rules_or_weights_change_shows_on_the_next_request(
+    db: sqlite_utils.Database, client: FlaskClient
+) -> None:
+    ask = {"context": "home", "slot": "trending", "limit": 6}
+    shown = app_ids(client, **ask)
+    assert app_ids(client, **ask) == shown
+    set_shop_setting(db, "rules", {"home": {"blocked_products": [shown[1]]}}, "owner")
+    blocked = app_ids(client, **ask)
+    assert shown[1] not in blocked and blocked[0] == shown[0]
+    set_shop_setting(db, "weights", {"home/trending": {"content": 0.1, "popularity": 1}}, "owner")
+    reweighted = app_ids(client, **ask)
+    assert reweighted != blocked and shown[1] not in reweighted
+    set_shop_setting(db, "rules", {}, "owner")
+    set_shop_setting(db, "weights", {}, "owner")
+    assert app_ids(client, **ask) == shown
+
+
+def test_default_lists_are_diverse_where_the_catalog_allows(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    for slot in ("for_you", "trending"):
+        shown = ids_at(settings, NOW, slot=slot, limit=6)
+        categories = [r["category"] for r in get_products(db, shown).values()]
+        assert len(shown) == 6
+        assert max(categories.count(c) for c in categories) <= 2 and len(set(categories)) >= 3
+
+
+def test_exploration_gives_a_slot_to_a_rarely_shown_relevant_item(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    with db.conn:  # nothing is new, so only impressions can make an item explorable
+        db.conn.execute("UPDATE products SET created_at = '2020-01-01T00:00:00'")
+    plain = answer_at(settings, NOW, limit=8)
+    assert "exploration" not in {i["strategy"] for i in plain}  # the shop records no impressions
+    deeper = ids_at(settings, NOW, limit=12)
+    rare = deeper[-1]
+    assert rare not in [i["product_id"] for i in plain]
+    at = (NOW - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    products = [r[0] for r in db.execute("SELECT product_id FROM products")]
+    insert_events(
+        db,
+        [
+            {"ts": at, "type": "impression", "product_id": pid, "request_id": f"r{n}"}
+            for pid in products
+            for n in range(2 if pid == rare else 30)
+        ],
+    )
+    explored = [i for i in answer_at(settings, NOW, limit=8) if i["strategy"] == "exploration"]
+    assert [i["product_id"] for i in explored] == [rare]
+    assert not explored[0]["reason"].startswith("New in")  # the model's own, true reason
+    # Two weeks later those impressions no longer count: nothing is known to be rare.
+    later = answer_at(settings, NOW + timedelta(days=15), limit=8)
+    assert "exploration" not in {i["strategy"] for i in later}

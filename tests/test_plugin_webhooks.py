@@ -28,7 +28,8 @@ from worker.queues import QUEUE_DEFAULT, get_queue
 
 SECRET = "test-app-secret"
 WOO_SECRET = "whsec-local-123"  # the secret the real WooCommerce sample was signed with
-SHOP = "test-shop.myshopify.com"
+SHOP = "test-shop"  # shoprec shop name of test-shop.myshopify.com
+DOMAIN = "test-shop.myshopify.com"
 WOO_SHOP = "coffee"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "shopify"
 WOO_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "platform_samples" / "woocommerce"
@@ -84,7 +85,7 @@ def post_shopify(
     *,
     webhook_id: str = "wh-1",
     signature: str | None = None,
-    shop: str = SHOP,
+    shop: str = DOMAIN,
 ) -> Any:
     headers = {
         "X-Shopify-Topic": topic,
@@ -256,7 +257,7 @@ def test_shopify_cancellation_update_removes_an_order_from_purchases(
         db.close()
 
 
-def test_customers_redact_erases_the_customer_and_data_request_stays_pending(
+def test_customers_redact_erases_the_customer_and_data_request_is_exported(
     client: FlaskClient, app_settings: Settings, shop_rows: Any
 ) -> None:
     post_shopify(client, "orders/create", fixture_bytes("orders_create.json"), webhook_id="o")
@@ -284,8 +285,11 @@ def test_customers_redact_erases_the_customer_and_data_request_stays_pending(
     finally:
         db.close()
     assert statuses["customers/redact"] == ("processed", None)
-    assert statuses["customers/data_request"][0] == "pending"
-    assert "not automated" in statuses["customers/data_request"][1]
+    assert statuses["customers/data_request"] == ("processed", None)
+    # Received after the redaction: the export holds the order, but no customer any more.
+    export = app_settings.data_dir / SHOP / "privacy" / "data_request-9999.json"
+    data = json.loads(export.read_text())
+    assert data["customers"] == [] and [o["order_id"] for o in data["orders"]] == ["450789469"]
 
 
 # --- WooCommerce --------------------------------------------------------------------------
@@ -364,7 +368,7 @@ def test_with_redis_the_receipt_is_enqueued_and_a_worker_applies_it(
     try:
         assert get_receipt(db, receipt_id)["status"] == "pending"  # only queued so far
         queue = get_queue(QUEUE_DEFAULT, redis_conn)
-        job_id = f"receipt-test-shop_myshopify_com-{receipt_id}"
+        job_id = f"receipt-test-shop-{receipt_id}"
         assert queue.job_ids == [job_id]
         SimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer).work(burst=True)
         assert FailedJobRegistry(queue=queue).get_job_ids() == []
@@ -372,3 +376,58 @@ def test_with_redis_the_receipt_is_enqueued_and_a_worker_applies_it(
         assert len(read_purchase_lines(db)) == 2
     finally:
         db.close()
+
+
+# --- issue 5: shop name mapping, shop/redact, out-of-order ---------------------------------
+
+
+def test_shop_redact_delivery_deletes_the_shop_folder(
+    client: FlaskClient, app_settings: Settings
+) -> None:
+    body = json.dumps({"shop_id": 954889, "shop_domain": DOMAIN}).encode()
+    folder = app_settings.data_dir / SHOP
+    assert (folder / "shop.db").is_file()
+    response = post_shopify(client, "shop/redact", body, webhook_id="redact-1")
+    assert response.status_code == 200
+    assert not folder.exists()
+    # Later deliveries for the shop find no shop: 404, nothing recreated.
+    again = post_shopify(client, "orders/create", fixture_bytes("orders_create.json"))
+    assert again.status_code == 404 and not folder.exists()
+
+
+def test_late_product_update_does_not_overwrite_a_newer_one(
+    client: FlaskClient, shop_rows: Any
+) -> None:
+    payload = json.loads(fixture_bytes("products_update.json"))
+    newer = json.dumps({**payload, "title": "Newer", "updated_at": "2026-05-02T12:00:00Z"})
+    older = json.dumps({**payload, "title": "Older", "updated_at": "2026-05-01T12:00:00Z"})
+    post_shopify(client, "products/update", newer.encode(), webhook_id="new")
+    late = post_shopify(client, "products/update", older.encode(), webhook_id="old")
+    assert late.status_code == 200
+    assert shop_rows("SELECT title FROM products") == [("Newer",)]
+
+
+def test_the_full_domain_is_not_a_shop_name(client: FlaskClient, app_settings: Settings) -> None:
+    open_shop_db(app_settings.data_dir, "other.myshopify.com").close()
+    body = fixture_bytes("orders_create.json")
+    response = post_shopify(client, "orders/create", body, shop="other.myshopify.com")
+    assert response.status_code == 404  # shop 'other' does not exist; the folder name is not used
+
+
+def test_previous_secret_still_verifies_during_a_rotation(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path, shopify_api_secret="new-secret", shopify_api_secret_previous=SECRET
+    )
+    client = create_app(settings, {"TESTING": True}).test_client()
+    body = fixture_bytes("orders_create.json")
+    assert post_shopify(client, "orders/create", body, webhook_id="old-key").status_code == 200
+    new_sig = sign_shopify(body, "new-secret")
+    assert (
+        post_shopify(client, "orders/create", body, webhook_id="new", signature=new_sig).status_code
+        == 200
+    )
+    forged = sign_shopify(body, "neither")
+    assert (
+        post_shopify(client, "orders/create", body, webhook_id="x", signature=forged).status_code
+        == 401
+    )

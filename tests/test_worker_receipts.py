@@ -239,3 +239,139 @@ def test_cli_reprocess_replays_a_fixed_receipt(
     done = CliRunner().invoke(cli, [*args, "--receipt-id", str(fixed)])
     assert done.exit_code == 0 and "status=processed" in done.output
     assert db.execute("SELECT count(*) FROM orders").fetchone()[0] == 1
+
+
+# --- issue 5: out-of-order updates, inventory, privacy files, uninstall --------------------
+
+
+def product_body(title: str, updated_at: str, price: str = "10.00") -> bytes:
+    payload = json.loads((FIXTURES / "products_update.json").read_text())
+    payload.update(title=title, updated_at=updated_at)
+    payload["variants"][0]["price"] = price
+    return json.dumps(payload).encode()
+
+
+def test_out_of_order_product_updates_keep_the_newest(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    newer = store(
+        db, "shopify", "products/update", product_body("New", "2026-05-02T10:00:00Z", "12.00"), "n"
+    )
+    older = store(
+        db, "shopify", "products/update", product_body("Old", "2026-05-01T10:00:00Z", "9.00"), "o"
+    )
+    assert process_receipt(settings, SHOP, newer)["changed"]["products"] == 1
+    late = process_receipt(settings, SHOP, older)
+    assert late["status"] == "processed" and late["changed"]["stale_skipped"] == 1
+    product = get_products(db, ["632910392"])["632910392"]
+    assert (product["title"], product["price"]) == ("New", 12.0)
+    versions = db.execute("SELECT platform_updated_at FROM record_versions").fetchall()
+    assert versions == [("2026-05-02T10:00:00",)]
+
+
+def test_inventory_level_updates_the_mapped_product(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    process_receipt(settings, SHOP, shopify(db, "products/update", "products_update.json"))
+    payload = json.loads((FIXTURES / "products_update.json").read_text())
+    item = str(payload["variants"][0]["inventory_item_id"])
+    body = json.dumps(
+        {
+            "inventory_item_id": int(item),
+            "location_id": 905684977,
+            "available": 0,
+            "updated_at": "2026-05-03T12:00:00-04:00",
+        }
+    ).encode()
+    result = process_receipt(
+        settings, SHOP, store(db, "shopify", "inventory_levels/update", body, "i")
+    )
+    assert result["status"] == "processed" and result["product_id"] == "632910392"
+    expected = sum(
+        v.get("inventory_quantity") or 0
+        for v in payload["variants"][1:]
+        if v.get("inventory_item_id")
+    )
+    assert get_products(db, ["632910392"])["632910392"]["inventory"] == expected
+
+
+def test_shop_redact_deletes_the_shop_folder(settings: Settings, db: sqlite_utils.Database) -> None:
+    body = json.dumps({"shop_id": 1, "shop_domain": "demo.myshopify.com"}).encode()
+    rid = store(db, "shopify", "shop/redact", body, "sr")
+    folder = settings.data_dir / SHOP
+    assert (folder / "shop.db").is_file()
+    result = process_receipt(settings, SHOP, rid)
+    assert result["status"] == "processed" and result["deleted"] is True
+    assert not folder.exists()
+
+
+def test_shop_redact_for_another_shop_is_rejected(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    body = json.dumps({"shop_id": 1, "shop_domain": "other.myshopify.com"}).encode()
+    result = process_receipt(settings, SHOP, store(db, "shopify", "shop/redact", body, "x"))
+    assert result["status"] == "rejected" and "other.myshopify.com" in result["error"]
+    assert (settings.data_dir / SHOP / "shop.db").is_file()
+
+
+def test_app_uninstalled_drops_the_token(settings: Settings, db: sqlite_utils.Database) -> None:
+    from storage.connections import get_connection, save_connection
+
+    save_connection(db, "shopify", "demo.myshopify.com", {"access_token": "shpat_x"})
+    body = json.dumps({"id": 1, "domain": "demo.myshopify.com"}).encode()
+    result = process_receipt(settings, SHOP, store(db, "shopify", "app/uninstalled", body, "u"))
+    assert result["status"] == "processed"
+    connection = get_connection(db, "shopify")
+    assert connection is not None and connection.status == "uninstalled"
+    assert connection.credentials == {}
+
+
+def test_data_request_writes_the_customers_export(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    process_receipt(settings, SHOP, shopify(db, "orders/create", "orders_create.json"))
+    body = (FIXTURES / "customers_data_request.json").read_bytes()
+    rid = store(db, "shopify", "customers/data_request", body.replace(b"test-shop", b"demo"), "d")
+    result = process_receipt(settings, SHOP, rid)
+    assert result["status"] == "processed", result
+    data = json.loads((settings.data_dir / SHOP / "privacy" / result["export"]).read_text())
+    assert [c["email"] for c in data["customers"]] == ["buyer@example.test"]
+    assert [o["order_id"] for o in data["orders"]] == ["450789469"]
+    assert data["orders"][0]["lines"]
+
+
+def test_unparseable_body_stays_in_the_inbox_with_its_error(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    rid = store(db, "shopify", "orders/create", b'{"id": 1, "line_items": "nope"', "bad")
+    result = process_receipt(settings, SHOP, rid)
+    assert result["status"] == "rejected"
+    receipt = get_receipt(db, rid)
+    assert receipt is not None and receipt["status"] == "rejected"
+    assert "not valid JSON" in receipt["error"] and bytes(receipt["body"])
+
+
+def test_enqueued_receipt_jobs_carry_a_retry(redis_conn: redis.Redis) -> None:
+    job = enqueue_receipt(get_queue(QUEUE_DEFAULT, redis_conn), SHOP, 5)
+    assert job.retries_left == 3 and job.retry_intervals == [10, 60, 300]
+
+
+def test_late_inventory_level_is_ignored(settings: Settings, db: sqlite_utils.Database) -> None:
+    process_receipt(settings, SHOP, shopify(db, "products/update", "products_update.json"))
+
+    def level(available: int, at: str, delivery: str) -> dict[str, Any]:
+        body = json.dumps(
+            {
+                "inventory_item_id": 808950810,
+                "location_id": 1,
+                "available": available,
+                "updated_at": at,
+            }
+        ).encode()
+        return process_receipt(
+            settings, SHOP, store(db, "shopify", "inventory_levels/update", body, delivery)
+        )
+
+    assert level(4, "2026-05-03T12:00:00Z", "new")["inventory"] == 4 + 20
+    assert level(9, "2026-05-02T12:00:00Z", "late").get("stale_skipped") == 1
+    assert get_products(db, ["632910392"])["632910392"]["inventory"] == 24

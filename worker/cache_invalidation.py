@@ -6,6 +6,9 @@ Two stamps make up a shop's generation, and a serving-cache key carries both:
   from the CLI or a retrain invalidates the in-process caches of every gunicorn worker;
 - the Redis counter `shoprec:{shop}:gen` (INCR), when settings.redis_url is set, so caches
   on other hosts sharing the Redis see the bump too.
+Settings need no bump: serving adds a third stamp, the id of the shop's latest settings
+change (storage.shop_settings.settings_stamp), so a "rules" or "weights" change written by
+anyone (admin, CLI, experiments) shows on the next request.
 A bump that cannot reach Redis is logged, not raised: the marker file still moved, and a
 failed data write must not be reported for a cache that merely goes stale by TTL.
 

@@ -8,13 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from config import Settings
-from engine.evaluation import evaluate_split
+from engine.evaluation import RULED, evaluate_split
 from worker.training import load_training_data
 
 METRICS = {
     "next_purchase": ("hr", "recall", "ndcg", "coverage", "diversity", "novelty_rank"),
     "fbt": ("hr", "coverage", "diversity", "novelty_rank"),
 }
+# The headline metric per task, whose share kept after the business rules is reported.
+HEADLINE = {"next_purchase": "ndcg", "fbt": "hr"}
 TITLES = {
     "next_purchase": "next purchase (home/for_you)",
     "fbt": "frequently bought together (product page)",
@@ -39,7 +41,19 @@ class EvaluationReport:
             "k": self.k,
             "seconds": round(self.seconds, 2),
             "tasks": self.results,
+            "rules_kept": self.rules_kept(),
         }
+
+    def rules_kept(self) -> dict[str, float]:
+        """Per task, the hybrid's headline metric after rules over before (1.0 = no cost)."""
+        kept = {}
+        for task, per_strategy in self.results.items():
+            metric = HEADLINE[task]
+            before = per_strategy.get("hybrid", {}).get(metric)
+            after = per_strategy.get(RULED, {}).get(metric)
+            if before and after is not None:
+                kept[task] = round(after / before, 4)
+        return kept
 
     def lines(self) -> list[str]:
         """Tables for the CLI, one per task, strategies as rows."""
@@ -53,13 +67,18 @@ class EvaluationReport:
             out.append("")
             out.append(f"{TITLES[task]}: {queries} queries")
             header = "".join(f"{_label(n, self.k):>14}" for n in names)
-            out.append(f"{'strategy':<12}{header}")
+            out.append(f"{'strategy':<14}{header}")
             for strategy, metrics in per_strategy.items():
                 row = "".join(
                     f"{metrics[n]:>14.1f}" if n == "novelty_rank" else f"{metrics[n]:>14.3f}"
                     for n in names
                 )
-                out.append(f"{strategy:<12}{row}")
+                out.append(f"{strategy:<14}{row}")
+            if task in self.rules_kept():
+                out.append(
+                    f"after the business rules the hybrid keeps "
+                    f"{self.rules_kept()[task]:.1%} of its {_label(HEADLINE[task], self.k)}"
+                )
         return out
 
 

@@ -80,3 +80,93 @@ def process_receipt_job(shop: str, receipt_id: int) -> dict[str, Any]:
     from worker.receipts import process_receipt
 
     return process_receipt(load_settings(), shop, int(receipt_id))
+
+
+def fire_campaign_timer(shop: str, timer_id: int) -> dict[str, Any]:
+    """Fire one campaign timer (enqueued with enqueue_at by worker/timers.py): re-check,
+    build the block from current stock, store the delivery and push it."""
+    from rq import get_current_job
+
+    from worker.campaigns import fire_and_push
+    from worker.queues import QUEUE_EMAIL, get_queue
+    from worker.redis_connection import get_redis
+
+    settings = load_settings()
+    job = get_current_job()
+    connection = job.connection if job is not None else get_redis(settings)
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        return fire_and_push(settings, db, get_queue(QUEUE_EMAIL, connection), shop, int(timer_id))
+    finally:
+        db.close()
+
+
+def push_delivery_job(shop: str, delivery_id: int) -> dict[str, Any]:
+    """Send one stored delivery to its email platform; RQ's Retry covers retryable failures
+    and the last try parks the delivery instead of raising."""
+    from rq import get_current_job
+
+    from worker.push import push_delivery
+
+    settings = load_settings()
+    job = get_current_job()
+    last_try = job is None or not job.retries_left
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        return push_delivery(settings, db, int(delivery_id), last_try=last_try)
+    finally:
+        db.close()
+
+
+def schedule_browse_timer(
+    shop: str, customer_id: str, viewed_at: str, product_id: str
+) -> dict[str, Any]:
+    """Set a shopper's browse re-engagement timer after a product view (enqueued by the
+    storefront event path, so the HTTP request itself never touches the scheduler)."""
+    from rq import get_current_job
+
+    from worker.queues import QUEUE_EMAIL, get_queue
+    from worker.redis_connection import get_redis
+    from worker.timers import schedule_after_views
+
+    settings = load_settings()
+    job = get_current_job()
+    connection = job.connection if job is not None else get_redis(settings)
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        timer = schedule_after_views(
+            db, get_queue(QUEUE_EMAIL, connection), shop, customer_id, viewed_at, product_id
+        )
+    finally:
+        db.close()
+    return {"shop": shop, "timer_id": timer["timer_id"] if timer else None}
+
+
+def sync_shop_job(shop: str, platform: str) -> dict[str, Any]:
+    """Backfill or incrementally sync one shop from `platform` (enqueued by worker.sync_run)."""
+    from worker.sync_run import run_shop_sync
+
+    return run_shop_sync(load_settings(), shop, platform)
+
+
+def sweep_browse_timers(shop: str, hours: int = 24) -> dict[str, Any]:
+    """Set browse timers for shoppers who viewed products in the last `hours` (run it every
+    few hours; storefront views are stored on the HTTP path without scheduling)."""
+    from datetime import UTC, timedelta
+
+    from rq import get_current_job
+
+    from worker.queues import QUEUE_EMAIL, get_queue
+    from worker.redis_connection import get_redis
+    from worker.timers import schedule_browse_from_views
+
+    settings = load_settings()
+    job = get_current_job()
+    connection = job.connection if job is not None else get_redis(settings)
+    since = datetime.now(UTC) - timedelta(hours=int(hours))
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        timers = schedule_browse_from_views(db, get_queue(QUEUE_EMAIL, connection), shop, since)
+    finally:
+        db.close()
+    return {"shop": shop, "browse_timers": timers}

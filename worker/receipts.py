@@ -3,12 +3,20 @@
 A receipt is written by plugin/webhooks.py before anything else happens to it (STYLE.md 4).
 Here its body is parsed and applied; a malformed payload marks the receipt 'rejected' with
 the precise reason and keeps the row for a replay, it never raises. Unexpected errors (a
-broken store) are left to reach RQ so the job lands in FailedJobRegistry.
+broken store) reach RQ, whose Retry re-runs the job; after the last try it lands in
+FailedJobRegistry and the receipt stays 'pending'.
 
-customers/redact erases the customer (storage.redaction). Topics not applied yet stay
-'pending' with a note in `error` rather than being marked processed: inventory_levels/update
-(the store keeps no Shopify inventory-item -> product map), customers/data_request,
-shop/redact (deleting the shop folder is left to an operator for now) and app/uninstalled.
+Records go through worker.platform_apply, which skips a stale update (one whose platform
+updated_at is older than what was applied). Topic handling:
+- orders/*, products/*, customers/create|update (Shopify); order.*, product.*, customer.*
+  (WooCommerce): mapped once per platform in connectors/*_payloads.py and applied.
+- inventory_levels/update: the item is mapped to its product (inventory_items, filled by the
+  backfill and product webhooks); an unknown item stays 'pending' with a note, for a replay
+  once the sync has seen its product.
+- customers/redact: the customer is erased (storage.redaction).
+- customers/data_request: the customer's data is written as JSON under the shop folder.
+- shop/redact: the whole shop folder is deleted, after the db is closed (`delete_shop`).
+- app/uninstalled: the connection is marked uninstalled and its tokens dropped.
 """
 
 from __future__ import annotations
@@ -19,60 +27,69 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlite_utils
-from rq import Queue
+from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job
 
 from config import Settings
 from connectors import shopify_payloads, woocommerce_payloads
-from connectors.feed_records import FeedBatch
 from connectors.payload_errors import PayloadError
 from connectors.payload_fields import parse_json_object, product_deleted_batch
-from storage.catalog import upsert_products
-from storage.customers import upsert_customers
+from connectors.platform_update import PlatformUpdate
+from storage.catalog import set_inventory
+from storage.connections import mark_uninstalled
 from storage.db import open_shop_db, shop_exists, validate_shop_name
-from storage.orders import upsert_order_lines, upsert_orders
+from storage.inventory_items import product_of_item, product_stock, set_inventory_level
 from storage.receipts import get_receipt, mark_receipt
 from storage.redaction import redact_customer
 from worker.cache_invalidation import bump_db_generation
+from worker.platform_apply import apply_batch, apply_update
+from worker.privacy import delete_shop_data, write_data_export
+
+__all__ = ["apply_batch", "enqueue_receipt", "process_receipt", "process_stored_receipt"]
 
 logger = logging.getLogger(__name__)
 
 RECEIPT_JOB = "worker.jobs.process_receipt_job"
 RECEIPT_RESULT_TTL_S = 3600
+# A job that raises (store locked, disk full) is tried again; a payload error never raises.
+RECEIPT_RETRY = Retry(max=3, interval=[10, 60, 300])
 
-Mapper = Callable[[Mapping[str, Any], str], FeedBatch]
+Mapper = Callable[[Mapping[str, Any], str], PlatformUpdate]
+
+
+def _plain(update: Callable[[Mapping[str, Any]], Any]) -> Mapper:
+    return lambda payload, domain: update(payload)
+
+
+def _deleted(payload: Mapping[str, Any], domain: str) -> PlatformUpdate:
+    return PlatformUpdate(batch=product_deleted_batch(payload))
+
 
 _SHOPIFY: dict[str, Mapper] = {
-    "orders/create": lambda p, shop: shopify_payloads.order_batch(p),
-    "orders/updated": lambda p, shop: shopify_payloads.order_batch(p),
-    "orders/paid": lambda p, shop: shopify_payloads.order_batch(p),
-    "orders/cancelled": lambda p, shop: shopify_payloads.order_batch(p),
-    "products/create": shopify_payloads.product_batch,
-    "products/update": shopify_payloads.product_batch,
-    "products/delete": lambda p, shop: product_deleted_batch(p),
-    "customers/create": lambda p, shop: shopify_payloads.customer_batch(p),
-    "customers/update": lambda p, shop: shopify_payloads.customer_batch(p),
+    "orders/create": _plain(shopify_payloads.order_update),
+    "orders/updated": _plain(shopify_payloads.order_update),
+    "orders/paid": _plain(shopify_payloads.order_update),
+    "orders/cancelled": _plain(shopify_payloads.order_update),
+    "products/create": shopify_payloads.product_update,
+    "products/update": shopify_payloads.product_update,
+    "products/delete": _deleted,
+    "customers/create": _plain(shopify_payloads.customer_update),
+    "customers/update": _plain(shopify_payloads.customer_update),
 }
 _WOOCOMMERCE: dict[str, Mapper] = {
-    "order.created": lambda p, shop: woocommerce_payloads.order_batch(p),
-    "order.updated": lambda p, shop: woocommerce_payloads.order_batch(p),
-    "order.restored": lambda p, shop: woocommerce_payloads.order_batch(p),
-    "order.deleted": lambda p, shop: woocommerce_payloads.order_deleted_batch(p),
-    "product.created": lambda p, shop: woocommerce_payloads.product_batch(p),
-    "product.updated": lambda p, shop: woocommerce_payloads.product_batch(p),
-    "product.restored": lambda p, shop: woocommerce_payloads.product_batch(p),
-    "product.deleted": lambda p, shop: product_deleted_batch(p),
-    "customer.created": lambda p, shop: woocommerce_payloads.customer_batch(p),
-    "customer.updated": lambda p, shop: woocommerce_payloads.customer_batch(p),
+    "order.created": _plain(woocommerce_payloads.order_update),
+    "order.updated": _plain(woocommerce_payloads.order_update),
+    "order.restored": _plain(woocommerce_payloads.order_update),
+    "order.deleted": lambda p, d: PlatformUpdate(batch=woocommerce_payloads.order_deleted_batch(p)),
+    "product.created": _plain(woocommerce_payloads.product_update),
+    "product.updated": _plain(woocommerce_payloads.product_update),
+    "product.restored": _plain(woocommerce_payloads.product_update),
+    "product.deleted": _deleted,
+    "customer.created": _plain(woocommerce_payloads.customer_update),
+    "customer.updated": _plain(woocommerce_payloads.customer_update),
 }
 _MAPPERS = {"shopify": _SHOPIFY, "woocommerce": _WOOCOMMERCE}
-# Received and kept, but not applied yet: the note is what the admin sees on the receipt.
-_NOT_YET = {
-    ("shopify", "customers/data_request"): "privacy request not automated yet: answer manually",
-    ("shopify", "shop/redact"): "shop redaction not automated yet: delete the shop folder",
-    ("shopify", "app/uninstalled"): "uninstall handling not implemented yet",
-}
 
 
 def receipt_job_id(shop: str, receipt_id: int) -> str:
@@ -91,6 +108,7 @@ def enqueue_receipt(queue: Queue, shop: str, receipt_id: int) -> Job:
             result_ttl=RECEIPT_RESULT_TTL_S,
             description=f"webhook receipt {receipt_id} of {shop}",
             unique=True,
+            retry=RECEIPT_RETRY,
         )
     except DuplicateJobError:
         try:
@@ -99,74 +117,121 @@ def enqueue_receipt(queue: Queue, shop: str, receipt_id: int) -> Job:
             raise DuplicateJobError(f"job {job_id} vanished while enqueueing") from None
 
 
-def apply_batch(db: sqlite_utils.Database, batch: FeedBatch) -> dict[str, int]:
-    """Upsert a batch's records (customers, products, orders, lines); return rows changed."""
-    return {
-        "customers": upsert_customers(db, batch.customers) if batch.customers else 0,
-        "products": upsert_products(db, batch.products) if batch.products else 0,
-        "orders": upsert_orders(db, batch.orders) if batch.orders else 0,
-        "order_lines": upsert_order_lines(db, batch.order_lines) if batch.order_lines else 0,
-    }
+def shop_domain(shop: str) -> str:
+    """The Shopify domain of a shop name (shop names are the domain minus .myshopify.com)."""
+    return shop if shop.endswith(".myshopify.com") else f"{shop}.myshopify.com"
+
+
+def _check_domain(shop: str, given: str, where: str) -> None:
+    if given and given not in (shop, shop_domain(shop)):
+        raise PayloadError(f"{where}.shop_domain {given!r} is not this shop ({shop!r})")
 
 
 def process_stored_receipt(
     db: sqlite_utils.Database, shop: str, receipt: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Apply one receipt row to `db` and record its outcome; return a JSON-able summary."""
+    """Apply one receipt row to `db` and record its outcome; return a JSON-able summary.
+
+    A summary with `delete_shop: True` (shop/redact) asks the caller to call
+    `finish_receipt` once `db` is closed.
+    """
     receipt_id = int(receipt["receipt_id"])
     platform, topic = receipt["platform"], receipt["topic"]
     summary: dict[str, Any] = {"shop": shop, "receipt_id": receipt_id, "topic": topic}
     log_extra = {"shop": shop, "receipt_id": receipt_id}
     try:
         payload = parse_json_object(bytes(receipt["body"]))
-        note = _NOT_YET.get((platform, topic))
-        if note is None and (platform, topic) == ("shopify", "inventory_levels/update"):
-            level = shopify_payloads.inventory_level(payload)
-            note = (
-                f"inventory item {level.inventory_item_id} not applied: the store keeps no "
-                "Shopify inventory-item -> product map yet"
-            )
-        if note is not None:
-            mark_receipt(db, receipt_id, "pending", note)
-            logger.info(
-                "receipt %s (%s) left pending: %s", receipt_id, topic, note, extra=log_extra
-            )
-            return {**summary, "status": "pending", "note": note}
-        if (platform, topic) == ("shopify", "customers/redact"):
-            return {**summary, **_redact(db, shop, receipt_id, payload)}
-        mapper = _MAPPERS.get(platform, {}).get(topic)
-        if mapper is None:
-            raise PayloadError(f"{platform} topic {topic!r} is not handled")
-        batch = mapper(payload, shop)
+        special = _SPECIAL.get((platform, topic))
+        if special is not None:
+            outcome = special(db, shop, payload)
+        else:
+            mapper = _MAPPERS.get(platform, {}).get(topic)
+            if mapper is None:
+                raise PayloadError(f"{platform} topic {topic!r} is not handled")
+            update = mapper(payload, shop_domain(shop) if platform == "shopify" else "")
+            outcome = {"status": "processed", "changed": apply_update(db, update)}
+            if update.batch.orders:  # issue 7: start/cancel campaign timers; never raises
+                from worker.timers import schedule_after_stored_orders
+
+                outcome["campaigns"] = schedule_after_stored_orders(db, shop, update.batch.orders)
     except PayloadError as exc:
         mark_receipt(db, receipt_id, "rejected", str(exc))
         logger.warning("receipt %s rejected: %s", receipt_id, exc, extra=log_extra)
         return {**summary, "status": "rejected", "error": str(exc)}
-    changed = apply_batch(db, batch)
-    if changed["products"]:
-        # Served answers that held these products (price, stock, status) must go now.
-        bump_db_generation(db)
-    mark_receipt(db, receipt_id, "processed")
-    return {**summary, "status": "processed", "changed": changed}
+    # Only a receipt left pending keeps a note (why, and what to do); `error` stays clean
+    # for processed ones.
+    note = outcome.get("note") if outcome["status"] != "processed" else None
+    mark_receipt(db, receipt_id, outcome["status"], note)
+    logger.info("receipt %s (%s): %s", receipt_id, topic, outcome["status"], extra=log_extra)
+    return {**summary, **outcome}
 
 
-def _redact(
-    db: sqlite_utils.Database, shop: str, receipt_id: int, payload: Mapping[str, Any]
-) -> dict[str, Any]:
-    request = shopify_payloads.redaction_request(payload)
-    if request.shop_domain and request.shop_domain != shop:
-        raise PayloadError(
-            f"customers_redact.shop_domain {request.shop_domain!r} is not this shop ({shop!r})"
+def _inventory(db: sqlite_utils.Database, shop: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    level = shopify_payloads.inventory_level(payload)
+    product_id = product_of_item(db, level.inventory_item_id)
+    if product_id is None:
+        note = (
+            f"inventory item {level.inventory_item_id} belongs to no known product yet: "
+            "replay after the next sync"
         )
-    counts = redact_customer(db, request.customer_id, request.email, request.order_ids)
-    mark_receipt(db, receipt_id, "processed")
-    logger.info(
-        "receipt %s: customer redacted (%s)",
-        receipt_id,
-        counts,
-        extra={"shop": shop, "receipt_id": receipt_id},
+        return {"status": "pending", "note": note}
+    applied = set_inventory_level(
+        db, level.inventory_item_id, level.location_id, level.available, level.updated_at
     )
+    if not applied:
+        return {"status": "processed", "product_id": product_id, "stale_skipped": 1}
+    stock = product_stock(db, product_id)
+    set_inventory(db, product_id, stock)
+    bump_db_generation(db)
+    return {"status": "processed", "product_id": product_id, "inventory": stock}
+
+
+def _redact(db: sqlite_utils.Database, shop: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    request = shopify_payloads.redaction_request(payload)
+    _check_domain(shop, request.shop_domain, "customers_redact")
+    counts = redact_customer(db, request.customer_id, request.email, request.order_ids)
     return {"status": "processed", "redacted": dataclasses.asdict(counts)}
+
+
+def _data_request(
+    db: sqlite_utils.Database, shop: str, payload: Mapping[str, Any]
+) -> dict[str, Any]:
+    request = shopify_payloads.data_request(payload)
+    _check_domain(shop, request.shop_domain, "customers_data_request")
+    path = write_data_export(
+        db, request.request_id, request.customer_id, request.email, request.order_ids
+    )
+    return {"status": "processed", "export": path.name}
+
+
+def _shop_redact(
+    db: sqlite_utils.Database, shop: str, payload: Mapping[str, Any]
+) -> dict[str, Any]:
+    _check_domain(shop, shopify_payloads.shop_domain_of(payload, "shop_redact"), "shop_redact")
+    return {"status": "processed", "delete_shop": True}
+
+
+def _uninstalled(
+    db: sqlite_utils.Database, shop: str, payload: Mapping[str, Any]
+) -> dict[str, Any]:
+    known = mark_uninstalled(db, "shopify", "app/uninstalled received: the app was removed")
+    return {"status": "processed", "connection_known": known}
+
+
+_SPECIAL: dict[tuple[str, str], Callable[..., dict[str, Any]]] = {
+    ("shopify", "inventory_levels/update"): _inventory,
+    ("shopify", "customers/redact"): _redact,
+    ("shopify", "customers/data_request"): _data_request,
+    ("shopify", "shop/redact"): _shop_redact,
+    ("shopify", "app/uninstalled"): _uninstalled,
+}
+
+
+def finish_receipt(settings: Settings, shop: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """What must happen after the shop's db is closed: shop/redact deletes the folder."""
+    if summary.get("delete_shop"):
+        summary = {**summary, "deleted": delete_shop_data(settings, shop)["deleted"]}
+    return summary
 
 
 def process_receipt(
@@ -186,6 +251,7 @@ def process_receipt(
             return {**summary, "status": "missing", "error": f"no receipt {receipt_id}"}
         if receipt["status"] == "processed" and not force:
             return {**summary, "topic": receipt["topic"], "status": "processed", "skipped": True}
-        return process_stored_receipt(db, shop, receipt)
+        result = process_stored_receipt(db, shop, receipt)
     finally:
         db.close()
+    return finish_receipt(settings, shop, result)

@@ -6,11 +6,13 @@
  *
  * Embed (reserve the height in your own CSS too, e.g. [data-shoprec]{min-height:340px}):
  *   <div data-shoprec="product" data-shop="myshop" data-product-id="p001" data-slot="similar"
- *        data-limit="6" data-format="scroll|grid" data-min-height="340"
+ *        data-limit="6" data-format="scroll|grid|carousel" data-min-height="340"
  *        data-customer-id="(when known)" data-currency="EUR" data-title="(heading)"></div>
  *   cart: data-shoprec="cart" data-product-ids="p001,p002"; home: data-shoprec="home".
  *   <script src="https://YOUR-SHOPREC/static/widget.js" async></script>
- * The API is the script's own origin unless data-api="https://..." says otherwise. */
+ * The API is the script's own origin unless data-api="https://..." says otherwise.
+ * A random first-party visitor id (localStorage; a per-page id where storage is blocked) goes
+ * with every request and event: dismissals outlast the session, experiments stay sticky. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -42,7 +44,14 @@
     "overflow:hidden}" +
     ".shoprec-x{position:absolute;top:4px;right:4px;width:28px;height:28px;border:0;" +
     "border-radius:50%;background:rgba(255,255,255,.9);cursor:pointer;font-size:18px;" +
-    "line-height:28px;padding:0;color:#333}";
+    "line-height:28px;padding:0;color:#333}" +
+    ".shoprec-carousel{position:relative}" +
+    ".shoprec-carousel .shoprec-list{overflow-x:auto;scroll-snap-type:x mandatory;scrollbar-width:none}" +
+    ".shoprec-carousel .shoprec-list::-webkit-scrollbar{display:none}" +
+    ".shoprec-nav{position:absolute;top:45%;width:36px;height:36px;border:1px solid rgba(0,0,0,.2);" +
+    "border-radius:50%;background:#fff;cursor:pointer;font-size:22px;line-height:32px;padding:0;color:#333}" +
+    ".shoprec-nav:disabled{opacity:.3;cursor:default}.shoprec-prev{left:-8px}.shoprec-next{right:-8px}" +
+    ".shoprec-nav:focus-visible,.shoprec-list:focus-visible{outline:2px solid #2563eb}";
 
   function noop() {}
 
@@ -72,6 +81,13 @@
 
   var visitorId = kept("localStorage", "shoprec_vid");
   var sessionId = kept("sessionStorage", "shoprec_sid");
+
+  function toggle(key, value, on) {
+    var list = readList(key), at = list.indexOf(value);
+    if (on === at >= 0) return;
+    if (on) list.push(value); else list.splice(at, 1);
+    writeList(key, list);
+  }
 
   function attr(el, name) { return el.getAttribute("data-" + name) || ""; }
 
@@ -134,7 +150,10 @@
     if (!items.length) return release(box);
     addStyle();
     var title = attr(box, "title") || TITLES[answer.slot] || "";
-    var section = el("section", "shoprec shoprec-" + (attr(box, "format") === "grid" ? "grid" : "scroll"));
+    var fmt = attr(box, "format");
+    fmt = fmt === "grid" || fmt === "carousel" ? fmt : "scroll";
+    var exp = answer.experiment || null;
+    var section = el("section", "shoprec shoprec-" + fmt);
     section.setAttribute("aria-label", title || "Recommendations");
     if (title) section.appendChild(el("h2", "shoprec-title", title));
     var list = el("ul", "shoprec-list");
@@ -157,7 +176,8 @@
       li.shoprecEvent = function (type) {
         return { shop: answer.shop, type: type, product_id: item.product_id, customer_id: ctx.customerId || null,
           session_id: sessionId, visitor_id: visitorId, request_id: answer.request_id, context: answer.context,
-          slot: answer.slot, strategy: strategy || null, position: position };
+          slot: answer.slot, strategy: strategy || null, position: position,
+          experiment_id: exp ? exp.id : null, variant: exp ? exp.variant : null };
       };
       var link = el("a", "shoprec-link");
       var href = safeUrl(item.url, ctx.base);
@@ -166,6 +186,7 @@
         href.searchParams.set("shoprec_slot", answer.slot);
         href.searchParams.set("shoprec_pos", String(position));
         href.searchParams.set("shoprec_strategy", strategy);
+        if (exp) href.searchParams.set("shoprec_exp", exp.id + ":" + exp.variant);
         link.href = href.toString();
       }
       link.addEventListener("click", function () { send(ctx.base, [li.shoprecEvent("click")]); });
@@ -198,8 +219,40 @@
       if (seen) seen.observe(li);
     });
     section.appendChild(list);
+    var nav = fmt === "carousel" ? carousel(section, list) : noop;
     box.textContent = "";
     box.appendChild(section);
+    nav();
+  }
+
+  // One row moved a page at a time by prev/next buttons or the arrow keys; the buttons sit
+  // over the row (absolute), so adding them moves nothing. Returns the button-state update.
+  function carousel(section, list) {
+    list.tabIndex = 0;
+    function step(dir) {
+      try { list.scrollBy({ left: dir * Math.max(list.clientWidth - 48, 160), behavior: "smooth" }); } catch (e) { list.scrollLeft += dir * list.clientWidth; }
+    }
+    function button(cls, label, dir, text) {
+      var b = el("button", "shoprec-nav " + cls, text);
+      b.type = "button";
+      b.setAttribute("aria-label", label);
+      b.addEventListener("click", function () { step(dir); });
+      section.appendChild(b);
+      return b;
+    }
+    var prev = button("shoprec-prev", "Previous products", -1, "\u2039");
+    var next = button("shoprec-next", "Next products", 1, "\u203a");
+    function update() {
+      prev.disabled = list.scrollLeft <= 1;
+      next.disabled = list.scrollLeft + list.clientWidth >= list.scrollWidth - 1;
+    }
+    list.addEventListener("scroll", update, { passive: true });
+    list.addEventListener("keydown", function (e) {
+      if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
+      e.preventDefault();
+      step(e.key === "ArrowRight" ? 1 : -1);
+    });
+    return update;
   }
 
   // Nothing to show: give the reserved space back only where no one can see it move.
@@ -210,7 +263,9 @@
   function load(box) {
     if (box.getAttribute("data-shoprec-state")) return;
     box.setAttribute("data-shoprec-state", "loading");
-    box.style.minHeight = (parseInt(attr(box, "min-height"), 10) || 340) + "px";
+    // A visitor held out of an experiment here was shown nothing last time: reserve nothing.
+    var place = attr(box, "shop") + "/" + attr(box, "shoprec");
+    if (readList("shoprec_holdout").indexOf(place) < 0) box.style.minHeight = (parseInt(attr(box, "min-height"), 10) || 340) + "px";
     var ctx = { base: apiBase(box), customerId: attr(box, "customer-id") };
     var query = new URLSearchParams();
     query.set("shop", attr(box, "shop"));
@@ -222,9 +277,11 @@
     });
     if (ctx.customerId) query.set("customer_id", ctx.customerId);
     query.set("session_id", sessionId);
+    query.set("visitor_id", visitorId);
     // After a dismissal the cached answer is stale: a new key makes the browser ask again.
     query.set("d", String(readList("shoprec_dismissed").length));
     getJSON(ctx.base + "/api/v1/recommendations?" + query.toString()).then(function (answer) {
+      toggle("shoprec_holdout", place, !!(answer.experiment && answer.experiment.variant === "holdout"));
       render(box, answer, ctx);
       box.setAttribute("data-shoprec-state", "ready");
     }).catch(function () {

@@ -9,11 +9,13 @@ a second one would shadow the `from conftest import dataset_path` that other tes
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sqlite3
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +23,9 @@ from typing import Any
 
 import pytest
 from live_server import LiveServer, free_port, start_server
+
+from storage.db import open_shop_db
+from storage.experiments import HOLDOUT, assign_variant, create_experiment, start_experiment
 
 pytestmark = pytest.mark.playwright
 
@@ -263,6 +268,16 @@ def test_dismissed_card_goes_at_once_and_stays_gone(
     assert product_id not in shown_ids(page)
     assert cards(page, "frequently_bought_together").count() == 6  # the server refilled it
     page.screenshot(path=str(artifacts / "widget-after-dismiss.png"))
+    # A new session of the same browser, with the widget's own dismissed list gone: the
+    # server still leaves the product out, by the visitor id kept in localStorage.
+    visitor = page.evaluate("localStorage.getItem('shoprec_vid')")
+    assert re.fullmatch(r"[0-9a-f]{32}", visitor) and rows[0]["visitor_id"] == visitor
+    page.evaluate("sessionStorage.clear(); localStorage.removeItem('shoprec_dismissed')")
+    page.reload()
+    page.wait_for_function(READY, arg=3, timeout=10_000)
+    assert page.evaluate("sessionStorage.getItem('shoprec_sid')") != rows[0]["session_id"]
+    assert product_id not in shown_ids(page)
+    assert cards(page, "frequently_bought_together").count() == 6
 
 
 def test_cards_are_reachable_by_keyboard(page: Any, live_server: LiveServer) -> None:
@@ -373,3 +388,125 @@ def test_slow_api_is_given_up_after_three_seconds(
     page.wait_for_selector("[data-shoprec-state=failed]", state="attached", timeout=10_000)
     assert 2.0 < time.monotonic() - started < 6.0
     assert_host_page_intact(page)
+
+
+# The host reserves the widget's height in its own CSS, as the embed instructions say: the
+# async script may run after the first paint.
+CAROUSEL_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host</title>
+<style>[data-shoprec]{{min-height:340px}}</style></head><body><h1>Host shop page</h1>
+<div data-shoprec="product" data-shop="demo" data-product-id="{product}" data-limit="8"
+     data-format="carousel" data-min-height="340"></div>
+<p>Footer of the host page</p>
+<script src="{script}" async></script></body></html>"""
+SCROLLED = "() => document.querySelector('.shoprec-carousel .shoprec-list').scrollLeft"
+
+
+def test_carousel_moves_by_buttons_and_arrow_keys_without_layout_shift(
+    page: Any, live_server: LiveServer, host_site: Callable[[str], str], artifacts: Path
+) -> None:
+    page.add_init_script(CLS_OBSERVER)
+    script = f"{live_server.url}/static/widget.js"
+    page.goto(host_site(CAROUSEL_PAGE.format(product=best_seller(live_server), script=script)))
+    page.wait_for_function(READY, arg=1, timeout=10_000)
+    assert page.locator(".shoprec-carousel .shoprec-card").count() == 8
+    tops = page.eval_on_selector_all(".shoprec-card", "els => els.map(e => e.offsetTop)")
+    assert len(set(tops)) == 1  # one row
+    prev, nxt = page.locator(".shoprec-prev"), page.locator(".shoprec-next")
+    assert prev.get_attribute("aria-label") == "Previous products" and prev.is_disabled()
+    assert nxt.get_attribute("aria-label") == "Next products" and nxt.is_enabled()
+    nxt.click()
+    page.wait_for_function(f"({SCROLLED})() > 100", timeout=5_000)
+    page.wait_for_function("() => !document.querySelector('.shoprec-prev').disabled")
+    page.screenshot(path=str(artifacts / "widget-carousel.png"))
+    page.locator(".shoprec-carousel .shoprec-list").focus()
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function(f"({SCROLLED})() === 0", timeout=5_000)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"({SCROLLED})() > 100", timeout=5_000)
+    page.wait_for_function("Array.from(document.images).every(img => img.complete)")
+    height, reserved = page.eval_on_selector(
+        "[data-shoprec]", "e => [e.offsetHeight, parseInt(e.style.minHeight)]"
+    )
+    assert height <= reserved
+    assert page.evaluate("window.__cls") < 0.01
+    assert page.page_errors == []
+
+
+UNTRUSTED_TITLE = (
+    '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> "quoted" & \'single\''
+)
+
+
+def test_untrusted_title_is_escaped_in_json_html_and_the_widget(
+    page: Any, private_server: LiveServer, host_site: Callable[[str], str]
+) -> None:
+    anchor = best_seller(private_server)
+    api = f"{private_server.url}/api/v1"
+
+    def get(path: str) -> str:
+        with urllib.request.urlopen(f"{api}/{path}", timeout=10) as response:
+            return str(response.read().decode("utf-8"))
+
+    first = json.loads(get(f"recommendations?shop=demo&context=product&product_id={anchor}"))
+    target = first["items"][0]["product_id"]
+    conn = sqlite3.connect(private_server.data_dir / SHOP / "shop.db", timeout=10)
+    with conn:
+        conn.execute(
+            "UPDATE products SET title = ? WHERE product_id = ?", (UNTRUSTED_TITLE, target)
+        )
+    conn.close()
+    # JSON consumers get the exact text, which they must escape themselves.
+    answer = json.loads(get(f"recommendations?shop=demo&context=product&product_id={anchor}"))
+    assert answer["items"][0]["title"] == UNTRUSTED_TITLE
+    # The HTML fragment escapes it.
+    html = get(f"widgets/product?shop=demo&product_id={anchor}")
+    assert "<script>window" not in html and "<img src=x" not in html
+    assert (
+        "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html and "&amp; &#39;single&#39;" in html
+    )
+    # The widget writes it as text: shown verbatim, nothing runs, no element is created.
+    script = f"{private_server.url}/static/widget.js"
+    page.goto(host_site(HOST_PAGE.format(product=anchor, api="", script=script)))
+    page.wait_for_function(READY, arg=1, timeout=10_000)
+    card = page.locator(f'.shoprec-card[data-product-id="{target}"]')
+    assert card.locator(".shoprec-name").text_content() == UNTRUSTED_TITLE
+    assert (
+        card.locator("button").get_attribute("aria-label") == f"Not interested in {UNTRUSTED_TITLE}"
+    )
+    assert card.locator("script").count() == 0 and card.locator("img").count() == 1
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.__pwned") is None
+    assert page.page_errors == []
+
+
+def test_holdout_visitor_sees_nothing_and_then_reserves_no_space(
+    page: Any, private_server: LiveServer, host_site: Callable[[str], str]
+) -> None:
+    db = open_shop_db(private_server.data_dir, SHOP, create=False)
+    try:
+        experiment_id = create_experiment(
+            db,
+            "holdout check",
+            "product",
+            [{"name": "a", "weight": 1}, {"name": "b", "weight": 1}],
+            holdout_share=0.5,
+        )
+        experiment = start_experiment(db, experiment_id)
+    finally:
+        db.close()
+    visitor = next(
+        v for v in (f"{i:032x}" for i in range(1000)) if assign_variant(experiment, v) == HOLDOUT
+    )
+    page.add_init_script(f"localStorage.setItem('shoprec_vid', '{visitor}')")
+    script = f"{private_server.url}/static/widget.js"
+    page.goto(
+        host_site(HOST_PAGE.format(product=best_seller(private_server), api="", script=script))
+    )
+    page.wait_for_function(READY, arg=1, timeout=10_000)
+    assert page.locator(".shoprec-card").count() == 0
+    assert page.locator("[data-shoprec]").inner_text() == ""
+    page.reload()
+    page.wait_for_function(READY, arg=1, timeout=10_000)
+    box = "document.querySelector('[data-shoprec]')"
+    assert page.evaluate(f"[{box}.style.minHeight, {box}.offsetHeight]") == ["", 0]
+    assert page.page_errors == []

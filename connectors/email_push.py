@@ -1,0 +1,77 @@
+"""What every email-platform push is made of: planned HTTP steps, sent through one client.
+
+A push is planned as plain `PushStep`s (method, path, JSON body) *without* credentials, so
+the plan can be stored in the deliveries table and re-sent by a retry exactly as it was
+built, and no secret ever lands in the store. Each provider's client adds its own auth and
+base URL when it sends (connectors/klaviyo.py, connectors/mailchimp.py), through
+connectors.http_client.send_with_retry, which owns the retry rules.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+
+from connectors.errors import ConnectorError
+from connectors.http_client import Attempt, RetryPolicy
+
+
+@dataclass(frozen=True)
+class PushStep:
+    """One HTTP call of a push. `path` is relative to the provider's base URL."""
+
+    method: str
+    path: str
+    body: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The step as stored in deliveries.payload."""
+        return {"method": self.method, "path": self.path, "body": self.body}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PushStep:
+        """A step read back from deliveries.payload."""
+        return cls(str(data["method"]), str(data["path"]), dict(data.get("body") or {}))
+
+
+@dataclass(frozen=True)
+class PushItem:
+    """One recommended product as the platforms receive it (url = tracked click link)."""
+
+    product_id: str
+    title: str
+    url: str
+    image_url: str
+    price: str
+    reason: str
+
+
+class PushRejected(ConnectorError):
+    """The platform answered 2xx but refused the message (e.g. Mandrill 'rejected'): permanent."""
+
+
+class PushClient(Protocol):
+    """A provider client: sends one planned step with its auth, retrying per the policy."""
+
+    provider: str
+
+    def send(
+        self,
+        step: PushStep,
+        *,
+        policy: RetryPolicy = ...,
+        sleep: Callable[[float], None] = ...,
+        on_attempt: Callable[[Attempt], None] | None = None,
+    ) -> requests.Response:
+        """Send `step`; raise HTTPCallError (from send_with_retry) or PushRejected."""
+        ...
+
+
+# In-process retries keep a worker busy while they wait, so they stay short (at most ~30 s
+# in all); a platform that is still throttling or down after that is retried by RQ later.
+DEFAULT_PUSH_POLICY = RetryPolicy(max_attempts=4, base_delay_s=1.0, max_delay_s=15.0)
+SLEEP: Callable[[float], None] = time.sleep

@@ -1,0 +1,265 @@
+"""Mailchimp: the Marketing API (merge fields + a journey trigger or member event) and
+Mailchimp Transactional (Mandrill) send-template with Handlebars merge vars.
+
+Marketing (PLATFORMS.md 4.1-4.3): https://<dc>.api.mailchimp.com/3.0, HTTP Basic with the API
+key as password, dc = the part of the key after its last '-'. Merge tags are at most 10
+characters and text values at most 255, so the block goes in as REC1_TTL/REC1_URL/... fields
+plus RECS_URL (the signed pull URL), not as HTML. We PATCH the member (update only: a block
+must never subscribe anyone) and then trigger the journey step or post a member event, so the
+email renders with fresh values. Mailchimp allows 10 simultaneous connections per key and
+sends no Retry-After; a worker sends one call at a time, and 429/5xx back off.
+Transactional (4.5): POST https://mandrillapp.com/api/1.3/messages/send-template.json with the
+key in the JSON body; a 200 carries one status per recipient, and 'rejected'/'invalid' is a
+permanent refusal (PushRejected). Neither API has an idempotency key; ours is the
+deliveries row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from connectors.email_push import DEFAULT_PUSH_POLICY, SLEEP, PushItem, PushRejected, PushStep
+from connectors.errors import ConnectorError
+from connectors.http_client import (
+    Attempt,
+    HTTPCallError,
+    RetryPolicy,
+    new_session,
+    send_with_retry,
+)
+
+TRANSACTIONAL_URL = "https://mandrillapp.com/api/1.3"
+SEND_TEMPLATE_PATH = "/messages/send-template.json"
+MAX_MERGE_ITEMS = 6
+MAX_TEXT = 255  # Mailchimp's text merge field limit
+DEFAULT_EVENT = "shoprec_recs"
+
+
+class InvalidMailchimpKey(ConnectorError):
+    """The Marketing API key does not end in '-<data center>'."""
+
+
+def server_prefix(api_key: str) -> str:
+    """The data center of a Marketing key ('...-us6' -> 'us6')."""
+    parts = api_key.strip().split("-")
+    if len(parts) != 2 or not parts[0] or not parts[1].isalnum():
+        raise InvalidMailchimpKey("MAILCHIMP_API_KEY must look like '<key>-<dc>', e.g. '...-us6'")
+    return parts[1]
+
+
+def subscriber_hash(email: str) -> str:
+    """MD5 of the lowercased email, the member id in list URLs."""
+    return hashlib.md5(email.strip().lower().encode("utf-8")).hexdigest()  # noqa: S324
+
+
+def merge_fields(items: list[PushItem], block_url: str, heading: str) -> dict[str, str]:
+    """REC<n>_TTL/_URL/_IMG/_PRC for up to 6 items, RECS_HEAD and RECS_URL; values <= 255."""
+    fields = {"RECS_HEAD": heading[:MAX_TEXT], "RECS_URL": block_url[:MAX_TEXT]}
+    for n, item in enumerate(items[:MAX_MERGE_ITEMS], start=1):
+        fields[f"REC{n}_TTL"] = item.title[:MAX_TEXT]
+        fields[f"REC{n}_URL"] = item.url[:MAX_TEXT]
+        fields[f"REC{n}_IMG"] = item.image_url[:MAX_TEXT]
+        fields[f"REC{n}_PRC"] = item.price[:MAX_TEXT]
+    return fields
+
+
+def marketing_steps(
+    *,
+    list_id: str,
+    email: str,
+    fields: dict[str, str],
+    journey_id: str | None = None,
+    step_id: str | None = None,
+    event_name: str | None = None,
+    campaign: str = "",
+) -> list[PushStep]:
+    """PATCH the member's merge fields, then trigger the journey step (or post an event)."""
+    email = email.strip()
+    member = f"/lists/{list_id}/members/{subscriber_hash(email)}"
+    steps = [PushStep("PATCH", member, {"merge_fields": fields})]
+    if journey_id and step_id:
+        path = f"/customer-journeys/journeys/{journey_id}/steps/{step_id}/actions/trigger"
+        steps.append(PushStep("POST", path, {"email_address": email}))
+    else:
+        properties = {"campaign": campaign, "block_url": fields["RECS_URL"]}
+        steps.append(
+            PushStep(
+                "POST",
+                f"{member}/events",
+                {"name": event_name or DEFAULT_EVENT, "properties": properties},
+            )
+        )
+    return steps
+
+
+def send_template_step(
+    *,
+    template_name: str,
+    from_email: str,
+    subject: str,
+    email: str,
+    first_name: str,
+    campaign: str,
+    heading: str,
+    items: list[PushItem],
+    html: str,
+    block_url: str,
+) -> PushStep:
+    """messages/send-template with Handlebars merge vars (products array, block HTML)."""
+    products = [
+        {
+            "id": i.product_id,
+            "title": i.title,
+            "url": i.url,
+            "image": i.image_url,
+            "price": i.price,
+            "reason": i.reason,
+        }
+        for i in items
+    ]
+    message = {
+        "subject": subject,
+        "from_email": from_email,
+        "to": [{"email": email, "name": first_name, "type": "to"}],
+        "merge_language": "handlebars",
+        "merge_vars": [
+            {
+                "rcpt": email,
+                "vars": [
+                    {"name": "first_name", "content": first_name},
+                    {"name": "heading", "content": heading},
+                    {"name": "products", "content": products},
+                    {"name": "recs_html", "content": html},
+                    {"name": "recs_url", "content": block_url},
+                ],
+            }
+        ],
+        "tags": ["shoprec", campaign],
+        "track_clicks": False,  # our links already go through shoprec's click redirect
+    }
+    body = {"template_name": template_name, "template_content": [], "message": message}
+    return PushStep("POST", SEND_TEMPLATE_PATH, body)
+
+
+class _Client:
+    provider = ""
+
+    def __init__(self, session: requests.Session | None, base_url: str, timeout_s: float) -> None:
+        self._session = session or new_session()
+        self._base_url = base_url.rstrip("/")
+        self._timeout_s = timeout_s
+
+    def _send(
+        self,
+        step: PushStep,
+        policy: RetryPolicy,
+        sleep: Callable[[float], None],
+        on_attempt: Callable[[Attempt], None] | None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        return send_with_retry(
+            self._session,
+            step.method,
+            f"{self._base_url}{step.path}",
+            policy=policy,
+            sleep=sleep,
+            on_attempt=on_attempt,
+            timeout_s=self._timeout_s,
+            **kwargs,
+        )
+
+
+class MailchimpMarketingClient(_Client):
+    """The Marketing API on the key's data center, with HTTP Basic auth."""
+
+    provider = "mailchimp"
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        session: requests.Session | None = None,
+        base_url: str | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
+        if not api_key:
+            raise ValueError("MAILCHIMP_API_KEY is not set")
+        url = base_url or f"https://{server_prefix(api_key)}.api.mailchimp.com/3.0"
+        super().__init__(session, url, timeout_s)
+        self._auth = ("shoprec", api_key)
+
+    def send(
+        self,
+        step: PushStep,
+        *,
+        policy: RetryPolicy = DEFAULT_PUSH_POLICY,
+        sleep: Callable[[float], None] = SLEEP,
+        on_attempt: Callable[[Attempt], None] | None = None,
+    ) -> requests.Response:
+        """Send one step; HTTPCallError on a 4xx (at once) or when retries run out.
+
+        Under heavy load Mailchimp answers a bare 403 "Request Blocked" HTML page instead of
+        its problem+json errors (PLATFORMS.md 4.1): that one is throttling, so it comes back
+        as retryable and the delivery is tried again later instead of being parked.
+        """
+        try:
+            return self._send(step, policy, sleep, on_attempt, json=step.body, auth=self._auth)
+        except HTTPCallError as exc:
+            if exc.status == 403 and not exc.body.lstrip().startswith("{"):
+                raise HTTPCallError(
+                    f"{exc.message} (Mailchimp's 'Request Blocked' page: throttled)",
+                    status=exc.status,
+                    body=exc.body,
+                    retryable=True,
+                    attempts=exc.attempts,
+                ) from exc
+            raise
+
+
+class MailchimpTransactionalClient(_Client):
+    """Mandrill: every call a POST whose JSON body carries the key."""
+
+    provider = "mailchimp_transactional"
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        session: requests.Session | None = None,
+        base_url: str = TRANSACTIONAL_URL,
+        timeout_s: float = 10.0,
+    ) -> None:
+        if not api_key:
+            raise ValueError("MAILCHIMP_TRANSACTIONAL_KEY is not set")
+        super().__init__(session, base_url, timeout_s)
+        self._key = api_key
+
+    def send(
+        self,
+        step: PushStep,
+        *,
+        policy: RetryPolicy = DEFAULT_PUSH_POLICY,
+        sleep: Callable[[float], None] = SLEEP,
+        on_attempt: Callable[[Attempt], None] | None = None,
+    ) -> requests.Response:
+        """Send one step; PushRejected when Mandrill refuses the recipient."""
+        body = {"key": self._key, **step.body}
+        response = self._send(step, policy, sleep, on_attempt, json=body)
+        try:
+            results = response.json()
+        except ValueError as exc:
+            raise PushRejected(f"Mandrill answered {response.status_code} without JSON") from exc
+        if not isinstance(results, list):
+            raise PushRejected(f"Mandrill answered an unexpected body: {str(results)[:200]}")
+        refused = [
+            f"{r.get('email')}: {r.get('status')} ({r.get('reject_reason')})"
+            for r in results
+            if isinstance(r, dict) and r.get("status") in ("rejected", "invalid")
+        ]
+        if refused:
+            raise PushRejected("Mandrill refused the message: " + "; ".join(refused))
+        return response

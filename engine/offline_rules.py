@@ -1,0 +1,115 @@
+"""The business rules as they apply offline, so evaluation can show their cost in relevance.
+
+Serving (plugin/recommendations.py) asks the engine for a pool and turns it into the shown
+list with engine.rules.apply_business_rules, reading stock, dismissals and session views
+live. Offline, at a split date, only what was knowable then is used: the catalog's status,
+stock and available-until (as stored now: the dataset has no history of them), each
+customer's purchases before the split (recently bought items excluded, recently bought
+categories down-weighted), the shop's default rule settings, and no session signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from engine.base import RecommendationRequest
+from engine.rule_settings import rule_settings_for
+from engine.rules import ItemFacts, RuleContext, apply_business_rules, facts_from_row, request_seed
+from engine.shop_models import ShopModels
+from engine.training_data import TrainingData, utc
+
+RECENTLY_BOUGHT_DAYS = 30  # as serving (plugin/recommendations.RECENTLY_BOUGHT_DAYS)
+POOL_FACTOR, MIN_POOL, MAX_POOL = 4, 24, 200  # the pool serving asks the engine for
+FALLBACK_SIZE = 200
+
+
+@dataclass(frozen=True)
+class OfflineRules:
+    """What the rules know at the split date.
+
+    facts: product id -> ItemFacts from the catalog; unavailable: ids never shown (not active,
+    out of stock, past available-until); recent: customer -> ids bought in the 30 days before
+    the split; categories: customer -> category -> date of their last purchase in it.
+    """
+
+    today: date
+    facts: Mapping[str, ItemFacts]
+    unavailable: frozenset[str]
+    recent: Mapping[str, frozenset[str]]
+    categories: Mapping[str, Mapping[str, date]]
+
+
+def offline_rules(data: TrainingData, split: datetime) -> OfflineRules:
+    """The rule inputs knowable at `split` from the catalog and the purchases before it."""
+    today = utc(split).date()
+    products = data.products.drop_duplicates("product_id")
+    rows = products.to_dict("records")
+    facts = {str(row["product_id"]): facts_from_row(row) for row in rows}
+    unavailable = frozenset(str(row["product_id"]) for row in rows if _unavailable(row, today))
+    bought = data.purchases.dropna(subset=["customer_id"])
+    at = pd.to_datetime(bought["created_at"], utc=True, format="ISO8601")
+    since = pd.Timestamp(utc(split) - timedelta(days=RECENTLY_BOUGHT_DAYS))
+    recent_rows = bought[(at >= since).to_numpy()]
+    recent = {
+        str(c): frozenset(str(p) for p in ids)
+        for c, ids in recent_rows.groupby("customer_id")["product_id"]
+    }
+    categories: dict[str, dict[str, date]] = {}
+    frame = pd.DataFrame(
+        {
+            "customer": bought["customer_id"].astype(str).to_numpy(),
+            "category": [facts.get(str(p), ItemFacts()).category for p in bought["product_id"]],
+            "day": at.dt.date.to_numpy(),
+        }
+    )
+    frame = frame[frame["category"] != ""]
+    for (customer, category), day in frame.groupby(["customer", "category"])["day"].max().items():
+        categories.setdefault(str(customer), {})[str(category)] = day
+    return OfflineRules(today, facts, unavailable, recent, categories)
+
+
+def _unavailable(row: Mapping[str, object], today: date) -> bool:
+    """As storage.catalog.unavailable_product_ids: not active, out of stock, or expired."""
+    inventory, until = row.get("inventory"), row.get("available_until")
+    if row.get("status") not in (None, "active"):
+        return True
+    if inventory is not None and not pd.isna(inventory) and float(inventory) <= 0:  # type: ignore[arg-type]
+        return True
+    return isinstance(until, str) and bool(until) and until[:10] < today.isoformat()
+
+
+def rules_answerer(
+    models: ShopModels, rules: OfflineRules
+) -> Callable[[RecommendationRequest], list[str]]:
+    """A function giving the ids a shopper would see: the engine's pool through the rules."""
+    order = np.argsort(models.popularity.rank, kind="stable")[:FALLBACK_SIZE]
+    fallback = [str(models.item_ids[i]) for i in order if str(models.item_ids[i]) in rules.facts]
+
+    def answer(request: RecommendationRequest) -> list[str]:
+        customer = request.customer_id or ""
+        excluded = request.exclude_ids | rules.unavailable | rules.recent.get(customer, frozenset())
+        pool_size = min(max(request.limit * POOL_FACTOR, MIN_POOL), MAX_POOL)
+        pool = models.recommend(replace(request, exclude_ids=excluded, limit=pool_size))
+        anchors = request.product_ids
+        ctx = RuleContext(
+            context=request.context,
+            slot=request.slot,
+            today=rules.today,
+            anchor_ids=anchors,
+            anchor_categories=tuple(
+                dict.fromkeys(rules.facts[p].category for p in anchors if p in rules.facts)
+            ),
+            bought_categories=rules.categories.get(customer, {}),
+            exclude_ids=frozenset(excluded),
+            seed=request_seed(customer, "", *anchors, rules.today.isoformat()),
+        )
+        settings = rule_settings_for(None, request.context, request.slot)
+        shown = apply_business_rules(pool, rules.facts, ctx, settings, request.limit, fallback)
+        return [r.product_id for r in shown]
+
+    return answer

@@ -1,0 +1,129 @@
+"""Small server-side SVG charts for the admin pages: no JavaScript, no third-party code, CSP-safe.
+
+Every piece of text that reaches the SVG (title, axis labels, tooltips) goes through
+html.escape, because labels may come from shop data; the result is returned as Markup so
+Jinja inserts it as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from html import escape
+
+from markupsafe import Markup
+
+WIDTH, HEIGHT = 640, 220
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 64, 16, 28, 36
+
+
+@dataclass(frozen=True)
+class Point:
+    """One day's value: label is the x-axis text (a date), value a number >= 0, or None for a
+    day with nothing to measure (a rate without a denominator): drawn as a gap, not as 0."""
+
+    label: str
+    value: float | None
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def daily_chart(
+    points: Sequence[Point],
+    title: str,
+    value_format: Callable[[float], str] = lambda v: f"{v:,.2f}",
+    kind: str = "line",
+    chart_id: str = "",
+) -> Markup:
+    """An SVG line or bar chart of daily values, with min/max gridlines and a few date labels.
+
+    Args:
+        points: the days in order; an empty list draws an empty frame saying "no data".
+        title: the chart's caption (escaped).
+        value_format: how a value is written on the y axis and in tooltips.
+        kind: 'line' or 'bar'.
+        chart_id: an id attribute for tests and links (escaped).
+    """
+    if kind not in ("line", "bar"):
+        raise ValueError(f"kind must be 'line' or 'bar', got {kind!r}")
+    plot_w = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+    plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+    top = max((p.value for p in points if p.value is not None), default=0.0) or 1.0
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'width="{WIDTH}" height="{HEIGHT}" '
+        f'role="img" aria-label="{escape(title)}" class="chart"'
+        + (f' id="{escape(chart_id)}"' if chart_id else "")
+        + ">",
+        f"<title>{escape(title)}</title>",
+        f'<text x="{MARGIN_LEFT}" y="18" font-size="13" font-weight="600">{escape(title)}</text>',
+    ]
+    base_y = MARGIN_TOP + plot_h
+    for value in (0.0, top / 2, top):
+        y = base_y - plot_h * value / top
+        parts.append(
+            f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{_fmt(y)}" y2="{_fmt(y)}" '
+            'stroke="#ddd" stroke-width="1"/>'
+            f'<text x="{MARGIN_LEFT - 6}" y="{_fmt(y + 4)}" font-size="11" text-anchor="end">'
+            f"{escape(value_format(value))}</text>"
+        )
+    if not points:
+        parts.append(
+            f'<text x="{MARGIN_LEFT + plot_w / 2}" y="{MARGIN_TOP + plot_h / 2}" '
+            'font-size="13" text-anchor="middle" fill="#777">no data in this range</text></svg>'
+        )
+        return Markup("".join(parts))
+    step = plot_w / len(points)
+    xs = [MARGIN_LEFT + step * (i + 0.5) for i in range(len(points))]
+    ys = [None if p.value is None else base_y - plot_h * p.value / top for p in points]
+    if kind == "line":
+        for run in _runs(xs, ys):
+            path = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in run)
+            parts.append(
+                f'<polyline points="{path}" fill="none" stroke="#2a6fdb" stroke-width="2"/>'
+            )
+    for point, x, y in zip(points, xs, ys, strict=True):
+        if point.value is None or y is None:
+            continue
+        tip = f"<title>{escape(point.label)}: {escape(value_format(point.value))}</title>"
+        if kind == "bar":
+            width = max(step * 0.8, 1.0)
+            parts.append(
+                f'<rect x="{_fmt(x - width / 2)}" y="{_fmt(y)}" width="{_fmt(width)}" '
+                f'height="{_fmt(base_y - y)}" fill="#2a9d6f">{tip}</rect>'
+            )
+        else:
+            parts.append(
+                f'<circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="2.5" fill="#2a6fdb">{tip}</circle>'
+            )
+    last = len(points) - 1
+    for index in sorted({0, last // 2, last}):
+        # the end labels hang inwards so they are not cut off at the frame
+        anchor = "start" if index == 0 and last else "end" if index == last and last else "middle"
+        x = (
+            MARGIN_LEFT
+            if anchor == "start"
+            else WIDTH - MARGIN_RIGHT
+            if anchor == "end"
+            else xs[index]
+        )
+        parts.append(
+            f'<text x="{_fmt(x)}" y="{HEIGHT - 12}" font-size="11" text-anchor="{anchor}">'
+            f"{escape(points[index].label)}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _runs(xs: Sequence[float], ys: Sequence[float | None]) -> list[list[tuple[float, float]]]:
+    """The stretches of consecutive days that have a value (a line is broken at gaps)."""
+    runs: list[list[tuple[float, float]]] = [[]]
+    for x, y in zip(xs, ys, strict=True):
+        if y is None:
+            if runs[-1]:
+                runs.append([])
+            continue
+        runs[-1].append((x, y))
+    return [run for run in runs if run]

@@ -1,0 +1,77 @@
+"""Blueprint 'app_proxy': the storefront API reached through the shop's own domain.
+
+Shopify forwards https://<shop>/apps/shoprec/... to us with shop, logged_in_customer_id,
+path_prefix, timestamp and a `signature` (PLATFORMS.md 1.12): hex HMAC-SHA256 of the sorted,
+decoded parameters joined with no separator, keyed by the app secret. Only after it checks
+out are `shop` and `logged_in_customer_id` trusted. The answer is the same object as
+/api/v1/recommendations: the storefront's validator and service are called, not copied.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from config import Settings
+from connectors.payload_errors import SignatureMismatch
+from connectors.platform_errors import InvalidShopDomain
+from connectors.shopify_auth import shop_name_for_domain
+from connectors.signatures import verify_shopify_proxy
+from plugin.errors import ApiError
+from plugin.recommendations import RecommendationService
+from plugin.request_params import parse_recommendation_query
+from plugin.storefront import SERVICE_KEY
+
+bp = Blueprint("app_proxy", __name__)
+
+MAX_TIMESTAMP_SKEW_S = 300
+# Added by Shopify: they are not recommendation parameters.
+_PROXY_PARAMS = {"signature", "hmac", "path_prefix", "timestamp", "logged_in_customer_id", "shop"}
+
+
+def _verified_shop(settings: Settings) -> str:
+    pairs = list(request.args.items(multi=True))
+    for name in ("shop", "signature", "timestamp"):
+        if len(request.args.getlist(name)) > 1:
+            raise ApiError(f"{name} may appear only once", 400, "invalid_parameter")
+    try:
+        verify_shopify_proxy(settings.shopify_api_secret, pairs, request.args.get("signature"))
+    except SignatureMismatch as exc:
+        raise ApiError(str(exc), 401, "invalid_signature") from None
+    try:
+        stamp = int(request.args.get("timestamp", ""))
+    except ValueError:
+        raise ApiError("timestamp must be a whole number", 400, "invalid_timestamp") from None
+    if abs(time.time() - stamp) > MAX_TIMESTAMP_SKEW_S:
+        raise ApiError("the proxied request is too old (timestamp)", 401, "stale_request")
+    try:
+        return shop_name_for_domain(request.args.get("shop", ""))
+    except InvalidShopDomain as exc:
+        raise ApiError(str(exc), 400, "invalid_shop") from None
+
+
+@bp.get("/apps/shoprec/recommendations")
+def proxied_recommendations() -> Response:
+    """The /api/v1/recommendations answer for the signed shop (and its logged-in customer)."""
+    service: RecommendationService = current_app.extensions[SERVICE_KEY]
+    shop = _verified_shop(current_app.extensions["settings"])
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k not in _PROXY_PARAMS}
+    args["shop"] = shop
+    customer = request.args.get("logged_in_customer_id", "")
+    if customer and not args.get("customer_id"):
+        args["customer_id"] = customer
+    params = parse_recommendation_query(
+        args,
+        request.args.getlist("product_id"),
+        context=None,
+        exclude=request.args.getlist("exclude"),
+        default_limit=service.settings.default_limit,
+        max_limit=service.settings.max_limit,
+        shop_exists=service.shop_exists,
+    )
+    response = jsonify(service.recommend(params))
+    # Per shopper when logged in; Shopify's proxy must not share it between customers.
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response

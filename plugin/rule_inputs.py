@@ -1,0 +1,55 @@
+"""What the business rules need from a shop's store for one request, read fresh.
+
+Facts per product (category, price, margin, season tags...), the categories a customer just
+bought, whether a row is on sale, and the honest reason of an untrained shop's fallback
+items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from engine.rules import ItemFacts, best_seller_reason, facts_from_row
+from storage.catalog import get_products
+from storage.orders import categories_bought_since
+
+
+def read_facts(db: sqlite_utils.Database, product_ids: Sequence[str]) -> dict[str, ItemFacts]:
+    """ItemFacts per product id from the catalog (ids no longer in it are left out)."""
+    return {pid: facts_from_row(row) for pid, row in get_products(db, product_ids).items()}
+
+
+def bought_categories(
+    db: sqlite_utils.Database, customer_id: str | None, now: datetime, days: int
+) -> dict[str, date]:
+    """Category -> date of this customer's latest purchase in it within `days` (0: none)."""
+    if not customer_id or days <= 0:
+        return {}
+    since = (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S")
+    return {
+        category: datetime.fromisoformat(at[:10]).date()
+        for category, at in categories_bought_since(db, customer_id, since).items()
+    }
+
+
+def fallback_reason(strategy: str, category: str) -> str:
+    """An untrained shop's reason: best sellers of the last 30 days, else the newest items."""
+    if strategy == "newest_fallback":
+        return f"Latest in {category}" if category else "Latest in the shop"
+    return best_seller_reason(category)
+
+
+def on_sale(product: Mapping[str, Any], today: str) -> bool:
+    """Whether a products row may be shown today: the row-level twin of
+    storage.catalog.unavailable_product_ids, for a row already read (a cached answer may
+    predate a stock-out that nobody told the cache about)."""
+    inventory, until = product.get("inventory"), product.get("available_until")
+    return (
+        product.get("status") == "active"
+        and (inventory is None or inventory > 0)
+        and (not until or until >= today)
+    )

@@ -1,0 +1,112 @@
+"""The health page: inbox errors, parked pushes, sync, imports and model freshness, escaped."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+import sqlite_utils
+from flask.testing import FlaskClient
+
+from config import Settings
+from storage.deliveries import create_delivery, set_delivery_status
+from storage.import_runs import finish_import_run, start_import_run
+from storage.receipts import mark_receipt, store_receipt
+from storage.sync_state import save_sync_state
+from tests.admin_client import add_admin_user, log_in, make_admin_app
+
+
+def _client(settings: Settings) -> FlaskClient:
+    add_admin_user(settings, "demo")
+    client = make_admin_app(settings).test_client()
+    log_in(client)
+    return client
+
+
+@pytest.fixture
+def shop(shop_db: sqlite_utils.Database) -> sqlite_utils.Database:
+    receipt, _ = store_receipt(shop_db, "shopify", "orders/create", "d-1", {}, b"{}")
+    mark_receipt(shop_db, receipt, "rejected", "line_items[0].price must be a number, got '<b>x'")
+    store_receipt(shop_db, "shopify", "products/update", "d-2", {}, b"{}")
+    shop_db.execute(
+        "UPDATE webhook_receipts SET received_at = '2000-01-01T00:00:00' WHERE delivery_id = 'd-2'"
+    )
+    shop_db.conn.commit()
+    row, _ = create_delivery(
+        shop_db,
+        idempotency_key="k-1",
+        provider="klaviyo",
+        campaign="browse",
+        customer_id="c-7",
+        timer_id=None,
+        summary={},
+        payload={},
+    )
+    set_delivery_status(shop_db, row["delivery_id"], "parked", "HTTP 400: invalid profile id")
+    save_sync_state(shop_db, "shopify:products", status="error", error="HTTP 401 from Shopify")
+    run = start_import_run(shop_db, "orders", "csv", "orders.csv")
+    finish_import_run(
+        shop_db,
+        run,
+        rows_read=3,
+        rows_stored=2,
+        rows_rejected=1,
+        rows_skipped=0,
+        summary={"first_rejections": ["line 3: quantity must be an integer, got 'x'"]},
+    )
+    return shop_db
+
+
+def test_page_lists_every_problem_with_its_error(settings: Settings, shop: object) -> None:
+    page = _client(settings).get("/admin/demo/health").get_data(as_text=True)
+    assert "line_items[0].price must be a number, got &#39;&lt;b&gt;x&#39;" in page
+    assert "<b>x" not in page
+    assert "products/update" in page  # pending since 2000: stuck
+    assert "HTTP 400: invalid profile id" in page and "parked: 1" in page
+    assert "HTTP 401 from Shopify" in page
+    assert "line 3: quantity must be an integer" in page
+    assert "not trained" in page
+
+
+def test_empty_shop_reads_as_empty(settings: Settings, shop_db: sqlite_utils.Database) -> None:
+    page = _client(settings).get("/admin/demo/health").get_data(as_text=True)
+    assert "No deliveries." in page and "No webhooks received yet." in page
+    assert "No imports yet." in page
+
+
+def test_missing_deliveries_table_reads_as_no_deliveries(
+    settings: Settings, shop_db: sqlite_utils.Database
+) -> None:
+    shop_db.execute("DROP TABLE delivery_attempts")
+    shop_db.execute("DROP TABLE deliveries")
+    page = _client(settings).get("/admin/demo/health").get_data(as_text=True)
+    assert "No deliveries." in page
+
+
+def test_trained_models_show_their_age_and_trust(trained_settings: Settings) -> None:
+    page = _client(trained_settings).get("/admin/demo/health").get_data(as_text=True)
+    assert "hours ago" in page and "since then: 0 orders" in page
+    for name in ("popularity", "collaborative", "content"):
+        assert f"<td>{name}</td>" in page
+
+
+def test_orders_stored_after_training_count_as_new(trained_settings: Settings) -> None:
+    from storage.db import open_shop_db
+    from storage.orders import upsert_orders
+
+    manifest = trained_settings.shop_dir("demo") / "models" / "manifest.json"
+    hour_ago = time.time() - 3600
+    os.utime(manifest, (hour_ago, hour_ago))  # trained an hour ago, whatever the fixture did
+    client = _client(trained_settings)
+
+    def orders_since() -> int:
+        page = client.get("/admin/demo/health").get_data(as_text=True)
+        return int(re.search(r"since then: (\d+) orders", page).group(1))  # type: ignore[union-attr]
+
+    before = orders_since()
+    db = open_shop_db(trained_settings.data_dir, "demo")
+    upsert_orders(db, [{"order_id": "late-1", "created_at": "2001-01-01T00:00:00"}])
+    db.close()
+    assert orders_since() == before + 1  # stored now, though dated 2001

@@ -1,0 +1,100 @@
+"""The widget routes: the HTML fragment (escaping, safe links, harmless errors) and widget.js.
+
+Each test works on its own copy of the trained demo shop (the trained_settings fixture).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from flask import Flask
+from flask.testing import FlaskClient
+from storefront_client import (
+    NASTY_TITLE,
+    SHOP,
+    ask,
+    ids,
+)
+
+from config import Settings
+from plugin import create_app
+from storage.catalog import upsert_products
+
+
+@pytest.fixture
+def settings(trained_settings: Settings) -> Settings:
+    """This test's own copy of the trained demo shop."""
+    return trained_settings
+
+
+@pytest.fixture
+def app(settings: Settings) -> Flask:
+    return create_app(settings, {"TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def test_titles_are_exact_in_json_and_escaped_in_html(
+    client: FlaskClient, anchor: str, db: sqlite_utils.Database
+) -> None:
+    target = ids(ask(client, product_id=anchor, limit=3))[0]
+    upsert_products(db, [{"product_id": target, "title": NASTY_TITLE}])
+    items = ask(client, product_id=anchor, limit=3).get_json()["items"]
+    assert items[0]["product_id"] == target and items[0]["title"] == NASTY_TITLE
+    response = client.get(
+        "/api/v1/widgets/product", query_string={"shop": SHOP, "product_id": anchor, "limit": 3}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert "<script>" not in html and "alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &#34;quoted&#34; &amp; &#39;single&#39;" in html
+    assert html.count('class="shoprec-card"') == 3
+    assert re.search(r"shoprec_rid=[0-9a-f]{32}&amp;", html)
+    assert "shoprec_slot=frequently_bought_together" in html and "shoprec_pos=1" in html
+
+
+def test_unsafe_urls_never_become_links(
+    client: FlaskClient, anchor: str, db: sqlite_utils.Database
+) -> None:
+    target = ids(ask(client, product_id=anchor, limit=2))[0]
+    upsert_products(
+        db,
+        [
+            {
+                "product_id": target,
+                "url": "javascript:alert(1)",
+                "image_url": "data:image/svg+xml,<svg onload=alert(1)>",
+            }
+        ],
+    )
+    html = client.get(
+        "/api/v1/widgets/product", query_string={"shop": SHOP, "product_id": anchor, "limit": 2}
+    ).get_data(as_text=True)
+    assert "javascript:" not in html and "data:image" not in html
+
+
+def test_widget_bad_input_is_a_harmless_fragment(client: FlaskClient) -> None:
+    response = client.get("/api/v1/widgets/product", query_string={"shop": SHOP, "limit": "abc"})
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    text = response.get_data(as_text=True)
+    assert text.strip().startswith("<!--") and text.strip().endswith("-->")
+
+
+def test_widget_script_is_served_and_small(client: FlaskClient) -> None:
+    for url in ("/static/widget.js", "/api/v1/widget.js"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "javascript" in response.mimetype
+        body = response.get_data()
+        assert b"data-shoprec" in body or b"[data-shoprec]" in body
+        assert len(gzip.compress(body)) < 8 * 1024
+        response.close()
+    source = (Path(__file__).resolve().parents[1] / "plugin" / "static" / "widget.js").read_text()
+    assert "innerHTML" not in source and "insertAdjacentHTML" not in source

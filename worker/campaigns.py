@@ -1,0 +1,328 @@
+"""Firing a campaign timer: re-check, build the block from current stock, plan the push.
+
+`fire_timer` runs when RQ's scheduler releases a timer's job. It claims the timer (one UPDATE
+scheduled -> fired, so two runs cannot both go on), re-checks the condition the timer was set
+for (a purchase since the views, a newer order, an unsubscribe or a redaction each skip it
+with the reason), builds the block from the catalog as it is *now* (email_blocks.assembly
+over worker.campaign_recs), renders it, stores one delivery under an idempotency key and
+pushes it (worker/push.py), scheduling a retry job only when the platform is throttling or
+down. The provider and its options come from the shop's
+"campaigns" setting; the keys from Settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jinja2
+import sqlite_utils
+from rq import Queue, Retry
+
+from config import Settings
+from connectors.email_push import PushItem, PushStep
+from connectors.klaviyo import event_step
+from connectors.mailchimp import marketing_steps, merge_fields, send_template_step
+from email_blocks.assembly import BlockContext, assemble_block, block_url
+from email_blocks.blocks import EmailBlock, block_kind
+from email_blocks.campaign_settings import CampaignSettings, CampaignSettingsError, PushSettings
+from email_blocks.render import build_environment, render_block_html, render_block_text
+from email_blocks.signing import SigningUnavailable, shop_key
+from storage.campaign_timers import firing, get_timer, skip_fired_timer_in
+from storage.catalog import get_products, unavailable_product_ids
+from storage.clock import to_iso
+from storage.customers import get_customer
+from storage.deliveries import create_delivery_in
+from storage.events import last_viewed_product
+from worker.campaign_recs import store_recommender
+from worker.push import (
+    PUSH_JOB,
+    PUSH_RETRY_INTERVALS_S,
+    DeliveryRetryLater,
+    push_delivery,
+    push_rate_limit,
+)
+from worker.timers import shop_campaign_settings
+from worker.training import models_dir
+
+logger = logging.getLogger(__name__)
+
+PUSH_RESULT_TTL_S = 86_400
+_ENV: jinja2.Environment | None = None
+
+
+class CampaignConfigError(RuntimeError):
+    """The process cannot build blocks at all (no SHOPREC_SECRET_KEY): the job fails loudly
+    and the timer stays scheduled, so it can run again once this is fixed."""
+
+
+def _env() -> jinja2.Environment:
+    global _ENV
+    if _ENV is None:
+        _ENV = build_environment()
+    return _ENV
+
+
+def _newer_paid_order(db: sqlite_utils.Database, customer_id: str, order_id: str) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM orders o, orders a WHERE a.order_id = ? AND o.customer_id = ? "
+        "AND o.status = 'paid' AND o.order_id != a.order_id AND o.created_at > a.created_at "
+        "LIMIT 1",
+        (order_id, customer_id),
+    ).fetchone()
+    return row is not None
+
+
+def recheck(
+    db: sqlite_utils.Database,
+    timer: Mapping[str, Any],
+    customer: Mapping[str, Any] | None,
+    settings: CampaignSettings,
+) -> str | None:
+    """Why the timer must not send now (None: send). Checked when it fires, not when set."""
+    campaign, customer_id = timer["campaign"], timer["customer_id"]
+    if customer is None:
+        return "shopper unknown or redacted"
+    if not customer.get("email"):
+        return "shopper has no email address"
+    if not customer.get("accepts_marketing"):
+        return "shopper does not accept marketing (unsubscribed)"
+    if settings.active(campaign) is None:
+        return f"campaign {campaign} is disabled or no provider is configured"
+    if campaign == "browse":
+        bought = db.execute(
+            "SELECT 1 FROM orders WHERE customer_id = ? AND status = 'paid' AND created_at >= ? "
+            "LIMIT 1",
+            (customer_id, timer["since"]),
+        ).fetchone()
+        return "purchased since the views" if bought else None
+    order_id = str(timer["anchor_id"])
+    status = db.execute("SELECT status FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+    if status is None or status[0] != "paid":
+        return f"order {order_id} is no longer paid"
+    if _newer_paid_order(db, customer_id, order_id):
+        return "a newer order has its own timer"
+    return None
+
+
+def _anchor(db: sqlite_utils.Database, timer: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The product a block is about: the order's first line, or the last viewed product."""
+    if timer["campaign"] == "post_purchase":
+        row = db.execute(
+            "SELECT product_id FROM order_lines WHERE order_id = ? AND quantity > 0 "
+            "ORDER BY unit_price * quantity DESC, line_key LIMIT 1",
+            (timer["anchor_id"],),
+        ).fetchone()
+        product_id = row[0] if row else None
+    elif timer["campaign"] == "browse":
+        product_id = last_viewed_product(db, timer["customer_id"]) or timer["anchor_id"]
+    else:
+        return None
+    return get_products(db, [product_id]).get(product_id) if product_id else None
+
+
+def idempotency_key(shop: str, timer: Mapping[str, Any], provider: str) -> str:
+    """One key per (shop, campaign, shopper, window, provider): the platforms' dedupe key too."""
+    text = f"{shop}|{timer['campaign']}|{timer['customer_id']}|{timer['window_key']}|{provider}"
+    return "shoprec-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:40]
+
+
+def plan_push(
+    push: PushSettings,
+    *,
+    block: EmailBlock,
+    customer: Mapping[str, Any],
+    html: str,
+    text: str,
+    pull_url: str,
+    key: str,
+    now: datetime,
+) -> list[PushStep]:
+    """The provider's steps for one block (connectors build the exact request shapes)."""
+    items = [
+        PushItem(i.product_id, i.title, i.url, i.image_url, i.price, i.reason) for i in block.items
+    ]
+    email, first_name = str(customer["email"]), customer.get("first_name") or ""
+    options = push.options
+    if push.provider == "klaviyo":
+        step = event_step(
+            metric=str(options["metric"]),
+            email=email,
+            external_id=str(customer["customer_id"]),
+            first_name=first_name,
+            campaign=block.kind,
+            heading=block.heading,
+            items=items,
+            html=html,
+            text=text,
+            block_url=pull_url,
+            unique_id=key,
+            time=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+        return [step]
+    if push.provider == "mailchimp":
+        return marketing_steps(
+            list_id=str(options["list_id"]),
+            email=email,
+            fields=merge_fields(items, pull_url, block.heading),
+            journey_id=str(options["journey_id"]) if "journey_id" in options else None,
+            step_id=str(options["step_id"]) if "step_id" in options else None,
+            event_name=options.get("event_name"),
+            campaign=block.kind,
+        )
+    subject = str(options.get("subject") or block.heading)
+    step = send_template_step(
+        template_name=str(options["template_name"]),
+        from_email=str(options["from_email"]),
+        subject=subject,
+        email=email,
+        first_name=first_name,
+        campaign=block.kind,
+        heading=block.heading,
+        items=items,
+        html=html,
+        block_url=pull_url,
+    )
+    return [step]
+
+
+def fire_timer(
+    settings: Settings,
+    db: sqlite_utils.Database,
+    shop: str,
+    timer_id: int,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Fire one timer: claim, re-check, build and record the delivery (not sent yet).
+
+    Claim, skip or delivery commit together (campaign_timers.firing): an exception while
+    building leaves the timer scheduled and reaches RQ, which keeps the traceback.
+    """
+    now = now or datetime.now(UTC)
+    summary: dict[str, Any] = {"shop": shop, "timer_id": timer_id}
+    try:
+        shop_key(settings.secret_key, shop)
+    except SigningUnavailable as exc:
+        raise CampaignConfigError(str(exc)) from exc
+    with firing(db, timer_id) as timer:
+        if timer is None:
+            current = get_timer(db, timer_id)
+            return {
+                **summary,
+                "status": current["status"] if current else "missing",
+                "skipped": True,
+            }
+        customer = get_customer(db, timer["customer_id"])
+        try:
+            campaign_settings = shop_campaign_settings(db)
+        except CampaignSettingsError as exc:
+            skip_fired_timer_in(db, timer_id, f"campaigns setting is invalid: {exc}")
+            return {**summary, "status": "skipped", "reason": str(exc)}
+        reason = recheck(db, timer, customer, campaign_settings)
+        if reason is not None or customer is None:
+            skip_fired_timer_in(db, timer_id, reason or "shopper unknown")
+            return {**summary, "status": "skipped", "reason": reason}
+        result = build_delivery(settings, db, shop, timer, customer, campaign_settings.push, now)
+    return {**summary, "status": "fired", "provider": campaign_settings.push.provider, **result}
+
+
+def build_delivery(
+    settings: Settings,
+    db: sqlite_utils.Database,
+    shop: str,
+    timer: Mapping[str, Any],
+    customer: Mapping[str, Any],
+    push: PushSettings,
+    now: datetime,
+) -> dict[str, Any]:
+    """Build and render the block now, plan the push, store it as one delivery row (inside
+    the caller's `firing` transaction)."""
+    kind = block_kind(timer["campaign"])
+    unavailable = frozenset(unavailable_product_ids(db, to_iso(now)[:10]))
+    ctx = BlockContext(shop, kind, customer, _anchor(db, timer), unavailable)
+    recommend = store_recommender(db, models_dir(settings, shop), now)
+    block, _ = assemble_block(ctx, recommend, settings.public_url, settings.secret_key)
+    html = render_block_html(block, _env())
+    text = render_block_text(block, _env())
+    pull_url = block_url(
+        settings.public_url, settings.secret_key, shop, kind.name, customer["customer_id"]
+    )
+    key = idempotency_key(shop, timer, push.provider)
+    steps = plan_push(
+        push,
+        block=block,
+        customer=customer,
+        html=html,
+        text=text,
+        pull_url=pull_url,
+        key=key,
+        now=now,
+    )
+    block_summary = {
+        "heading": block.heading,
+        "items": [i.product_id for i in block.items],
+        "html_bytes": len(html.encode("utf-8")),
+        "html_sha256": hashlib.sha256(html.encode("utf-8")).hexdigest(),
+    }
+    delivery, created = create_delivery_in(
+        db,
+        idempotency_key=key,
+        provider=push.provider,
+        campaign=kind.name,
+        customer_id=customer["customer_id"],
+        timer_id=int(timer["timer_id"]),
+        summary=block_summary,
+        payload={"provider": push.provider, "steps": [s.to_json() for s in steps]},
+    )
+    return {
+        "delivery_id": int(delivery["delivery_id"]),
+        "created": created,
+        "items": len(block.items),
+    }
+
+
+def fire_and_push(
+    settings: Settings,
+    db: sqlite_utils.Database,
+    queue: Queue,
+    shop: str,
+    timer_id: int,
+) -> dict[str, Any]:
+    """The timer job: fire, then push at once (one RQ job per block, not two).
+
+    When 429/5xx/timeouts outlast the in-process retries, a push job is scheduled for later
+    (worker.jobs.push_delivery_job, with RQ's Retry); its last try parks the delivery.
+    """
+    result = fire_timer(settings, db, shop, timer_id)
+    if result["status"] != "fired" or not result["created"]:
+        return result
+    try:
+        pushed = push_delivery(settings, db, result["delivery_id"], last_try=False)
+    except DeliveryRetryLater as exc:
+        enqueue_push_retry(queue, shop, result["delivery_id"], result["provider"])
+        return {**result, "push": "retry scheduled", "error": str(exc)}
+    except Exception:
+        # Unexpected: RQ keeps this job's traceback, and the stored delivery (the timer has
+        # fired) still gets its later push instead of waiting forever as 'pending'.
+        enqueue_push_retry(queue, shop, result["delivery_id"], result["provider"])
+        raise
+    return {**result, "push": pushed["status"]}
+
+
+def enqueue_push_retry(queue: Queue, shop: str, delivery_id: int, provider: str) -> None:
+    """Schedule the push of one delivery again later, with RQ retries after that one."""
+    first, *later = PUSH_RETRY_INTERVALS_S
+    queue.enqueue_in(
+        timedelta(seconds=first),
+        PUSH_JOB,
+        shop,
+        int(delivery_id),
+        job_id=f"push-{shop.replace('.', '_')}-{int(delivery_id)}",
+        result_ttl=PUSH_RESULT_TTL_S,
+        retry=Retry(max=len(later), interval=later),
+        description=f"push delivery {delivery_id} of {shop}",
+        rate_limit=push_rate_limit(provider),
+    )
