@@ -14,6 +14,8 @@ from typing import Any
 
 import sqlite_utils
 
+from storage.deliveries import erase_campaign_data
+
 
 @dataclass(frozen=True)
 class RedactionCounts:
@@ -82,6 +84,8 @@ def redact_customer(
                 "UPDATE webhook_receipts SET body = X'' WHERE instr(body, ?) > 0",
                 (email.encode("utf-8"),),
             ).rowcount
+    # Campaign timers and delivery payloads hold the email address and the rendered block.
+    erase_campaign_data(db, id_list)
     return RedactionCounts(customers, events, order_rows, line_rows, bodies)
 
 

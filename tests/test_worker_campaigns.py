@@ -180,10 +180,24 @@ def test_a_redacted_shopper_gets_nothing(db, redis_conn, rsps) -> None:
     from storage.redaction import redact_customer
 
     order_due_now(db, redis_conn)
+    assert find_timer(db, "post_purchase", "cust-ada", "order:o-1") is not None
     redact_customer(db, "cust-ada", EMAIL)
+    # Redaction erases the shopper's timers (they name the customer); the queued job finds none.
+    assert find_timer(db, "post_purchase", "cust-ada", "order:o-1") is None
     run_worker(redis_conn)
-    row = find_timer(db, "post_purchase", "cust-ada", "order:o-1")
-    assert row["status"] == "skipped" and row["reason"] == "shopper unknown or redacted"
+    assert deliveries(db) == [] and len(rsps.calls) == 0
+
+
+def test_a_shopper_redacted_after_a_delivery_leaves_no_campaign_rows(db, redis_conn, rsps) -> None:
+    from storage.redaction import redact_customer
+
+    rsps.post(EVENTS_URL, status=202)
+    order_due_now(db, redis_conn)
+    run_worker(redis_conn)
+    assert len(deliveries(db)) == 1
+    redact_customer(db, "cust-ada", EMAIL)
+    assert deliveries(db) == []
+    assert db.execute("SELECT count(*) FROM campaign_timers").fetchone()[0] == 0
 
 
 def test_campaigns_status_shows_pending_timers_and_parked_deliveries(

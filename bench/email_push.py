@@ -1,6 +1,6 @@
 """Benchmark: campaign blocks rendered and pushed per second by one worker.
 
-Run: nice -n 10 .venv/bin/python bench/email.py [--blocks 600] [--customers 600] [--rq URL]
+Run: nice -n 10 .venv/bin/python bench/email_push.py [--blocks 600] [--customers 600] [--rq URL]
 Generates and trains the demo shop in a temporary folder, starts a real local HTTP server
 that answers like Klaviyo's Create Event (202, empty body), sets one post-purchase timer per
 block, then times what one worker does per timer: claim + re-check, build the block from
@@ -249,7 +249,7 @@ def main() -> int:
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
     rq_option = f" --rq {args.rq}" if args.rq else ""
     print(
-        f"reproduce: nice -n 10 .venv/bin/python bench/email.py --blocks {args.blocks} "
+        f"reproduce: nice -n 10 .venv/bin/python bench/email_push.py --blocks {args.blocks} "
         f"--customers {args.customers}{rq_option}  (python {sys.version.split()[0]})"
     )
     return 0
