@@ -26,16 +26,20 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 
+from config import Settings
+from plugin.browse_signals import enqueue_browse_timers
 from plugin.cors import ShopOrigins, origin_allowed
 from plugin.errors import ApiError
 from plugin.openapi import build_openapi
 from plugin.rate_limit import EventRateLimiter, event_count, visitor_key
-from plugin.recommendations import SLOT_TITLES, RecommendationService
+from plugin.recommendations import RecommendationService
 from plugin.request_params import (
     RecommendationParams,
     parse_event_payload,
     parse_recommendation_query,
 )
+from plugin.serving_cache import ShopReaders
+from plugin.shop_display import WIDGET_FORMATS, ShopDisplays
 from plugin.storefront_experiments import ExperimentServing
 from storage.db import list_shops, open_shop_db
 from storage.events import insert_events
@@ -45,13 +49,15 @@ bp = Blueprint("storefront", __name__)
 SERVICE_KEY = "shoprec.recommendations"
 ORIGINS_KEY = "shoprec.shop_origins"
 RATE_LIMIT_KEY = "shoprec.events_rate_limit"
+QUEUE_REDIS_KEY = "shoprec.storefront.queue_redis"
 EXPERIMENTS_KEY = "shoprec.storefront_experiments"
+DISPLAYS_KEY = "shoprec.shop_displays"
 MAX_EVENT_BODY_BYTES = 256 * 1024
 REDIS_TIMEOUT_S = 0.5
 WIDGET_JS = Path(__file__).resolve().parent / "static" / "widget.js"
 PERSONAL_CACHE = "private, max-age=60"
 SHARED_CACHE = "public, max-age=300"
-WIDGET_FORMATS = ("scroll", "grid")
+READ_MEMO_S = 300.0
 
 
 @bp.record_once
@@ -60,7 +66,11 @@ def _init_state(state: BlueprintSetupState) -> None:
     extensions = state.app.extensions
     settings = extensions["settings"]
     extensions.setdefault(ORIGINS_KEY, ShopOrigins(settings.data_dir))
-    extensions.setdefault(EXPERIMENTS_KEY, ExperimentServing(settings.data_dir))
+    # One long-lived read connection per shop for both; any write to the store drops what
+    # they memoised (SQLite data_version), the TTL only bounds an idle entry's life.
+    readers = ShopReaders(settings.data_dir, READ_MEMO_S)
+    extensions.setdefault(EXPERIMENTS_KEY, ExperimentServing(readers))
+    extensions.setdefault(DISPLAYS_KEY, ShopDisplays(readers))
     extensions.setdefault(
         RATE_LIMIT_KEY,
         EventRateLimiter(
@@ -75,9 +85,13 @@ def _service() -> RecommendationService:
 
 
 def _recommend(params: RecommendationParams) -> dict[str, Any]:
-    """The answer, inside the visitor's experiment when one runs for the context."""
+    """The answer, inside the visitor's experiment when one runs for the context, with the
+    shop's display choices ("widget": {"title", "format"}) read as of its last change."""
     experiments: ExperimentServing = current_app.extensions[EXPERIMENTS_KEY]
-    return experiments.recommend(_service(), params)
+    displays: ShopDisplays = current_app.extensions[DISPLAYS_KEY]
+    answer = experiments.recommend(_service(), params)
+    answer["widget"] = displays.for_shop(params.shop).widget(params.slot)
+    return answer
 
 
 def _params(context: str | None = None) -> RecommendationParams:
@@ -172,7 +186,7 @@ def widget_html(context: str) -> Response:
     """The same list as an HTML fragment; bad input gives a harmless empty fragment (400)."""
     params = _params(context)
     answer = _recommend(params)
-    fmt = request.args.get("format", "scroll")
+    fmt = request.args.get("format", "")
     items = [
         dict(
             item,
@@ -185,8 +199,8 @@ def widget_html(context: str) -> Response:
         "widgets/recommendations.html",
         answer=answer,
         items=items,
-        title=SLOT_TITLES.get(params.slot, ""),
-        format=fmt if fmt in WIDGET_FORMATS else "scroll",
+        title=answer["widget"]["title"],
+        format=fmt if fmt in WIDGET_FORMATS else answer["widget"]["format"],
     )
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = _cache_control(params)
@@ -228,7 +242,21 @@ def events() -> tuple[Response, int] | Response:
         stored = insert_events(db, rows)
     finally:
         db.close()
+    if stored:
+        enqueue_browse_timers(_queue_redis(service.settings), shop, rows)
     return jsonify({"ok": True, "stored": stored}), 202
+
+
+def _queue_redis(settings: Settings) -> redis.Redis | None:
+    """The app's Redis client for enqueueing (one per app, pool reused); None without Redis."""
+    if not settings.redis_url:
+        return None
+    client: redis.Redis | None = current_app.extensions.get(QUEUE_REDIS_KEY)
+    if client is None:
+        client = current_app.extensions[QUEUE_REDIS_KEY] = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
+        )
+    return client
 
 
 def _json_body(body: bytes) -> tuple[Any, ApiError | None]:

@@ -187,6 +187,8 @@ def _from_row(row: Sequence[Any]) -> Experiment:
 
 def get_experiment(db: sqlite_utils.Database, experiment_id: int) -> Experiment:
     """One experiment, or ExperimentError when there is none with that id."""
+    if not -(2**63) <= experiment_id < 2**63:  # SQLite integers are 64-bit; a URL's may not be
+        raise ExperimentError(f"no experiment with id {experiment_id}")
     row = db.execute(
         f"SELECT {_COLUMNS} FROM experiments WHERE experiment_id = ?", (experiment_id,)
     ).fetchone()
