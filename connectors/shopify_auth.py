@@ -16,7 +16,12 @@ from urllib.parse import urlencode
 import requests
 
 from connectors.http_client import HTTPCallError, RetryPolicy, send_with_retry
-from connectors.platform_errors import InvalidShopDomain, OAuthError, PlatformAuthError
+from connectors.platform_errors import (
+    InvalidShopDomain,
+    OAuthError,
+    PlatformAuthError,
+    PlatformError,
+)
 
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 DOMAIN_SUFFIX = ".myshopify.com"
@@ -138,7 +143,8 @@ def _post_token(
             raise PlatformAuthError(
                 f"Shopify refused the token request ({exc.status})", exc.status
             ) from exc
-        raise
+        # Unreachable or failing after retries: a platform problem the install reports (502).
+        raise PlatformError(f"Shopify's token endpoint failed: {exc}") from exc
     try:
         return response.json()
     except ValueError as exc:

@@ -222,6 +222,17 @@ class RedactionRequest:
 def redaction_request(payload: Mapping[str, Any]) -> RedactionRequest:
     """customers/redact (PLATFORMS.md 1.8): the customer may come with only an email."""
     where = "customers_redact"
+    customer_id, email = _privacy_customer(payload, where)
+    return RedactionRequest(
+        shop_domain=shop_domain_of(payload, where),
+        customer_id=customer_id,
+        email=email,
+        order_ids=_privacy_order_ids(payload, "orders_to_redact", where),
+    )
+
+
+def _privacy_customer(payload: Mapping[str, Any], where: str) -> tuple[str, str]:
+    """(customer id, email) of a privacy topic; either may be '' but not both."""
     customer = object_field(payload, "customer", where)
     if customer is None:
         raise PayloadError(f"{where}.customer is missing")
@@ -229,16 +240,14 @@ def redaction_request(payload: Mapping[str, Any]) -> RedactionRequest:
     email = text_field(customer, "email", f"{where}.customer")
     if not customer_id and not email:
         raise PayloadError(f"{where}.customer has neither id nor email")
-    orders = list_field(payload, "orders_to_redact", where)
-    order_ids = tuple(
-        id_field({"id": value}, "id", f"{where}.orders_to_redact[{i}]")
-        for i, value in enumerate(orders)
-    )
-    return RedactionRequest(
-        shop_domain=text_field(payload, "shop_domain", where).lower(),
-        customer_id=customer_id,
-        email=email,
-        order_ids=order_ids,
+    return customer_id, email
+
+
+def _privacy_order_ids(payload: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """The order ids listed under `key` (orders_to_redact, orders_requested)."""
+    return tuple(
+        id_field({"id": value}, "id", f"{where}.{key}[{i}]")
+        for i, value in enumerate(list_field(payload, key, where))
     )
 
 
@@ -291,24 +300,14 @@ class DataRequest:
 def data_request(payload: Mapping[str, Any]) -> DataRequest:
     """customers/data_request (PLATFORMS.md 1.8): customer, orders_requested, data_request.id."""
     where = "customers_data_request"
-    customer = object_field(payload, "customer", where)
-    if customer is None:
-        raise PayloadError(f"{where}.customer is missing")
-    customer_id = id_field(customer, "id", f"{where}.customer", required=False)
-    email = text_field(customer, "email", f"{where}.customer")
-    if not customer_id and not email:
-        raise PayloadError(f"{where}.customer has neither id nor email")
+    customer_id, email = _privacy_customer(payload, where)
     request = object_field(payload, "data_request", where) or {}
-    orders = list_field(payload, "orders_requested", where)
     return DataRequest(
-        shop_domain=text_field(payload, "shop_domain", where).lower(),
+        shop_domain=shop_domain_of(payload, where),
         request_id=id_field(request, "id", f"{where}.data_request", required=False),
         customer_id=customer_id,
         email=email,
-        order_ids=tuple(
-            id_field({"id": v}, "id", f"{where}.orders_requested[{i}]")
-            for i, v in enumerate(orders)
-        ),
+        order_ids=_privacy_order_ids(payload, "orders_requested", where),
     )
 
 

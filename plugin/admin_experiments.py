@@ -33,6 +33,7 @@ from engine.experiment_stats import (
 from engine.rule_settings import RuleSettingsError, merge_rules, validate_rules
 from plugin.admin_auth import admin_settings, open_admin_db, register_admin_guards
 from plugin.experiment_assignment import DEFAULT_SNAPSHOTS
+from plugin.owner_json import OwnerJSONError, parse_owner_json
 from storage.attribution import attributed_lines, attribution_window_hours
 from storage.experiments import (
     EXPERIMENT_CONTEXTS,
@@ -67,9 +68,9 @@ def parse_profile(text: str, variant: str) -> dict[str, Any]:
     if not text.strip():
         return {}
     try:
-        profile = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ExperimentError(f"variant {variant!r}: profile is not JSON ({exc})") from exc
+        profile = parse_owner_json(text)
+    except OwnerJSONError as exc:
+        raise ExperimentError(f"variant {variant!r}: profile is {exc}") from None
     if not isinstance(profile, dict) or set(profile) - set(PROFILE_KEYS):
         raise ExperimentError(
             f"variant {variant!r}: profile must be an object with keys among {list(PROFILE_KEYS)}"

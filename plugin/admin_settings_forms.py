@@ -26,6 +26,7 @@ from engine.blend import DEFAULT_WEIGHTS, SOURCES, validate_weights
 from engine.errors import InputError
 from engine.rule_settings import RULE_KEYS, validate_rules
 from plugin.cors import OriginSettingError, parse_allowed_origins
+from plugin.owner_json import OwnerJSONError, parse_owner_json
 from plugin.recommendations import SLOT_TITLES
 from plugin.storefront import WIDGET_FORMATS
 
@@ -72,9 +73,9 @@ def parse_json_text(text: str, key: str) -> Any:
     if not text.strip():
         return None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SettingsFormError([f"{key}: not valid JSON: {exc.msg} (line {exc.lineno})"]) from exc
+        return parse_owner_json(text)
+    except OwnerJSONError as exc:
+        raise SettingsFormError([f"{key}: {exc}"]) from None
 
 
 def check_value(key: str, value: Any) -> Any:

@@ -35,29 +35,10 @@ class AttemptRecord:
     waited_s: float = 0.0
 
 
-def create_delivery(
-    db: sqlite_utils.Database,
-    *,
-    idempotency_key: str,
-    provider: str,
-    campaign: str,
-    customer_id: str | None,
-    timer_id: int | None,
-    summary: dict[str, Any],
-    payload: dict[str, Any],
-) -> tuple[dict[str, Any], bool]:
-    """The delivery for `idempotency_key`, created as pending if new; (row, created)."""
+def create_delivery(db: sqlite_utils.Database, **fields: Any) -> tuple[dict[str, Any], bool]:
+    """`create_delivery_in` (same keyword fields) in a transaction of its own; (row, created)."""
     with db.conn:
-        return create_delivery_in(
-            db,
-            idempotency_key=idempotency_key,
-            provider=provider,
-            campaign=campaign,
-            customer_id=customer_id,
-            timer_id=timer_id,
-            summary=summary,
-            payload=payload,
-        )
+        return create_delivery_in(db, **fields)
 
 
 def create_delivery_in(

@@ -238,16 +238,20 @@ def test_shopify_entry_url_opens_the_overview(app: Flask) -> None:
     [
         ({"secret": "wrong-secret"}, "signature"),
         ({"alg": "none"}, "HS256"),
-        ({"claims": {"exp": int(time.time()) - 60}}, "expired"),
-        ({"claims": {"nbf": int(time.time()) + 60}}, "not valid yet"),
+        # Times relative to when the test runs (parametrize runs at collection, minutes earlier).
+        ({"seconds_from_now": {"exp": -60}}, "expired"),
+        ({"seconds_from_now": {"nbf": 60}}, "not valid yet"),
         ({"claims": {"aud": "another-app"}}, "aud"),
         ({"claims": {"dest": "https://alpha.example.com"}}, "myshopify"),
         ({"claims": {"iss": "https://beta.myshopify.com/admin"}}, "iss"),
     ],
 )
 def test_bad_session_tokens_are_rejected(token_args: dict[str, object], message: str) -> None:
+    claims = dict(token_args.get("claims", {}))  # type: ignore[call-overload]
+    for name, offset in token_args.get("seconds_from_now", {}).items():  # type: ignore[attr-defined]
+        claims[name] = int(time.time()) + offset
     token = _jwt(
-        _claims(**token_args.get("claims", {})),  # type: ignore[arg-type]
+        _claims(**claims),
         secret=str(token_args.get("secret", API_SECRET)),
         alg=str(token_args.get("alg", "HS256")),
     )

@@ -37,7 +37,7 @@ def test_profiles_are_checked_with_the_settings_validators():
         parse_profile('{"weights": {"product": {"magic": 1}}}', "b")
     with pytest.raises(ExperimentError, match="variant 'b': rules.default has unknown keys"):
         parse_profile('{"rules": {"default": {"colour": "red"}}}', "b")
-    with pytest.raises(ExperimentError, match="profile is not JSON"):
+    with pytest.raises(ExperimentError, match="profile is not valid JSON"):
         parse_profile("{weights:", "b")
     with pytest.raises(ExperimentError, match="keys among"):
         parse_profile('{"sql": 1}', "b")
