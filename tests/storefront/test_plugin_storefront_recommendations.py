@@ -27,26 +27,10 @@ from storage.catalog import set_inventory
 from storage.orders import popular_products
 
 
-@pytest.fixture
-def settings(trained_settings: Settings) -> Settings:
-    """This test's own copy of the trained demo shop."""
-    return trained_settings
-
-
-@pytest.fixture
-def app(settings: Settings) -> Flask:
-    return create_app(settings, {"TESTING": True})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
 def test_happy_path_has_the_contract_keys(client: FlaskClient, anchor: str) -> None:
     response = ask(client, product_id=anchor, limit=5)
     body = response.get_json()
-    assert set(body) == {"shop", "context", "slot", "request_id", "items"}
+    assert set(body) == {"shop", "context", "slot", "request_id", "items", "widget"}
     assert (body["shop"], body["context"], body["slot"]) == (
         SHOP,
         "product",

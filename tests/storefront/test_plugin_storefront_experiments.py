@@ -29,12 +29,6 @@ WIDGET = "/api/v1/widgets/product"
 
 
 @pytest.fixture
-def settings(trained_settings: Settings) -> Settings:
-    """This test's own copy of the trained demo shop."""
-    return trained_settings
-
-
-@pytest.fixture
 def experiment(db: sqlite_utils.Database) -> Experiment:
     experiment_id = create_experiment(
         db,

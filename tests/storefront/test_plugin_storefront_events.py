@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import sqlite_utils
-from flask import Flask
 from flask.testing import FlaskClient
 from storefront_client import (
     ERROR_KEYS,
@@ -18,26 +17,7 @@ from storefront_client import (
     assert_canonical_error,
 )
 
-from config import Settings
-from plugin import create_app
 from plugin.request_params import MAX_EVENT_BATCH
-
-
-@pytest.fixture
-def settings(trained_settings: Settings) -> Settings:
-    """This test's own copy of the trained demo shop."""
-    return trained_settings
-
-
-@pytest.fixture
-def app(settings: Settings) -> Flask:
-    return create_app(settings, {"TESTING": True})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
 
 JUNK_BODIES: list[Any] = [
     b"",
@@ -58,6 +38,8 @@ JUNK_BODIES: list[Any] = [
     b'{"shop": "demo", "type": "view", "product_id": "p001", "ts": 12}',
     b'{"shop": "demo", "type": "view", "product_id": "p001", "slot": "<b>"}',
     b'{"shop": "../x", "type": "view", "product_id": "p001"}',
+    b'{"shop": "demo", "type": "view", "product_id": "p\\ud800"}',  # a lone surrogate
+    b'{"shop": "demo", "type": "view", "product_id": "p1", "visitor_id": "\\udfff"}',
     b"[" * 5000 + b"]" * 5000,
 ]
 

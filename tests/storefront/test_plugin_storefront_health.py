@@ -8,27 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from config import Settings, load_settings
 from plugin import create_app
-
-
-@pytest.fixture
-def settings(trained_settings: Settings) -> Settings:
-    """This test's own copy of the trained demo shop."""
-    return trained_settings
-
-
-@pytest.fixture
-def app(settings: Settings) -> Flask:
-    return create_app(settings, {"TESTING": True})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def test_healthz_without_redis(client: FlaskClient) -> None:

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import sqlite_utils
-from flask import Flask
 from flask.testing import FlaskClient
 from storefront_client import API, SHOP, assert_canonical_error
 
@@ -18,22 +17,6 @@ from config import Settings
 from plugin import create_app
 from plugin.cors import SETTING_KEY, OriginSettingError, ShopOrigins, parse_allowed_origins
 from storage.shop_settings import set_shop_setting
-
-
-@pytest.fixture
-def settings(trained_settings: Settings) -> Settings:
-    """This test's own copy of the trained demo shop."""
-    return trained_settings
-
-
-@pytest.fixture
-def app(settings: Settings) -> Flask:
-    return create_app(settings, {"TESTING": True})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def test_cors_echoes_origin_and_answers_preflight(client: FlaskClient, anchor: str) -> None:

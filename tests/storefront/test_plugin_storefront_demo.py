@@ -7,33 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import sqlite_utils
-from flask import Flask
 from flask.testing import FlaskClient
 from storefront_client import (
     NASTY_TITLE,
 )
 
-from config import Settings, load_settings
+from config import load_settings
 from plugin import create_app
 from storage.catalog import upsert_products
-
-
-@pytest.fixture
-def settings(trained_settings: Settings) -> Settings:
-    """This test's own copy of the trained demo shop."""
-    return trained_settings
-
-
-@pytest.fixture
-def app(settings: Settings) -> Flask:
-    return create_app(settings, {"TESTING": True})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def test_demo_home_lists_categories_and_embeds_the_widget(client: FlaskClient) -> None:

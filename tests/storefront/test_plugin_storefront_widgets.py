@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from flask import Flask
 from flask.testing import FlaskClient
 from storefront_client import (
     NASTY_TITLE,
@@ -20,25 +19,8 @@ from storefront_client import (
     ids,
 )
 
-from config import Settings
-from plugin import create_app
 from storage.catalog import upsert_products
-
-
-@pytest.fixture
-def settings(trained_settings: Settings) -> Settings:
-    """This test's own copy of the trained demo shop."""
-    return trained_settings
-
-
-@pytest.fixture
-def app(settings: Settings) -> Flask:
-    return create_app(settings, {"TESTING": True})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+from storage.shop_settings import set_shop_setting
 
 
 def test_titles_are_exact_in_json_and_escaped_in_html(
@@ -96,5 +78,40 @@ def test_widget_script_is_served_and_small(client: FlaskClient) -> None:
         assert b"data-shoprec" in body or b"[data-shoprec]" in body
         assert len(gzip.compress(body)) < 8 * 1024
         response.close()
-    source = (Path(__file__).resolve().parents[1] / "plugin" / "static" / "widget.js").read_text()
+    source = (Path(__file__).resolve().parents[2] / "plugin" / "static" / "widget.js").read_text()
     assert "innerHTML" not in source and "insertAdjacentHTML" not in source
+
+
+def test_owner_titles_and_format_apply_on_the_next_request(
+    client: FlaskClient, anchor: str, db: sqlite_utils.Database
+) -> None:
+    query = {"product_id": anchor, "limit": 3}
+    before = ask(client, **query).get_json()["widget"]
+    assert before == {"title": "Frequently bought together", "format": "scroll"}
+    set_shop_setting(db, "slot_titles", {"frequently_bought_together": NASTY_TITLE}, "owner")
+    set_shop_setting(db, "widget_format", "carousel", "owner")
+    assert ask(client, **query).get_json()["widget"] == {
+        "title": NASTY_TITLE,
+        "format": "carousel",
+    }
+    html = client.get("/api/v1/widgets/product", query_string={"shop": SHOP, **query}).get_data(
+        as_text=True
+    )
+    assert 'class="shoprec shoprec-carousel"' in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>" not in html
+    grid = client.get(
+        "/api/v1/widgets/product", query_string={"shop": SHOP, "format": "grid", **query}
+    ).get_data(as_text=True)
+    assert 'class="shoprec shoprec-grid"' in grid  # the page's own choice wins
+
+
+def test_unusable_display_settings_fall_back_to_the_defaults(
+    client: FlaskClient, anchor: str, db: sqlite_utils.Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    set_shop_setting(db, "slot_titles", {"similar": 42, "nope": "x", "also_viewed": " Hi "}, "x")
+    set_shop_setting(db, "widget_format", "marquee", "x")
+    body = ask(client, product_id=anchor, slot="also_viewed").get_json()
+    assert body["widget"] == {"title": "Hi", "format": "scroll"}
+    similar = ask(client, product_id=anchor, slot="similar").get_json()
+    assert similar["widget"]["title"] == "Similar products"
+    assert "'marquee' is not one of" in caplog.text and "slot_titles.similar" in caplog.text

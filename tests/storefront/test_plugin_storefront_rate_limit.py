@@ -16,15 +16,10 @@ from storefront_client import SHOP, assert_canonical_error
 from config import Settings, load_settings
 from plugin import create_app
 from plugin.rate_limit import KEY_PREFIX, EventRateLimiter, event_count, visitor_key
+from plugin.request_params import MAX_EVENT_BATCH
 
 EVENTS = "/api/v1/events"
 DEAD_REDIS = "redis://127.0.0.1:1/0"
-
-
-@pytest.fixture
-def settings(trained_settings: Settings) -> Settings:
-    """This test's own copy of the trained demo shop."""
-    return trained_settings
 
 
 def redis_url(conn: redis.Redis) -> str:
@@ -127,3 +122,4 @@ def test_visitor_key_prefers_visitor_then_session_then_address() -> None:
     assert visitor_key("junk", "10.0.0.1") != visitor_key("junk", "10.0.0.2")
     assert len(visitor_key({"visitor_id": "x" * 10_000}, None)) == 24
     assert (event_count([1, 2, 3]), event_count({}), event_count([])) == (3, 1, 1)
+    assert event_count(list(range(MAX_EVENT_BATCH * 50))) == MAX_EVENT_BATCH
