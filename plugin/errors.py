@@ -14,9 +14,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from gunicorn.http import errors as gunicorn_errors
 from werkzeug.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
+
+# What gunicorn raises while a route reads a malformed body (werkzeug's own ClientDisconnected
+# is already a 400 HTTPException).
+BODY_READ_ERRORS: tuple[type[Exception], ...] = (
+    gunicorn_errors.ParseException,
+    gunicorn_errors.NoMoreData,
+)
 
 WIDGET_PATH_PREFIX = "/api/v1/widgets/"
 _HTML_PATH_PREFIXES = ("/demo",)
@@ -99,6 +107,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception) -> Response:
+        if isinstance(exc, BODY_READ_ERRORS):
+            # A malformed body (bad chunk size, cut short) surfaces only when a route reads
+            # it; it is the client's fault on every route, so one answer here.
+            logger.warning("unreadable body on %s %s: %r", request.method, request.path, exc)
+            if request.path.startswith(WIDGET_PATH_PREFIX):
+                return widget_error_response(400)
+            return error_response(["could not read the request body"], 400, "bad_body")
         # The traceback goes to the log, never to the client (no stack trace in a response).
         logger.exception("unhandled error on %s %s", request.method, request.path)
         if request.path.startswith(WIDGET_PATH_PREFIX):

@@ -9,6 +9,16 @@ import sqlite_utils
 
 from storage.clock import utc_now_iso
 
+# Settings that hold credentials (e.g. "woocommerce.webhook_secret"): stored, never copied
+# into the audit trail, whose rows the admin shows.
+SECRET_SUFFIXES = ("secret", "token", "password")
+REDACTED = '"(secret)"'
+
+
+def is_secret_setting(key: str) -> bool:
+    """Whether a setting's value is a credential that no page or audit row may show."""
+    return key.lower().endswith(SECRET_SUFFIXES)
+
 
 def get_shop_setting(db: sqlite_utils.Database, key: str, default: Any = None) -> Any:
     """A setting's value, or `default` when never set."""
@@ -36,6 +46,8 @@ def set_shop_setting(db: sqlite_utils.Database, key: str, value: Any, changed_by
             "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
             (key, new, now, changed_by),
         )
+        if is_secret_setting(key):
+            old, new = (None if old is None else REDACTED), REDACTED
         db.conn.execute(
             "INSERT INTO settings_changes (key, old_value, new_value, changed_at, changed_by) "
             "VALUES (?, ?, ?, ?, ?)",

@@ -14,8 +14,6 @@ import sqlite_utils
 from config import Settings, load_settings
 from storage.db import open_shop_db
 
-SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
@@ -29,14 +27,6 @@ def shop_db(settings: Settings) -> Iterator[sqlite_utils.Database]:
     db = open_shop_db(settings.data_dir, "demo")
     yield db
     db.close()
-
-
-def dataset_path(*parts: str) -> Path:
-    """A file under ../shared/datasets, or skip the test saying it is absent."""
-    path = SHARED_DATASETS.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared dataset {path} is absent (it lives beside the checkout in ../shared)")
-    return path
 
 
 @pytest.fixture

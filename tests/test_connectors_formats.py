@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import dataset_path
+from shared_datasets import dataset_path
 
 from connectors.csv_reading import open_feed
 from connectors.errors import UnknownFeedFormat

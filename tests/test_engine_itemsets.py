@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from conftest import dataset_path
 from mlxtend.frequent_patterns import association_rules, fpgrowth
+from shared_datasets import dataset_path
 
 from engine import association
 from engine.itemsets import count_itemsets, frequent_itemsets, min_count_for

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from conftest import dataset_path
+from shared_datasets import dataset_path
 
 from config import Settings
 from engine.evaluation import evaluate_split

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from conftest import dataset_path
+from shared_datasets import dataset_path
 
 from connectors.errors import UnknownFeedFormat, UnreadableFeed
 from storage.orders import read_purchase_lines

@@ -4,7 +4,7 @@ The server is `shoprec serve --dev` in a subprocess on a free port (its log is s
 fails to start); the browser is Debian's /usr/bin/chromium driven by Playwright, so these
 tests are skipped with a clear reason where it is not installed. The fixtures live here, not
 in a tests/browser/conftest.py: pytest imports every conftest.py as the module `conftest`, and
-a second one would shadow the `from conftest import dataset_path` that other tests use.
+a second one would make `from conftest import ...` ambiguous (tests/storefront/ has one).
 """
 
 from __future__ import annotations
@@ -409,6 +409,8 @@ def test_carousel_moves_by_buttons_and_arrow_keys_without_layout_shift(
     page.goto(host_site(CAROUSEL_PAGE.format(product=best_seller(live_server), script=script)))
     page.wait_for_function(READY, arg=1, timeout=10_000)
     assert page.locator(".shoprec-carousel .shoprec-card").count() == 8
+    # The heading is the answer's widget.title (the shop's own title, here the built-in one).
+    assert page.locator(".shoprec-title").inner_text() == "Frequently bought together"
     tops = page.eval_on_selector_all(".shoprec-card", "els => els.map(e => e.offsetTop)")
     assert len(set(tops)) == 1  # one row
     prev, nxt = page.locator(".shoprec-prev"), page.locator(".shoprec-next")
