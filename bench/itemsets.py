@@ -1,12 +1,13 @@
 """Benchmark: frequent itemsets on UCI Online Retail baskets, shoprec vs mlxtend vs pyfim.
 
-Run: .venv/bin/python bench/itemsets.py [--min-support 0.005] [--max-len N] [--repeat 3]
+Run: .venv/bin/python -P bench/itemsets.py [--min-support 0.005] [--max-len N] [--repeat 3]
 The baskets are built the way `shoprec train` sees them: the CSV goes through shoprec's
 importer into a temporary store, then the training loader (engine.training_data). Times the
 frequent-itemset step of mlxtend's fpgrowth (once: it is the slow one), of engine.itemsets
 (best of --repeat, with and without building mlxtend's table) and of pyfim's C FP-growth
 (best of --repeat) at the same absolute support count, and checks that all three find the
 same itemsets. pyfim is optional (`pip install pyfim`, not a project dependency).
+(-P: bench/ is not put on sys.path, so no file there can shadow a standard module.)
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def main() -> None:
             f"{t_mlxtend / t_ours:.0f}x\n"
         )
     out.write(
-        "reproduce: .venv/bin/python bench/itemsets.py"
+        "reproduce: .venv/bin/python -P bench/itemsets.py"
         + (f" --min-support {args.min_support}" if args.min_support != 0.005 else "")
         + (f" --max-len {args.max_len}" if args.max_len else "")
         + "\n"

@@ -185,7 +185,7 @@ class RuledModels:
     recommend), so both columns come from the same queries and metrics.
     """
 
-    def __init__(self, models: Any, items: dict[str, ItemFacts], today: date, bought: Any):
+    def __init__(self, models: Any, items: dict[str, ItemFacts], today: date, bought: Any) -> None:
         self._models = models
         self._items = items
         self._today = today

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from mlxtend.frequent_patterns import association_rules
 
 from engine.itemsets import ItemsetCounts, count_itemsets, itemsets_frame
+from engine.slots import whole_cart_factor
 from engine.training_data import Interactions
 
 logger = logging.getLogger(__name__)
@@ -65,17 +66,21 @@ class AssociationRules:
             (self.pair_indices >= 0).any()
         )
 
-    def score_for(self, anchors: np.ndarray, n_items: int) -> np.ndarray:
+    def score_for(self, anchors: np.ndarray, n_items: int, whole_set: bool = False) -> np.ndarray:
         """Dense float32 (n_items,): pair scores summed over anchors, plus set rules.
 
         A rule {a, b} -> c fires only when both a and b are anchors (a cart), and then adds
         its score on top of the pairs, so the set's evidence counts more than its parts.
+        whole_set: the pair part is scaled by the share of anchors an item goes with
+        (complete_the_look: complementary to the whole cart, not to one item of it).
         """
         if anchors.size == 0:
             return np.zeros(n_items, np.float32)
         idx = self.pair_indices[anchors]
         keep = idx >= 0
         out = np.bincount(idx[keep], weights=self.pair_score[anchors][keep], minlength=n_items)
+        if whole_set and anchors.size >= 2:
+            out = out * whole_cart_factor(self.pair_indices, anchors, n_items)
         if anchors.size >= 2 and self.rule_consequents.size:
             fires = np.isin(self.rule_antecedents[:, 0], anchors) & np.isin(
                 self.rule_antecedents[:, 1], anchors
@@ -266,7 +271,10 @@ def fit_association(
     multi = int((np.diff(baskets.indptr) >= 2).sum())
     floor = auto_min_count(n_baskets) if min_count is None else min_count
     indices, score, stats, counts = _pairs(baskets, floor, k)
-    rule_floor = max(3, math.ceil(n_baskets * 1e-3))  # set rules need real support
+    # Set rules need real support; _itemsets raises this floor until at most
+    # MAX_PAIRS_FOR_TRIPLES pairs pass, so a big shop's floor follows its data, not 0.1% of
+    # its orders (which left a 1M-order shop with no three-item set at all).
+    rule_floor = max(3, math.ceil(n_baskets * 1e-4))
     itemsets = _itemsets(baskets, rule_floor)
     ante, cons, rule_stats, rule_score = _set_rules(itemsets, n_baskets, counts)
     logger.info(

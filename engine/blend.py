@@ -15,7 +15,17 @@ import numpy as np
 from engine.base import CONTEXT_SLOTS
 from engine.errors import InputError
 
-SOURCES: tuple[str, ...] = ("rules", "collaborative", "content", "taste", "popularity", "trending")
+SOURCES: tuple[str, ...] = (
+    "rules",
+    "collaborative",
+    "content",
+    "taste",
+    "popularity",
+    "trending",
+    "newness",
+)
+# Sources that need no learned pattern: never handed over for lack of data.
+ALWAYS_TRUSTED = ("content", "popularity", "trending", "newness")
 FILL_WEIGHT = 1e-3  # popularity under everything: a list is never short while items remain
 
 # The default (50% collaborative, 30% content, 20% rules), adapted to what each slot
@@ -28,11 +38,11 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "product/similar": {"content": 0.7, "collaborative": 0.3},
     "cart/complete_the_look": {"rules": 0.4, "collaborative": 0.4, "content": 0.2},
     "cart/upgrade": {"content": 0.6, "collaborative": 0.2, "popularity": 0.2},
-    "cart/dont_forget": {"collaborative": 0.5, "rules": 0.2, "popularity": 0.3},
+    "cart/dont_forget": {"rules": 0.5, "collaborative": 0.4, "popularity": 0.1},
     "home/for_you": {"taste": 0.8, "content": 0.2},
     "home/trending": {"trending": 1.0},
     "email/for_you": {"taste": 0.8, "content": 0.2},
-    "email/new_in_favourites": {"taste": 0.4, "content": 0.3, "trending": 0.3},
+    "email/new_in_favourites": {"newness": 0.5, "taste": 0.3, "content": 0.2},
     "email/because_you_bought": {"collaborative": 0.5, "rules": 0.3, "content": 0.2},
     "post_purchase/also_bought": {"collaborative": 0.5, "rules": 0.3, "content": 0.2},
     "post_purchase/complete_the_set": {"rules": 0.5, "content": 0.3, "collaborative": 0.2},
@@ -95,7 +105,7 @@ def plan_weights(
         return BlendPlan(weights, fill=False)
     moved = 0.0
     for source in list(weights):
-        if source in ("content", "popularity", "trending") or trusted.get(source, False):
+        if source in ALWAYS_TRUSTED or trusted.get(source, False):
             continue
         moved += weights.pop(source)
     if moved:

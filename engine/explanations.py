@@ -68,3 +68,15 @@ def trend_reason(space: ItemSpace, item: int) -> str:
     """'Trending in Kitchen' or 'Trending now'."""
     category = category_of(space, item)
     return f"Trending in {category}" if category else "Trending now"
+
+
+def new_reason(space: ItemSpace, item: int, shopper_items: np.ndarray) -> str:
+    """'New in Baking, a category you shop often' when it is one of theirs, else 'New in X'."""
+    category = category_of(space, item)
+    if not category:
+        return "New in the shop"
+    code = space.category_codes[item]
+    theirs = int((space.category_codes[shopper_items] == code).sum()) if shopper_items.size else 0
+    if theirs >= 2:
+        return f"New in {category}, a category you shop often"
+    return f"New in {category}"

@@ -75,6 +75,8 @@ def count_itemsets(
     # Local item ids 0..m-1 keep the original order, so "after" means a higher column.
     rows = basket_rows[:, frequent].tocsr()
     rows.sort_indices()
+    # Counts are summed as float64 products: exact up to 2**53 baskets (float32: 2**24).
+    rows.data = np.ones(rows.nnz, np.float64)
     rows = _drop_short(rows)
     # The root prefix is the empty set: its blocks are the frequent items themselves.
     level = _Level(
@@ -212,7 +214,7 @@ class _Level:
         counts = np.bincount(row_id, minlength=starts.size)
         new_rows = sp.csr_matrix(
             (
-                np.ones(row_id.size, np.float32),
+                np.ones(row_id.size, np.float64),
                 next_block[member],
                 np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
             ),

@@ -7,14 +7,19 @@ whole answer for the home page's `trending` slot.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
+import pandas as pd
 
 from engine.training_data import Interactions, ItemSpace
 
 POPULAR_HALF_LIFE_DAYS = 60.0
 TRENDING_HALF_LIFE_DAYS = 7.0
 VIEW_WEIGHT = 0.1  # a view says less than an order; 10 views ~ one purchase
+NEW_HALF_LIFE_DAYS = 30.0
+NEW_DAYS = 60  # "new arrival": created within two months
+NEW_THRESHOLD = float(0.5 ** (NEW_DAYS / NEW_HALF_LIFE_DAYS))
 
 
 @dataclass(frozen=True)
@@ -25,20 +30,48 @@ class Popularity:
     trending: float32 (n_items,), the same with a 7-day half-life, divided by the long-run
         rate (plus a prior) so items rising now beat items that are merely always big.
     rank: int32 (n_items,), 1 = most popular (for novelty metrics).
+    newness: float32 (n_items,), 0.5^(days since the product was created / 30), 0 when the
+        catalog gives no creation date (new_in_favourites).
     """
 
     popular: np.ndarray
     trending: np.ndarray
     rank: np.ndarray
+    newness: np.ndarray | None = None
+
+    def new_items(self) -> np.ndarray:
+        """Bool (n_items,): created within NEW_DAYS of the present."""
+        if self.newness is None:
+            return np.zeros(self.popular.size, bool)
+        return self.newness >= NEW_THRESHOLD
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Arrays for the npz artifact."""
-        return {"popular": self.popular, "trending": self.trending, "rank": self.rank}
+        newness = self.newness if self.newness is not None else np.zeros_like(self.popular)
+        return {
+            "popular": self.popular,
+            "trending": self.trending,
+            "rank": self.rank,
+            "newness": newness,
+        }
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Popularity:
-        """Inverse of to_arrays."""
-        return cls(arrays["popular"], arrays["trending"], arrays["rank"])
+        """Inverse of to_arrays (artifacts older than newness get none)."""
+        return cls(arrays["popular"], arrays["trending"], arrays["rank"], arrays.get("newness"))
+
+
+def newness_of(created_at: pd.Series, now: datetime) -> np.ndarray:
+    """Float32 (n,): 0.5^(age days / NEW_HALF_LIFE_DAYS) of ISO creation stamps; 0 if unknown.
+
+    A product dated after `now` (an evaluation split) does not exist yet: 0.
+    """
+    stamps = pd.to_datetime(created_at, utc=True, format="ISO8601", errors="coerce")
+    ages = (pd.Timestamp(now) - stamps).dt.total_seconds().to_numpy() / 86400.0
+    known = np.isfinite(ages) & (ages >= 0)
+    out = np.zeros(ages.size, np.float32)
+    out[known] = np.power(0.5, ages[known] / NEW_HALF_LIFE_DAYS)
+    return out
 
 
 def _decayed_counts(
@@ -48,8 +81,13 @@ def _decayed_counts(
     return np.bincount(items, weights=decay, minlength=n_items)
 
 
-def fit_popularity(inter: Interactions, items: ItemSpace) -> Popularity:
-    """Fit popularity and trending from order baskets and view events."""
+def fit_popularity(
+    inter: Interactions, items: ItemSpace, newness: np.ndarray | None = None
+) -> Popularity:
+    """Fit popularity and trending from order baskets and view events.
+
+    newness: float32 (n_items,) from newness_of over the catalog, kept as is.
+    """
     n = items.n_items
     coo = inter.baskets.tocoo()
     ages = inter.basket_age_days[coo.row]
@@ -68,4 +106,4 @@ def fit_popularity(inter: Interactions, items: ItemSpace) -> Popularity:
     order = np.lexsort((np.arange(n), -popular))
     rank = np.empty(n, np.int32)
     rank[order] = np.arange(1, n + 1, dtype=np.int32)
-    return Popularity(popular.astype(np.float32), trending.astype(np.float32), rank)
+    return Popularity(popular.astype(np.float32), trending.astype(np.float32), rank, newness)

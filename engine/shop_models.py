@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from engine import explanations as ex
+from engine import slots
 from engine.artifacts import load_arrays, load_manifest, save_arrays, save_manifest
 from engine.association import AssociationRules, fit_association
 from engine.base import CONTEXT_SLOTS, Recommendation, RecommendationRequest
@@ -25,7 +27,7 @@ from engine.collaborative import Collaborative, fit_collaborative
 from engine.content import ContentModel, fit_content, item_features
 from engine.errors import InputError
 from engine.neighbours import Neighbours
-from engine.popularity import Popularity, fit_popularity
+from engine.popularity import NEW_DAYS, Popularity, fit_popularity, newness_of
 from engine.taste import Taste, fit_taste, taste_from_arrays, taste_to_arrays
 from engine.training_data import ItemSpace, TrainingData, build_item_space, prepare_interactions
 
@@ -128,6 +130,12 @@ class ShopModels:
             self.taste.customer_row(request.customer_id)
         )
         allowed = self._allowed(request, anchors)
+        if request.slot == "because_you_bought" and not anchors.size:
+            # Complements of the LAST order, not of everything ever bought.
+            last = self.taste.last_order_of(self.taste.customer_row(request.customer_id))
+            if last.size:
+                anchors = last[:MAX_ANCHORS]
+                allowed[anchors] = False
         seeds, seed_weights = self._seeds(request, anchors, session, hist_items, hist_weights)
         # A page's own product is full evidence; a history is, from FULL_EVIDENCE_ITEMS items.
         evidence = 1.0 if anchors.size else min(1.0, seeds.size / FULL_EVIDENCE_ITEMS)
@@ -178,15 +186,14 @@ class ShopModels:
         return trusted
 
     def _allowed(self, request: RecommendationRequest, anchors: np.ndarray) -> np.ndarray:
-        """Bool (n_items,): False for anchors, excluded ids, and (upgrade) cheaper items."""
+        """Bool (n_items,): False for anchors and excluded ids, then the slot's filter."""
         allowed = np.ones(self.items.n_items, bool)
         allowed[anchors] = False
         allowed[self._indexes(tuple(sorted(request.exclude_ids)))] = False
-        if request.slot == "upgrade" and anchors.size:
-            prices = self.items.prices[anchors]
-            floor = np.nanmax(prices) if np.isfinite(prices).any() else np.inf
-            allowed &= np.nan_to_num(self.items.prices, nan=-np.inf) > floor
-        return allowed
+        new_items = self.popularity.new_items()
+        return slots.slot_allowed(
+            request.slot, self.items, anchors, allowed, new_items, request.limit
+        )
 
     def _seeds(
         self,
@@ -214,7 +221,8 @@ class ShopModels:
         return getattr(self, f"_score_{name}")  # type: ignore[no-any-return]
 
     def _score_rules(self, ev: Evidence) -> np.ndarray:
-        return self.rules.score_for(ev.seeds, self.items.n_items)
+        whole = ev.slot == "complete_the_look"
+        return self.rules.score_for(ev.seeds, self.items.n_items, whole_set=whole)
 
     def _score_collaborative(self, ev: Evidence) -> np.ndarray:
         n = self.items.n_items
@@ -226,7 +234,10 @@ class ShopModels:
         return (1 - view_share) * _unit(bought) + view_share * _unit(viewed)
 
     def _score_content(self, ev: Evidence) -> np.ndarray:
-        return self.content.neighbours.aggregate(ev.seeds, ev.seed_weights, self.items.n_items)
+        scores = self.content.neighbours.aggregate(ev.seeds, ev.seed_weights, self.items.n_items)
+        if ev.slot == "similar":
+            scores = scores * slots.similar_boost(self.items, ev.seeds)
+        return scores
 
     def _score_taste(self, ev: Evidence) -> np.ndarray:
         items = np.concatenate([ev.history, ev.session]).astype(np.int32)
@@ -237,7 +248,21 @@ class ShopModels:
         return self.popularity.popular
 
     def _score_trending(self, ev: Evidence) -> np.ndarray:
-        return self.popularity.trending
+        if ev.slot not in ("trending", "new_in_favourites"):
+            return self.popularity.trending
+        return self._in_shopper_categories(ev, self.popularity.trending)
+
+    def _score_newness(self, ev: Evidence) -> np.ndarray:
+        newness = self.popularity.newness
+        if newness is None:
+            return np.zeros(self.items.n_items, np.float32)
+        return self._in_shopper_categories(ev, newness)
+
+    def _in_shopper_categories(self, ev: Evidence, scores: np.ndarray) -> np.ndarray:
+        """Scores tilted toward the categories of the shopper's seeds (history, cart, page)."""
+        share = slots.category_share(self.items, ev.seeds, ev.seed_weights)
+        tilt = slots.category_tilt(self.items, share)
+        return scores if tilt is None else scores * tilt
 
     def _reason(
         self, label: str, slot: str, item: int, seeds: np.ndarray, hist: np.ndarray, bought: bool
@@ -258,6 +283,8 @@ class ShopModels:
             return ex.taste_reason(self.items, item, hist, bought)
         if label == "trending":
             return ex.trend_reason(self.items, item)
+        if label == "newness":
+            return ex.new_reason(self.items, item, np.concatenate([seeds, hist]))
         return "Popular right now"
 
     def save(self, directory: Path) -> dict[str, int]:
@@ -291,6 +318,15 @@ class ShopModels:
             "content": self.content.to_arrays(),
             "taste": taste_to_arrays(self.taste),
         }
+
+
+def _created_at(data: TrainingData, items: Any) -> Any:
+    """The catalog's created_at per item of the space (None where unknown)."""
+    products = data.products.drop_duplicates("product_id")
+    if "created_at" not in products:
+        return pd.Series([None] * items.n_items)
+    frame = products.set_index(products["product_id"].astype(str))
+    return frame["created_at"].reindex(items.item_ids).reset_index(drop=True)
 
 
 def _has_rows(indices: np.ndarray, items: np.ndarray) -> bool:
@@ -345,7 +381,9 @@ def _timed(fit: Callable[[], Any]) -> tuple[Any, float]:
 def _why(models: ShopModels) -> dict[str, str]:
     r, c, t, ct = models.rules, models.collaborative, models.taste, models.content
     return {
-        "popularity": f"{r.n_baskets} orders; always usable",
+        "popularity": f"{r.n_baskets} orders; always usable; "
+        f"{int(models.popularity.new_items().sum())} new arrivals (created in the last "
+        f"{NEW_DAYS} days) for new_in_favourites",
         "collaborative": f"{c.purchase_users} purchase histories and {c.view_users} sessions with "
         f"2+ items (needs 10 of either)",
         "rules": f"{r.multi_item_baskets} orders with 2+ items (needs 20), pair floor "
@@ -353,7 +391,7 @@ def _why(models: ShopModels) -> dict[str, str]:
         "content": f"{ct.n_described} products with text (needs 2) and "
         f"{ct.neighbours.n_pairs} similar pairs (needs 1)",
         "taste": f"{t.customers_with_pairs} customers with 2+ items (needs 10), EASE over "
-        f"{t.ease_items.size} items",
+        f"{t.ease_items.size} items with product text as side information",
     }
 
 
@@ -366,7 +404,8 @@ def fit_shop_models(
     items = build_item_space(data)
     inter = prepare_interactions(data, items)
     prep = time.perf_counter() - start
-    popularity, t_pop = _timed(lambda: fit_popularity(inter, items))
+    newness = newness_of(_created_at(data, items), data.now)
+    popularity, t_pop = _timed(lambda: fit_popularity(inter, items, newness))
     collaborative, t_col = _timed(lambda: fit_collaborative(inter))
     rules, t_rules = _timed(lambda: fit_association(inter))
     features, t_features = _timed(lambda: item_features(data, items))

@@ -53,7 +53,13 @@ def _headers(response: Response) -> Response:
 
 def safe_next(target: str | None) -> str:
     """Where to go after login: only a path inside /admin/ of this site (no open redirect)."""
-    if target and target.startswith("/admin/") and "//" not in target and "\\" not in target:
+    if (
+        target
+        and target.startswith("/admin/")
+        and "//" not in target
+        and "\\" not in target
+        and target.isprintable()  # no CR/LF: a header value may not hold them
+    ):
         return target
     return ""
 

@@ -10,11 +10,9 @@ through plugin.recommendations.RecommendationService with the same validation.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -30,11 +28,14 @@ from plugin.cli import CliContext, pass_cli
 from plugin.errors import ApiError
 from plugin.recommendations import FALLBACK_NEWEST, FALLBACK_POPULAR, build_service
 from plugin.request_params import parse_recommendation_query
+from plugin.shop_display import FORMAT_KEY, TITLES_KEY, display_from_settings
 from storage.admin_users import has_admin_user, set_admin_password
 from storage.catalog import count_products
 from storage.db import open_shop_db
 from storage.demo_shop import generate_demo_shop
+from storage.demo_traffic import simulate_demo_traffic
 from storage.orders import popular_products
+from storage.shop_settings import get_shop_setting
 from worker.training import train_shop
 
 
@@ -86,10 +87,24 @@ def recommend(
         hint = " (import data or run `shoprec demo` first)" if exc.code == "unknown_shop" else ""
         raise click.ClickException(f"{exc}{hint}") from exc
     answer = service.recommend(params)
+    answer["widget"] = _widget_display(cli_ctx.settings, params.shop, params.slot)
     if as_json:
         click.echo(json.dumps(answer, indent=2))
         return
     _echo_answer(answer)
+
+
+def _widget_display(settings: Settings, shop: str, slot: str) -> dict[str, str]:
+    """The answer's "widget" object, as the storefront adds it (plugin.storefront._recommend),
+    read on a short-lived connection: a one-shot command keeps no memo open."""
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        display = display_from_settings(
+            shop, get_shop_setting(db, TITLES_KEY), get_shop_setting(db, FORMAT_KEY)
+        )
+    finally:
+        db.close()
+    return display.widget(slot)
 
 
 def _echo_answer(answer: dict[str, Any]) -> None:
@@ -205,21 +220,13 @@ class DemoSetup:
     lines: list[str] = field(default_factory=list)
 
 
-def _traffic_simulator() -> Callable[..., Any] | None:
-    """storage.demo_traffic.simulate_demo_traffic when that module is installed, else None.
-
-    The simulator ships separately from the demo command; without it the demo still serves,
-    only the overview shows zeros.
-    """
-    if importlib.util.find_spec("storage.demo_traffic") is None:
-        return None
-    module = importlib.import_module("storage.demo_traffic")
-    simulator: Callable[..., Any] = module.simulate_demo_traffic
-    return simulator
-
-
 def _fill_demo_shop(
-    db: sqlite_utils.Database, shop: str, seed: int, sizes: Mapping[str, int], lines: list[str]
+    db: sqlite_utils.Database,
+    shop: str,
+    seed: int,
+    sizes: Mapping[str, int],
+    traffic: bool,
+    lines: list[str],
 ) -> bool:
     """Generate the demo shop (and its storefront traffic) unless it has data; True if made."""
     existing = count_products(db)
@@ -234,20 +241,22 @@ def _fill_demo_shop(
         f"generated shop {shop}: {summary.products} products, {summary.customers} customers, "
         f"{summary.orders} orders, {summary.events} events"
     )
-    simulate = _traffic_simulator()
-    if simulate is None:
-        lines.append("no traffic simulator (storage/demo_traffic.py): the overview shows zeros")
+    if not traffic:
         return True
-    traffic = simulate(db, seed=seed)
+    made = simulate_demo_traffic(db, seed=seed)
     lines.append(
-        f"simulated storefront traffic: {traffic.impressions} impressions, "
-        f"{traffic.clicks} clicks ({traffic.driven_clicks} followed by a purchase)"
+        f"simulated storefront traffic: {made.impressions} impressions, "
+        f"{made.clicks} clicks ({made.driven_clicks} followed by a purchase)"
     )
     return True
 
 
 def prepare_demo(
-    settings: Settings, shop: str, seed: int = 7, sizes: Mapping[str, int] | None = None
+    settings: Settings,
+    shop: str,
+    seed: int = 7,
+    sizes: Mapping[str, int] | None = None,
+    traffic: bool = True,
 ) -> DemoSetup:
     """Everything `shoprec demo` does before serving: data, traffic, models, an admin login.
 
@@ -258,6 +267,7 @@ def prepare_demo(
 
     Args:
         sizes: generate_demo_shop's size arguments (n_customers, days); its defaults if None.
+        traffic: simulate storefront traffic in a newly generated shop.
     """
     lines: list[str] = []
     if not settings.secret_key:
@@ -266,15 +276,15 @@ def prepare_demo(
     settings = replace(settings, secure_cookies="false")  # the demo serves plain http
     db = open_shop_db(settings.data_dir, shop)
     try:
-        generated = _fill_demo_shop(db, shop, seed, sizes or {}, lines)
+        generated = _fill_demo_shop(db, shop, seed, sizes or {}, traffic, lines)
         password = ""
         if generated or has_admin_user(db, DEMO_ADMIN_USER):
             password = secrets.token_urlsafe(12)
             set_admin_password(db, DEMO_ADMIN_USER, password)
         else:
             lines.append(
-                f"no demo login added to the existing shop {shop}: "
-                "use `shoprec admin set-password --user NAME`"
+                f"no demo login added to the existing shop {shop}: use "
+                "`shoprec admin set-password --user NAME` (or remove its folder to regenerate)"
             )
     finally:
         db.close()

@@ -11,6 +11,7 @@ from typing import Any
 
 from config import Settings
 from engine.base import CONTEXT_SLOTS
+from plugin.shop_display import WIDGET_FORMATS
 from storage.events import EVENT_TYPES
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -77,6 +78,13 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
             "shop": {"type": "string"}, "context": {"type": "string"},
             "slot": {"type": "string"}, "request_id": {"type": "string"},
             "items": {"type": "array", "items": item},
+            "widget": {
+                "type": "object", "required": ["title", "format"],
+                "description": "The shop's display choices (admin settings slot_titles and "
+                               "widget_format); a page's data-title/data-format win.",
+                "properties": {"title": {"type": "string"},
+                               "format": {"enum": list(WIDGET_FORMATS)}},
+            },
             "experiment": {
                 "type": "object", "required": ["id", "variant"],
                 "description": "Present when the visitor is in a running experiment; the "

@@ -36,6 +36,7 @@ KEY_PREFIX = "shoprec:rate:events"
 SOCKET_TIMEOUT_S = 0.08
 RETRY_AFTER_S = 5.0
 MAX_LOCAL_KEYS = 50_000
+MAX_COST = 100  # plugin.request_params.MAX_EVENT_BATCH
 _ID_KINDS = ("visitor_id", "session_id")
 
 
@@ -56,9 +57,14 @@ def visitor_key(payload: Any, client_address: str | None) -> str:
     return hashlib.sha1(who.encode("utf-8", "replace")).hexdigest()[:24]
 
 
-def event_count(payload: Any) -> int:
-    """How many events a body holds (a non-list counts as one): the cost charged to the limit."""
-    return max(len(payload), 1) if isinstance(payload, list) else 1
+def event_count(payload: Any, most: int = MAX_COST) -> int:
+    """How many events a body holds (a non-list counts as one): the cost charged to the limit.
+
+    At most `most`: a batch over the API's maximum is refused (413) without being read, so it
+    costs no more than a full batch.
+    """
+    count = len(payload) if isinstance(payload, list) else 1
+    return min(max(count, 1), most)
 
 
 class EventRateLimiter:

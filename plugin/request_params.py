@@ -27,8 +27,9 @@ MAX_EXCLUDE_IDS = 100
 MAX_EVENT_BATCH = 100
 MAX_POSITION = 1000
 # Ids are opaque text from shops and browsers; control characters and oversized values are
-# never legitimate and would end up in logs and SQL parameters.
-_ID_RE = re.compile(rf"[^\x00-\x1f\x7f-\x9f]{{1,{MAX_ID_LENGTH}}}")
+# never legitimate and would end up in logs and SQL parameters. Lone surrogates (JSON allows
+# "\ud800") are not text at all: they cannot be encoded to UTF-8 for hashing or SQLite.
+_ID_RE = re.compile(rf"[^\x00-\x1f\x7f-\x9f\ud800-\udfff]{{1,{MAX_ID_LENGTH}}}")
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 

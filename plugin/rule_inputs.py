@@ -14,13 +14,13 @@ from typing import Any
 import sqlite_utils
 
 from engine.rules import ItemFacts, best_seller_reason, facts_from_row
-from storage.catalog import get_products
+from storage.catalog import get_product_facts
 from storage.orders import categories_bought_since
 
 
 def read_facts(db: sqlite_utils.Database, product_ids: Sequence[str]) -> dict[str, ItemFacts]:
     """ItemFacts per product id from the catalog (ids no longer in it are left out)."""
-    return {pid: facts_from_row(row) for pid, row in get_products(db, product_ids).items()}
+    return {pid: facts_from_row(row) for pid, row in get_product_facts(db, product_ids).items()}
 
 
 def bought_categories(

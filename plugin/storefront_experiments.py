@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -27,20 +26,18 @@ from plugin.serving_cache import ShopReaders
 
 logger = logging.getLogger(__name__)
 
-# A memoised assignment is dropped by any write to the store (SQLite data_version), so a
-# started or stopped experiment is seen at once; this only bounds how long an idle one lives.
-ASSIGNMENT_MEMO_S = 300.0
-
 
 class ExperimentServing:
     """Asks for assignments on one long-lived read connection per shop.
 
     The connection must outlive the request: the running-experiments snapshot of
-    plugin.experiment_assignment is kept per Database object.
+    plugin.experiment_assignment is kept per Database object. A memoised assignment is
+    dropped by any write to the store (SQLite data_version), so a started or stopped
+    experiment is seen at once.
     """
 
-    def __init__(self, data_dir: Path) -> None:
-        self._readers = ShopReaders(data_dir, ASSIGNMENT_MEMO_S)
+    def __init__(self, readers: ShopReaders) -> None:
+        self._readers = readers
 
     def assignment(self, params: RecommendationParams) -> Assignment | None:
         """The visitor's assignment for this request's context, or None (no experiment)."""

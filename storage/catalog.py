@@ -78,6 +78,38 @@ def get_products(
     return found
 
 
+FACT_COLUMNS: tuple[str, ...] = (
+    "product_id",
+    "category",
+    "price",
+    "margin",
+    "created_at",
+    "season_tags",
+    "vendor",
+    "tags",
+)
+
+
+def get_product_facts(
+    db: sqlite_utils.Database, product_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The columns the business rules read (FACT_COLUMNS), by id; unknown ids left out.
+
+    Serving reads these for a pool of up to a few hundred candidates per request: the
+    narrow select skips descriptions and URLs it would only throw away.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    ids = list(dict.fromkeys(product_ids))
+    columns = ", ".join(FACT_COLUMNS)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        sql = f"SELECT {columns} FROM products WHERE product_id IN ({marks})"
+        for row in db.execute(sql, chunk).fetchall():
+            found[row[0]] = dict(zip(FACT_COLUMNS, row, strict=True))
+    return found
+
+
 def unavailable_product_ids(db: sqlite_utils.Database, today: str) -> set[str]:
     """Ids that must never be recommended now: out of stock, not active, or past available_until."""
     rows = db.execute(

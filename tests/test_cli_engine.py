@@ -43,9 +43,14 @@ def test_evaluate_json_and_table(settings):
         "content",
         "taste",
         "hybrid",
+        "hybrid+rules",
     }
+    # The cost of the business rules: the hybrid's headline metric after rules over before.
+    assert set(payload["rules_kept"]) <= {"next_purchase", "fbt"}
+    for kept in payload["rules_kept"].values():
+        assert 0.0 <= kept <= 1.5
     table = CliRunner().invoke(cli, base)
-    assert table.exit_code == 0 and "NDCG@10" in table.output and "hybrid" in table.output
+    assert table.exit_code == 0 and "NDCG@10" in table.output and "hybrid+rules" in table.output
 
 
 def test_evaluate_rejects_bad_date(settings):

@@ -86,7 +86,15 @@ def test_split_builds_the_right_queries():
 def test_evaluate_split_scores_through_recommend():
     results = evaluate_split(_toy(), datetime(2025, 2, 1, tzinfo=UTC), k=3)
     assert set(results) == {"next_purchase", "fbt"}
-    assert set(results["fbt"]) == {"popularity", "rules", "item-item", "content", "taste", "hybrid"}
+    assert set(results["fbt"]) == {
+        "popularity",
+        "rules",
+        "item-item",
+        "content",
+        "taste",
+        "hybrid",
+        "hybrid+rules",
+    }
     rules = results["fbt"]["rules"]
     # Train orders: K0-K1 twice. In o6, K0's list [K1] and K1's list [K0] both hit; in o4,
     # K0's list [K1] misses K2, and K2 (never sold before) gets nothing. 2 hits of 4 queries.

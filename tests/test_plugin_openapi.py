@@ -79,6 +79,7 @@ def test_answer_matches_the_documented_schema(
 def test_extensions_are_documented(document: dict[str, Any]) -> None:
     answer = document["components"]["schemas"]["Recommendations"]["properties"]
     assert set(answer["experiment"]["required"]) == {"id", "variant"}
+    assert answer["widget"]["properties"]["format"]["enum"] == ["scroll", "grid", "carousel"]
     post = document["paths"]["/api/v1/events"]["post"]
     event = post["requestBody"]["content"]["application/json"]["schema"]["oneOf"][0]
     assert {"visitor_id", "experiment_id", "variant"} <= set(event["properties"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import sqlite_utils
 from flask.testing import FlaskClient
 
-from config import Settings
+from config import Settings, load_settings
 from plugin import create_app
 from plugin.recommendations import ExpiringSets, RecommendationService, build_service
 from plugin.request_params import MAX_EXCLUDE_IDS, RecommendationParams
@@ -176,8 +177,13 @@ def app_ids(client: FlaskClient, **query: Any) -> list[str]:
     return [item["product_id"] for item in response.get_json()["items"]]
 
 
-@pytest.fixture
-def client(settings: Settings) -> FlaskClient:
+@pytest.fixture(params=["local", "redis"])
+def client(request: pytest.FixtureRequest, settings: Settings) -> FlaskClient:
+    """The app over the trained shop, its serving cache in-process or in a real Redis."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_conn")  # skips without Redis, flushes the test DB
+        url = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+        settings = load_settings({}, data_dir=settings.data_dir, redis_url=url)
     return create_app(settings, {"TESTING": True}).test_client()
 
 

@@ -66,6 +66,12 @@ def test_train_shop_writes_artifacts_and_reports(settings):
     assert all(m.trusted for m in names.values())
     text = "\n".join(report.lines())
     assert "rules" in text and "trusted" in text and "orders with 2+ items" in text
+    # Time per model, and where the rest of the run went.
+    assert all(m.fit_seconds >= 0 for m in report.models)
+    assert "seconds" in report.lines()[1]
+    assert 0 < report.load_seconds and 0 < report.save_seconds
+    assert report.load_seconds + report.save_seconds < report.seconds
+    assert "load from the store" in text and "save" in text
     models = load_shop_models(target)
     recs = models.recommend(
         RecommendationRequest("product", "frequently_bought_together", product_ids=("K0",), limit=3)

@@ -34,6 +34,8 @@ class TrainReport:
     seconds: float
     models: tuple[ModelSummary, ...]
     files: dict[str, int]
+    load_seconds: float = 0.0
+    save_seconds: float = 0.0
 
     def lines(self) -> list[str]:
         """Human-readable lines for `shoprec train`."""
@@ -48,7 +50,9 @@ class TrainReport:
                 f"{_size(m.size_bytes):>12}  {m.why}"
             )
         out.append(
-            f"trained in {self.seconds:.1f} s; {_size(sum(self.files.values()))} written "
+            f"trained in {self.seconds:.1f} s (load from the store {self.load_seconds:.1f} s, "
+            f"fit {self.seconds - self.load_seconds - self.save_seconds:.1f} s, save "
+            f"{self.save_seconds:.1f} s); {_size(sum(self.files.values()))} written "
             f"in {len(self.files)} files"
         )
         return out
@@ -93,7 +97,9 @@ def train_shop(settings: Settings, shop: str, now: datetime | None = None) -> Tr
     """
     start = time.perf_counter()
     data = load_training_data(settings, shop, now=now)
+    loaded = time.perf_counter()
     models = fit_shop_models(data)
+    fitted = time.perf_counter()
     target = models_dir(settings, shop)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".models-", dir=target.parent))
@@ -118,6 +124,8 @@ def train_shop(settings: Settings, shop: str, now: datetime | None = None) -> Tr
         time.perf_counter() - start,
         tuple(models.describe()),
         files,
+        load_seconds=loaded - start,
+        save_seconds=time.perf_counter() - fitted,
     )
     logger.info("trained %s in %.1f s", shop, report.seconds, extra={"shop": shop})
     return report

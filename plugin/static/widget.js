@@ -8,6 +8,7 @@
  *   <div data-shoprec="product" data-shop="myshop" data-product-id="p001" data-slot="similar"
  *        data-limit="6" data-format="scroll|grid|carousel" data-min-height="340"
  *        data-customer-id="(when known)" data-currency="EUR" data-title="(heading)"></div>
+ *   data-title and data-format default to the shop's slot titles and format (admin settings).
  *   cart: data-shoprec="cart" data-product-ids="p001,p002"; home: data-shoprec="home".
  *   <script src="https://YOUR-SHOPREC/static/widget.js" async></script>
  * The API is the script's own origin unless data-api="https://..." says otherwise.
@@ -17,13 +18,6 @@
   "use strict";
   var script = document.currentScript;
   var TIMEOUT_MS = 3000;
-  var TITLES = {
-    frequently_bought_together: "Frequently bought together", also_viewed: "Customers also viewed",
-    similar: "Similar products", complete_the_look: "Complete the look", upgrade: "You might prefer",
-    dont_forget: "Don't forget", for_you: "Picked for you", trending: "Trending now",
-    new_in_favourites: "New in your favourites", because_you_bought: "Because you bought",
-    also_bought: "Customers also bought", complete_the_set: "Complete the set"
-  };
   var CSS =
     ".shoprec{font:inherit;color:inherit;box-sizing:border-box}" +
     ".shoprec *{box-sizing:border-box}" +
@@ -149,8 +143,10 @@
     var items = (answer.items || []).filter(function (it) { return dismissed.indexOf(it.product_id) < 0; });
     if (!items.length) return release(box);
     addStyle();
-    var title = attr(box, "title") || TITLES[answer.slot] || "";
-    var fmt = attr(box, "format");
+    // The page's own data-title/data-format win; else the shop's choices from the admin.
+    var shown = answer.widget || {};
+    var title = attr(box, "title") || shown.title || "";
+    var fmt = attr(box, "format") || shown.format;
     fmt = fmt === "grid" || fmt === "carousel" ? fmt : "scroll";
     var exp = answer.experiment || null;
     var section = el("section", "shoprec shoprec-" + fmt);

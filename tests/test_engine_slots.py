@@ -1,0 +1,175 @@
+"""Slot semantics (issue 4): each slot on a synthetic shop whose right answer is known."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.base import RecommendationRequest
+from engine.shop_models import Evidence, fit_shop_models
+from engine.slots import similar_boost, whole_cart_factor
+from engine.training_data import TrainingData
+
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+# id: (title, category, price, days since created)
+PRODUCTS = {
+    "A": ("Stand Mixer", "Kitchen > Baking", 100.0, 400),
+    "B": ("Mixing Bowl", "Kitchen > Baking", 30.0, 400),
+    "C": ("Baking Tray", "Kitchen > Baking", 20.0, 400),
+    "D": ("Chef Knife", "Kitchen > Knives", 95.0, 400),
+    "E": ("Knife Sharpener", "Kitchen > Knives", 12.0, 400),
+    "G0": ("Garden Hose", "Garden", 40.0, 400),
+    "G1": ("Hose Reel", "Garden", 35.0, 400),
+    "G2": ("Garden Gloves", "Garden", 15.0, 400),
+    "N1": ("New Garden Trowel", "Garden", 18.0, 10),
+    "N2": ("New Piping Bags", "Kitchen > Baking", 9.0, 12),
+    "F0": ("Filler Candle", "Home", 5.0, 400),
+    "F1": ("Filler Vase", "Home", 25.0, 400),
+    "F2": ("Filler Frame", "Home", 14.0, 400),
+    "F3": ("Filler Cushion", "Home", 22.0, 400),
+}
+
+
+def _catalog() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "product_id": pid,
+                "title": title,
+                "description": "",
+                "category": category,
+                "tags": "",
+                "vendor": "",
+                "price": price,
+                "status": "active",
+                "created_at": (NOW - timedelta(days=age)).isoformat(),
+            }
+            for pid, (title, category, price, age) in PRODUCTS.items()
+        ]
+    )
+
+
+def _orders() -> list[tuple[str, str | None, list[str], int]]:
+    """(order, customer, items, days ago)."""
+    rows: list[tuple[str, str | None, list[str], int]] = []
+    for i in range(30):  # A and D bought together very often (strong pair, D is dear)
+        rows.append((f"ad{i}", None, ["A", "D", "E"] if i < 10 else ["A", "D"], 50 + i))
+    for i in range(12):  # C goes with A and with B: the whole cart's complement
+        rows.append((f"ac{i}", None, ["A", "C"], 40 + i))
+        rows.append((f"bc{i}", None, ["B", "C"], 40 + i))
+    for i in range(20):  # garden line: G0 with G1
+        rows.append((f"g{i}", None, ["G0", "G1"], 30 + i))
+    for i in range(15):  # filler orders so pairs are significant against chance
+        rows.append((f"f{i}", None, [f"F{i % 4}", f"F{(i + 1) % 4}"], 20 + i))
+    for i in range(8):  # garden gloves trend this week
+        rows.append((f"t{i}", None, ["G2"], 1 + i % 3))
+    for i in range(20):  # ... but a cushion trends more overall
+        rows.append((f"m{i}", None, ["F3"], 1 + i % 3))
+    # c1: older order in baking, LAST order in the garden.
+    rows.append(("c1a", "c1", ["A", "B"], 90))
+    rows.append(("c1b", "c1", ["G0"], 5))
+    # c2: a garden shopper.
+    for i in range(3):
+        rows.append((f"c2{i}", "c2", ["G0", "G1"], 60 + i))
+    for i in range(10):  # other customers so taste has histories to learn from
+        rows.append((f"o{i}", f"x{i}", ["G0", "G1", "G2"] if i % 2 else ["A", "B", "C"], 70))
+    return rows
+
+
+def _data() -> TrainingData:
+    lines = [
+        {
+            "order_id": order,
+            "customer_id": customer,
+            "product_id": pid,
+            "quantity": 1,
+            "unit_price": PRODUCTS[pid][2],
+            "created_at": (NOW - timedelta(days=days)).isoformat(),
+        }
+        for order, customer, items, days in _orders()
+        for pid in items
+    ]
+    events = pd.DataFrame(columns=["ts", "customer_id", "session_id", "type", "product_id"])
+    return TrainingData(_catalog(), pd.DataFrame(lines), events, NOW)
+
+
+@pytest.fixture(scope="module")
+def models():
+    return fit_shop_models(_data())
+
+
+def _ask(models, context, slot, **kw):
+    return models.recommend(RecommendationRequest(context, slot, limit=kw.pop("limit", 4), **kw))
+
+
+def test_trending_follows_the_shoppers_categories(models):
+    overall = _ask(models, "home", "trending", limit=3)
+    assert overall[0].product_id == "F3"  # the shop's chart: the cushion
+    mine = _ask(models, "home", "trending", customer_id="c2", limit=3)
+    assert mine[0].product_id == "G2"  # a garden shopper: the trending garden item
+    assert mine[0].reason == "Trending in Garden"
+
+
+def test_new_in_favourites_shows_only_new_items_in_their_categories(models):
+    recs = _ask(models, "email", "new_in_favourites", customer_id="c2", limit=2)
+    assert [r.product_id for r in recs] == ["N1", "N2"]
+    assert recs[0].reason == "New in Garden, a category you shop often"
+
+
+def test_because_you_bought_uses_the_last_order(models):
+    recs = _ask(models, "email", "because_you_bought", customer_id="c1", limit=2)
+    assert recs[0].product_id == "G1"  # complement of G0 (last order), not of A/B
+    assert "Garden Hose" in recs[0].reason
+
+
+def test_complete_the_look_prefers_the_whole_carts_complement(models):
+    single = _ask(models, "product", "frequently_bought_together", product_ids=("A",), limit=1)
+    assert single[0].product_id == "D"  # A alone: its strongest pair
+    cart = _ask(models, "cart", "complete_the_look", product_ids=("A", "B"), limit=1)
+    assert cart[0].product_id == "C"  # goes with both A and B
+
+
+def test_dont_forget_suggests_cheap_accessories(models):
+    recs = _ask(models, "cart", "dont_forget", product_ids=("A",), limit=2)
+    ids = [r.product_id for r in recs]
+    assert "D" not in ids  # co-bought most, but a 95.0 knife is no accessory to a 100.0 mixer
+    assert ids[0] in ("C", "E")
+
+
+def test_similar_boosts_same_then_adjacent_category(models):
+    space = models.items
+    anchor = np.flatnonzero(space.item_ids == "A")
+    boost = dict(zip(space.item_ids, similar_boost(space, anchor), strict=True))
+    assert boost["B"] == 2.0 and boost["D"] == 1.5 and boost["G0"] == 1.0
+
+
+def test_whole_cart_factor_counts_anchors_listing_an_item():
+    table = np.asarray([[2, 3], [2, -1], [0, 1], [0, 1]], np.int32)
+    factor = whole_cart_factor(table, np.asarray([0, 1]), 4)
+    assert factor.tolist() == [0.0, 0.0, 1.0, 0.5]
+
+
+def test_a_product_without_pairs_leans_on_content_and_trending(models):
+    # N2 was never sold: rules and co-purchase know nothing of it, so their weight moves to
+    # content (same baking line) and trending instead of leaving the page to best sellers.
+    plan = models._request_trust(  # the per-request trust the blend is planned with
+        _evidence(models, "N2")
+    )
+    assert plan["rules"] is False and plan["collaborative"] is False
+    recs = _ask(models, "product", "frequently_bought_together", product_ids=("N2",), limit=3)
+    assert {r.strategy for r in recs} <= {"content", "trending"}
+    assert recs[0].strategy == "content" and recs[0].product_id in ("A", "B", "C")
+
+
+def test_train_summary_counts_new_arrivals(models):
+    why = {m.name: m.why for m in models.describe()}
+    assert "2 new arrivals" in why["popularity"]
+
+
+def _evidence(models, pid):
+    item = np.flatnonzero(models.items.item_ids == pid).astype(np.int32)
+    empty = np.zeros(0, np.int32)
+    return Evidence("frequently_bought_together", item, np.ones(1, np.float32), empty, empty, empty)
