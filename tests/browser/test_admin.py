@@ -2,7 +2,7 @@
 overview with the shop's figures, change a weight and see the next recommendation change,
 visit every page, create an experiment; screenshots go to test-artifacts/admin-*.png.
 
-Fixtures are local (see tests/browser/test_widget.py for why there is no conftest.py here).
+The browser and page fixtures are in tests/browser/conftest.py.
 """
 
 from __future__ import annotations
@@ -26,33 +26,14 @@ pytestmark = pytest.mark.playwright
 
 SHOP = "demo"
 USER, PASSWORD = "owner", "browser test passphrase"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SLOT = "also_viewed"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium to run the browser tests")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    new_page = context.new_page()
-    new_page.page_errors = []
-    new_page.on("pageerror", lambda exc: new_page.page_errors.append(str(exc)))
-    yield new_page
-    context.close()
+def viewport() -> dict[str, int]:
+    """Wider than the widget tests' pages, for the admin tables in the screenshots."""
+    return {"width": 1280, "height": 900}
 
 
 @pytest.fixture

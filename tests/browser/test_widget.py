@@ -2,9 +2,7 @@
 
 The server is `shoprec serve --dev` in a subprocess on a free port (its log is shown when it
 fails to start); the browser is Debian's /usr/bin/chromium driven by Playwright, so these
-tests are skipped with a clear reason where it is not installed. The fixtures live here, not
-in a tests/browser/conftest.py: pytest imports every conftest.py as the module `conftest`, and
-a second one would make `from conftest import ...` ambiguous (tests/storefront/ has one).
+tests are skipped with a clear reason where it is not installed (tests/browser/conftest.py).
 """
 
 from __future__ import annotations
@@ -41,44 +39,7 @@ new PerformanceObserver(list => {
 """
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture(scope="session")
-def chromium_path() -> Path:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium to run the browser tests")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="session")
-def browser(chromium_path: Path) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser context (own storage) and page; page errors are collected."""
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    new_page = context.new_page()
-    new_page.page_errors = []
-    new_page.on("pageerror", lambda exc: new_page.page_errors.append(str(exc)))
-    yield new_page
-    context.close()
 
 
 @pytest.fixture(scope="session")
