@@ -26,11 +26,11 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 
-from config import Settings
 from plugin.browse_signals import enqueue_browse_timers
 from plugin.cors import ShopOrigins, origin_allowed
 from plugin.errors import ApiError
 from plugin.openapi import build_openapi
+from plugin.queue_connection import queue_redis
 from plugin.rate_limit import EventRateLimiter, event_count, visitor_key
 from plugin.recommendations import RecommendationService
 from plugin.request_params import (
@@ -49,7 +49,6 @@ bp = Blueprint("storefront", __name__)
 SERVICE_KEY = "shoprec.recommendations"
 ORIGINS_KEY = "shoprec.shop_origins"
 RATE_LIMIT_KEY = "shoprec.events_rate_limit"
-QUEUE_REDIS_KEY = "shoprec.storefront.queue_redis"
 EXPERIMENTS_KEY = "shoprec.storefront_experiments"
 DISPLAYS_KEY = "shoprec.shop_displays"
 MAX_EVENT_BODY_BYTES = 256 * 1024
@@ -243,20 +242,8 @@ def events() -> tuple[Response, int] | Response:
     finally:
         db.close()
     if stored:
-        enqueue_browse_timers(_queue_redis(service.settings), shop, rows)
+        enqueue_browse_timers(queue_redis(service.settings), shop, rows)
     return jsonify({"ok": True, "stored": stored}), 202
-
-
-def _queue_redis(settings: Settings) -> redis.Redis | None:
-    """The app's Redis client for enqueueing (one per app, pool reused); None without Redis."""
-    if not settings.redis_url:
-        return None
-    client: redis.Redis | None = current_app.extensions.get(QUEUE_REDIS_KEY)
-    if client is None:
-        client = current_app.extensions[QUEUE_REDIS_KEY] = redis.Redis.from_url(
-            settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
-        )
-    return client
 
 
 def _json_body(body: bytes) -> tuple[Any, ApiError | None]:

@@ -29,20 +29,19 @@ from connectors.platform_errors import InvalidShopDomain
 from connectors.shopify_auth import shop_name_for_domain
 from connectors.signatures import verify_signature
 from plugin.errors import ApiError
+from plugin.queue_connection import queue_redis
 from storage.connections import WOOCOMMERCE_WEBHOOK_SECRET_KEY
 from storage.db import open_shop_db, shop_exists
 from storage.receipts import get_receipt, store_receipt
 from storage.shop_settings import get_shop_setting
 from worker.queues import QUEUE_DEFAULT, get_queue
 from worker.receipts import enqueue_receipt, finish_receipt, process_stored_receipt
-from worker.redis_connection import get_redis
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__)
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
-REDIS_EXTENSION = "shoprec.webhooks.redis"
 WOOCOMMERCE_SECRET_KEY = WOOCOMMERCE_WEBHOOK_SECRET_KEY
 _WOO_PING = re.compile(rb"^webhook_id=\d+$")
 # Only these headers are kept on a receipt: never signatures, cookies or authorization.
@@ -53,15 +52,6 @@ _SECRET_HEADERS = {"x-shopify-hmac-sha256", "x-wc-webhook-signature"}
 
 def _settings() -> Settings:
     return current_app.extensions["settings"]
-
-
-def _redis(settings: Settings) -> redis.Redis:
-    """The app's Redis client for enqueueing, made once per app (its pool is reused): a new
-    client per delivery cost a TCP connect each time (bench/backfill.py)."""
-    client: redis.Redis | None = current_app.extensions.get(REDIS_EXTENSION)
-    if client is None:
-        client = current_app.extensions[REDIS_EXTENSION] = get_redis(settings)
-    return client
 
 
 def _read_body() -> bytes:
@@ -121,9 +111,10 @@ def _dispatch(db: sqlite_utils.Database, shop: str, receipt_id: int) -> dict[str
     """Enqueue the receipt's processing; without Redis, process it inline and return how."""
     settings = _settings()
     extra = {"shop": shop, "receipt_id": receipt_id}
-    if settings.redis_url:
+    connection = queue_redis(settings)
+    if connection is not None:
         try:
-            enqueue_receipt(get_queue(QUEUE_DEFAULT, _redis(settings)), shop, receipt_id)
+            enqueue_receipt(get_queue(QUEUE_DEFAULT, connection), shop, receipt_id)
             return None
         except redis.RedisError:
             # The receipt is stored: process it here rather than leave it waiting on Redis.
