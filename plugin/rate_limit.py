@@ -20,7 +20,6 @@ the widget always sends a visitor id, so only hand-written clients fall back to 
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
 import threading
 import time
@@ -30,10 +29,9 @@ from typing import Any
 
 import redis
 
-logger = logging.getLogger(__name__)
+from plugin.redis_breaker import RedisBreaker
 
 KEY_PREFIX = "shoprec:rate:events"
-SOCKET_TIMEOUT_S = 0.08
 RETRY_AFTER_S = 5.0
 MAX_LOCAL_KEYS = 50_000
 MAX_COST = 100  # plugin.request_params.MAX_EVENT_BATCH
@@ -90,12 +88,9 @@ class EventRateLimiter:
     ) -> None:
         self.limit = limit
         self.window_s = window_s
-        self._redis_url = redis_url
         self._clock = clock
         self._max_local_keys = max_local_keys
-        self._retry_after_s = retry_after_s
-        self._redis: redis.Redis | None = None
-        self._down_until = 0.0
+        self._breaker = RedisBreaker(redis_url, retry_after_s, clock, "the events rate limit")
         self._local: OrderedDict[str, int] = OrderedDict()
         self._local_window = -1
         self._lock = threading.Lock()
@@ -117,19 +112,8 @@ class EventRateLimiter:
         with self._lock:
             return len(self._local)
 
-    def _client(self) -> redis.Redis | None:
-        if not self._redis_url or self._clock() < self._down_until:
-            return None
-        if self._redis is None:
-            self._redis = redis.Redis.from_url(
-                self._redis_url,
-                socket_timeout=SOCKET_TIMEOUT_S,
-                socket_connect_timeout=SOCKET_TIMEOUT_S,
-            )
-        return self._redis
-
     def _count_in_redis(self, key: str, window: int, cost: int) -> int | None:
-        client = self._client()
+        client = self._breaker.client()
         if client is None:
             return None
         name = f"{KEY_PREFIX}:{window}:{key}"
@@ -139,13 +123,8 @@ class EventRateLimiter:
             # A little longer than the window, so a slow clock never reads a vanished count.
             pipe.expire(name, self.window_s + 5)
             count, _ = pipe.execute()
-        except (redis.RedisError, OSError):
-            logger.warning(
-                "Redis unreachable for the events rate limit; counting in this process for "
-                "the next %.0f s",
-                self._retry_after_s,
-            )
-            self._down_until = self._clock() + self._retry_after_s
+        except (redis.RedisError, OSError) as exc:
+            self._breaker.trip(exc)
             return None
         return int(count)
 

@@ -12,7 +12,6 @@ Values are JSON. The object is explicit (built by build_service, passed along), 
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 import threading
 import time
@@ -25,13 +24,12 @@ import redis
 import sqlite_utils
 
 from config import Settings
+from plugin.redis_breaker import RedisBreaker
 from storage.db import shop_db_path, shop_dir
 from worker.cache_invalidation import generation_key, marker_stamp
 
-logger = logging.getLogger(__name__)
 V = TypeVar("V")
 
-SOCKET_TIMEOUT_S = 0.08
 RETRY_AFTER_S = 5.0
 MAX_LOCAL_ENTRIES = 20_000
 # The Redis counter is re-read at most this often per shop: it only carries bumps from other
@@ -60,11 +58,9 @@ class ServingCache:
         self._ttl_s = float(settings.cache_ttl_s)
         self._clock = clock
         self._max_entries = max_entries
-        self._retry_after_s = retry_after_s
         self._local: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._lock = threading.Lock()
-        self._redis: redis.Redis | None = None
-        self._down_until = 0.0
+        self._breaker = RedisBreaker(settings.redis_url, retry_after_s, clock, "the serving cache")
         self._counters: dict[str, tuple[float, int]] = {}
         self.hits = 0
         self.misses = 0
@@ -73,24 +69,10 @@ class ServingCache:
 
     def _client(self) -> redis.Redis | None:
         """The Redis client, or None when absent or while the breaker is open."""
-        if not self._settings.redis_url or self._clock() < self._down_until:
-            return None
-        if self._redis is None:
-            self._redis = redis.Redis.from_url(
-                self._settings.redis_url,
-                socket_timeout=SOCKET_TIMEOUT_S,
-                socket_connect_timeout=SOCKET_TIMEOUT_S,
-            )
-        return self._redis
+        return self._breaker.client()
 
     def _trip(self, exc: Exception) -> None:
-        if self._clock() >= self._down_until:
-            logger.warning(
-                "Redis serving cache unavailable (%s); in-process cache for %.0f s",
-                exc,
-                self._retry_after_s,
-            )
-        self._down_until = self._clock() + self._retry_after_s
+        self._breaker.trip(exc)
 
     def redis_state(self) -> str:
         """'absent' without redis_url, 'down' while the breaker is open or a ping fails."""
