@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import requests
 
 from connectors.errors import ConnectorError
-from connectors.http_client import Attempt, RetryPolicy
+from connectors.http_client import Attempt, RetryPolicy, new_session, send_with_retry
 
 
 @dataclass(frozen=True)
@@ -75,3 +75,34 @@ class PushClient(Protocol):
 # in all); a platform that is still throttling or down after that is retried by RQ later.
 DEFAULT_PUSH_POLICY = RetryPolicy(max_attempts=4, base_delay_s=1.0, max_delay_s=15.0)
 SLEEP: Callable[[float], None] = time.sleep
+
+
+class ProviderClient:
+    """The HTTP side every provider client shares: one session, a base URL, and each step
+    sent through send_with_retry; subclasses add their auth to `_send`'s keywords."""
+
+    provider = ""
+
+    def __init__(self, session: requests.Session | None, base_url: str, timeout_s: float) -> None:
+        self._session = session or new_session()
+        self._base_url = base_url.rstrip("/")
+        self._timeout_s = timeout_s
+
+    def _send(
+        self,
+        step: PushStep,
+        policy: RetryPolicy,
+        sleep: Callable[[float], None],
+        on_attempt: Callable[[Attempt], None] | None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        return send_with_retry(
+            self._session,
+            step.method,
+            f"{self._base_url}{step.path}",
+            policy=policy,
+            sleep=sleep,
+            on_attempt=on_attempt,
+            timeout_s=self._timeout_s,
+            **kwargs,
+        )

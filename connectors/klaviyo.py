@@ -17,8 +17,14 @@ from typing import Any
 
 import requests
 
-from connectors.email_push import DEFAULT_PUSH_POLICY, SLEEP, PushItem, PushStep
-from connectors.http_client import Attempt, RetryPolicy, new_session, send_with_retry
+from connectors.email_push import (
+    DEFAULT_PUSH_POLICY,
+    SLEEP,
+    ProviderClient,
+    PushItem,
+    PushStep,
+)
+from connectors.http_client import Attempt, RetryPolicy
 
 BASE_URL = "https://a.klaviyo.com"
 REVISION = "2026-07-15"
@@ -81,7 +87,7 @@ def event_step(
     return PushStep("POST", EVENTS_PATH, body)
 
 
-class KlaviyoClient:
+class KlaviyoClient(ProviderClient):
     """Sends planned steps to Klaviyo with the private key and the pinned revision."""
 
     provider = "klaviyo"
@@ -96,9 +102,7 @@ class KlaviyoClient:
     ) -> None:
         if not api_key:
             raise ValueError("KLAVIYO_API_KEY is not set")
-        self._session = session or new_session()
-        self._base_url = base_url.rstrip("/")
-        self._timeout_s = timeout_s
+        super().__init__(session, base_url, timeout_s)
         self._headers = {
             "Authorization": f"Klaviyo-API-Key {api_key}",
             "revision": REVISION,
@@ -115,14 +119,4 @@ class KlaviyoClient:
         on_attempt: Callable[[Attempt], None] | None = None,
     ) -> requests.Response:
         """Send one step; HTTPCallError on a 4xx (at once) or when retries run out."""
-        return send_with_retry(
-            self._session,
-            step.method,
-            f"{self._base_url}{step.path}",
-            policy=policy,
-            sleep=sleep,
-            on_attempt=on_attempt,
-            timeout_s=self._timeout_s,
-            json=step.body,
-            headers=self._headers,
-        )
+        return self._send(step, policy, sleep, on_attempt, json=step.body, headers=self._headers)

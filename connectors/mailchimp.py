@@ -18,18 +18,22 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
 
 import requests
 
-from connectors.email_push import DEFAULT_PUSH_POLICY, SLEEP, PushItem, PushRejected, PushStep
+from connectors.email_push import (
+    DEFAULT_PUSH_POLICY,
+    SLEEP,
+    ProviderClient,
+    PushItem,
+    PushRejected,
+    PushStep,
+)
 from connectors.errors import ConnectorError
 from connectors.http_client import (
     Attempt,
     HTTPCallError,
     RetryPolicy,
-    new_session,
-    send_with_retry,
 )
 
 TRANSACTIONAL_URL = "https://mandrillapp.com/api/1.3"
@@ -145,35 +149,7 @@ def send_template_step(
     return PushStep("POST", SEND_TEMPLATE_PATH, body)
 
 
-class _Client:
-    provider = ""
-
-    def __init__(self, session: requests.Session | None, base_url: str, timeout_s: float) -> None:
-        self._session = session or new_session()
-        self._base_url = base_url.rstrip("/")
-        self._timeout_s = timeout_s
-
-    def _send(
-        self,
-        step: PushStep,
-        policy: RetryPolicy,
-        sleep: Callable[[float], None],
-        on_attempt: Callable[[Attempt], None] | None,
-        **kwargs: Any,
-    ) -> requests.Response:
-        return send_with_retry(
-            self._session,
-            step.method,
-            f"{self._base_url}{step.path}",
-            policy=policy,
-            sleep=sleep,
-            on_attempt=on_attempt,
-            timeout_s=self._timeout_s,
-            **kwargs,
-        )
-
-
-class MailchimpMarketingClient(_Client):
+class MailchimpMarketingClient(ProviderClient):
     """The Marketing API on the key's data center, with HTTP Basic auth."""
 
     provider = "mailchimp"
@@ -220,7 +196,7 @@ class MailchimpMarketingClient(_Client):
             raise
 
 
-class MailchimpTransactionalClient(_Client):
+class MailchimpTransactionalClient(ProviderClient):
     """Mandrill: every call a POST whose JSON body carries the key."""
 
     provider = "mailchimp_transactional"
