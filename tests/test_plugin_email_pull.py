@@ -11,8 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from config import Settings
+from email_blocks.signing import signed_url
 from plugin import create_app
-from plugin.email_signing import signed_url
 from storage.catalog import get_products, set_inventory
 from storage.db import open_shop_db
 
