@@ -20,44 +20,38 @@ Reproduce:  .venv/bin/python bench/backfill.py [--orders 100000] [--webhooks 300
 
 from __future__ import annotations
 
+import contextlib
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
 
-# Run as a script, bench/ is sys.path[0]; bench/email.py would then shadow the stdlib
-# `email` package that requests needs. The repository root goes there instead.
+import click
+import requests
+from requests.adapters import HTTPAdapter
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request, Response
+
+from config import load_settings
+from connectors.shopify_auth import TokenSet
+from connectors.signatures import sign_body
+from storage.connections import save_connection
+from storage.db import open_shop_db
+from worker.sync_run import run_shop_sync
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-sys.path.insert(0, str(ROOT))
-
-import contextlib  # noqa: E402
-import json  # noqa: E402
-import multiprocessing  # noqa: E402
-import os  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
-from typing import Any  # noqa: E402
-from urllib.parse import parse_qs  # noqa: E402
-
-import click  # noqa: E402
-import requests  # noqa: E402
-from requests.adapters import HTTPAdapter  # noqa: E402
-from werkzeug.test import EnvironBuilder  # noqa: E402
-from werkzeug.wrappers import Request, Response  # noqa: E402
-
-from config import load_settings  # noqa: E402
-from connectors.shopify_auth import TokenSet  # noqa: E402
-from connectors.signatures import sign_body  # noqa: E402
-from storage.connections import save_connection  # noqa: E402
-from storage.db import open_shop_db  # noqa: E402
-from worker.sync_run import run_shop_sync  # noqa: E402
-
 DOMAIN = "bench-shop.myshopify.com"
 N_PRODUCTS = 500
 
