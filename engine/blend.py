@@ -32,8 +32,10 @@ FILL_WEIGHT = 1e-3  # popularity under everything: a list is never short while i
 # is for. Keys are "context/slot"; owners override per context or per "context/slot".
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     # Same-order pairs, then same product line (content): customer-level co-purchase
-    # (collaborative) lowered the held-out FBT hit rate at both splits measured.
-    "product/frequently_bought_together": {"rules": 0.7, "content": 0.3},
+    # (collaborative) lowered the held-out FBT hit rate at both splits measured. Best sellers
+    # (popularity) decide between pairs of similar confidence: HR@10 +0.4 to +0.9 points on
+    # two Online Retail splits and +2 to +3 on two demo shops.
+    "product/frequently_bought_together": {"rules": 0.6, "content": 0.25, "popularity": 0.15},
     "product/also_viewed": {"collaborative": 0.6, "content": 0.3, "rules": 0.1},
     "product/similar": {"content": 0.7, "collaborative": 0.3},
     "cart/complete_the_look": {"rules": 0.4, "collaborative": 0.4, "content": 0.2},
@@ -84,14 +86,16 @@ def plan_weights(
     context: str,
     slot: str,
     overrides: Mapping[str, Mapping[str, float]],
-    trusted: Mapping[str, bool],
+    trusted: Mapping[str, float],
     evidence: float,
     adaptive: bool = True,
 ) -> BlendPlan:
     """Weights for one request.
 
     overrides: validated owner weights ('context/slot' wins over 'context').
-    trusted: per source, whether its model had enough data.
+    trusted: per source, how far its model can be trusted for this request: True / 1.0
+        keeps its weight, False / 0.0 hands it all to content and trending, a share in
+        between hands over the rest (rules borrowed from similar products, say).
     evidence: 0..1, how much history anchors this request (0 = anonymous, nothing viewed).
     adaptive: False serves the weights exactly (evaluation of one strategy alone).
     """
@@ -105,9 +109,14 @@ def plan_weights(
         return BlendPlan(weights, fill=False)
     moved = 0.0
     for source in list(weights):
-        if source in ALWAYS_TRUSTED or trusted.get(source, False):
+        if source in ALWAYS_TRUSTED:
             continue
-        moved += weights.pop(source)
+        share = min(max(float(trusted.get(source, 0.0)), 0.0), 1.0)
+        moved += weights[source] * (1.0 - share)
+        if share > 0:
+            weights[source] *= share
+        else:
+            del weights[source]
     if moved:
         weights["content"] = weights.get("content", 0.0) + moved / 2
         weights["trending"] = weights.get("trending", 0.0) + moved / 2

@@ -21,6 +21,22 @@ def max_per_category(limit: int, configured: int | None) -> int:
     return configured if configured is not None else max(2, math.ceil(limit / 3))
 
 
+def calibrated_caps(limit: int, cap: int, shares: Mapping[str, float]) -> dict[str, int]:
+    """Per category, the cap raised to the shopper's own share of it in a list of `limit`.
+
+    A personal list should show a shopper's interests in the proportions they have them
+    (calibration, Steck 2018, https://doi.org/10.1145/3240323.3240372): someone who buys
+    mostly baking gets mostly baking, not two items of six, while the category spread
+    (min_categories) still holds. Categories the shopper never touched keep `cap`.
+    shares: category -> share (0..1) of the shopper's history.
+    """
+    return {
+        category: max(cap, math.floor(limit * share + 0.5))
+        for category, share in shares.items()
+        if category
+    }
+
+
 def price_bands(prices: Mapping[str, float | None]) -> dict[str, int]:
     """0 (budget), 1 (mid) or 2 (premium) per id by terciles of the known prices.
 
@@ -49,16 +65,19 @@ def select_diverse(
     min_categories: int = 3,
     mix_bands: bool = True,
     penalty: float = SAME_CATEGORY_PENALTY,
+    caps: Mapping[str, int] | None = None,
 ) -> list[str]:
     """Up to `k` ids from `ranked` ((id, score), best first) for a list that also holds `fixed`.
 
-    Rules, in order of strength: at most `cap` per category (relaxed only when nothing else
-    is left); at least `min_categories` distinct categories and two price bands when the pool
-    has them (enforced on the slots still open); then the highest penalised score, where
-    each item of its category already picked multiplies a score by `penalty` (1: none).
+    Rules, in order of strength: at most `cap` per category, or `caps[category]` where given
+    (calibrated_caps; relaxed only when nothing else is left); at least `min_categories`
+    distinct categories and two price bands when the pool has them (enforced on the slots
+    still open); then the highest penalised score, where each item of its category already
+    picked multiplies a score by `penalty` (1: none).
     """
     if k <= 0:
         return []
+    per_category = caps or {}
     counts: dict[str, int] = {}
     used_bands: set[int] = set()
     for pid in fixed:
@@ -76,7 +95,9 @@ def select_diverse(
     while remaining and len(chosen) < k:
         open_slots = k - len(chosen)
         eligible = [
-            (i, c) for i, c in enumerate(remaining) if counts.get(_cat(c, categories), 0) < cap
+            (i, c)
+            for i, c in enumerate(remaining)
+            if counts.get(_cat(c, categories), 0) < per_category.get(_cat(c, categories), cap)
         ]
         if not eligible:
             eligible = list(enumerate(remaining))

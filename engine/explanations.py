@@ -64,6 +64,23 @@ def neighbour_reason(
     return f"Customers who bought {title} also bought this"
 
 
+def borrowed_pair_reason(
+    space: ItemSpace, item: int, lenders: np.ndarray, similarity: np.ndarray, pairs: Neighbours
+) -> str:
+    """'Often bought with X, a similar product': a new product's pairs are its look-alikes'.
+
+    X is the lender that gave `item` the most (similarity x pair score), as in the blend.
+    """
+    if lenders.size == 0:
+        return "Popular right now"
+    rows = pairs.indices[lenders] == item
+    given = np.where(rows, pairs.scores[lenders], 0.0).max(axis=1) * similarity
+    if not rows.any() or given.max() <= 0:
+        return "Popular right now"
+    lender = int(lenders[int(np.argmax(given))])
+    return f"Often bought with {title_of(space, lender)}, a similar product"
+
+
 def trend_reason(space: ItemSpace, item: int) -> str:
     """'Trending in Kitchen' or 'Trending now'."""
     category = category_of(space, item)

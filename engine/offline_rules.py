@@ -109,6 +109,8 @@ def rules_answerer(
             seed=request_seed(customer, "", *anchors, rules.today.isoformat()),
         )
         settings = rule_settings_for(None, request.context, request.slot)
+        if settings.calibrate_categories:
+            ctx = replace(ctx, taste_shares=models.category_shares(request.customer_id))
         shown = apply_business_rules(pool, rules.facts, ctx, settings, request.limit, fallback)
         return [r.product_id for r in shown]
 

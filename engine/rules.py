@@ -34,7 +34,7 @@ from typing import Any
 
 from engine.base import Recommendation
 from engine.context_filters import context_predicate, narrow_to_context
-from engine.diversity import max_per_category, price_bands, select_diverse
+from engine.diversity import calibrated_caps, max_per_category, price_bands, select_diverse
 from engine.exploration import ExplorationSignals, exploration_slots, pick_exploration
 from engine.rule_settings import Pin, Promotion, RuleSettings
 from engine.seasons import in_season
@@ -69,6 +69,8 @@ class RuleContext:
     seed: from the request (see request_seed) so exploration is stable for a shopper's day.
     impressions: product id -> impressions in the last 14 days, None when the shop records
         none (exploration's "rarely shown").
+    taste_shares: category -> share of this shopper's history (ShopModels.category_shares),
+        for calibrated category caps on personal lists; empty for anonymous shoppers.
     """
 
     context: str
@@ -81,6 +83,7 @@ class RuleContext:
     exclude_ids: frozenset[str] = frozenset()
     seed: int = 0
     impressions: Mapping[str, int] | None = None
+    taste_shares: Mapping[str, float] = field(default_factory=dict)
 
 
 def facts_from_row(row: Mapping[str, Any]) -> ItemFacts:
@@ -317,7 +320,7 @@ def apply_business_rules(
     )
     taken |= {r.product_id for r in explored}
     rest = [r for r in rest if r.product_id not in taken]
-    main = _main(rest, items, s, limit, promoted + explored, [r for _, r in pins])
+    main = _main(rest, items, ctx, s, limit, promoted + explored, [r for _, r in pins])
     result = list(main)
     for i, rec in enumerate(promoted):
         result.insert(min(1 + 2 * i, len(result)), rec)
@@ -334,6 +337,7 @@ def apply_business_rules(
 def _main(
     rest: Sequence[Recommendation],
     items: Mapping[str, ItemFacts],
+    ctx: RuleContext,
     s: RuleSettings,
     limit: int,
     placed: Sequence[Recommendation],
@@ -350,16 +354,18 @@ def _main(
         {r.product_id: items[r.product_id].price for r in rest}
         | {pid: items[pid].price for pid in fixed}
     )
+    cap = max_per_category(limit, s.max_per_category)
     chosen = select_diverse(
         [(r.product_id, r.score) for r in rest],
         categories,
         bands,
         open_slots,
         fixed=fixed,
-        cap=max_per_category(limit, s.max_per_category),
+        cap=cap,
         min_categories=s.min_categories,
         mix_bands=s.mix_price_bands,
         penalty=s.category_penalty,
+        caps=calibrated_caps(limit, cap, ctx.taste_shares) if s.calibrate_categories else None,
     )
     return [by_id[pid] for pid in chosen]
 

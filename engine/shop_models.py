@@ -33,6 +33,13 @@ from engine.training_data import ItemSpace, TrainingData, build_item_space, prep
 
 MAX_ANCHORS = 20
 FULL_EVIDENCE_ITEMS = 3  # a shopper with 3+ known items gets the personal blend unshifted
+# A product with no pairs of its own (new, or first sold after training) borrows the pairs of
+# its BORROW_NEIGHBOURS most similar products, weighted by similarity, and that borrowed
+# evidence keeps BORROWED_TRUST of the rules' weight (the rest goes to content and trending).
+# On held-out FBT queries for such products: demo shop HR@10 0.20 -> 0.35, Online Retail
+# unchanged (0.66-0.67), where new lines sell with other new lines more than with old pairs.
+BORROW_NEIGHBOURS = 10
+BORROWED_TRUST = 0.5
 
 
 @dataclass(frozen=True)
@@ -167,23 +174,72 @@ class ShopModels:
             )
         return out
 
-    def _request_trust(self, ev: Evidence) -> dict[str, bool]:
+    def category_shares(
+        self, customer_id: str | None, session_product_ids: tuple[str, ...] = ()
+    ) -> dict[str, float]:
+        """Category name -> share of a shopper's history (purchases, views, this session).
+
+        What the rules calibrate a personal list's category caps to; empty for a shopper the
+        models do not know, or a catalog without categories.
+        """
+        items, weights = self.taste.history_of(self.taste.customer_row(customer_id))
+        session = self._indexes(session_product_ids)
+        items = np.concatenate([items, session]).astype(np.int32)
+        weights = np.concatenate([weights, np.full(session.size, 0.5, np.float32)])
+        codes = self.items.category_codes[items]
+        named = codes >= 0
+        total = float(weights[named].sum())
+        if total <= 0:
+            return {}
+        mass = np.bincount(codes[named], weights=weights[named])
+        return {
+            str(self.items.category_names[code]): float(mass[code] / total)
+            for code in np.flatnonzero(mass)
+        }
+
+    def _request_trust(self, ev: Evidence) -> dict[str, float]:
         """Per source, trusted for the shop AND with something to say about this request.
 
         A product first sold after the last training has no pairs and no co-purchase
         neighbours; those models then hand their weight to content and trending (plan_weights)
-        instead of leaving a product page to the thin popularity fill.
+        instead of leaving a product page to the thin popularity fill. Rules keep part of
+        theirs when similar products have pairs to lend (_borrowed_seeds).
         """
-        trusted = dict(self._trusted)
+        trusted: dict[str, float] = {s: float(t) for s, t in self._trusted.items()}
         seeds = ev.seeds
-        trusted["rules"] = trusted["rules"] and _has_rows(self.rules.pair_indices, seeds)
+        if not self._trusted["rules"]:
+            trusted["rules"] = 0.0
+        elif _has_rows(self.rules.pair_indices, seeds):
+            trusted["rules"] = 1.0
+        else:
+            lenders = self._borrowed_seeds(seeds)[0]
+            trusted["rules"] = (
+                BORROWED_TRUST if _has_rows(self.rules.pair_indices, lenders) else 0.0
+            )
         c = self.collaborative
-        trusted["collaborative"] = trusted["collaborative"] and (
-            _has_rows(c.purchase.indices, seeds) or _has_rows(c.view.indices, seeds)
+        trusted["collaborative"] = float(
+            self._trusted["collaborative"]
+            and (_has_rows(c.purchase.indices, seeds) or _has_rows(c.view.indices, seeds))
         )
         known = np.concatenate([ev.history, ev.session]).astype(np.int32)
-        trusted["taste"] = trusted["taste"] and self.taste.knows_any(known)
+        trusted["taste"] = float(self._trusted["taste"] and self.taste.knows_any(known))
         return trusted
+
+    def _borrowed_seeds(self, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The most similar products of `seeds` that have pairs, with their similarity.
+
+        How a product without sales of its own gets a "bought together" list: what shoppers
+        buy with the products most like it (engine.content neighbours).
+        """
+        if seeds.size == 0:
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        table = self.content.neighbours
+        idx = table.indices[seeds][:, :BORROW_NEIGHBOURS].ravel()
+        sim = table.scores[seeds][:, :BORROW_NEIGHBOURS].ravel()
+        keep = idx >= 0
+        idx, sim = idx[keep], sim[keep]
+        keep = self.rules.pair_indices[idx, 0] >= 0
+        return idx[keep].astype(np.int32), sim[keep].astype(np.float32)
 
     def _allowed(self, request: RecommendationRequest, anchors: np.ndarray) -> np.ndarray:
         """Bool (n_items,): False for anchors and excluded ids, then the slot's filter."""
@@ -221,8 +277,16 @@ class ShopModels:
         return getattr(self, f"_score_{name}")  # type: ignore[no-any-return]
 
     def _score_rules(self, ev: Evidence) -> np.ndarray:
+        n = self.items.n_items
+        if ev.seeds.size and not _has_rows(self.rules.pair_indices, ev.seeds):
+            lenders, similarity = self._borrowed_seeds(ev.seeds)
+            return self._pairs_table.aggregate(lenders, similarity, n)
         whole = ev.slot == "complete_the_look"
-        return self.rules.score_for(ev.seeds, self.items.n_items, whole_set=whole)
+        return self.rules.score_for(ev.seeds, n, whole_set=whole)
+
+    @cached_property
+    def _pairs_table(self) -> Neighbours:
+        return Neighbours(self.rules.pair_indices, self.rules.pair_score)
 
     def _score_collaborative(self, ev: Evidence) -> np.ndarray:
         n = self.items.n_items
@@ -242,7 +306,8 @@ class ShopModels:
     def _score_taste(self, ev: Evidence) -> np.ndarray:
         items = np.concatenate([ev.history, ev.session]).astype(np.int32)
         w = np.concatenate([ev.history_weights, np.full(ev.session.size, 0.5, np.float32)])
-        return self.taste.score(items, w.astype(np.float32), self.items)
+        # Taste says what suits the shopper; momentum, what of that the shop sells now.
+        return self.taste.score(items, w.astype(np.float32), self.items) * self.popularity.momentum
 
     def _score_popularity(self, ev: Evidence) -> np.ndarray:
         return self.popularity.popular
@@ -268,7 +333,10 @@ class ShopModels:
         self, label: str, slot: str, item: int, seeds: np.ndarray, hist: np.ndarray, bought: bool
     ) -> str:
         if label == "rules":
-            table = _as_neighbours(self.rules.pair_indices, self.rules.pair_score)
+            table = self._pairs_table
+            if not _has_rows(table.indices, seeds):  # borrowed from similar products
+                lenders, similarity = self._borrowed_seeds(seeds)
+                return ex.borrowed_pair_reason(self.items, item, lenders, similarity, table)
             return ex.neighbour_reason(label, slot, self.items, item, seeds, table)
         if label == "collaborative":
             view_first = slot == "also_viewed" or not self.collaborative.purchase_trusted
@@ -337,10 +405,6 @@ def _has_rows(indices: np.ndarray, items: np.ndarray) -> bool:
 def _unit(vec: np.ndarray) -> np.ndarray:
     top = float(vec.max()) if vec.size else 0.0
     return vec / top if top > 0 else vec
-
-
-def _as_neighbours(indices: np.ndarray, scores: np.ndarray) -> Neighbours:
-    return Neighbours(indices, scores)
 
 
 def load_shop_models(directory: Path) -> ShopModels:

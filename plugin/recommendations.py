@@ -282,7 +282,12 @@ class RecommendationService:
         # The engine promises never to return excluded ids; a stock-out shown to a shopper
         # costs more than this second look.
         pool = [r for r in recs if r.product_id not in request.exclude_ids]
-        ranked = self._apply_rules(db, params, request, pool, settings, generation)
+        shares = (
+            models.category_shares(params.customer_id, request.session_product_ids)
+            if settings.calibrate_categories
+            else {}
+        )
+        ranked = self._apply_rules(db, params, request, pool, settings, generation, shares)
         return [_Pick(r.product_id, r.strategy, r.reason) for r in ranked]
 
     def _candidates(
@@ -327,8 +332,12 @@ class RecommendationService:
         pool: list[Recommendation],
         settings: RuleSettings,
         generation: str = "",
+        taste_shares: Mapping[str, float] | None = None,
     ) -> list[Recommendation]:
-        """The business rules (engine.rules) over the engine's pool, with facts read now."""
+        """The business rules (engine.rules) over the engine's pool, with facts read now.
+
+        taste_shares: the shopper's category shares (calibrated caps on personal lists).
+        """
         now = self._now()
         # Best sellers cost an aggregate over recent orders: read them only when a promotion
         # may draw on them or the list comes out short.
@@ -355,6 +364,7 @@ class RecommendationService:
             impressions=self._shop_impressions(db, params.shop, now, generation)
             if settings.exploration > 0
             else None,
+            taste_shares=taste_shares or {},
         )
         ranked = apply_business_rules(pool, items, ctx, settings, params.limit, fallback)
         if len(ranked) < min(params.limit, settings.min_items) and not fallback:

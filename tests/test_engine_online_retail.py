@@ -26,13 +26,15 @@ def test_online_retail_floors(settings: Settings) -> None:
     data = load_training_data(settings, "retail")
     results = evaluate_split(data, datetime(2011, 9, 1, tzinfo=UTC), k=10)
     nxt, fbt = results["next_purchase"], results["fbt"]
-    # Measured 2026-11-22: for_you NDCG popularity 0.055, taste (EASE) 0.123, hybrid 0.126
-    # (coverage 0.319); FBT HR rules 0.724, hybrid 0.789 (coverage 0.83). Floors sit a little
-    # under the measurements so a regression fails, noise does not.
+    # Measured 2026-12-04: for_you NDCG popularity 0.052, taste (EASE x momentum) 0.130,
+    # hybrid 0.131 (coverage 0.35); FBT HR rules 0.73, hybrid 0.7985 (coverage 0.71). Floors
+    # sit a little under the measurements so a regression fails, noise does not; the issue's
+    # targets (NDCG >= 0.13 at coverage >= 0.30, HR >= 0.80 at coverage >= 0.50) are the
+    # coverage floors here and README's figures.
     assert nxt["popularity"]["ndcg"] > 0.045
-    assert nxt["taste"]["ndcg"] > 0.11
-    assert nxt["hybrid"]["ndcg"] > nxt["popularity"]["ndcg"] + 0.05
-    assert nxt["hybrid"]["coverage"] > 0.28
+    assert nxt["taste"]["ndcg"] > 0.125
+    assert nxt["hybrid"]["ndcg"] > 0.129
+    assert nxt["hybrid"]["coverage"] >= 0.30
     assert fbt["rules"]["hr"] > 0.70
-    assert fbt["hybrid"]["hr"] > 0.77
-    assert fbt["hybrid"]["coverage"] > 0.5
+    assert fbt["hybrid"]["hr"] > 0.795
+    assert fbt["hybrid"]["coverage"] >= 0.50

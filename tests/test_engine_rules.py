@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from engine.base import Recommendation
-from engine.diversity import price_bands, select_diverse
+from engine.diversity import calibrated_caps, price_bands, select_diverse
 from engine.rule_settings import Block, Pin, Promotion, RuleSettings, Window, rule_settings_for
 from engine.rules import (
     ItemFacts,
@@ -160,6 +160,38 @@ def test_category_cap_and_spread_hold_against_steep_scores() -> None:
     assert {cats[p] for p in spread} == {"a", "b", "c"} and spread[:2] == ["a0", "a1"]
     # Pinned or explored items count towards the cap but never push the best item down.
     assert select_diverse(ranked, cats, {}, 3, fixed=("a9",), cap=2)[:2] == ["a0", "b0"]
+
+
+def test_calibrated_caps_follow_the_shoppers_own_category_shares() -> None:
+    assert calibrated_caps(10, 4, {"baking": 0.7, "garden": 0.2, "": 0.1}) == {
+        "baking": 7,  # 70% of their history: 7 of 10
+        "garden": 4,  # under the usual cap: the usual cap
+    }
+    assert calibrated_caps(6, 2, {}) == {}
+
+
+def test_a_baking_shopper_sees_mostly_baking_on_personal_lists_only() -> None:
+    recs, items = pool(30, categories=5)
+    # The eight best are baking (c0), as is 80% of the shopper's history.
+    items.update({f"p{i:02d}": replace(items[f"p{i:02d}"], category="c0") for i in range(8)})
+    shares = {"c0": 0.8, "c1": 0.2}
+    for_you = replace(rule_settings_for(None, "home", "for_you"), exploration=0.0)
+    assert for_you.calibrate_categories
+    got = ids(apply_business_rules(recs, items, ctx(taste_shares=shares), for_you, 10))
+    cats = [items[p].category for p in got]
+    # Calibrated: up to 8 of 10 allowed; the soft penalty and the spread over 3 categories
+    # still send some slots elsewhere, but past the usual cap of 4.
+    assert got[:4] == ["p00", "p01", "p02", "p03"]
+    assert 4 < cats.count("c0") <= 8 and len(set(cats)) >= 3
+    # The same shopper on a non-personal list, or with calibration off: the usual cap of 4.
+    also_viewed = replace(rule_settings_for(None, "product", "also_viewed"), exploration=0.0)
+    off = replace(for_you, calibrate_categories=False)
+    for settings in (also_viewed, off):
+        capped = apply_business_rules(recs, items, ctx(taste_shares=shares), settings, 10)
+        assert [items[p].category for p in ids(capped)].count("c0") == 4
+    # An anonymous shopper (no shares) gets the usual cap on for_you too.
+    anonymous = ids(apply_business_rules(recs, items, ctx(), for_you, 10))
+    assert [items[p].category for p in anonymous].count("c0") == 4
 
 
 def test_fbt_keeps_strong_same_category_complements() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 from engine.base import RecommendationRequest
-from engine.shop_models import Evidence, fit_shop_models
+from engine.shop_models import BORROWED_TRUST, Evidence, fit_shop_models
 from engine.slots import similar_boost, whole_cart_factor
 from engine.training_data import TrainingData
 
@@ -152,16 +153,31 @@ def test_whole_cart_factor_counts_anchors_listing_an_item():
     assert factor.tolist() == [0.0, 0.0, 1.0, 0.5]
 
 
-def test_a_product_without_pairs_leans_on_content_and_trending(models):
-    # N2 was never sold: rules and co-purchase know nothing of it, so their weight moves to
-    # content (same baking line) and trending instead of leaving the page to best sellers.
+def test_a_product_without_pairs_leans_on_content_and_borrowed_pairs(models):
+    # N2 was never sold: co-purchase knows nothing of it, so its weight moves to content (same
+    # baking line) and trending; rules keep half of theirs, lent by the products N2 resembles.
     plan = models._request_trust(  # the per-request trust the blend is planned with
         _evidence(models, "N2")
     )
-    assert plan["rules"] is False and plan["collaborative"] is False
-    recs = _ask(models, "product", "frequently_bought_together", product_ids=("N2",), limit=3)
-    assert {r.strategy for r in recs} <= {"content", "trending"}
+    assert plan["rules"] == BORROWED_TRUST and plan["collaborative"] == 0.0
+    recs = _ask(models, "product", "frequently_bought_together", product_ids=("N2",), limit=4)
+    assert {r.strategy for r in recs} <= {"content", "trending", "rules"}
     assert recs[0].strategy == "content" and recs[0].product_id in ("A", "B", "C")
+    # The chef knife is bought with the stand mixer and the sharpener, never with N2 itself:
+    # it comes from borrowed pairs, and its reason names the look-alike that lent it.
+    knife = next(r for r in recs if r.product_id == "D")
+    assert knife.strategy == "rules" and knife.scores["rules"] > 0
+    assert knife.reason.startswith("Often bought with ")
+    assert knife.reason.endswith(", a similar product")
+
+
+def test_a_product_nothing_resembles_hands_rules_over_entirely():
+    # No word and no price band in common with anything that sold: nothing to borrow from.
+    data = _data()
+    lonely = {"product_id": "Z", "title": "Zzyzx", "category": "", "price": None}
+    data = replace(data, products=pd.concat([data.products, pd.DataFrame([lonely])]))
+    fitted = fit_shop_models(data)
+    assert fitted._request_trust(_evidence(fitted, "Z"))["rules"] == 0.0
 
 
 def test_train_summary_counts_new_arrivals(models):
@@ -173,3 +189,30 @@ def _evidence(models, pid):
     item = np.flatnonzero(models.items.item_ids == pid).astype(np.int32)
     empty = np.zeros(0, np.int32)
     return Evidence("frequently_bought_together", item, np.ones(1, np.float32), empty, empty, empty)
+
+
+def test_for_you_tilts_taste_toward_what_sells_now(models):
+    # c2 shops the garden line; taste alone scores G2 (gloves) from the x-customers' baskets,
+    # and G2 trends this week: momentum lifts it, an item with no recent sales keeps its score.
+    momentum = dict(zip(models.item_ids, models.popularity.momentum, strict=True))
+    top = models.item_ids[int(np.argmax(models.popularity.trending))]
+    assert momentum[top] == pytest.approx(2.0)
+    assert momentum["A"] < 1.1  # last sold 40+ days ago: next to no momentum
+    assert momentum["G2"] > 1.5
+    row = models.taste.customer_row("c2")
+    items, weights = models.taste.history_of(row)
+    ev = Evidence("for_you", items, weights, items, weights, np.zeros(0, np.int32))
+    tilted = models._score_taste(ev)
+    plain = models.taste.score(items, weights, models.items)
+    g2 = int(np.flatnonzero(models.item_ids == "G2")[0])
+    assert plain[g2] > 0 and tilted[g2] == pytest.approx(plain[g2] * momentum["G2"])
+
+
+def test_category_shares_weigh_the_shoppers_history_and_session(models):
+    # c2 bought only from the garden line; a session view of a kitchen item adds a little.
+    assert models.category_shares("c2") == {"Garden": pytest.approx(1.0)}
+    mixed = models.category_shares("c2", ("A",))
+    assert set(mixed) == {"Garden", "Kitchen > Baking"}
+    assert mixed["Garden"] > mixed["Kitchen > Baking"] > 0
+    assert sum(mixed.values()) == pytest.approx(1.0)
+    assert models.category_shares("nobody") == {}

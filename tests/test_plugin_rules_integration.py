@@ -292,3 +292,31 @@ def test_exploration_gives_a_slot_to_a_rarely_shown_relevant_item(
     # Two weeks later those impressions no longer count: nothing is known to be rare.
     later = answer_at(settings, NOW + timedelta(days=15), limit=8)
     assert "exploration" not in {i["strategy"] for i in later}
+
+
+def test_for_you_follows_a_concentrated_shoppers_categories_past_the_usual_cap(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    # The shoppers whose purchases sit most in one category: calibrated caps (the for_you
+    # default) let their list follow that, where the usual cap (4 of 12) would stop it.
+    rows = db.execute(
+        "SELECT l.customer_id, p.category, COUNT(*) AS n FROM order_lines l "
+        "JOIN products p USING (product_id) WHERE l.customer_id IS NOT NULL "
+        "GROUP BY 1, 2 ORDER BY n DESC LIMIT 5"
+    ).fetchall()
+    off = {"home/for_you": {"calibrate_categories": False}}
+    grew = 0
+    for customer, category, _ in rows:
+        set_shop_setting(db, "rules", None)
+        calibrated = ids_at(settings, NOW, slot="for_you", customer_id=customer, limit=12)
+        set_shop_setting(db, "rules", off)
+        capped = ids_at(settings, NOW, slot="for_you", customer_id=customer, limit=12)
+        count = {
+            name: [r["category"] for r in get_products(db, shown).values()].count(category)
+            for name, shown in (("calibrated", calibrated), ("capped", capped))
+        }
+        assert count["capped"] <= 4
+        cats = {r["category"] for r in get_products(db, calibrated).values()}
+        assert len(cats) >= 3  # the spread over categories still holds
+        grew += count["calibrated"] > count["capped"]
+    assert grew >= 1
