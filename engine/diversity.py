@@ -85,9 +85,10 @@ def select_diverse(
         counts[cat] = counts.get(cat, 0) + 1
         if pid in bands:
             used_bands.add(bands[pid])
-    remaining = list(ranked)
-    pool_categories = {categories.get(pid, "") for pid, _ in remaining} | set(counts)
-    pool_bands = {bands[pid] for pid, _ in remaining if pid in bands} | used_bands
+    # Categories, bands and scores looked up once per candidate, not once per step.
+    remaining = [(pid, score, categories.get(pid, ""), bands.get(pid)) for pid, score in ranked]
+    pool_categories = {c[2] for c in remaining} | set(counts)
+    pool_bands = {c[3] for c in remaining if c[3] is not None} | used_bands
     total = min(k, len(remaining)) + len(fixed)
     want_categories = min(min_categories, len(pool_categories), total)
     chosen: list[str] = []
@@ -95,36 +96,31 @@ def select_diverse(
     while remaining and len(chosen) < k:
         open_slots = k - len(chosen)
         eligible = [
-            (i, c)
-            for i, c in enumerate(remaining)
-            if counts.get(_cat(c, categories), 0) < per_category.get(_cat(c, categories), cap)
-        ]
-        if not eligible:
-            eligible = list(enumerate(remaining))
+            i for i, c in enumerate(remaining) if counts.get(c[2], 0) < per_category.get(c[2], cap)
+        ] or list(range(len(remaining)))
         if len(counts) < want_categories and want_categories - len(counts) >= open_slots:
-            fresh = [(i, c) for i, c in eligible if _cat(c, categories) not in counts]
-            eligible = fresh or eligible
+            eligible = [i for i in eligible if remaining[i][2] not in counts] or eligible
         if mix_bands and len(pool_bands) >= 2 and len(used_bands) < 2 and open_slots == 1:
-            other = [(i, c) for i, c in eligible if c[0] in bands and bands[c[0]] not in used_bands]
+            other = [
+                i
+                for i in eligible
+                if remaining[i][3] is not None and remaining[i][3] not in used_bands
+            ]
             eligible = other or eligible
         # The soft penalty counts only this ranking's picks: a pinned or explored item must
-        # not push the best item of its category off the top.
-        index, (pid, _) = max(
-            eligible,
-            key=lambda e: (
-                e[1][1] * penalty ** ranked_counts.get(_cat(e[1], categories), 0),
-                -e[0],
-            ),
-        )
-        del remaining[index]
+        # not push the best item of its category off the top. Ties: the earlier candidate.
+        index, best = -1, -math.inf
+        for i in eligible:
+            _, score, cat, _ = remaining[i]
+            value = score * penalty ** ranked_counts.get(cat, 0)
+            if value > best:
+                index, best = i, value
+        if index < 0:  # NaN scores: keep the ranking's order
+            index = eligible[0]
+        pid, _, cat, band = remaining.pop(index)
         chosen.append(pid)
-        cat = categories.get(pid, "")
         counts[cat] = counts.get(cat, 0) + 1
         ranked_counts[cat] = ranked_counts.get(cat, 0) + 1
-        if pid in bands:
-            used_bands.add(bands[pid])
+        if band is not None:
+            used_bands.add(band)
     return chosen
-
-
-def _cat(candidate: tuple[str, float], categories: Mapping[str, str]) -> str:
-    return categories.get(candidate[0], "")

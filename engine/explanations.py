@@ -22,6 +22,24 @@ def best_anchor(item: int, anchors: np.ndarray, indices: np.ndarray, scores: np.
     return int(anchors[int(np.argmax(strength))])
 
 
+def best_anchors(anchors: np.ndarray, indices: np.ndarray, scores: np.ndarray) -> dict[int, int]:
+    """Item -> best_anchor(item, ...) for every item any anchor's row lists.
+
+    One pass over the anchors' rows for a whole list, where best_anchor per item would scan
+    them once per item (a 40-item pool with 50 history seeds: ~0.3 ms a request).
+    """
+    if anchors.size == 0:
+        return {}
+    idx, val = indices[anchors], scores[anchors]
+    position = np.broadcast_to(np.arange(anchors.size)[:, None], idx.shape)
+    keep = idx >= 0
+    idx, val, position = idx[keep], val[keep], position[keep]
+    # Best score first, then the earlier anchor, as best_anchor's argmax breaks ties.
+    order = np.lexsort((position, -val))
+    items, first = np.unique(idx[order], return_index=True)
+    return dict(zip(items.tolist(), anchors[position[order][first]].tolist(), strict=True))
+
+
 def title_of(space: ItemSpace, item: int) -> str:
     """An item's title for a sentence, 'this item' when the catalog has none."""
     title = str(space.titles[item]).strip() if item >= 0 else ""
@@ -52,6 +70,11 @@ def neighbour_reason(
 ) -> str:
     """Sentence for an item that came from an item-item table (rules, collaborative, content)."""
     anchor = best_anchor(item, anchors, table.indices, table.scores)
+    return anchor_sentence(strategy, slot, space, anchor)
+
+
+def anchor_sentence(strategy: str, slot: str, space: ItemSpace, anchor: int) -> str:
+    """neighbour_reason's sentence once the anchor is known (-1: none listed the item)."""
     if anchor < 0:
         return "Popular right now"
     title = title_of(space, anchor)

@@ -160,9 +160,12 @@ class ShopModels:
             vectors, plan, allowed, request.limit, self.popularity.popular
         )
         bought = self.collaborative.purchase_users > 0 and hist_items.size > 0
+        lookups: dict[str, dict[int, int]] = {}  # per table: item -> anchor, built once
         out = []
         for pos, (item, total, label) in enumerate(zip(chosen, totals, labels, strict=True)):
-            reason = self._reason(label, request.slot, int(item), seeds, hist_items, bought)
+            reason = self._reason(
+                label, request.slot, int(item), seeds, hist_items, bought, lookups
+            )
             out.append(
                 Recommendation(
                     product_id=str(self.item_ids[item]),
@@ -330,23 +333,31 @@ class ShopModels:
         return scores if tilt is None else scores * tilt
 
     def _reason(
-        self, label: str, slot: str, item: int, seeds: np.ndarray, hist: np.ndarray, bought: bool
+        self,
+        label: str,
+        slot: str,
+        item: int,
+        seeds: np.ndarray,
+        hist: np.ndarray,
+        bought: bool,
+        lookups: dict[str, dict[int, int]],
     ) -> str:
+        """The sentence for one item; lookups caches each table's item -> anchor per request."""
+        table: Neighbours | None = None
         if label == "rules":
             table = self._pairs_table
             if not _has_rows(table.indices, seeds):  # borrowed from similar products
                 lenders, similarity = self._borrowed_seeds(seeds)
                 return ex.borrowed_pair_reason(self.items, item, lenders, similarity, table)
-            return ex.neighbour_reason(label, slot, self.items, item, seeds, table)
-        if label == "collaborative":
+        elif label == "collaborative":
             view_first = slot == "also_viewed" or not self.collaborative.purchase_trusted
-            tables = [self.collaborative.view, self.collaborative.purchase]
-            table = tables[0] if view_first else tables[1]
-            return ex.neighbour_reason(label, slot, self.items, item, seeds, table)
-        if label == "content":
-            return ex.neighbour_reason(
-                label, slot, self.items, item, seeds, self.content.neighbours
-            )
+            table = self.collaborative.view if view_first else self.collaborative.purchase
+        elif label == "content":
+            table = self.content.neighbours
+        if table is not None:
+            if label not in lookups:
+                lookups[label] = ex.best_anchors(seeds, table.indices, table.scores)
+            return ex.anchor_sentence(label, slot, self.items, lookups[label].get(item, -1))
         if label == "taste":
             return ex.taste_reason(self.items, item, hist, bought)
         if label == "trending":

@@ -40,8 +40,9 @@ from plugin.serving_profile import (
     shop_rule_settings,
     weighted_models,
 )
+from plugin.shop_connections import ShopConnections
 from storage.catalog import get_products, newest_product_ids, unavailable_product_ids
-from storage.db import open_shop_db, shop_exists
+from storage.db import shop_exists
 from storage.events import dismissed_products, impression_counts, session_viewed_products
 from storage.orders import popular_products, recently_bought
 from storage.shop_settings import settings_stamp
@@ -124,6 +125,7 @@ class RecommendationService:
         self._impressions = impressions or ExpiringValues(IMPRESSIONS_TTL_S)
         self.serving_cache = serving_cache
         self._readers = ShopReaders(settings.data_dir, float(settings.cache_ttl_s))
+        self._connections = ShopConnections(settings.data_dir)
         self.engine_calls = 0  # how often the models were asked: lets tests see the caching
 
     def shop_exists(self, shop: str) -> bool:
@@ -173,15 +175,12 @@ class RecommendationService:
             hit = self._readers.read(params.shop, f"{generation}:{key}", fresh_items)
             if hit is not None:
                 return self._answer(params, hit)
-        db = open_shop_db(self.settings.data_dir, params.shop, create=False)
-        try:
+        with self._connections.open(params.shop) as db:
             excluded = self._excluded_ids(db, params, generation)
             picks = self._engine_picks(db, params, excluded, generation, serving)
             if picks is None:
                 picks = self._fallback_picks(db, params, excluded, serving)
             items = self._items(db, picks, limit)
-        finally:
-            db.close()
         if cache is not None and answer_key is not None:
             # The picks, not the display fields: price, title and stock are read per request.
             rows = [[p.product_id, p.strategy, p.reason] for p in picks[: limit + HEADROOM]]

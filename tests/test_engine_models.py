@@ -183,3 +183,18 @@ def test_reasons_are_shopper_readable():
     assert any(r.reason.startswith("Because you bought") for r in mine)
     trending = models.recommend(RecommendationRequest("home", "trending", limit=1))
     assert trending[0].reason.startswith("Trending in ")
+
+
+def test_best_anchors_agrees_with_best_anchor_per_item_ties_included():
+    from engine.explanations import best_anchor, best_anchors
+
+    rng = np.random.default_rng(3)
+    indices = rng.integers(-1, 40, size=(40, 12)).astype(np.int32)
+    # Coarse scores so ties between anchors happen often.
+    scores = rng.integers(0, 4, size=(40, 12)).astype(np.float32)
+    for _ in range(20):
+        anchors = rng.choice(40, size=rng.integers(1, 8), replace=False).astype(np.int32)
+        lookup = best_anchors(anchors, indices, scores)
+        for item in range(40):
+            assert lookup.get(item, -1) == best_anchor(item, anchors, indices, scores)
+    assert best_anchors(np.zeros(0, np.int32), indices, scores) == {}
