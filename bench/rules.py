@@ -32,10 +32,11 @@ from typing import Any
 import numpy as np
 
 from config import load_settings
-from engine.base import Recommendation, RecommendationRequest
+from engine.base import Recommendation
 from engine.evaluation import score_task, split_at
+from engine.offline_rules import offline_rules, rules_answerer
 from engine.rule_settings import Block, Pin, Promotion, RuleSettings, rule_settings_for
-from engine.rules import ItemFacts, RuleContext, apply_business_rules, facts_from_row, request_seed
+from engine.rules import ItemFacts, RuleContext, apply_business_rules
 from engine.shop_models import fit_shop_models
 from plugin.recommendations import ExpiringSets, RecommendationService, build_service
 from plugin.request_params import RecommendationParams
@@ -178,42 +179,6 @@ def bench_service(requests: int) -> None:
             print(f"  {label:<14} p50 {p50:.3f} ms  p99 {p99:.3f} ms  ({len(values)} requests)")
 
 
-class RuledModels:
-    """ShopModels as serving shows them: the engine's pool, then the slot's default rules.
-
-    Quacks like ShopModels for engine.evaluation.score_task (items, item_ids, popularity,
-    recommend), so both columns come from the same queries and metrics.
-    """
-
-    def __init__(self, models: Any, items: dict[str, ItemFacts], today: date, bought: Any) -> None:
-        self._models = models
-        self._items = items
-        self._today = today
-        self._bought = bought  # customer -> {category: date} of the 14 days before the split
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._models, name)
-
-    def recommend(self, request: RecommendationRequest) -> list[Recommendation]:
-        """The rule-filtered list for one evaluation request."""
-        pool = self._models.recommend(
-            RecommendationRequest(**{**request.__dict__, "limit": max(4 * request.limit, 24)})
-        )
-        settings = rule_settings_for(None, request.context, request.slot)
-        anchors = request.product_ids
-        ctx = RuleContext(
-            request.context,
-            request.slot,
-            self._today,
-            anchor_ids=anchors,
-            anchor_categories=tuple(self._items[a].category for a in anchors if a in self._items),
-            bought_categories=self._bought.get(request.customer_id, {}),
-            exclude_ids=request.exclude_ids,
-            seed=request_seed(request.customer_id, *anchors, self._today.isoformat()),
-        )
-        return apply_business_rules(pool, self._items, ctx, settings, request.limit)
-
-
 def bench_relevance(orders: Path | None, split: str, k: int) -> None:
     """NDCG/HR@k of the hybrid before and after the default rules, on a temporal split."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -228,30 +193,15 @@ def bench_relevance(orders: Path | None, split: str, k: int) -> None:
     when = datetime.fromisoformat(split).replace(tzinfo=UTC)
     parts = split_at(data, when, k)
     models = fit_shop_models(parts.train)
-    items = {
-        str(row["product_id"]): facts_from_row(row)
-        for row in data.products.to_dict(orient="records")
-    }
-    recent = parts.train.purchases.dropna(subset=["customer_id"])
-    stamps = recent["created_at"].astype(str)
-    cutoff = when.date().toordinal() - 14  # the purchase down-weight's 14 days
-    bought: dict[str, dict[str, date]] = {}
-    for customer, product, stamp in zip(
-        recent["customer_id"], recent["product_id"], stamps, strict=True
-    ):
-        day = date.fromisoformat(stamp[:10])
-        category = items.get(str(product), ItemFacts()).category
-        if category and day.toordinal() >= cutoff:
-            mine = bought.setdefault(str(customer), {})
-            mine[category] = max(mine.get(category, day), day)
-    ruled = RuledModels(models, items, when.date(), bought)
+    # The evaluation's own rules path (what `shoprec evaluate` reports as hybrid+rules).
+    answer = rules_answerer(models, offline_rules(parts.train, when))
     print(f"relevance before/after rules, split {split}, K={k}:")
     for task, queries in (
         ("next_purchase (home/for_you)", parts.next_purchase),
         ("fbt", parts.fbt),
     ):
         plain = score_task(models, queries, k)
-        after = score_task(ruled, queries, k)  # type: ignore[arg-type]
+        after = score_task(models, queries, k, answer)
         kept = after["ndcg"] / plain["ndcg"] if plain["ndcg"] else 0.0
         print(
             f"  {task:<30} NDCG {plain['ndcg']:.4f} -> {after['ndcg']:.4f} ({kept:.0%} kept), "
