@@ -33,6 +33,8 @@ class RecommendationRequest:
     product_ids: the viewed product (product page) or the cart / last order's items.
     session_product_ids: products viewed in this session (down-weighted, used for cold start).
     exclude_ids: never returned (out of stock, dismissed, bought recently, already on the page).
+    lookalike_ids: trained products like anchors the models have never seen (created since
+        the last training; ShopModels.lookalikes): their evidence is lent to the request.
     """
 
     context: str
@@ -42,6 +44,7 @@ class RecommendationRequest:
     session_product_ids: tuple[str, ...] = ()
     exclude_ids: frozenset[str] = frozenset()
     limit: int = 8
+    lookalike_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

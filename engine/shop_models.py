@@ -26,6 +26,7 @@ from engine.blend import blend_scores, plan_weights, validate_weights
 from engine.collaborative import Collaborative, fit_collaborative
 from engine.content import ContentModel, fit_content, item_features
 from engine.errors import InputError
+from engine.lookalikes import DEFAULT_LOOKALIKES, find_lookalikes, title_words
 from engine.neighbours import Neighbours
 from engine.popularity import NEW_DAYS, Popularity, fit_popularity, newness_of
 from engine.taste import Taste, fit_taste, taste_from_arrays, taste_to_arrays
@@ -59,6 +60,7 @@ class Evidence:
 
     seeds: the items item-item models start from (anchors, else session views and history).
     history / history_weights: the customer's known items; session: this session's views.
+    lent: the seeds are look-alikes standing in for anchors the models do not know.
     """
 
     slot: str
@@ -67,6 +69,7 @@ class Evidence:
     history: np.ndarray
     history_weights: np.ndarray
     session: np.ndarray
+    lent: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,10 +146,18 @@ class ShopModels:
             if last.size:
                 anchors = last[:MAX_ANCHORS]
                 allowed[anchors] = False
-        seeds, seed_weights = self._seeds(request, anchors, session, hist_items, hist_weights)
+        # A product newer than the models: its look-alikes speak for it.
+        lenders = self._indexes(request.lookalike_ids)[:MAX_ANCHORS]
+        lent = bool(request.product_ids) and not anchors.size and lenders.size > 0
+        if lent:
+            seeds, seed_weights = lenders, np.ones(lenders.size, np.float32)
+        else:
+            seeds, seed_weights = self._seeds(request, anchors, session, hist_items, hist_weights)
         # A page's own product is full evidence; a history is, from FULL_EVIDENCE_ITEMS items.
-        evidence = 1.0 if anchors.size else min(1.0, seeds.size / FULL_EVIDENCE_ITEMS)
-        evidence_in = Evidence(request.slot, seeds, seed_weights, hist_items, hist_weights, session)
+        evidence = 1.0 if anchors.size or lent else min(1.0, seeds.size / FULL_EVIDENCE_ITEMS)
+        evidence_in = Evidence(
+            request.slot, seeds, seed_weights, hist_items, hist_weights, session, lent
+        )
         plan = plan_weights(
             request.context,
             request.slot,
@@ -163,9 +174,7 @@ class ShopModels:
         lookups: dict[str, dict[int, int]] = {}  # per table: item -> anchor, built once
         out = []
         for pos, (item, total, label) in enumerate(zip(chosen, totals, labels, strict=True)):
-            reason = self._reason(
-                label, request.slot, int(item), seeds, hist_items, bought, lookups
-            )
+            reason = self._reason(label, request.slot, int(item), evidence_in, bought, lookups)
             out.append(
                 Recommendation(
                     product_id=str(self.item_ids[item]),
@@ -176,6 +185,21 @@ class ShopModels:
                 )
             )
         return out
+
+    def knows_any(self, product_ids: tuple[str, ...]) -> bool:
+        """Whether any of these products is in the models' item space."""
+        return self._indexes(product_ids).size > 0
+
+    def lookalikes(self, title: str, category: str, k: int = DEFAULT_LOOKALIKES) -> tuple[str, ...]:
+        """Ids of the trained products most like a catalog row the models do not know."""
+        found = find_lookalikes(
+            self.items, self._title_words, self.popularity.popular, title, category, k
+        )
+        return tuple(str(self.item_ids[i]) for i in found)
+
+    @cached_property
+    def _title_words(self) -> list[frozenset[str]]:
+        return [title_words(t) for t in self.items.titles]
 
     def category_shares(
         self, customer_id: str | None, session_product_ids: tuple[str, ...] = ()
@@ -213,7 +237,7 @@ class ShopModels:
         if not self._trusted["rules"]:
             trusted["rules"] = 0.0
         elif _has_rows(self.rules.pair_indices, seeds):
-            trusted["rules"] = 1.0
+            trusted["rules"] = BORROWED_TRUST if ev.lent else 1.0
         else:
             lenders = self._borrowed_seeds(seeds)[0]
             trusted["rules"] = (
@@ -223,7 +247,7 @@ class ShopModels:
         trusted["collaborative"] = float(
             self._trusted["collaborative"]
             and (_has_rows(c.purchase.indices, seeds) or _has_rows(c.view.indices, seeds))
-        )
+        ) * (BORROWED_TRUST if ev.lent else 1.0)
         known = np.concatenate([ev.history, ev.session]).astype(np.int32)
         trusted["taste"] = float(self._trusted["taste"] and self.taste.knows_any(known))
         return trusted
@@ -281,6 +305,8 @@ class ShopModels:
 
     def _score_rules(self, ev: Evidence) -> np.ndarray:
         n = self.items.n_items
+        if ev.lent and _has_rows(self.rules.pair_indices, ev.seeds):
+            return self._pairs_table.aggregate(ev.seeds, ev.seed_weights, n)
         if ev.seeds.size and not _has_rows(self.rules.pair_indices, ev.seeds):
             lenders, similarity = self._borrowed_seeds(ev.seeds)
             return self._pairs_table.aggregate(lenders, similarity, n)
@@ -337,15 +363,17 @@ class ShopModels:
         label: str,
         slot: str,
         item: int,
-        seeds: np.ndarray,
-        hist: np.ndarray,
+        ev: Evidence,
         bought: bool,
         lookups: dict[str, dict[int, int]],
     ) -> str:
         """The sentence for one item; lookups caches each table's item -> anchor per request."""
+        seeds, hist = ev.seeds, ev.history
         table: Neighbours | None = None
         if label == "rules":
             table = self._pairs_table
+            if ev.lent and _has_rows(table.indices, seeds):  # look-alikes of a new product
+                return ex.borrowed_pair_reason(self.items, item, seeds, ev.seed_weights, table)
             if not _has_rows(table.indices, seeds):  # borrowed from similar products
                 lenders, similarity = self._borrowed_seeds(seeds)
                 return ex.borrowed_pair_reason(self.items, item, lenders, similarity, table)

@@ -276,6 +276,7 @@ class RecommendationService:
             session_product_ids=tuple(session_viewed_products(db, params.session_id)),
             exclude_ids=frozenset(excluded | set(params.product_ids)),
             limit=pool_size,
+            lookalike_ids=self._lookalikes(db, models, params.product_ids),
         )
         recs = self._candidates(db, params, request, models, generation, serving.key)
         # The engine promises never to return excluded ids; a stock-out shown to a shopper
@@ -288,6 +289,26 @@ class RecommendationService:
         )
         ranked = self._apply_rules(db, params, request, pool, settings, generation, shares)
         return [_Pick(r.product_id, r.strategy, r.reason) for r in ranked]
+
+    def _lookalikes(
+        self, db: sqlite_utils.Database, models: Any, product_ids: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        """Trained look-alikes of anchors created since the last training (empty otherwise).
+
+        Read from their catalog rows (title, category), so a product added by a webhook or an
+        import gets complements and neighbours before the next retrain, not best sellers.
+        """
+        if not product_ids or models.knows_any(product_ids):
+            return ()
+        rows = get_products(db, list(product_ids))
+        found: dict[str, None] = {}
+        for pid in product_ids:
+            row = rows.get(pid)
+            if row is not None:
+                found.update(
+                    dict.fromkeys(models.lookalikes(row["title"] or "", row["category"] or ""))
+                )
+        return tuple(found)
 
     def _candidates(
         self,

@@ -198,3 +198,36 @@ def test_best_anchors_agrees_with_best_anchor_per_item_ties_included():
         for item in range(40):
             assert lookup.get(item, -1) == best_anchor(item, anchors, indices, scores)
     assert best_anchors(np.zeros(0, np.int32), indices, scores) == {}
+
+
+def test_pair_lists_cover_the_items_baskets_rather_than_repeat_one():
+    from engine.pair_coverage import coverage_order
+
+    # A is bought in 5 baskets with the B-set (three colours of one bag, always together)
+    # and in 4 baskets with C. By confidence the list is B1, B2, B3, C: a list of two misses
+    # every C basket. Covering A's baskets puts C second: two items then hit all nine.
+    rows = [[0, 1, 2, 3]] * 5 + [[0, 4]] * 4 + [[1, 2, 3]] * 3
+    baskets = sp.csr_matrix(
+        (
+            np.ones(sum(map(len, rows))),
+            ([r for r, row in enumerate(rows) for _ in row], [c for row in rows for c in row]),
+        ),
+        shape=(len(rows), 5),
+    )
+    indices = np.full((5, 6), -1, np.int32)
+    indices[0, :4] = [1, 2, 3, 4]
+    stats = np.zeros((5, 6, 4), np.float32)
+    stats[0, :4, 1] = [5 / 9, 5 / 9, 5 / 9, 4 / 9]  # confidence moves with its pair
+    ordered, moved = coverage_order(baskets, indices, stats, candidates=30, picks=10)
+    assert ordered[0, :4].tolist() == [1, 4, 2, 3]
+    assert moved[0, :4, 1].tolist() == pytest.approx([5 / 9, 4 / 9, 5 / 9, 5 / 9])
+    assert (ordered[1:] == indices[1:]).all()  # fewer than 3 pairs: left as they were
+    assert indices[0, :4].tolist() == [1, 2, 3, 4]  # the input is not modified
+
+
+def test_fitted_fbt_scores_stay_descending_so_the_blend_keeps_the_coverage_order(prepared):
+    _, _, inter = prepared
+    rules = fit_association(inter)
+    both = (rules.pair_indices[:, 1:] >= 0) & (rules.pair_indices[:, :-1] >= 0)
+    assert both.any()
+    assert (np.diff(rules.pair_score, axis=1)[both] <= 0).all()

@@ -216,3 +216,41 @@ def test_category_shares_weigh_the_shoppers_history_and_session(models):
     assert mixed["Garden"] > mixed["Kitchen > Baking"] > 0
     assert sum(mixed.values()) == pytest.approx(1.0)
     assert models.category_shares("nobody") == {}
+
+
+def test_lookalikes_are_same_category_products_sharing_title_words(models):
+    # A new "Stand Mixer Pro" in baking: the stand mixer first (shared words), then the rest
+    # of baking by popularity; nothing outside the category.
+    found = models.lookalikes("Stand Mixer Pro", "Kitchen > Baking", k=3)
+    assert found[0] == "A"
+    assert {
+        models.items.category_names[models.items.category_codes[i]]
+        for i in np.flatnonzero(np.isin(models.item_ids, found))
+    } == {"Kitchen > Baking"}
+    # An unknown category: only products whose titles share a word.
+    assert models.lookalikes("Garden Hose Deluxe", "Hoses", k=5)[0] == "G0"
+    # ... every one of which shares "garden" or "hose"; the candle and the mixer share none.
+    assert set(models.lookalikes("Garden Hose Deluxe", "Hoses", k=5)) == {"G0", "G1", "G2", "N1"}
+    assert models.lookalikes("Zzyzx", "Nowhere") == ()
+
+
+def test_a_product_newer_than_the_models_borrows_from_its_lookalikes(models):
+    # "X1" was created after training: no index anywhere. Its look-alike A (stand mixer)
+    # lends its pairs (D, the chef knife, above all), with a reason that says so.
+    assert not models.knows_any(("X1",))
+    lent = models.lookalikes("Stand Mixer Pro", "Kitchen > Baking", k=1)
+    recs = _ask(
+        models,
+        "product",
+        "frequently_bought_together",
+        product_ids=("X1",),
+        lookalike_ids=lent,
+        limit=4,
+    )
+    knife = next(r for r in recs if r.product_id == "D")
+    assert knife.strategy == "rules" and recs.index(knife) <= 1
+    assert knife.reason == "Often bought with Stand Mixer, a similar product"
+    assert "A" not in {r.product_id for r in recs[:1]}  # the look-alike itself does not lead
+    # Without look-alikes the same request has only best sellers and trends to go on.
+    plain = _ask(models, "product", "frequently_bought_together", product_ids=("X1",), limit=4)
+    assert {r.strategy for r in plain} <= {"popularity", "trending"}

@@ -320,3 +320,38 @@ def test_for_you_follows_a_concentrated_shoppers_categories_past_the_usual_cap(
         assert len(cats) >= 3  # the spread over categories still holds
         grew += count["calibrated"] > count["capped"]
     assert grew >= 1
+
+
+def test_a_product_added_after_training_borrows_its_lookalikes_pairs(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    # A best seller's "Deluxe" edition arrives by import after the last training: its page
+    # gets what shoppers buy with the original, and says so, before any retrain.
+    best = db.execute(
+        "SELECT l.product_id, p.title, p.category FROM order_lines l JOIN products p "
+        "USING (product_id) GROUP BY 1 ORDER BY COUNT(*) DESC LIMIT 1"
+    ).fetchone()
+    upsert_products(
+        db,
+        [
+            {
+                "product_id": "deluxe-1",
+                "title": f"{best[1]} Deluxe",
+                "category": best[2],
+                "price": 99.0,
+                "inventory": 5,
+                "status": "active",
+            }
+        ],
+    )
+    items = answer_at(
+        settings,
+        NOW,
+        context="product",
+        slot="frequently_bought_together",
+        product_ids=("deluxe-1",),
+    )
+    reasons = [item["reason"] for item in items]
+    assert len(items) >= 4 and "deluxe-1" not in [item["product_id"] for item in items]
+    assert any(r.endswith(", a similar product") for r in reasons), reasons
+    assert not all(r.startswith(("Best seller", "Popular", "Trending")) for r in reasons)
