@@ -26,8 +26,8 @@ def test_online_retail_floors(settings: Settings) -> None:
     data = load_training_data(settings, "retail")
     results = evaluate_split(data, datetime(2011, 9, 1, tzinfo=UTC), k=10)
     nxt, fbt = results["next_purchase"], results["fbt"]
-    # Measured 2026-12-04: for_you NDCG popularity 0.052, taste (EASE x momentum) 0.130,
-    # hybrid 0.131 (coverage 0.35); FBT HR rules 0.73, hybrid 0.7985 (coverage 0.71). Floors
+    # Measured 2026-12-04: for_you NDCG popularity 0.055, taste (EASE x momentum) 0.130,
+    # hybrid 0.131 (coverage 0.35); FBT HR rules 0.786, hybrid 0.802 (coverage 0.725). Floors
     # sit a little under the measurements so a regression fails, noise does not; the issue's
     # targets (NDCG >= 0.13 at coverage >= 0.30, HR >= 0.80 at coverage >= 0.50) are the
     # coverage floors here and README's figures.
@@ -35,6 +35,6 @@ def test_online_retail_floors(settings: Settings) -> None:
     assert nxt["taste"]["ndcg"] > 0.125
     assert nxt["hybrid"]["ndcg"] > 0.129
     assert nxt["hybrid"]["coverage"] >= 0.30
-    assert fbt["rules"]["hr"] > 0.70
-    assert fbt["hybrid"]["hr"] > 0.795
+    assert fbt["rules"]["hr"] > 0.76
+    assert fbt["hybrid"]["hr"] > 0.798
     assert fbt["hybrid"]["coverage"] >= 0.50
