@@ -37,7 +37,7 @@ from engine.evaluation import score_task, split_at
 from engine.offline_rules import offline_rules, rules_answerer
 from engine.rule_settings import Block, Pin, Promotion, RuleSettings, rule_settings_for
 from engine.rules import ItemFacts, RuleContext, apply_business_rules
-from engine.shop_models import fit_shop_models
+from engine.shop_fit import fit_shop_models
 from plugin.recommendations import ExpiringSets, RecommendationService, build_service
 from plugin.request_params import RecommendationParams
 from storage.db import open_shop_db

@@ -8,6 +8,9 @@ for_you) of two in-process paths on the saved-and-loaded models:
 - the storefront's: RecommendationService.recommend, as the API and widget call it (models,
   then the shop's business rules over the pool, with stock, dismissals, recent purchases and
   display fields read from SQLite), with the answer cache off so every request computes;
+- the blended list through the default business rules with the catalog's facts and recent
+  purchases held in memory (engine.offline_rules.rules_answerer): the engine's own cost of
+  "a blended, rule-filtered list", without the store reads of the storefront path;
 - the engine's blended list alone: ShopModels.recommend.
 (-P: bench/ is not put on sys.path, so no file there can shadow a standard module.)
 """
@@ -27,13 +30,14 @@ import numpy as np
 
 from config import load_settings
 from engine.base import RecommendationRequest
+from engine.offline_rules import offline_rules, rules_answerer
 from engine.shop_models import load_shop_models
 from plugin.model_cache import ModelCache
 from plugin.recommendations import RecommendationService
 from plugin.request_params import RecommendationParams
 from storage.db import open_shop_db
 from worker.imports import import_file
-from worker.training import models_dir, train_shop
+from worker.training import load_training_data, models_dir, train_shop
 
 DEFAULT_FILE = (
     Path(__file__).resolve().parents[2] / "shared/datasets/online_retail/online_retail.csv.gz"
@@ -123,6 +127,10 @@ def main() -> None:
         served = load_shop_models(models_dir(settings, SHOP))
         requests = _requests(served, args.requests)
         engine_lat = latency_ms(served.recommend, requests)
+        # The blended list through the default business rules, with catalog facts and recent
+        # purchases in memory (engine.offline_rules: what `shoprec evaluate` scores).
+        data = load_training_data(settings, SHOP)
+        ruled_lat = latency_ms(rules_answerer(served, offline_rules(data, data.now)), requests)
         cache = ModelCache(lambda shop: models_dir(settings, shop), load_shop_models)
         service = RecommendationService(settings, cache, serving_cache=None)
         service_lat = latency_ms(service.recommend, _params(requests))
@@ -146,6 +154,7 @@ def main() -> None:
             "storefront service (models + business rules + catalog reads, no answer cache)",
             service_lat,
         ),
+        ("engine blend + business rules, facts in memory (no store reads)", ruled_lat),
         ("engine blend alone (ShopModels.recommend)", engine_lat),
     ):
         out.write(

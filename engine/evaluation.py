@@ -20,7 +20,8 @@ import pandas as pd
 
 from engine.base import RecommendationRequest
 from engine.offline_rules import offline_rules, rules_answerer
-from engine.shop_models import ShopModels, fit_shop_models
+from engine.shop_fit import fit_shop_models
+from engine.shop_models import ShopModels
 from engine.training_data import TrainingData, utc
 
 # Each single strategy is the blend with one source at full weight, served un-adapted.

@@ -7,7 +7,6 @@ and blends (engine.blend). No pandas on the request path.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -15,22 +14,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from engine import explanations as ex
 from engine import slots
 from engine.artifacts import load_arrays, load_manifest, save_arrays, save_manifest
-from engine.association import AssociationRules, fit_association
+from engine.association import AssociationRules
 from engine.base import CONTEXT_SLOTS, Recommendation, RecommendationRequest
 from engine.blend import blend_scores, plan_weights, validate_weights
-from engine.collaborative import Collaborative, fit_collaborative
-from engine.content import ContentModel, fit_content, item_features
+from engine.collaborative import Collaborative
+from engine.content import ContentModel
 from engine.errors import InputError
 from engine.lookalikes import DEFAULT_LOOKALIKES, find_lookalikes, title_words
 from engine.neighbours import Neighbours
-from engine.popularity import NEW_DAYS, Popularity, fit_popularity, newness_of
-from engine.taste import Taste, fit_taste, taste_from_arrays, taste_to_arrays
-from engine.training_data import ItemSpace, TrainingData, build_item_space, prepare_interactions
+from engine.popularity import Popularity
+from engine.taste import Taste, taste_from_arrays, taste_to_arrays
+from engine.training_data import ItemSpace
 
 MAX_ANCHORS = 20
 FULL_EVIDENCE_ITEMS = 3  # a shopper with 3+ known items gets the personal blend unshifted
@@ -427,15 +425,6 @@ class ShopModels:
         }
 
 
-def _created_at(data: TrainingData, items: Any) -> Any:
-    """The catalog's created_at per item of the space (None where unknown)."""
-    products = data.products.drop_duplicates("product_id")
-    if "created_at" not in products:
-        return pd.Series([None] * items.n_items)
-    frame = products.set_index(products["product_id"].astype(str))
-    return frame["created_at"].reindex(items.item_ids).reset_index(drop=True)
-
-
 def _has_rows(indices: np.ndarray, items: np.ndarray) -> bool:
     """Whether any of `items` has a neighbour in an (n_items, k) -1-padded table."""
     return bool(items.size) and bool((indices[items, 0] >= 0).any())
@@ -469,70 +458,3 @@ def load_shop_models(directory: Path) -> ShopModels:
         summaries,
         validate_weights(manifest["weights"]),
     )
-
-
-def _nbytes(arrays: Mapping[str, np.ndarray]) -> int:
-    return int(sum(np.asarray(a).nbytes for a in arrays.values()))
-
-
-def _timed(fit: Callable[[], Any]) -> tuple[Any, float]:
-    start = time.perf_counter()
-    model = fit()
-    return model, time.perf_counter() - start
-
-
-def _why(models: ShopModels) -> dict[str, str]:
-    r, c, t, ct = models.rules, models.collaborative, models.taste, models.content
-    return {
-        "popularity": f"{r.n_baskets} orders; always usable; "
-        f"{int(models.popularity.new_items().sum())} new arrivals (created in the last "
-        f"{NEW_DAYS} days) for new_in_favourites",
-        "collaborative": f"{c.purchase_users} purchase histories and {c.view_users} sessions with "
-        f"2+ items (needs 10 of either)",
-        "rules": f"{r.multi_item_baskets} orders with 2+ items (needs 20), pair floor "
-        f"{r.min_count}, {r.rule_consequents.size} multi-item rules",
-        "content": f"{ct.n_described} products with text (needs 2) and "
-        f"{ct.neighbours.n_pairs} similar pairs (needs 1)",
-        "taste": f"{t.customers_with_pairs} customers with 2+ items (needs 10), EASE over "
-        f"{t.ease_items.size} items with product text as side information",
-    }
-
-
-def fit_shop_models(
-    data: TrainingData, weights: Mapping[str, Mapping[str, float]] | None = None
-) -> ShopModels:
-    """Fit every model on a shop's data; weights: owner overrides per context or context/slot."""
-    checked = validate_weights(weights)
-    start = time.perf_counter()
-    items = build_item_space(data)
-    inter = prepare_interactions(data, items)
-    prep = time.perf_counter() - start
-    newness = newness_of(_created_at(data, items), data.now)
-    popularity, t_pop = _timed(lambda: fit_popularity(inter, items, newness))
-    collaborative, t_col = _timed(lambda: fit_collaborative(inter))
-    rules, t_rules = _timed(lambda: fit_association(inter))
-    features, t_features = _timed(lambda: item_features(data, items))
-    content, t_content = _timed(lambda: fit_content(data, items, features=features))
-    taste, t_taste = _timed(lambda: fit_taste(inter, side=features.matrix))
-    models = ShopModels(items, popularity, collaborative, rules, content, taste, (), checked)
-    arrays = models._arrays()
-    trusted = models.trusted()
-    why = _why(models)
-    seconds = {
-        "popularity": t_pop + prep,
-        "collaborative": t_col,
-        "rules": t_rules,
-        "content": t_features + t_content,
-        "taste": t_taste,
-    }
-    summaries = tuple(
-        ModelSummary(
-            name,
-            trusted[name],
-            why[name],
-            round(seconds[name], 3),
-            _nbytes(arrays[name]) + (_nbytes(arrays["items"]) if name == "popularity" else 0),
-        )
-        for name in ("popularity", "collaborative", "rules", "content", "taste")
-    )
-    return replace(models, summaries=summaries)

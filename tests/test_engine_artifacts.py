@@ -8,7 +8,8 @@ from engine_fixtures import training_data
 
 from engine.base import CONTEXT_SLOTS, RecommendationRequest
 from engine.errors import ArtifactError, ModelsNotTrained
-from engine.shop_models import fit_shop_models, load_shop_models
+from engine.shop_fit import fit_shop_models
+from engine.shop_models import load_shop_models
 
 
 def test_round_trip_same_recommendations(tmp_path):

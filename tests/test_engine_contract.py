@@ -8,7 +8,8 @@ from engine_fixtures import empty_data, training_data
 from engine.base import CONTEXT_SLOTS, RecommendationRequest
 from engine.errors import InputError
 from engine.evaluation import STRATEGIES
-from engine.shop_models import ShopModels, fit_shop_models
+from engine.shop_fit import fit_shop_models
+from engine.shop_models import ShopModels
 
 SLOTS = [(c, s) for c, slots in CONTEXT_SLOTS.items() for s in slots]
 

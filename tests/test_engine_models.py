@@ -13,7 +13,7 @@ from engine.base import RecommendationRequest
 from engine.collaborative import item_cosine
 from engine.content import fit_content
 from engine.popularity import fit_popularity
-from engine.shop_models import fit_shop_models
+from engine.shop_fit import fit_shop_models
 from engine.taste import fit_taste
 from engine.training_data import TrainingData, build_item_space, prepare_interactions
 

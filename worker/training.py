@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from config import Settings
-from engine.shop_models import ModelSummary, fit_shop_models
+from engine.shop_fit import fit_shop_models
+from engine.shop_models import ModelSummary
 from engine.training_data import TrainingData, latest_timestamp
 from storage.catalog import read_products_frame
 from storage.db import open_shop_db

@@ -1,0 +1,101 @@
+"""Fitting every model of a shop: the one entry point `shoprec train` and evaluation use.
+
+Kept apart from engine.shop_models (serving: recommend, save, load) so the request path
+does not carry the training code: each model is fitted on the shared item space, timed, and
+summarised with whether it can be trusted and why (what `shoprec train` prints).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.association import fit_association
+from engine.blend import validate_weights
+from engine.collaborative import fit_collaborative
+from engine.content import fit_content, item_features
+from engine.popularity import NEW_DAYS, fit_popularity, newness_of
+from engine.shop_models import ModelSummary, ShopModels
+from engine.taste import fit_taste
+from engine.training_data import TrainingData, build_item_space, prepare_interactions
+
+
+def _created_at(data: TrainingData, items: Any) -> Any:
+    """The catalog's created_at per item of the space (None where unknown)."""
+    products = data.products.drop_duplicates("product_id")
+    if "created_at" not in products:
+        return pd.Series([None] * items.n_items)
+    frame = products.set_index(products["product_id"].astype(str))
+    return frame["created_at"].reindex(items.item_ids).reset_index(drop=True)
+
+
+def _nbytes(arrays: Mapping[str, np.ndarray]) -> int:
+    return int(sum(np.asarray(a).nbytes for a in arrays.values()))
+
+
+def _timed(fit: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    model = fit()
+    return model, time.perf_counter() - start
+
+
+def _why(models: ShopModels) -> dict[str, str]:
+    r, c, t, ct = models.rules, models.collaborative, models.taste, models.content
+    return {
+        "popularity": f"{r.n_baskets} orders; always usable; "
+        f"{int(models.popularity.new_items().sum())} new arrivals (created in the last "
+        f"{NEW_DAYS} days) for new_in_favourites",
+        "collaborative": f"{c.purchase_users} purchase histories and {c.view_users} sessions with "
+        f"2+ items (needs 10 of either)",
+        "rules": f"{r.multi_item_baskets} orders with 2+ items (needs 20), pair floor "
+        f"{r.min_count}, {r.rule_consequents.size} multi-item rules",
+        "content": f"{ct.n_described} products with text (needs 2) and "
+        f"{ct.neighbours.n_pairs} similar pairs (needs 1)",
+        "taste": f"{t.customers_with_pairs} customers with 2+ items (needs 10), EASE over "
+        f"{t.ease_items.size} items with product text as side information",
+    }
+
+
+def fit_shop_models(
+    data: TrainingData, weights: Mapping[str, Mapping[str, float]] | None = None
+) -> ShopModels:
+    """Fit every model on a shop's data; weights: owner overrides per context or context/slot."""
+    checked = validate_weights(weights)
+    start = time.perf_counter()
+    items = build_item_space(data)
+    inter = prepare_interactions(data, items)
+    prep = time.perf_counter() - start
+    newness = newness_of(_created_at(data, items), data.now)
+    popularity, t_pop = _timed(lambda: fit_popularity(inter, items, newness))
+    collaborative, t_col = _timed(lambda: fit_collaborative(inter))
+    rules, t_rules = _timed(lambda: fit_association(inter))
+    features, t_features = _timed(lambda: item_features(data, items))
+    content, t_content = _timed(lambda: fit_content(data, items, features=features))
+    taste, t_taste = _timed(lambda: fit_taste(inter, side=features.matrix))
+    models = ShopModels(items, popularity, collaborative, rules, content, taste, (), checked)
+    arrays = models._arrays()
+    trusted = models.trusted()
+    why = _why(models)
+    seconds = {
+        "popularity": t_pop + prep,
+        "collaborative": t_col,
+        "rules": t_rules,
+        "content": t_features + t_content,
+        "taste": t_taste,
+    }
+    summaries = tuple(
+        ModelSummary(
+            name,
+            trusted[name],
+            why[name],
+            round(seconds[name], 3),
+            _nbytes(arrays[name]) + (_nbytes(arrays["items"]) if name == "popularity" else 0),
+        )
+        for name in ("popularity", "collaborative", "rules", "content", "taste")
+    )
+    return replace(models, summaries=summaries)
