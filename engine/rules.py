@@ -320,6 +320,9 @@ def apply_business_rules(
     )
     taken |= {r.product_id for r in explored}
     rest = [r for r in rest if r.product_id not in taken]
+    placed = promoted + explored + [r for _, r in pins]
+    if s.diversity:
+        rest += _spread_candidates(rest, placed, fallback, items, ctx, s)
     main = _main(rest, items, ctx, s, limit, promoted + explored, [r for _, r in pins])
     result = list(main)
     for i, rec in enumerate(promoted):
@@ -370,6 +373,59 @@ def _main(
     return [by_id[pid] for pid in chosen]
 
 
+def _usable_fallback(
+    fallback: Sequence[str],
+    items: Mapping[str, ItemFacts],
+    ctx: RuleContext,
+    s: RuleSettings,
+    shown: set[str],
+) -> list[str]:
+    """Best sellers that may be shown here: not shown yet, not excluded, within the price
+    filter (the category filter is the fill's to loosen)."""
+    anchors = [items[a] for a in ctx.anchor_ids if a in items]
+    allowed = context_predicate(anchors, "off", s.price_filter, s.price_tolerance, "any")
+    return [
+        p
+        for p in fallback
+        if p not in shown
+        and p in items
+        and not is_excluded(p, items, ctx, s)
+        and (allowed is None or allowed(items[p]))
+    ]
+
+
+def _spread_candidates(
+    rest: Sequence[Recommendation],
+    placed: Sequence[Recommendation],
+    fallback: Sequence[str],
+    items: Mapping[str, ItemFacts],
+    ctx: RuleContext,
+    s: RuleSettings,
+) -> list[Recommendation]:
+    """Best sellers of categories the pool lacks, when it spans fewer than min_categories.
+
+    A personal pool can sit in one or two categories (a shopper's taste), and the spread
+    rule can only pick from what it is given: these are the best seller of each missing
+    category, scored under every pool item, so they are picked only where the spread (or the
+    cap) needs them, and say what they are ("Best seller in Garden").
+    """
+    present = {items[r.product_id].category for r in [*rest, *placed] if r.product_id in items}
+    if len(present) >= s.min_categories or not fallback:
+        return []
+    shown = {r.product_id for r in [*rest, *placed]}
+    floor = min((r.score for r in rest), default=1.0)
+    score = floor / 2 if floor > 0 else floor - 1.0
+    extra: list[Recommendation] = []
+    for pid in _usable_fallback(fallback, items, ctx, s, shown):
+        category = items[pid].category
+        if category and category not in present:
+            present.add(category)
+            extra.append(Recommendation(pid, score, POPULAR_FALLBACK, best_seller_reason(category)))
+            if len(extra) >= s.min_categories:
+                break
+    return extra
+
+
 def _fill(
     fallback: Sequence[str],
     items: Mapping[str, ItemFacts],
@@ -379,15 +435,7 @@ def _fill(
     wanted: int,
 ) -> list[Recommendation]:
     """Best sellers: first in the anchors' categories, then any; the price filter holds."""
-    anchors = [items[a] for a in ctx.anchor_ids if a in items]
-    allowed = context_predicate(anchors, "off", s.price_filter, s.price_tolerance, "any")
-    usable = [
-        p
-        for p in fallback
-        if p not in shown
-        and not is_excluded(p, items, ctx, s)
-        and (allowed is None or allowed(items[p]))
-    ]
+    usable = _usable_fallback(fallback, items, ctx, s, shown)
     same = [p for p in usable if items[p].category and items[p].category in ctx.anchor_categories]
     in_same = set(same)
     ordered = [(p, TRENDING_FALLBACK) for p in same]

@@ -360,10 +360,15 @@ class RecommendationService:
         """
         now = self._now()
         # Best sellers cost an aggregate over recent orders: read them only when a promotion
-        # may draw on them or the list comes out short.
+        # may draw on them or the list comes out short ...
         fallback = popular_products(db, limit=MAX_POOL) if settings.promotions else []
         wanted = [r.product_id for r in pool] + [p.product_id for p in settings.pins]
         items = read_facts(db, wanted + list(params.product_ids) + fallback)
+        # ... or when the pool spans too few categories for the spread rule to pick from.
+        spread = {items[r.product_id].category for r in pool if r.product_id in items}
+        if settings.diversity and len(spread) < settings.min_categories and not fallback:
+            fallback = popular_products(db, limit=MAX_POOL)
+            items |= read_facts(db, [p for p in fallback if p not in items])
         today = now.date()
         ctx = RuleContext(
             context=params.context,

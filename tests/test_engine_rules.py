@@ -194,6 +194,36 @@ def test_a_baking_shopper_sees_mostly_baking_on_personal_lists_only() -> None:
     assert [items[p].category for p in anonymous].count("c0") == 4
 
 
+def test_a_pool_of_two_categories_gets_best_sellers_of_others() -> None:
+    # A pool in two categories only; the catalog has more: the spread rule (3 categories)
+    # and the cap (2 of 6 per category) take the best sellers of other categories rather
+    # than relax, and each says what it is.
+    recs, items = pool(20, categories=2)
+    items["b1"] = ItemFacts(category="garden", price=20.0)
+    items["b2"] = ItemFacts(category="c0", price=20.0)  # a category the pool already has
+    items["b3"] = ItemFacts(category="bath", price=20.0)
+    settings = RuleSettings(exploration=0.0, margin_weight=0.0, min_items=0)
+    got = apply_business_rules(recs, items, ctx(), settings, 6, fallback=["b2", "b1", "b3"])
+    cats = [items[r.product_id].category for r in got]
+    assert sorted(cats) == ["bath", "c0", "c0", "c1", "c1", "garden"]
+    spread = next(r for r in got if r.product_id == "b1")
+    assert spread.reason == "Best seller in garden" and spread.strategy == "popular_fallback"
+    assert got[0].product_id == "p00"  # the pool's best still leads
+    # A list of 8 (cap 3 per category): 3 + 3 from the pool, two best sellers for the rest.
+    eight = apply_business_rules(recs, items, ctx(), settings, 8, fallback=["b2", "b1", "b3"])
+    assert sorted(items[r.product_id].category for r in eight) == sorted(
+        ["c0"] * 3 + ["c1"] * 3 + ["garden", "bath"]
+    )
+    # Without best sellers to draw on, the pool's two categories are all there is.
+    alone = apply_business_rules(recs, items, ctx(), settings, 6)
+    assert len({items[r.product_id].category for r in alone}) == 2
+    # A pool that already spans three categories takes no best seller.
+    wide, wide_items = pool(20, categories=3)
+    wide_items["b1"] = items["b1"]
+    shown = ids(apply_business_rules(wide, wide_items, ctx(), settings, 6, fallback=["b1"]))
+    assert "b1" not in shown
+
+
 def test_fbt_keeps_strong_same_category_complements() -> None:
     recs, items = pool(20, categories=4)
     # The six best complements share the anchor's category (a mixer's bowl, hook, whisk...).

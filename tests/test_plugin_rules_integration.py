@@ -319,6 +319,11 @@ def test_for_you_follows_a_concentrated_shoppers_categories_past_the_usual_cap(
         cats = {r["category"] for r in get_products(db, calibrated).values()}
         assert len(cats) >= 3  # the spread over categories still holds
         grew += count["calibrated"] > count["capped"]
+        # Short lists too: a pool in the shopper's two categories gets a third's best seller.
+        set_shop_setting(db, "rules", None)
+        for limit in (6, 8):
+            shown = ids_at(settings, NOW, slot="for_you", customer_id=customer, limit=limit)
+            assert len({r["category"] for r in get_products(db, shown).values()}) >= 3
     assert grew >= 1
 
 
