@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -379,19 +379,20 @@ def _usable_fallback(
     ctx: RuleContext,
     s: RuleSettings,
     shown: set[str],
-) -> list[str]:
-    """Best sellers that may be shown here: not shown yet, not excluded, within the price
-    filter (the category filter is the fill's to loosen)."""
+) -> Iterator[str]:
+    """Best sellers that may be shown here, best first: not shown yet, not excluded, within
+    the price filter (the category filter is the fill's to loosen). Lazy: the spread needs
+    only the first of each missing category."""
     anchors = [items[a] for a in ctx.anchor_ids if a in items]
     allowed = context_predicate(anchors, "off", s.price_filter, s.price_tolerance, "any")
-    return [
+    return (
         p
         for p in fallback
         if p not in shown
         and p in items
         and not is_excluded(p, items, ctx, s)
         and (allowed is None or allowed(items[p]))
-    ]
+    )
 
 
 def _spread_candidates(
@@ -416,7 +417,8 @@ def _spread_candidates(
     floor = min((r.score for r in rest), default=1.0)
     score = floor / 2 if floor > 0 else floor - 1.0
     extra: list[Recommendation] = []
-    for pid in _usable_fallback(fallback, items, ctx, s, shown):
+    fresh = [p for p in fallback if p in items and items[p].category not in present]
+    for pid in _usable_fallback(fresh, items, ctx, s, shown):
         category = items[pid].category
         if category and category not in present:
             present.add(category)
@@ -435,7 +437,7 @@ def _fill(
     wanted: int,
 ) -> list[Recommendation]:
     """Best sellers: first in the anchors' categories, then any; the price filter holds."""
-    usable = _usable_fallback(fallback, items, ctx, s, shown)
+    usable = list(_usable_fallback(fallback, items, ctx, s, shown))
     same = [p for p in usable if items[p].category and items[p].category in ctx.anchor_categories]
     in_same = set(same)
     ordered = [(p, TRENDING_FALLBACK) for p in same]

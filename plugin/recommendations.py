@@ -26,7 +26,7 @@ from engine.errors import ArtifactError
 from engine.rule_settings import (
     RuleSettings,
 )
-from engine.rules import RuleContext, apply_business_rules, is_excluded, request_seed
+from engine.rules import ItemFacts, RuleContext, apply_business_rules, is_excluded, request_seed
 from engine.shop_models import load_shop_models
 from engine.slot_limits import clamp_limit
 from plugin.model_cache import ModelCache
@@ -363,7 +363,9 @@ class RecommendationService:
         # may draw on them or the list comes out short ...
         fallback = self._best_sellers(params.shop) if settings.promotions else []
         wanted = [r.product_id for r in pool] + [p.product_id for p in settings.pins]
-        items = read_facts(db, wanted + list(params.product_ids) + fallback)
+        items = read_facts(db, wanted + list(params.product_ids))
+        if fallback:
+            items = self._best_seller_facts(params.shop) | items
         # ... or when the pool spans too few categories for the spread rule to pick from.
         spread = {items[r.product_id].category for r in pool if r.product_id in items} - {""}
         if (
@@ -373,7 +375,7 @@ class RecommendationService:
             and self._category_count(params.shop) > len(spread)
         ):
             fallback = self._best_sellers(params.shop)
-            items |= read_facts(db, [p for p in fallback if p not in items])
+            items = self._best_seller_facts(params.shop) | items
         today = now.date()
         ctx = RuleContext(
             context=params.context,
@@ -399,7 +401,7 @@ class RecommendationService:
         ranked = apply_business_rules(pool, items, ctx, settings, params.limit, fallback)
         if len(ranked) < min(params.limit, settings.min_items) and not fallback:
             fallback = self._best_sellers(params.shop)
-            items |= read_facts(db, [p for p in fallback if p not in items])
+            items = self._best_seller_facts(params.shop) | items
             ranked = apply_business_rules(pool, items, ctx, settings, params.limit, fallback)
         return ranked
 
@@ -418,11 +420,18 @@ class RecommendationService:
     def _best_sellers(self, shop: str) -> list[str]:
         """The shop's best sellers (storage.orders.popular_products), read once per change
         of its store: the aggregate over 30 days of orders costs ~1 ms, a memo hit a pragma."""
-        return list(
-            self._readers.read(
-                shop, "best-sellers", lambda db: tuple(popular_products(db, limit=MAX_POOL))
-            )
-        )
+        return list(self._best_seller_rows(shop)[0])
+
+    def _best_seller_facts(self, shop: str) -> dict[str, ItemFacts]:
+        """ItemFacts of the best sellers, read with them (a copy: callers merge into it)."""
+        return dict(self._best_seller_rows(shop)[1])
+
+    def _best_seller_rows(self, shop: str) -> tuple[tuple[str, ...], Mapping[str, ItemFacts]]:
+        def read(db: sqlite_utils.Database) -> tuple[tuple[str, ...], Mapping[str, ItemFacts]]:
+            ids = tuple(popular_products(db, limit=MAX_POOL))
+            return ids, read_facts(db, list(ids))
+
+        return self._readers.read(shop, "best-sellers", read)  # type: ignore[no-any-return]
 
     def _shop_impressions(
         self, db: sqlite_utils.Database, shop: str, now: datetime, generation: str
