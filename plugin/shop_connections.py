@@ -37,14 +37,17 @@ class ShopConnections:
         per-request connection did, so no request can hold a write lock for the next.
         """
         path = shop_db_path(self._data_dir, shop)
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            raise UnknownShop(f"no shop named {shop!r} under {self._data_dir}") from None
-        identity = (stat.st_ino, stat.st_ctime_ns)
         pool: dict[str, tuple[tuple[int, int], sqlite_utils.Database]] = (
             self._local.__dict__.setdefault("pool", {})
         )
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            stale = pool.pop(shop, None)  # a deleted shop's file is freed once closed
+            if stale is not None:
+                stale[1].close()
+            raise UnknownShop(f"no shop named {shop!r} under {self._data_dir}") from None
+        identity = (stat.st_ino, stat.st_ctime_ns)
         entry = pool.get(shop)
         if entry is None or entry[0] != identity:
             if entry is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -49,9 +50,13 @@ def test_a_deleted_shop_is_unknown_and_a_recreated_one_is_read_afresh(tmp_path: 
     writer.close()
     connections = ShopConnections(tmp_path)
     assert _titles(connections, "shop") == ["Old"]
+    with connections.open("shop") as old:
+        pass
     shutil.rmtree(shop_dir(tmp_path, "shop"))  # shop/redact deletes the folder
     with pytest.raises(UnknownShop):
         _titles(connections, "shop")
+    with pytest.raises(sqlite3.ProgrammingError):  # closed, so the deleted file is freed
+        old.execute("SELECT 1")
     writer = open_shop_db(tmp_path, "shop")
     upsert_products(writer, [{"product_id": "p9", "title": "New", "price": 1.0}])
     writer.close()
