@@ -8,10 +8,17 @@ from engine.neighbours import Neighbours
 from engine.training_data import ItemSpace
 
 
-def best_anchor(item: int, anchors: np.ndarray, indices: np.ndarray, scores: np.ndarray) -> int:
+def best_anchor(
+    item: int,
+    anchors: np.ndarray,
+    indices: np.ndarray,
+    scores: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> int:
     """The anchor whose neighbour row scores `item` highest, or -1 when none lists it.
 
     indices / scores: (n_items, k) neighbour tables (item indexes, -1 padded).
+    weights: per anchor, a multiplier of its row's score (similarity of a lender), or None.
     """
     if anchors.size == 0:
         return -1
@@ -19,6 +26,8 @@ def best_anchor(item: int, anchors: np.ndarray, indices: np.ndarray, scores: np.
     if not rows.any():
         return -1
     strength = np.where(rows, scores[anchors], -np.inf).max(axis=1)
+    if weights is not None:
+        strength = np.where(np.isfinite(strength), strength * weights, -np.inf)
     return int(anchors[int(np.argmax(strength))])
 
 
@@ -94,13 +103,9 @@ def borrowed_pair_reason(
 
     X is the lender that gave `item` the most (similarity x pair score), as in the blend.
     """
-    if lenders.size == 0:
+    lender = best_anchor(item, lenders, pairs.indices, pairs.scores, weights=similarity)
+    if lender < 0:
         return "Popular right now"
-    rows = pairs.indices[lenders] == item
-    given = np.where(rows, pairs.scores[lenders], 0.0).max(axis=1) * similarity
-    if not rows.any() or given.max() <= 0:
-        return "Popular right now"
-    lender = int(lenders[int(np.argmax(given))])
     return f"Often bought with {title_of(space, lender)}, a similar product"
 
 

@@ -389,7 +389,6 @@ def _usable_fallback(
         p
         for p in fallback
         if p not in shown
-        and p in items
         and not is_excluded(p, items, ctx, s)
         and (allowed is None or allowed(items[p]))
     )

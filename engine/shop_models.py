@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -52,6 +52,15 @@ class ModelSummary:
     size_bytes: int
 
 
+class PairSource(NamedTuple):
+    """Whose pairs a request's rules come from: the seeds' own, or lent (borrowed = True) by
+    look-alikes or content neighbours, weighted by how alike they are."""
+
+    lenders: np.ndarray
+    weights: np.ndarray
+    borrowed: bool
+
+
 @dataclass(frozen=True)
 class Evidence:
     """What one request tells the models, as item indexes (int32) and weights (float32).
@@ -59,6 +68,8 @@ class Evidence:
     seeds: the items item-item models start from (anchors, else session views and history).
     history / history_weights: the customer's known items; session: this session's views.
     lent: the seeds are look-alikes standing in for anchors the models do not know.
+    pairs: whose pairs the rules use (ShopModels._pair_source), decided once per request;
+        None: decided where needed.
     """
 
     slot: str
@@ -68,6 +79,7 @@ class Evidence:
     history_weights: np.ndarray
     session: np.ndarray
     lent: bool = False
+    pairs: PairSource | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +168,7 @@ class ShopModels:
         evidence_in = Evidence(
             request.slot, seeds, seed_weights, hist_items, hist_weights, session, lent
         )
+        evidence_in = replace(evidence_in, pairs=self._pair_source(evidence_in))
         plan = plan_weights(
             request.context,
             request.slot,
@@ -232,15 +245,11 @@ class ShopModels:
         """
         trusted: dict[str, float] = {s: float(t) for s, t in self._trusted.items()}
         seeds = ev.seeds
-        if not self._trusted["rules"]:
+        pairs = self._pairs_for(ev)
+        if not self._trusted["rules"] or not _has_rows(self.rules.pair_indices, pairs.lenders):
             trusted["rules"] = 0.0
-        elif _has_rows(self.rules.pair_indices, seeds):
-            trusted["rules"] = BORROWED_TRUST if ev.lent else 1.0
         else:
-            lenders = self._borrowed_seeds(seeds)[0]
-            trusted["rules"] = (
-                BORROWED_TRUST if _has_rows(self.rules.pair_indices, lenders) else 0.0
-            )
+            trusted["rules"] = BORROWED_TRUST if pairs.borrowed else 1.0
         c = self.collaborative
         trusted["collaborative"] = float(
             self._trusted["collaborative"]
@@ -249,6 +258,16 @@ class ShopModels:
         known = np.concatenate([ev.history, ev.session]).astype(np.int32)
         trusted["taste"] = float(self._trusted["taste"] and self.taste.knows_any(known))
         return trusted
+
+    def _pair_source(self, ev: Evidence) -> PairSource:
+        """The seeds' own pairs when they have any (lent ones when the seeds are look-alikes),
+        else those of their most similar products (_borrowed_seeds)."""
+        if _has_rows(self.rules.pair_indices, ev.seeds):
+            return PairSource(ev.seeds, ev.seed_weights, ev.lent)
+        return PairSource(*self._borrowed_seeds(ev.seeds), borrowed=True)
+
+    def _pairs_for(self, ev: Evidence) -> PairSource:
+        return ev.pairs if ev.pairs is not None else self._pair_source(ev)
 
     def _borrowed_seeds(self, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The most similar products of `seeds` that have pairs, with their similarity.
@@ -303,11 +322,9 @@ class ShopModels:
 
     def _score_rules(self, ev: Evidence) -> np.ndarray:
         n = self.items.n_items
-        if ev.lent and _has_rows(self.rules.pair_indices, ev.seeds):
-            return self._pairs_table.aggregate(ev.seeds, ev.seed_weights, n)
-        if ev.seeds.size and not _has_rows(self.rules.pair_indices, ev.seeds):
-            lenders, similarity = self._borrowed_seeds(ev.seeds)
-            return self._pairs_table.aggregate(lenders, similarity, n)
+        pairs = self._pairs_for(ev)
+        if pairs.borrowed:
+            return self._pairs_table.aggregate(pairs.lenders, pairs.weights, n)
         whole = ev.slot == "complete_the_look"
         return self.rules.score_for(ev.seeds, n, whole_set=whole)
 
@@ -370,11 +387,11 @@ class ShopModels:
         table: Neighbours | None = None
         if label == "rules":
             table = self._pairs_table
-            if ev.lent and _has_rows(table.indices, seeds):  # look-alikes of a new product
-                return ex.borrowed_pair_reason(self.items, item, seeds, ev.seed_weights, table)
-            if not _has_rows(table.indices, seeds):  # borrowed from similar products
-                lenders, similarity = self._borrowed_seeds(seeds)
-                return ex.borrowed_pair_reason(self.items, item, lenders, similarity, table)
+            pairs = self._pairs_for(ev)
+            if pairs.borrowed:  # lent by look-alikes or similar products
+                return ex.borrowed_pair_reason(
+                    self.items, item, pairs.lenders, pairs.weights, table
+                )
         elif label == "collaborative":
             view_first = slot == "also_viewed" or not self.collaborative.purchase_trusted
             table = self.collaborative.view if view_first else self.collaborative.purchase

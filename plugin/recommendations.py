@@ -359,23 +359,13 @@ class RecommendationService:
         taste_shares: the shopper's category shares (calibrated caps on personal lists).
         """
         now = self._now()
-        # Best sellers cost an aggregate over recent orders: read them only when a promotion
-        # may draw on them or the list comes out short ...
-        fallback = self._best_sellers(params.shop) if settings.promotions else []
         wanted = [r.product_id for r in pool] + [p.product_id for p in settings.pins]
         items = read_facts(db, wanted + list(params.product_ids))
-        if fallback:
-            items = self._best_seller_facts(params.shop) | items
-        # ... or when the pool spans too few categories for the spread rule to pick from.
-        spread = {items[r.product_id].category for r in pool if r.product_id in items} - {""}
-        if (
-            settings.diversity
-            and not fallback
-            and len(spread) < settings.min_categories
-            and self._category_count(params.shop) > len(spread)
-        ):
-            fallback = self._best_sellers(params.shop)
-            items = self._best_seller_facts(params.shop) | items
+        # Best sellers: for promotions to draw on, for a pool spanning too few categories for
+        # the spread rule, and (below) for a list that comes out short.
+        fallback: list[str] = []
+        if settings.promotions or self._category_poor(params.shop, pool, items, settings):
+            fallback, items = self._with_best_sellers(params.shop, items)
         today = now.date()
         ctx = RuleContext(
             context=params.context,
@@ -400,38 +390,46 @@ class RecommendationService:
         )
         ranked = apply_business_rules(pool, items, ctx, settings, params.limit, fallback)
         if len(ranked) < min(params.limit, settings.min_items) and not fallback:
-            fallback = self._best_sellers(params.shop)
-            items = self._best_seller_facts(params.shop) | items
+            fallback, items = self._with_best_sellers(params.shop, items)
             ranked = apply_business_rules(pool, items, ctx, settings, params.limit, fallback)
         return ranked
 
-    def _category_count(self, shop: str) -> int:
-        """How many named categories the catalog has (memoised like _best_sellers)."""
-        return int(
-            self._readers.read(
-                shop,
-                "category-count",
-                lambda db: db.execute(
-                    "SELECT COUNT(DISTINCT category) FROM products WHERE category != ''"
-                ).fetchone()[0],
-            )
+    def _category_poor(
+        self,
+        shop: str,
+        pool: list[Recommendation],
+        items: Mapping[str, ItemFacts],
+        settings: RuleSettings,
+    ) -> bool:
+        """Whether the pool spans fewer categories than the spread rule wants, in a catalog
+        that has more (the count is memoised per store change, as the best sellers are)."""
+        if not settings.diversity:
+            return False
+        spread = {items[r.product_id].category for r in pool if r.product_id in items} - {""}
+        if len(spread) >= settings.min_categories:
+            return False
+        count = self._readers.read(
+            shop,
+            "category-count",
+            lambda db: db.execute(
+                "SELECT COUNT(DISTINCT category) FROM products WHERE category != ''"
+            ).fetchone()[0],
         )
+        return int(count) > len(spread)
 
-    def _best_sellers(self, shop: str) -> list[str]:
-        """The shop's best sellers (storage.orders.popular_products), read once per change
-        of its store: the aggregate over 30 days of orders costs ~1 ms, a memo hit a pragma."""
-        return list(self._best_seller_rows(shop)[0])
+    def _with_best_sellers(
+        self, shop: str, items: Mapping[str, ItemFacts]
+    ) -> tuple[list[str], dict[str, ItemFacts]]:
+        """The shop's best sellers (storage.orders.popular_products) and `items` with their
+        facts added; read once per change of the store (ShopReaders): the aggregate over 30
+        days of orders costs ~1 ms, a memo hit a pragma."""
 
-    def _best_seller_facts(self, shop: str) -> dict[str, ItemFacts]:
-        """ItemFacts of the best sellers, read with them (a copy: callers merge into it)."""
-        return dict(self._best_seller_rows(shop)[1])
-
-    def _best_seller_rows(self, shop: str) -> tuple[tuple[str, ...], Mapping[str, ItemFacts]]:
-        def read(db: sqlite_utils.Database) -> tuple[tuple[str, ...], Mapping[str, ItemFacts]]:
+        def read(db: sqlite_utils.Database) -> tuple[tuple[str, ...], dict[str, ItemFacts]]:
             ids = tuple(popular_products(db, limit=MAX_POOL))
             return ids, read_facts(db, list(ids))
 
-        return self._readers.read(shop, "best-sellers", read)  # type: ignore[no-any-return]
+        ids, facts = self._readers.read(shop, "best-sellers", read)
+        return list(ids), {**facts, **items}
 
     def _shop_impressions(
         self, db: sqlite_utils.Database, shop: str, now: datetime, generation: str
