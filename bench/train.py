@@ -130,7 +130,9 @@ def main() -> None:
         # The blended list through the default business rules, with catalog facts and recent
         # purchases in memory (engine.offline_rules: what `shoprec evaluate` scores).
         data = load_training_data(settings, SHOP)
-        ruled_lat = latency_ms(rules_answerer(served, offline_rules(data, data.now)), requests)
+        ruled_lat = latency_ms(
+            rules_answerer(served, offline_rules(data, data.now, current_state=True)), requests
+        )
         cache = ModelCache(lambda shop: models_dir(settings, shop), load_shop_models)
         service = RecommendationService(settings, cache, serving_cache=None)
         service_lat = latency_ms(service.recommend, _params(requests))

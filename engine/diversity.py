@@ -21,6 +21,11 @@ def max_per_category(limit: int, configured: int | None) -> int:
     return configured if configured is not None else max(2, math.ceil(limit / 3))
 
 
+def expected_counts(limit: int, shares: Mapping[str, float]) -> dict[str, int]:
+    """Per category, how many of `limit` items a list calibrated to `shares` holds."""
+    return {c: math.floor(limit * share + 0.5) for c, share in shares.items() if c}
+
+
 def calibrated_caps(limit: int, cap: int, shares: Mapping[str, float]) -> dict[str, int]:
     """Per category, the cap raised to the shopper's own share of it in a list of `limit`.
 
@@ -30,11 +35,7 @@ def calibrated_caps(limit: int, cap: int, shares: Mapping[str, float]) -> dict[s
     (min_categories) still holds. Categories the shopper never touched keep `cap`.
     shares: category -> share (0..1) of the shopper's history.
     """
-    return {
-        category: max(cap, math.floor(limit * share + 0.5))
-        for category, share in shares.items()
-        if category
-    }
+    return {c: max(cap, n) for c, n in expected_counts(limit, shares).items()}
 
 
 def price_bands(prices: Mapping[str, float | None]) -> dict[str, int]:
@@ -66,6 +67,7 @@ def select_diverse(
     mix_bands: bool = True,
     penalty: float = SAME_CATEGORY_PENALTY,
     caps: Mapping[str, int] | None = None,
+    expected: Mapping[str, int] | None = None,
 ) -> list[str]:
     """Up to `k` ids from `ranked` ((id, score), best first) for a list that also holds `fixed`.
 
@@ -73,11 +75,16 @@ def select_diverse(
     (calibrated_caps; relaxed only when nothing else is left); at least `min_categories`
     distinct categories and two price bands when the pool has them (enforced on the slots
     still open); then the highest penalised score, where each item of its category already
-    picked multiplies a score by `penalty` (1: none).
+    picked multiplies a score by `penalty` (1: none), except the first `expected[category]`
+    of a category (expected_counts: what a list calibrated to the shopper holds), so a
+    personal list is penalised for over-representing a category, not for showing a shopper's
+    favourite in its own proportion.
     """
     if k <= 0:
         return []
     per_category = caps or {}
+    # Picks of a category that go unpenalised: the first, or the shopper's expected count.
+    allowed = {c: max(n, 1) for c, n in (expected or {}).items()}
     counts: dict[str, int] = {}
     used_bands: set[int] = set()
     for pid in fixed:
@@ -112,7 +119,7 @@ def select_diverse(
         index, best = -1, -math.inf
         for i in eligible:
             _, score, cat, _ = remaining[i]
-            value = score * penalty ** ranked_counts.get(cat, 0)
+            value = score * penalty ** max(ranked_counts.get(cat, 0) + 1 - allowed.get(cat, 1), 0)
             if value > best:
                 index, best = i, value
         if index < 0:  # NaN scores: keep the ranking's order

@@ -2,10 +2,16 @@
 
 Serving (plugin/recommendations.py) asks the engine for a pool and turns it into the shown
 list with engine.rules.apply_business_rules, reading stock, dismissals and session views
-live. Offline, at a split date, only what was knowable then is used: the catalog's status,
-stock and available-until (as stored now: the dataset has no history of them), each
-customer's purchases before the split (recently bought items excluded, recently bought
-categories down-weighted), the shop's default rule settings, and no session signals.
+live. Offline, at a split date, only what was knowable then is used: the catalog's
+available-until and season tags (dates, so they hold for any day), each customer's
+purchases before the split (recently bought items excluded, recently bought categories
+down-weighted), the shop's default rule settings, and no session signals.
+
+Stock and status are not applied at a past split: the catalog holds them as they are at the
+end of the data, with no history. A product out of stock now may have sold out after the
+split, bought by the very shoppers the evaluation asks about, and hiding it then would charge
+the rules for a loss they do not cause in serving, where an item out of stock cannot be
+bought either. Benchmarks that ask "now" (bench/train.py) pass `current_state=True`.
 """
 
 from __future__ import annotations
@@ -32,9 +38,10 @@ FALLBACK_SIZE = 200
 class OfflineRules:
     """What the rules know at the split date.
 
-    facts: product id -> ItemFacts from the catalog; unavailable: ids never shown (not active,
-    out of stock, past available-until); recent: customer -> ids bought in the 30 days before
-    the split; categories: customer -> category -> date of their last purchase in it.
+    facts: product id -> ItemFacts from the catalog; unavailable: ids never shown (past
+    available-until; with current_state also not active or out of stock); recent: customer ->
+    ids bought in the 30 days before the split; categories: customer -> category -> date of
+    their last purchase in it.
     """
 
     today: date
@@ -44,13 +51,19 @@ class OfflineRules:
     categories: Mapping[str, Mapping[str, date]]
 
 
-def offline_rules(data: TrainingData, split: datetime) -> OfflineRules:
-    """The rule inputs knowable at `split` from the catalog and the purchases before it."""
+def offline_rules(data: TrainingData, split: datetime, current_state: bool = False) -> OfflineRules:
+    """The rule inputs knowable at `split` from the catalog and the purchases before it.
+
+    current_state: `split` is the moment the catalog was read, so its stock and status are
+    known then too (see the module docstring for why a past split does not use them).
+    """
     today = utc(split).date()
     products = data.products.drop_duplicates("product_id")
     rows = products.to_dict("records")
     facts = {str(row["product_id"]): facts_from_row(row) for row in rows}
-    unavailable = frozenset(str(row["product_id"]) for row in rows if _unavailable(row, today))
+    unavailable = frozenset(
+        str(row["product_id"]) for row in rows if _unavailable(row, today, current_state)
+    )
     bought = data.purchases.dropna(subset=["customer_id"])
     at = pd.to_datetime(bought["created_at"], utc=True, format="ISO8601")
     since = pd.Timestamp(utc(split) - timedelta(days=RECENTLY_BOUGHT_DAYS))
@@ -73,14 +86,19 @@ def offline_rules(data: TrainingData, split: datetime) -> OfflineRules:
     return OfflineRules(today, facts, unavailable, recent, categories)
 
 
-def _unavailable(row: Mapping[str, object], today: date) -> bool:
-    """As storage.catalog.unavailable_product_ids: not active, out of stock, or expired."""
+def _unavailable(row: Mapping[str, object], today: date, current_state: bool) -> bool:
+    """As storage.catalog.unavailable_product_ids: expired, and (current_state) not active or
+    out of stock."""
     inventory, until = row.get("inventory"), row.get("available_until")
+    if isinstance(until, str) and bool(until) and until[:10] < today.isoformat():
+        return True
+    if not current_state:
+        return False
     if row.get("status") not in (None, "active"):
         return True
     if inventory is not None and not pd.isna(inventory) and float(inventory) <= 0:  # type: ignore[arg-type]
         return True
-    return isinstance(until, str) and bool(until) and until[:10] < today.isoformat()
+    return False
 
 
 def rules_answerer(

@@ -34,7 +34,13 @@ from typing import Any
 
 from engine.base import Recommendation
 from engine.context_filters import context_predicate, narrow_to_context
-from engine.diversity import calibrated_caps, max_per_category, price_bands, select_diverse
+from engine.diversity import (
+    calibrated_caps,
+    expected_counts,
+    max_per_category,
+    price_bands,
+    select_diverse,
+)
 from engine.exploration import ExplorationSignals, exploration_slots, pick_exploration
 from engine.rule_settings import Pin, Promotion, RuleSettings
 from engine.seasons import in_season
@@ -358,6 +364,7 @@ def _main(
         | {pid: items[pid].price for pid in fixed}
     )
     cap = max_per_category(limit, s.max_per_category)
+    shares = ctx.taste_shares if s.calibrate_categories else {}
     chosen = select_diverse(
         [(r.product_id, r.score) for r in rest],
         categories,
@@ -368,7 +375,8 @@ def _main(
         min_categories=s.min_categories,
         mix_bands=s.mix_price_bands,
         penalty=s.category_penalty,
-        caps=calibrated_caps(limit, cap, ctx.taste_shares) if s.calibrate_categories else None,
+        caps=calibrated_caps(limit, cap, shares),
+        expected=expected_counts(limit, shares),
     )
     return [by_id[pid] for pid in chosen]
 

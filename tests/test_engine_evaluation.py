@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -17,6 +18,7 @@ from engine.evaluation import (
     recall_at_k,
     split_at,
 )
+from engine.offline_rules import offline_rules
 from engine.training_data import TrainingData
 
 
@@ -104,3 +106,19 @@ def test_evaluate_split_scores_through_recommend():
     assert results["next_purchase"]["popularity"]["queries"] == 1
     for metrics in results["fbt"].values():
         assert 0.0 <= metrics["coverage"] <= 1.0
+
+
+def test_offline_rules_apply_dated_availability_but_not_todays_stock_to_a_past_split():
+    data = _toy()
+    products = data.products.copy()
+    products.loc[products["product_id"] == "K2", "inventory"] = 0  # sold out by the end
+    products.loc[products["product_id"] == "G2", "status"] = "archived"
+    products.loc[products["product_id"] == "B2", "available_until"] = "2025-01-15"
+    data = replace(data, products=products)
+    past = offline_rules(data, datetime(2025, 2, 1, tzinfo=UTC))
+    # K2 sold out after u1 bought it in March: at the February split it was on sale.
+    assert past.unavailable == {"B2"}
+    now = offline_rules(data, datetime(2025, 4, 1, tzinfo=UTC), current_state=True)
+    assert now.unavailable == {"B2", "K2", "G2"}
+    before_expiry = offline_rules(data, datetime(2025, 1, 10, tzinfo=UTC))
+    assert before_expiry.unavailable == frozenset()

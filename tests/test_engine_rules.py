@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from engine.base import Recommendation
-from engine.diversity import calibrated_caps, price_bands, select_diverse
+from engine.diversity import calibrated_caps, expected_counts, price_bands, select_diverse
 from engine.rule_settings import Block, Pin, Promotion, RuleSettings, Window, rule_settings_for
 from engine.rules import (
     ItemFacts,
@@ -168,6 +168,23 @@ def test_calibrated_caps_follow_the_shoppers_own_category_shares() -> None:
         "garden": 4,  # under the usual cap: the usual cap
     }
     assert calibrated_caps(6, 2, {}) == {}
+
+
+def test_the_soft_penalty_spares_a_categorys_calibrated_share() -> None:
+    # Baking scores just above garden; a 0.85 penalty per baking item already picked would
+    # interleave them. A shopper whose history is 60% baking expects 3 of 5 baking first.
+    ranked = [("a0", 1.0), ("a1", 0.98), ("a2", 0.96), ("a3", 0.94)]
+    ranked += [("b0", 0.9), ("b1", 0.89), ("c0", 0.5)]
+    cats = {pid: pid[0] for pid, _ in ranked}
+    plain = select_diverse(ranked, cats, {}, 5, cap=4, min_categories=1, penalty=0.85)
+    assert plain[:3] == ["a0", "b0", "a1"]
+    expected = expected_counts(5, {"a": 0.6, "b": 0.4})
+    assert expected == {"a": 3, "b": 2}
+    calibrated = select_diverse(
+        ranked, cats, {}, 5, cap=4, min_categories=1, penalty=0.85, expected=expected
+    )
+    # Within the share, score order; past it (the fourth baking item), the penalty applies.
+    assert calibrated == ["a0", "a1", "a2", "b0", "b1"]
 
 
 def test_a_baking_shopper_sees_mostly_baking_on_personal_lists_only() -> None:
