@@ -3,7 +3,10 @@
 "Similar" on a product page means the same kind of thing at about the same price; "upgrade"
 in a cart means a pricier item of a cart item's category. The category filter loosens when
 too few candidates pass: the anchor's own category (and its subcategories), then its parent
-category (paths like "Kitchen > Baking": the parent is "Kitchen"), then any category.
+category (paths like "Kitchen > Baking": the parent is "Kitchen"), then any category
+('same'), or never past the parent ('same_or_parent': an upgrade for a tea towel is no duvet,
+so a short upgrade list stays short rather than leave the cart items' categories, and so
+does its best-seller fill).
 "within" is a preference and loosens inside each category level before the category does
 (another coffee at +35% is more similar than a dumbbell at the same price), but never at
 "any": there it is all that still makes an item "similar". "above" and "below" never
@@ -24,7 +27,7 @@ LEVELS = ("same", "parent", "any")
 
 def loosening_steps(category_filter: str, price_filter: str) -> list[tuple[str, str]]:
     """(category level, price mode) pairs, tightest first (see the module docstring)."""
-    levels = LEVELS if category_filter == "same" else ("any",)
+    levels = {"same": LEVELS, "same_or_parent": LEVELS[:2]}.get(category_filter, ("any",))
     steps = []
     for level in levels:
         steps.append((level, price_filter))
@@ -96,7 +99,7 @@ def context_predicate(
     """
     if not anchors or (category_filter == "off" and price_filter == "off"):
         return None
-    cat_level = level if category_filter == "same" else "any"
+    cat_level = level if category_filter != "off" else "any"
 
     def passes(facts: Priced) -> bool:
         return any(
@@ -106,6 +109,16 @@ def context_predicate(
         )
 
     return passes
+
+
+def fill_predicate(
+    anchors: Sequence[Priced], category_filter: str, price_filter: str, tolerance: float
+) -> Callable[[Priced], bool] | None:
+    """What a best-seller fill must pass: the price rule, and the anchors' category family
+    when the filter never leaves it ('same_or_parent'); 'same' itself loosens to any
+    category in the end, so its fill may take any (the anchors' categories first)."""
+    category = category_filter if category_filter == "same_or_parent" else "off"
+    return context_predicate(anchors, category, price_filter, tolerance, "parent")
 
 
 def narrow_to_context(
@@ -119,12 +132,13 @@ def narrow_to_context(
 ) -> tuple[dict[str, int], str]:
     """Id -> tier (0: passes at the tightest level) of the ids that pass once the category
     filter is loosened just enough to leave `wanted`, and the level reached ('same',
-    'parent', 'any'; 'off' when no filter applies: every id, tier 0).
+    'parent', 'any'; 'off' when no filter applies: every id, tier 0); 'same_or_parent'
+    stops at 'parent'.
 
     Loosening adds ids, it never lets them jump the queue: the ranking keeps tighter tiers
     first (a coffee "similar" list shows coffee before anything the loosening let in). The
     dict is ordered by tier, then by `ranked_ids`. When even 'any' leaves fewer than
-    `wanted` (the price rule), those few are returned.
+    `wanted` (the price rule, or a filter that stops at the parent), those few are returned.
     """
     if context_predicate(anchors, category_filter, price_filter, tolerance) is None:
         return dict.fromkeys(ranked_ids, 0), "off"

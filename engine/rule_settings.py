@@ -38,7 +38,7 @@ SETTING_KEY = "rules"
 HEMISPHERES = ("north", "south")
 # The shortest list each placement should show; the layer fills with best sellers below it.
 CONTEXT_MIN_ITEMS: dict[str, int] = {c: lim.minimum for c, lim in CONTEXT_LIMITS.items()}
-CATEGORY_FILTERS = ("off", "same")
+CATEGORY_FILTERS = ("off", "same", "same_or_parent")
 PRICE_FILTERS = ("off", "within", "above", "below")
 # Complements of one product often share its category (a mixer and its bowl): the usual
 # "2 per category, 3 categories, mixed prices" would push strong complements off the list.
@@ -71,8 +71,8 @@ SLOT_DEFAULTS: dict[str, dict[str, Any]] = {
         "bought_category_factor": 0.5,
         "calibrate_categories": True,
     },
-    # An upsell is a pricier item of a cart item's category.
-    "cart/upgrade": dict(_COMPLEMENTS, category_filter="same", price_filter="above"),
+    # An upsell is a pricier item of a cart item's category, never of another family.
+    "cart/upgrade": dict(_COMPLEMENTS, category_filter="same_or_parent", price_filter="above"),
 }
 
 
@@ -217,7 +217,8 @@ RULE_KEYS: dict[str, KeySpec] = {
     "category_filter": KeySpec(
         "context_filters",
         "same: only the anchor's category, loosened to its parent category (path 'A > B') "
-        "and then to any when too few remain; off: any category.",
+        "and then to any when too few remain; same_or_parent: the same, never past the "
+        "parent (upgrades); off: any category.",
         check_choice(CATEGORY_FILTERS),
     ),
     "price_filter": KeySpec(

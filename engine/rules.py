@@ -33,7 +33,7 @@ from datetime import date
 from typing import Any
 
 from engine.base import Recommendation
-from engine.context_filters import context_predicate, narrow_to_context
+from engine.context_filters import fill_predicate, narrow_to_context
 from engine.diversity import (
     calibrated_caps,
     expected_counts,
@@ -328,7 +328,7 @@ def apply_business_rules(
     rest = [r for r in rest if r.product_id not in taken]
     placed = promoted + explored + [r for _, r in pins]
     if s.diversity:
-        rest += _spread_candidates(rest, placed, fallback, items, ctx, s)
+        rest += _diversity_candidates(rest, placed, fallback, items, ctx, s, limit)
     main = _main(rest, items, ctx, s, limit, promoted + explored, [r for _, r in pins])
     result = list(main)
     for i, rec in enumerate(promoted):
@@ -363,7 +363,7 @@ def _main(
         {r.product_id: items[r.product_id].price for r in rest}
         | {pid: items[pid].price for pid in fixed}
     )
-    cap = max_per_category(limit, s.max_per_category)
+    caps = category_caps(limit, s, ctx)
     shares = ctx.taste_shares if s.calibrate_categories else {}
     chosen = select_diverse(
         [(r.product_id, r.score) for r in rest],
@@ -371,11 +371,11 @@ def _main(
         bands,
         open_slots,
         fixed=fixed,
-        cap=cap,
+        cap=caps[""],
         min_categories=s.min_categories,
         mix_bands=s.mix_price_bands,
         penalty=s.category_penalty,
-        caps=calibrated_caps(limit, cap, shares),
+        caps=caps,
         expected=expected_counts(limit, shares),
     )
     return [by_id[pid] for pid in chosen]
@@ -389,10 +389,11 @@ def _usable_fallback(
     shown: set[str],
 ) -> Iterator[str]:
     """Best sellers that may be shown here, best first: not shown yet, not excluded, within
-    the price filter (the category filter is the fill's to loosen). Lazy: the spread needs
-    only the first of each missing category."""
+    the price filter and, where the category filter never leaves it, the anchors' category
+    family (otherwise the category is the fill's to loosen). Lazy: the spread needs only
+    the first of each missing category."""
     anchors = [items[a] for a in ctx.anchor_ids if a in items]
-    allowed = context_predicate(anchors, "off", s.price_filter, s.price_tolerance, "any")
+    allowed = fill_predicate(anchors, s.category_filter, s.price_filter, s.price_tolerance)
     return (
         p
         for p in fallback
@@ -402,36 +403,84 @@ def _usable_fallback(
     )
 
 
-def _spread_candidates(
+def category_caps(limit: int, s: RuleSettings, ctx: RuleContext) -> dict[str, int]:
+    """Per category, how many of a list of `limit` it may hold: key "" holds the usual cap,
+    for every category not named; a personal list's own categories are calibrated to the
+    shopper's shares where the settings say so."""
+    cap = max_per_category(limit, s.max_per_category)
+    shares = ctx.taste_shares if s.calibrate_categories else {}
+    return {**calibrated_caps(limit, cap, shares), "": cap}
+
+
+def breaks_diversity(
+    shown: Sequence[Recommendation],
+    items: Mapping[str, ItemFacts],
+    ctx: RuleContext,
+    s: RuleSettings,
+    limit: int,
+) -> bool:
+    """Whether a list misses the diversity rules: fewer categories than min_categories (of
+    its length) or a category past its cap. The selection gives way only when its
+    candidates leave no choice, so serving reads best sellers and asks again then."""
+    if not s.diversity:
+        return False
+    counts: dict[str, int] = {}
+    for r in shown:
+        category = items[r.product_id].category if r.product_id in items else ""
+        counts[category] = counts.get(category, 0) + 1
+    caps = category_caps(limit, s, ctx)
+    named = [c for c in counts if c]
+    too_few = len(named) < min(s.min_categories, len(shown))
+    return too_few or any(counts[c] > caps.get(c, caps[""]) for c in named)
+
+
+def _diversity_candidates(
     rest: Sequence[Recommendation],
     placed: Sequence[Recommendation],
     fallback: Sequence[str],
     items: Mapping[str, ItemFacts],
     ctx: RuleContext,
     s: RuleSettings,
+    limit: int,
 ) -> list[Recommendation]:
-    """Best sellers of categories the pool lacks, when it spans fewer than min_categories.
+    """Best sellers for what the pool cannot give the diversity rules: categories it lacks
+    (fewer than min_categories) and slots its categories cannot fill under their caps.
 
-    A personal pool can sit in one or two categories (a shopper's taste), and the spread
-    rule can only pick from what it is given: these are the best seller of each missing
-    category, scored under every pool item, so they are picked only where the spread (or the
-    cap) needs them, and say what they are ("Best seller in Garden").
+    A personal pool can sit in one or two categories (a shopper's taste), and a product's
+    pool can lose its other categories to the hard rules (out of season, blocked); the
+    selection can only pick from what it is given, and would otherwise relax the cap. These
+    are best sellers of missing categories first, then of any category still under its
+    cap, scored under every pool item, so they are picked only where the spread or a cap
+    needs them, and say what they are ("Best seller in Garden").
     """
-    present = {items[r.product_id].category for r in [*rest, *placed] if r.product_id in items}
-    if len(present) >= s.min_categories or not fallback:
+    caps = category_caps(limit, s, ctx)
+    counts: dict[str, int] = {}
+    for r in [*rest, *placed]:
+        if r.product_id in items:
+            category = items[r.product_id].category
+            counts[category] = counts.get(category, 0) + 1
+    missing = s.min_categories - len(counts)
+    room = sum(min(n, caps.get(c, caps[""])) for c, n in counts.items())
+    # Slots the pool has items for but the caps forbid (a pool too small for the list is
+    # the fill's: it prefers the anchors' categories).
+    short = min(limit, len(rest) + len(placed)) - room
+    if (missing <= 0 and short <= 0) or not fallback:
         return []
     shown = {r.product_id for r in [*rest, *placed]}
     floor = min((r.score for r in rest), default=1.0)
     score = floor / 2 if floor > 0 else floor - 1.0
     extra: list[Recommendation] = []
-    fresh = [p for p in fallback if p in items and items[p].category not in present]
-    for pid in _usable_fallback(fresh, items, ctx, s, shown):
+    for pid in _usable_fallback(fallback, items, ctx, s, shown):
         category = items[pid].category
-        if category and category not in present:
-            present.add(category)
-            extra.append(Recommendation(pid, score, POPULAR_FALLBACK, best_seller_reason(category)))
-            if len(extra) >= s.min_categories:
-                break
+        new = category not in counts
+        if counts.get(category, 0) >= caps.get(category, caps[""]) or (short <= 0 and not new):
+            continue
+        counts[category] = counts.get(category, 0) + 1
+        missing -= new
+        short -= 1
+        extra.append(Recommendation(pid, score, POPULAR_FALLBACK, best_seller_reason(category)))
+        if missing <= 0 and short <= 0:
+            break
     return extra
 
 

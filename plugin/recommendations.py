@@ -21,12 +21,19 @@ import sqlite_utils
 
 from config import Settings
 from engine.base import Recommendation, RecommendationRequest
-from engine.context_filters import context_predicate
+from engine.context_filters import fill_predicate
 from engine.errors import ArtifactError
 from engine.rule_settings import (
     RuleSettings,
 )
-from engine.rules import ItemFacts, RuleContext, apply_business_rules, is_excluded, request_seed
+from engine.rules import (
+    ItemFacts,
+    RuleContext,
+    apply_business_rules,
+    breaks_diversity,
+    is_excluded,
+    request_seed,
+)
 from engine.shop_models import load_shop_models
 from engine.slot_limits import clamp_limit
 from plugin.model_cache import ModelCache
@@ -389,10 +396,28 @@ class RecommendationService:
             taste_shares=taste_shares or {},
         )
         ranked = apply_business_rules(pool, items, ctx, settings, params.limit, fallback)
-        if len(ranked) < min(params.limit, settings.min_items) and not fallback:
+        if not fallback and self._wants_best_sellers(params, ranked, items, ctx, settings):
             fallback, items = self._with_best_sellers(params.shop, items)
             ranked = apply_business_rules(pool, items, ctx, settings, params.limit, fallback)
         return ranked
+
+    def _wants_best_sellers(
+        self,
+        params: RecommendationParams,
+        ranked: list[Recommendation],
+        items: Mapping[str, ItemFacts],
+        ctx: RuleContext,
+        settings: RuleSettings,
+    ) -> bool:
+        """Whether a list made without best sellers needs them: it came out short, or it
+        misses the category spread or a cap in a catalog with more categories (a pool that
+        looked diverse can lose its other categories to the season, blocks or filters)."""
+        if len(ranked) < min(params.limit, settings.min_items):
+            return True
+        if not breaks_diversity(ranked, items, ctx, settings, params.limit):
+            return False
+        shown = {items[r.product_id].category for r in ranked if r.product_id in items}
+        return self._category_count(params.shop) > len(shown - {""})
 
     def _category_poor(
         self,
@@ -401,13 +426,17 @@ class RecommendationService:
         items: Mapping[str, ItemFacts],
         settings: RuleSettings,
     ) -> bool:
-        """Whether the pool spans fewer categories than the spread rule wants, in a catalog
-        that has more (the count is memoised per store change, as the best sellers are)."""
+        """Whether the engine's pool spans fewer categories than the spread rule wants, in
+        a catalog that has more: then best sellers are read before the rules run once."""
         if not settings.diversity:
             return False
         spread = {items[r.product_id].category for r in pool if r.product_id in items} - {""}
         if len(spread) >= settings.min_categories:
             return False
+        return self._category_count(shop) > len(spread)
+
+    def _category_count(self, shop: str) -> int:
+        """Categories in the catalog (memoised per store change)."""
         count = self._readers.read(
             shop,
             "category-count",
@@ -415,7 +444,7 @@ class RecommendationService:
                 "SELECT COUNT(DISTINCT category) FROM products WHERE category != ''"
             ).fetchone()[0],
         )
-        return int(count) > len(spread)
+        return int(count)
 
     def _with_best_sellers(
         self, shop: str, items: Mapping[str, ItemFacts]
@@ -460,11 +489,12 @@ class RecommendationService:
         settings = shop_rule_settings(db, params.shop, params.context, params.slot, serving)
         items = read_facts(db, [p.product_id for p in picks] + list(params.product_ids))
         ctx = RuleContext(params.context, params.slot, self._now().date())
-        # An upgrade stays pricier than the cart item even without models ("above" and
-        # "below" are hard rules; "within" is a preference of the engine's ranking).
+        # An upgrade stays pricier than the cart item, and in its category family, even
+        # without models ("above", "below" and "same_or_parent" are hard rules; "within" is
+        # a preference of the engine's ranking).
         anchors = [items[a] for a in params.product_ids if a in items]
         hard = settings.price_filter if settings.price_filter in ("above", "below") else "off"
-        priced = context_predicate(anchors, "off", hard, settings.price_tolerance, "any")
+        priced = fill_predicate(anchors, settings.category_filter, hard, settings.price_tolerance)
         return [
             replace(p, reason=fallback_reason(p.strategy, items[p.product_id].category))
             for p in picks

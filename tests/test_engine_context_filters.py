@@ -73,6 +73,12 @@ def test_same_category_loosens_to_the_parent_then_to_any() -> None:
     )
 
 
+def test_same_or_parent_stops_at_the_parent_however_few_remain() -> None:
+    assert narrow("same_or_parent", "off", 3) == (["b1", "b3", "b2"], "same")
+    assert narrow("same_or_parent", "off", 9) == (["b1", "b3", "b2", "k1", "k2"], "parent")
+    assert narrow("same_or_parent", "above", 9) == (["b3", "b2", "k1"], "parent")
+
+
 def test_a_cart_upgrade_may_be_for_any_of_its_items() -> None:
     cart = [ITEMS["anchor"], ItemFacts(category="Garden", price=50.0)]
     tiers, level = narrow_to_context(RANKED, ITEMS, cart, "same", "above", 0.3, 2)
@@ -98,6 +104,15 @@ def test_similar_and_upgrade_slots_apply_their_default_filters() -> None:
     # The fill for a short upgrade list keeps the price rule: no cheaper best seller.
     filled = apply_business_rules(pool[:1], ITEMS, cart, upgrade, 4, fallback=("g1", "k1", "b3"))
     assert [r.product_id for r in filled] == ["k1", "b3"]
+    # Nor does it leave the cart item's family: a pricier garden best seller is no upgrade
+    # of a baking tin, so the list stays short; a plain "same" filter would take it.
+    items = {**ITEMS, "g9": ItemFacts(category="Garden", price=150.0)}
+    best_sellers = ("g9", "k1", "b3")
+    filled = apply_business_rules(pool[:1], items, cart, upgrade, 4, fallback=best_sellers)
+    assert [r.product_id for r in filled] == ["k1", "b3"]
+    loose = RuleSettings(**{**vars(upgrade), "category_filter": "same"})
+    loosened = apply_business_rules(pool[:1], items, cart, loose, 4, fallback=best_sellers)
+    assert [r.product_id for r in loosened] == ["g9", "k1"]
     assert all(ITEMS[r.product_id].price > 100 for r in filled)  # type: ignore[operator]
     # With the filters off (the owner's choice), the best candidates come back.
     plain = RuleSettings(exploration=0.0, diversity=False, min_items=0, margin_weight=0.0)

@@ -14,6 +14,7 @@ from engine.rules import (
     ItemFacts,
     RuleContext,
     apply_business_rules,
+    breaks_diversity,
     facts_from_row,
     in_season,
     request_seed,
@@ -239,6 +240,31 @@ def test_a_pool_of_two_categories_gets_best_sellers_of_others() -> None:
     wide_items["b1"] = items["b1"]
     shown = ids(apply_business_rules(wide, wide_items, ctx(), settings, 6, fallback=["b1"]))
     assert "b1" not in shown
+
+
+def test_a_pool_of_three_categories_too_thin_for_the_cap_gets_best_sellers() -> None:
+    # Three categories, but two of them one item each: the cap (2 of 6) can fill only 4
+    # slots from the pool. Best sellers under their cap fill the rest rather than a third
+    # and fourth c0; a best seller of a category already at its cap does not help.
+    recs, items = pool(12, categories=1)
+    recs += [rec("t1", 0.5), rec("g1", 0.4)]
+    items |= {"t1": ItemFacts(category="tableware"), "g1": ItemFacts(category="garden")}
+    items |= {"b0": ItemFacts(category="c0"), "b1": ItemFacts(category="bath")}
+    items |= {"b2": ItemFacts(category="garden"), "b3": ItemFacts(category="linen")}
+    settings = RuleSettings(exploration=0.0, margin_weight=0.0, min_items=0)
+    best_sellers = ["b0", "b1", "b2", "b3"]
+    got = apply_business_rules(recs, items, ctx(), settings, 6, fallback=best_sellers)
+    assert ids(got)[:2] == ["p00", "p01"]
+    assert sorted(ids(got)[2:]) == ["b1", "b2", "g1", "t1"]
+    assert not breaks_diversity(got, items, ctx(), settings, 6)
+    # Without best sellers the selection has to relax the cap, and says so.
+    alone = apply_business_rules(recs, items, ctx(), settings, 6)
+    assert [items[r.product_id].category for r in alone].count("c0") == 4
+    assert breaks_diversity(alone, items, ctx(), settings, 6)
+    # The cap leaves room for every pool item it can: no best seller is taken then.
+    wide, wide_items = pool(12, categories=3)
+    wide_items |= {"b1": items["b1"]}
+    assert "b1" not in ids(apply_business_rules(wide, wide_items, ctx(), settings, 6, ["b1"]))
 
 
 def test_fbt_keeps_strong_same_category_complements() -> None:

@@ -14,6 +14,7 @@ import sqlite_utils
 from flask.testing import FlaskClient
 
 from config import Settings, load_settings
+from engine.base import RecommendationRequest
 from plugin import create_app
 from plugin.recommendations import ExpiringSets, RecommendationService, build_service
 from plugin.request_params import MAX_EXCLUDE_IDS, RecommendationParams
@@ -360,3 +361,30 @@ def test_a_product_added_after_training_borrows_its_lookalikes_pairs(
     assert len(items) >= 4 and "deluxe-1" not in [item["product_id"] for item in items]
     assert any(r.endswith(", a similar product") for r in reasons), reasons
     assert not all(r.startswith(("Best seller", "Popular", "Trending")) for r in reasons)
+
+
+def test_a_pool_whose_other_categories_are_all_out_of_season_still_spans_three(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    # The engine's pool for a product's also_viewed spans several categories, but in June
+    # every item of it outside the product's own category is out of season: the spread (3
+    # categories) and the cap (2 of 6) must then come from best sellers of other categories,
+    # though the pool itself looked diverse enough not to need them.
+    anchor = db.execute(
+        "SELECT product_id FROM products WHERE status = 'active' AND inventory > 0 "
+        "ORDER BY product_id LIMIT 1 OFFSET 60"
+    ).fetchone()[0]
+    own = get_products(db, [anchor])[anchor]["category"]
+    models = build_service(settings).model_cache.get(SHOP)
+    ask = RecommendationRequest("product", "also_viewed", product_ids=(anchor,), limit=40)
+    pool = [r.product_id for r in models.recommend(ask)]
+    facts = get_products(db, pool)
+    assert len({facts[p]["category"] for p in pool}) >= 3  # the pool itself looks diverse
+    elsewhere = [p for p in pool if facts[p]["category"] != own]
+    upsert_products(db, [{"product_id": p, "season_tags": "christmas"} for p in elsewhere])
+    shown = ids_at(
+        settings, JUNE, context="product", slot="also_viewed", product_ids=(anchor,), limit=6
+    )
+    categories = [r["category"] for r in get_products(db, shown).values()]
+    assert len(shown) == 6 and not set(shown) & set(elsewhere)
+    assert len(set(categories)) >= 3 and categories.count(own) <= 2
