@@ -82,18 +82,39 @@ def neighbour_reason(
     return anchor_sentence(strategy, slot, space, anchor)
 
 
-def anchor_sentence(strategy: str, slot: str, space: ItemSpace, anchor: int) -> str:
-    """neighbour_reason's sentence once the anchor is known (-1: none listed the item)."""
+def anchor_sentence(
+    strategy: str, slot: str, space: ItemSpace, anchor: int, together: int = 0
+) -> str:
+    """neighbour_reason's sentence once the anchor is known (-1: none listed the item).
+
+    together: orders that held both (orders_together), said when there are two or more: a
+    count is what makes "bought together" checkable, and one order is no habit.
+    """
     if anchor < 0:
         return "Popular right now"
     title = title_of(space, anchor)
     if strategy == "rules":
+        if together >= 2:
+            return f"Bought together with {title} in {together} orders"
         return f"Often bought with {title}"
     if strategy == "content":
         return f"Similar to {title}"
     if slot == "also_viewed":
         return f"Shoppers who viewed {title} also viewed this"
     return f"Customers who bought {title} also bought this"
+
+
+def orders_together(
+    pair_indices: np.ndarray, pair_stats: np.ndarray, n_baskets: int, anchor: int, item: int
+) -> int:
+    """Orders that held both `anchor` and `item`: the pair's support (a share of the orders
+    the rules were fitted on) times that count; 0 when the anchor's row does not list it."""
+    if anchor < 0:
+        return 0
+    hit = np.flatnonzero(pair_indices[anchor] == item)
+    if hit.size == 0:
+        return 0
+    return int(round(float(pair_stats[anchor, hit[0], 0]) * n_baskets))
 
 
 def borrowed_pair_reason(
@@ -110,9 +131,10 @@ def borrowed_pair_reason(
 
 
 def trend_reason(space: ItemSpace, item: int) -> str:
-    """'Trending in Kitchen' or 'Trending now'."""
+    """'Trending in Kitchen this week' or 'Trending this week': trending weighs orders and
+    views with a 7-day half-life (engine.popularity), so the week is what it measures."""
     category = category_of(space, item)
-    return f"Trending in {category}" if category else "Trending now"
+    return f"Trending in {category} this week" if category else "Trending this week"
 
 
 def new_reason(space: ItemSpace, item: int, shopper_items: np.ndarray) -> str:

@@ -400,7 +400,14 @@ class ShopModels:
         if table is not None:
             if label not in lookups:
                 lookups[label] = ex.best_anchors(seeds, table.indices, table.scores)
-            return ex.anchor_sentence(label, slot, self.items, lookups[label].get(item, -1))
+            anchor = lookups[label].get(item, -1)
+            together = 0
+            if label == "rules":
+                r = self.rules
+                together = ex.orders_together(
+                    r.pair_indices, r.pair_stats, r.n_baskets, anchor, item
+                )
+            return ex.anchor_sentence(label, slot, self.items, anchor, together)
         if label == "taste":
             return ex.taste_reason(self.items, item, hist, bought)
         if label == "trending":

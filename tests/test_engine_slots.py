@@ -112,7 +112,7 @@ def test_trending_follows_the_shoppers_categories(models):
     assert overall[0].product_id == "F3"  # the shop's chart: the cushion
     mine = _ask(models, "home", "trending", customer_id="c2", limit=3)
     assert mine[0].product_id == "G2"  # a garden shopper: the trending garden item
-    assert mine[0].reason == "Trending in Garden"
+    assert mine[0].reason == "Trending in Garden this week"
 
 
 def test_new_in_favourites_shows_only_new_items_in_their_categories(models):
