@@ -7,9 +7,9 @@ Run: nice -n 10 .venv/bin/python -P bench/rules.py [--runs 2000] [--requests 600
    (20 categories, three price bands, margins, season tags, impressions), with every rule on
    (the defaults plus a pin, a promotion, a block, a purchase down-weight, session views and
    context filters) and with every rule off: p50/p99 per call.
-2. The whole rules step of a served request (RecommendationService._apply_rules: settings,
-   catalog facts, purchases, impressions, the rules) on a generated demo shop, for personal
-   requests that no cache answers, next to the whole request: p50/p99.
+2. The whole rules step of a served request (plugin/serving_rules.py, RulesStep.apply:
+   settings, catalog facts, purchases, impressions, the rules) on a generated demo shop, for
+   personal requests that no cache answers, next to the whole request: p50/p99.
 3. What the rules cost in relevance (issue 4: for_you keeps >= 90% of its NDCG@10): the
    evaluation of engine.evaluation (temporal split, the same queries and metrics) for the
    hybrid as the engine ranks it and after the default rules of each slot, on the demo shop
@@ -35,8 +35,9 @@ from config import load_settings
 from engine.base import Recommendation
 from engine.evaluation import score_task, split_at
 from engine.offline_rules import offline_rules, rules_answerer
+from engine.rule_context import ItemFacts, RuleContext
 from engine.rule_settings import Block, Pin, Promotion, RuleSettings, rule_settings_for
-from engine.rules import ItemFacts, RuleContext, apply_business_rules
+from engine.rules import apply_business_rules
 from engine.shop_fit import fit_shop_models
 from plugin.recommendations import ExpiringSets, RecommendationService, build_service
 from plugin.request_params import RecommendationParams
@@ -143,7 +144,7 @@ def bench_service(requests: int) -> None:
             unavailable=ExpiringSets(5.0),
         )
         rules_ms: list[float] = []
-        inner = service._apply_rules
+        inner = service.rules.apply
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
@@ -151,7 +152,7 @@ def bench_service(requests: int) -> None:
             rules_ms.append((time.perf_counter() - start) * 1000)
             return result
 
-        service._apply_rules = timed  # type: ignore[method-assign]
+        service.rules.apply = timed  # type: ignore[method-assign]
         asks = [
             ("product", "frequently_bought_together"),
             ("product", "similar"),

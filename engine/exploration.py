@@ -7,7 +7,7 @@ are new (created within `exploration_new_days`) or rarely shown (at most
 `exploration_max_impressions` impressions in the last 14 days). A shop that records no
 impressions at all gets only the "new" half: without counts, nothing is known to be rare.
 
-The pick is seeded per request (engine.rules.request_seed: shopper, anchors, day), so a
+The pick is seeded per request (engine.rule_context.request_seed: shopper, anchors, day), so a
 shopper's list is stable over a day and differs between shoppers. Each pick says why it is
 there, truthfully: "New in Baking" for a new product; a rarely shown one keeps the model's
 reason (the signal that made it relevant), with strategy "exploration".

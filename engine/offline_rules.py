@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 
 from engine.base import RecommendationRequest
+from engine.rule_context import ItemFacts, RuleContext, facts_from_row, request_seed
 from engine.rule_settings import rule_settings_for
-from engine.rules import ItemFacts, RuleContext, apply_business_rules, facts_from_row, request_seed
+from engine.rules import apply_business_rules
 from engine.shop_models import ShopModels
 from engine.training_data import TrainingData, utc
 

@@ -3,17 +3,18 @@
 Serving asks the engine for a pool of candidates (a few times the list length), then
 `apply_business_rules` turns the pool into the list a shopper sees:
 
-1. hard exclusions: per-request excludes, out-of-season products, owner-blocked products and
-   categories (with optional dates);
+1. hard exclusions (engine.rule_context.is_excluded): per-request excludes, out-of-season
+   products, owner-blocked products and categories (with optional dates);
 2. context filters (engine.context_filters): the anchor's category, loosened to its parent
    and then any when too few remain, and the price relative to the anchor's;
 3. soft re-scoring: the category of a recent purchase, products already viewed in this
    session, and a margin boost;
 4. reserved slots: owner pins at their position, promotions' share, exploration of new or
    rarely shown items from below the list's cut (engine.exploration, seeded per request);
-5. diverse selection of the rest (engine.diversity);
+5. diverse selection of the rest (engine.diversity), with best sellers where the pool
+   lacks the categories or cannot fill the list under their caps (engine.rule_fill);
 6. a best-seller fill when fewer than the context's minimum remain: the anchor's category
-   first, then any.
+   first, then any (engine.rule_fill).
 
 Every item's reason is the signal that put it there: the model's for ranked items (the
 re-scoring and re-ranking change order, not why an item is relevant), "Featured by the shop"
@@ -25,111 +26,21 @@ Pure and deterministic: everything it needs arrives as arguments (no storage, no
 
 from __future__ import annotations
 
-import hashlib
 import math
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from engine.base import Recommendation
-from engine.context_filters import fill_predicate, narrow_to_context
-from engine.diversity import (
-    calibrated_caps,
-    expected_counts,
-    max_per_category,
-    price_bands,
-    select_diverse,
-)
+from engine.context_filters import narrow_to_context
+from engine.diversity import expected_counts, price_bands, select_diverse
 from engine.exploration import ExplorationSignals, exploration_slots, pick_exploration
+from engine.rule_context import ItemFacts, RuleContext, is_excluded
+from engine.rule_fill import category_caps, diversity_candidates, fill_short_list
 from engine.rule_settings import Pin, Promotion, RuleSettings
-from engine.seasons import in_season
 
 SHOP_FEATURE = "Featured by the shop"
 PINNED = ("pinned", SHOP_FEATURE)
 PROMOTION_STRATEGY = "promotion"
-TRENDING_FALLBACK = "trending_fallback"
-POPULAR_FALLBACK = "popular_fallback"
-
-
-@dataclass(frozen=True)
-class ItemFacts:
-    """What the rules know of one product (built by serving from the catalog row)."""
-
-    category: str = ""
-    price: float | None = None
-    margin: float | None = None
-    created_at: str = ""
-    season_tags: tuple[str, ...] = ()
-    vendor: str = ""
-    tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class RuleContext:
-    """The request as the rules see it.
-
-    anchor_ids: the viewed / cart / ordered products (never recommended back).
-    bought_categories: category -> date of this customer's last purchase in it.
-    exclude_ids: hard exclusions decided by serving (stock, dismissed, bought, `exclude=`).
-    seed: from the request (see request_seed) so exploration is stable for a shopper's day.
-    impressions: product id -> impressions in the last 14 days, None when the shop records
-        none (exploration's "rarely shown").
-    taste_shares: category -> share of this shopper's history (ShopModels.category_shares),
-        for calibrated category caps on personal lists; empty for anonymous shoppers.
-    """
-
-    context: str
-    slot: str
-    today: date
-    anchor_ids: tuple[str, ...] = ()
-    anchor_categories: tuple[str, ...] = ()
-    bought_categories: Mapping[str, date] = field(default_factory=dict)
-    session_viewed: frozenset[str] = frozenset()
-    exclude_ids: frozenset[str] = frozenset()
-    seed: int = 0
-    impressions: Mapping[str, int] | None = None
-    taste_shares: Mapping[str, float] = field(default_factory=dict)
-
-
-def facts_from_row(row: Mapping[str, Any]) -> ItemFacts:
-    """ItemFacts from a products row (tags and season_tags are '|'-separated text)."""
-
-    def split(text: Any) -> tuple[str, ...]:
-        return tuple(t.strip().lower() for t in str(text or "").split("|") if t.strip())
-
-    price, margin = row.get("price"), row.get("margin")
-    return ItemFacts(
-        category=str(row.get("category") or ""),
-        price=None if price is None else float(price),
-        margin=None if margin is None else float(margin),
-        created_at=str(row.get("created_at") or ""),
-        season_tags=split(row.get("season_tags")),
-        vendor=str(row.get("vendor") or ""),
-        tags=split(row.get("tags")),
-    )
-
-
-def request_seed(*parts: object) -> int:
-    """A stable 64-bit seed from request parts (customer, session, anchors, date)."""
-    text = "\x1f".join("" if p is None else str(p) for p in parts)
-    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
-
-
-def is_excluded(
-    pid: str, items: Mapping[str, ItemFacts], ctx: RuleContext, s: RuleSettings
-) -> bool:
-    """The hard rules: unknown to the catalog, excluded by serving, blocked, out of season."""
-    facts = items.get(pid)
-    if facts is None or pid in ctx.exclude_ids or pid in ctx.anchor_ids:
-        return True
-    if any(b.value == pid and b.window.active(ctx.today) for b in s.blocked_products):
-        return True
-    if any(b.value == facts.category and b.window.active(ctx.today) for b in s.blocked_categories):
-        return True
-    return s.seasonal_exclusion and not in_season(
-        facts.season_tags, ctx.today, s.hemisphere, s.season_lead_days
-    )
 
 
 def rescore(
@@ -172,12 +83,6 @@ def _matches(promo: Promotion, facts: ItemFacts) -> bool:
 
 def _tagged(rec: Recommendation, strategy: str, reason: str) -> Recommendation:
     return replace(rec, strategy=strategy, reason=reason)
-
-
-def best_seller_reason(category: str) -> str:
-    """The fill's reason: the fill is drawn from the shop's best sellers of the last 30 days,
-    and an item among the shop's best sellers is among its category's too."""
-    return f"Best seller in {category}" if category else "Best seller in the shop"
 
 
 def _admissible(
@@ -328,7 +233,7 @@ def apply_business_rules(
     rest = [r for r in rest if r.product_id not in taken]
     placed = promoted + explored + [r for _, r in pins]
     if s.diversity:
-        rest += _diversity_candidates(rest, placed, fallback, items, ctx, s, limit)
+        rest += diversity_candidates(rest, placed, fallback, items, ctx, s, limit)
     main = _main(rest, items, ctx, s, limit, promoted + explored, [r for _, r in pins])
     result = list(main)
     for i, rec in enumerate(promoted):
@@ -339,7 +244,7 @@ def apply_business_rules(
     target = min(limit, s.min_items)
     if len(result) < target:
         shown = {r.product_id for r in result}
-        result += _fill(fallback, items, ctx, s, shown, target - len(result))
+        result += fill_short_list(fallback, items, ctx, s, shown, target - len(result))
     return result[:limit]
 
 
@@ -379,126 +284,3 @@ def _main(
         expected=expected_counts(limit, shares),
     )
     return [by_id[pid] for pid in chosen]
-
-
-def _usable_fallback(
-    fallback: Sequence[str],
-    items: Mapping[str, ItemFacts],
-    ctx: RuleContext,
-    s: RuleSettings,
-    shown: set[str],
-) -> Iterator[str]:
-    """Best sellers that may be shown here, best first: not shown yet, not excluded, within
-    the price filter and, where the category filter never leaves it, the anchors' category
-    family (otherwise the category is the fill's to loosen). Lazy: the spread needs only
-    the first of each missing category."""
-    anchors = [items[a] for a in ctx.anchor_ids if a in items]
-    allowed = fill_predicate(anchors, s.category_filter, s.price_filter, s.price_tolerance)
-    return (
-        p
-        for p in fallback
-        if p not in shown
-        and not is_excluded(p, items, ctx, s)
-        and (allowed is None or allowed(items[p]))
-    )
-
-
-def category_caps(limit: int, s: RuleSettings, ctx: RuleContext) -> dict[str, int]:
-    """Per category, how many of a list of `limit` it may hold: key "" holds the usual cap,
-    for every category not named; a personal list's own categories are calibrated to the
-    shopper's shares where the settings say so."""
-    cap = max_per_category(limit, s.max_per_category)
-    shares = ctx.taste_shares if s.calibrate_categories else {}
-    return {**calibrated_caps(limit, cap, shares), "": cap}
-
-
-def breaks_diversity(
-    shown: Sequence[Recommendation],
-    items: Mapping[str, ItemFacts],
-    ctx: RuleContext,
-    s: RuleSettings,
-    limit: int,
-) -> bool:
-    """Whether a list misses the diversity rules: fewer categories than min_categories (of
-    its length) or a category past its cap. The selection gives way only when its
-    candidates leave no choice, so serving reads best sellers and asks again then."""
-    if not s.diversity:
-        return False
-    counts: dict[str, int] = {}
-    for r in shown:
-        category = items[r.product_id].category if r.product_id in items else ""
-        counts[category] = counts.get(category, 0) + 1
-    caps = category_caps(limit, s, ctx)
-    named = [c for c in counts if c]
-    too_few = len(named) < min(s.min_categories, len(shown))
-    return too_few or any(counts[c] > caps.get(c, caps[""]) for c in named)
-
-
-def _diversity_candidates(
-    rest: Sequence[Recommendation],
-    placed: Sequence[Recommendation],
-    fallback: Sequence[str],
-    items: Mapping[str, ItemFacts],
-    ctx: RuleContext,
-    s: RuleSettings,
-    limit: int,
-) -> list[Recommendation]:
-    """Best sellers for what the pool cannot give the diversity rules: categories it lacks
-    (fewer than min_categories) and slots its categories cannot fill under their caps.
-
-    A personal pool can sit in one or two categories (a shopper's taste), and a product's
-    pool can lose its other categories to the hard rules (out of season, blocked); the
-    selection can only pick from what it is given, and would otherwise relax the cap. These
-    are best sellers of missing categories first, then of any category still under its
-    cap, scored under every pool item, so they are picked only where the spread or a cap
-    needs them, and say what they are ("Best seller in Garden").
-    """
-    caps = category_caps(limit, s, ctx)
-    counts: dict[str, int] = {}
-    for r in [*rest, *placed]:
-        if r.product_id in items:
-            category = items[r.product_id].category
-            counts[category] = counts.get(category, 0) + 1
-    missing = s.min_categories - len(counts)
-    room = sum(min(n, caps.get(c, caps[""])) for c, n in counts.items())
-    # Slots the pool has items for but the caps forbid (a pool too small for the list is
-    # the fill's: it prefers the anchors' categories).
-    short = min(limit, len(rest) + len(placed)) - room
-    if (missing <= 0 and short <= 0) or not fallback:
-        return []
-    shown = {r.product_id for r in [*rest, *placed]}
-    floor = min((r.score for r in rest), default=1.0)
-    score = floor / 2 if floor > 0 else floor - 1.0
-    extra: list[Recommendation] = []
-    for pid in _usable_fallback(fallback, items, ctx, s, shown):
-        category = items[pid].category
-        new = category not in counts
-        if counts.get(category, 0) >= caps.get(category, caps[""]) or (short <= 0 and not new):
-            continue
-        counts[category] = counts.get(category, 0) + 1
-        missing -= new
-        short -= 1
-        extra.append(Recommendation(pid, score, POPULAR_FALLBACK, best_seller_reason(category)))
-        if missing <= 0 and short <= 0:
-            break
-    return extra
-
-
-def _fill(
-    fallback: Sequence[str],
-    items: Mapping[str, ItemFacts],
-    ctx: RuleContext,
-    s: RuleSettings,
-    shown: set[str],
-    wanted: int,
-) -> list[Recommendation]:
-    """Best sellers: first in the anchors' categories, then any; the price filter holds."""
-    usable = list(_usable_fallback(fallback, items, ctx, s, shown))
-    same = [p for p in usable if items[p].category and items[p].category in ctx.anchor_categories]
-    in_same = set(same)
-    ordered = [(p, TRENDING_FALLBACK) for p in same]
-    ordered += [(p, POPULAR_FALLBACK) for p in usable if p not in in_same]
-    return [
-        Recommendation(p, 0.0, strategy, best_seller_reason(items[p].category))
-        for p, strategy in ordered[:wanted]
-    ]

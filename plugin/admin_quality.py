@@ -17,8 +17,9 @@ import sqlite_utils
 from flask import Blueprint, render_template, request
 
 from engine.base import CONTEXT_SLOTS
+from engine.rule_context import facts_from_row
 from engine.rule_settings import RuleSettingsError, rule_settings_for
-from engine.rules import facts_from_row, in_season
+from engine.seasons import in_season
 from plugin.admin_auth import open_admin_db, register_admin_guards
 from storage.quality import (
     category_counts,

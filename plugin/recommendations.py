@@ -23,22 +23,12 @@ from config import Settings
 from engine.base import Recommendation, RecommendationRequest
 from engine.context_filters import fill_predicate
 from engine.errors import ArtifactError
-from engine.rule_settings import (
-    RuleSettings,
-)
-from engine.rules import (
-    ItemFacts,
-    RuleContext,
-    apply_business_rules,
-    breaks_diversity,
-    is_excluded,
-    request_seed,
-)
+from engine.rule_context import RuleContext, is_excluded
 from engine.shop_models import load_shop_models
 from engine.slot_limits import clamp_limit
 from plugin.model_cache import ModelCache
 from plugin.request_params import RecommendationParams
-from plugin.rule_inputs import bought_categories, fallback_reason, on_sale, read_facts
+from plugin.rule_inputs import fallback_reason, on_sale, read_facts
 from plugin.serving_cache import ExpiringSets, ExpiringValues, ServingCache, ShopReaders
 from plugin.serving_profile import (
     NO_PROFILE,
@@ -47,10 +37,11 @@ from plugin.serving_profile import (
     shop_rule_settings,
     weighted_models,
 )
+from plugin.serving_rules import RulesStep
 from plugin.shop_connections import ShopConnections
 from storage.catalog import get_products, newest_product_ids, unavailable_product_ids
 from storage.db import shop_exists
-from storage.events import dismissed_products, impression_counts, session_viewed_products
+from storage.events import dismissed_products, session_viewed_products
 from storage.orders import popular_products, recently_bought
 from storage.shop_settings import settings_stamp
 from worker.training import models_dir
@@ -60,8 +51,6 @@ logger = logging.getLogger(__name__)
 RECENTLY_BOUGHT_DAYS = 30
 UNAVAILABLE_TTL_S = 5.0  # stock changes must show within seconds, not minutes
 # Exploration counts impressions over two weeks; a minute-old count is as good as a fresh one.
-IMPRESSIONS_TTL_S = 60.0
-IMPRESSION_DAYS = 14
 # Strategies of an untrained shop's list, with the reason of an item without a category
 # (plugin.rule_inputs.fallback_reason names the category when there is one).
 FALLBACK_POPULAR = ("popular_fallback", "Best seller in the shop")
@@ -129,9 +118,10 @@ class RecommendationService:
         self.model_cache = model_cache
         self._now = today or _utc_now
         self._unavailable = unavailable or ExpiringSets(UNAVAILABLE_TTL_S)
-        self._impressions = impressions or ExpiringValues(IMPRESSIONS_TTL_S)
         self.serving_cache = serving_cache
         self._readers = ShopReaders(settings.data_dir, float(settings.cache_ttl_s))
+        # Through a lambda: the rules step follows the service's clock if a test moves it.
+        self.rules = RulesStep(self._readers, lambda: self._now(), impressions)
         self._connections = ShopConnections(settings.data_dir)
         self.engine_calls = 0  # how often the models were asked: lets tests see the caching
 
@@ -294,7 +284,7 @@ class RecommendationService:
             if settings.calibrate_categories
             else {}
         )
-        ranked = self._apply_rules(db, params, request, pool, settings, generation, shares)
+        ranked = self.rules.apply(db, params, request, pool, settings, generation, shares)
         return [_Pick(r.product_id, r.strategy, r.reason) for r in ranked]
 
     def _lookalikes(
@@ -350,125 +340,6 @@ class RecommendationService:
             cache.set(params.shop, generation, key, cached)
         recs = [Recommendation(*row) for row in cached]
         return [r for r in recs if r.product_id not in request.exclude_ids][: request.limit]
-
-    def _apply_rules(
-        self,
-        db: sqlite_utils.Database,
-        params: RecommendationParams,
-        request: RecommendationRequest,
-        pool: list[Recommendation],
-        settings: RuleSettings,
-        generation: str = "",
-        taste_shares: Mapping[str, float] | None = None,
-    ) -> list[Recommendation]:
-        """The business rules (engine.rules) over the engine's pool, with facts read now.
-
-        taste_shares: the shopper's category shares (calibrated caps on personal lists).
-        """
-        now = self._now()
-        wanted = [r.product_id for r in pool] + [p.product_id for p in settings.pins]
-        items = read_facts(db, wanted + list(params.product_ids))
-        # Best sellers: for promotions to draw on, for a pool spanning too few categories for
-        # the spread rule, and (below) for a list that comes out short.
-        fallback: list[str] = []
-        if settings.promotions or self._category_poor(params.shop, pool, items, settings):
-            fallback, items = self._with_best_sellers(params.shop, items)
-        today = now.date()
-        ctx = RuleContext(
-            context=params.context,
-            slot=params.slot,
-            today=today,
-            anchor_ids=params.product_ids,
-            anchor_categories=tuple(
-                dict.fromkeys(items[p].category for p in params.product_ids if p in items)
-            ),
-            bought_categories=bought_categories(
-                db, params.customer_id, now, settings.bought_category_days
-            ),
-            session_viewed=frozenset(request.session_product_ids),
-            exclude_ids=request.exclude_ids,
-            seed=request_seed(
-                params.customer_id, params.session_id, *params.product_ids, today.isoformat()
-            ),
-            impressions=self._shop_impressions(db, params.shop, now, generation)
-            if settings.exploration > 0
-            else None,
-            taste_shares=taste_shares or {},
-        )
-        ranked = apply_business_rules(pool, items, ctx, settings, params.limit, fallback)
-        if not fallback and self._wants_best_sellers(params, ranked, items, ctx, settings):
-            fallback, items = self._with_best_sellers(params.shop, items)
-            ranked = apply_business_rules(pool, items, ctx, settings, params.limit, fallback)
-        return ranked
-
-    def _wants_best_sellers(
-        self,
-        params: RecommendationParams,
-        ranked: list[Recommendation],
-        items: Mapping[str, ItemFacts],
-        ctx: RuleContext,
-        settings: RuleSettings,
-    ) -> bool:
-        """Whether a list made without best sellers needs them: it came out short, or it
-        misses the category spread or a cap in a catalog with more categories (a pool that
-        looked diverse can lose its other categories to the season, blocks or filters)."""
-        if len(ranked) < min(params.limit, settings.min_items):
-            return True
-        if not breaks_diversity(ranked, items, ctx, settings, params.limit):
-            return False
-        shown = {items[r.product_id].category for r in ranked if r.product_id in items}
-        return self._category_count(params.shop) > len(shown - {""})
-
-    def _category_poor(
-        self,
-        shop: str,
-        pool: list[Recommendation],
-        items: Mapping[str, ItemFacts],
-        settings: RuleSettings,
-    ) -> bool:
-        """Whether the engine's pool spans fewer categories than the spread rule wants, in
-        a catalog that has more: then best sellers are read before the rules run once."""
-        if not settings.diversity:
-            return False
-        spread = {items[r.product_id].category for r in pool if r.product_id in items} - {""}
-        if len(spread) >= settings.min_categories:
-            return False
-        return self._category_count(shop) > len(spread)
-
-    def _category_count(self, shop: str) -> int:
-        """Categories in the catalog (memoised per store change)."""
-        count = self._readers.read(
-            shop,
-            "category-count",
-            lambda db: db.execute(
-                "SELECT COUNT(DISTINCT category) FROM products WHERE category != ''"
-            ).fetchone()[0],
-        )
-        return int(count)
-
-    def _with_best_sellers(
-        self, shop: str, items: Mapping[str, ItemFacts]
-    ) -> tuple[list[str], dict[str, ItemFacts]]:
-        """The shop's best sellers (storage.orders.popular_products) and `items` with their
-        facts added; read once per change of the store (ShopReaders): the aggregate over 30
-        days of orders costs ~1 ms, a memo hit a pragma."""
-
-        def read(db: sqlite_utils.Database) -> tuple[tuple[str, ...], dict[str, ItemFacts]]:
-            ids = tuple(popular_products(db, limit=MAX_POOL))
-            return ids, read_facts(db, list(ids))
-
-        ids, facts = self._readers.read(shop, "best-sellers", read)
-        return list(ids), {**facts, **items}
-
-    def _shop_impressions(
-        self, db: sqlite_utils.Database, shop: str, now: datetime, generation: str
-    ) -> Mapping[str, int] | None:
-        """Impressions per product over IMPRESSION_DAYS, kept a minute; None when none."""
-        since = (now - timedelta(days=IMPRESSION_DAYS)).strftime("%Y-%m-%dT%H:%M:%S")
-        counts = self._impressions.get(
-            (shop, f"{now.date()}/{generation}"), lambda: impression_counts(db, since)
-        )
-        return counts or None
 
     def _fallback_picks(
         self,

@@ -13,7 +13,8 @@ from typing import Any
 
 import sqlite_utils
 
-from engine.rules import ItemFacts, best_seller_reason, facts_from_row
+from engine.rule_context import ItemFacts, facts_from_row
+from engine.rule_fill import best_seller_reason
 from storage.catalog import get_product_facts
 from storage.orders import categories_bought_since
 

@@ -11,8 +11,9 @@ from engine.context_filters import (
     price_passes,
     within_category,
 )
+from engine.rule_context import ItemFacts, RuleContext
 from engine.rule_settings import RuleSettings, rule_settings_for
-from engine.rules import ItemFacts, RuleContext, apply_business_rules
+from engine.rules import apply_business_rules
 
 BAKING = "Kitchen > Baking"
 ITEMS = {

@@ -9,17 +9,11 @@ import pytest
 
 from engine.base import Recommendation
 from engine.diversity import calibrated_caps, expected_counts, price_bands, select_diverse
+from engine.rule_context import ItemFacts, RuleContext, facts_from_row, request_seed
+from engine.rule_fill import breaks_diversity
 from engine.rule_settings import Block, Pin, Promotion, RuleSettings, Window, rule_settings_for
-from engine.rules import (
-    ItemFacts,
-    RuleContext,
-    apply_business_rules,
-    breaks_diversity,
-    facts_from_row,
-    in_season,
-    request_seed,
-    share_slots,
-)
+from engine.rules import apply_business_rules, share_slots
+from engine.seasons import in_season
 
 JUNE = date(2026, 6, 15)
 DECEMBER = date(2026, 12, 10)

@@ -23,8 +23,8 @@ from email_blocks.assembly import Recommend
 from email_blocks.blocks import ListSpec
 from engine.base import RecommendationRequest
 from engine.errors import EngineError
+from engine.rule_context import RuleContext, facts_from_row, is_excluded
 from engine.rule_settings import SETTING_KEY, RuleSettings, RuleSettingsError, rule_settings_for
-from engine.rules import RuleContext, facts_from_row, is_excluded
 from engine.shop_models import ShopModels, load_shop_models
 from storage.catalog import get_products, newest_product_ids
 from storage.events import dismissed_products

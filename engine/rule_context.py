@@ -1,0 +1,97 @@
+"""What the business rules know: a product's facts, the request as the rules see it, and
+the hard exclusions every list (ranked, pinned, promoted or filled) obeys.
+
+Apart from engine.rules so the fill (engine.rule_fill), serving and the email worker read it
+without the ranking pipeline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from engine.rule_settings import RuleSettings
+from engine.seasons import in_season
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """What the rules know of one product (built by serving from the catalog row)."""
+
+    category: str = ""
+    price: float | None = None
+    margin: float | None = None
+    created_at: str = ""
+    season_tags: tuple[str, ...] = ()
+    vendor: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """The request as the rules see it.
+
+    anchor_ids: the viewed / cart / ordered products (never recommended back).
+    bought_categories: category -> date of this customer's last purchase in it.
+    exclude_ids: hard exclusions decided by serving (stock, dismissed, bought, `exclude=`).
+    seed: from the request (see request_seed) so exploration is stable for a shopper's day.
+    impressions: product id -> impressions in the last 14 days, None when the shop records
+        none (exploration's "rarely shown").
+    taste_shares: category -> share of this shopper's history (ShopModels.category_shares),
+        for calibrated category caps on personal lists; empty for anonymous shoppers.
+    """
+
+    context: str
+    slot: str
+    today: date
+    anchor_ids: tuple[str, ...] = ()
+    anchor_categories: tuple[str, ...] = ()
+    bought_categories: Mapping[str, date] = field(default_factory=dict)
+    session_viewed: frozenset[str] = frozenset()
+    exclude_ids: frozenset[str] = frozenset()
+    seed: int = 0
+    impressions: Mapping[str, int] | None = None
+    taste_shares: Mapping[str, float] = field(default_factory=dict)
+
+
+def facts_from_row(row: Mapping[str, Any]) -> ItemFacts:
+    """ItemFacts from a products row (tags and season_tags are '|'-separated text)."""
+
+    def split(text: Any) -> tuple[str, ...]:
+        return tuple(t.strip().lower() for t in str(text or "").split("|") if t.strip())
+
+    price, margin = row.get("price"), row.get("margin")
+    return ItemFacts(
+        category=str(row.get("category") or ""),
+        price=None if price is None else float(price),
+        margin=None if margin is None else float(margin),
+        created_at=str(row.get("created_at") or ""),
+        season_tags=split(row.get("season_tags")),
+        vendor=str(row.get("vendor") or ""),
+        tags=split(row.get("tags")),
+    )
+
+
+def request_seed(*parts: object) -> int:
+    """A stable 64-bit seed from request parts (customer, session, anchors, date)."""
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+
+
+def is_excluded(
+    pid: str, items: Mapping[str, ItemFacts], ctx: RuleContext, s: RuleSettings
+) -> bool:
+    """The hard rules: unknown to the catalog, excluded by serving, blocked, out of season."""
+    facts = items.get(pid)
+    if facts is None or pid in ctx.exclude_ids or pid in ctx.anchor_ids:
+        return True
+    if any(b.value == pid and b.window.active(ctx.today) for b in s.blocked_products):
+        return True
+    if any(b.value == facts.category and b.window.active(ctx.today) for b in s.blocked_categories):
+        return True
+    return s.seasonal_exclusion and not in_season(
+        facts.season_tags, ctx.today, s.hemisphere, s.season_lead_days
+    )
