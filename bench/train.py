@@ -31,7 +31,7 @@ import numpy as np
 from config import load_settings
 from engine.base import RecommendationRequest
 from engine.offline_rules import offline_rules, rules_answerer
-from engine.shop_models import load_shop_models
+from engine.shop_artifacts import load_shop_models
 from plugin.model_cache import ModelCache
 from plugin.recommendations import RecommendationService
 from plugin.request_params import RecommendationParams

@@ -20,6 +20,7 @@ from engine.blend import validate_weights
 from engine.collaborative import fit_collaborative
 from engine.content import fit_content, item_features
 from engine.popularity import NEW_DAYS, fit_popularity, newness_of
+from engine.shop_artifacts import model_arrays
 from engine.shop_models import ModelSummary, ShopModels
 from engine.taste import fit_taste
 from engine.training_data import TrainingData, build_item_space, prepare_interactions
@@ -78,7 +79,7 @@ def fit_shop_models(
     content, t_content = _timed(lambda: fit_content(data, items, features=features))
     taste, t_taste = _timed(lambda: fit_taste(inter, side=features.matrix))
     models = ShopModels(items, popularity, collaborative, rules, content, taste, (), checked)
-    arrays = models._arrays()
+    arrays = model_arrays(models)
     trusted = models.trusted()
     why = _why(models)
     seconds = {

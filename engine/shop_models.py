@@ -10,24 +10,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from pathlib import Path
-from typing import Any, NamedTuple
 
 import numpy as np
 
 from engine import explanations as ex
 from engine import slots
-from engine.artifacts import load_arrays, load_manifest, save_arrays, save_manifest
 from engine.association import AssociationRules
 from engine.base import CONTEXT_SLOTS, Recommendation, RecommendationRequest
 from engine.blend import blend_scores, plan_weights, validate_weights
 from engine.collaborative import Collaborative
 from engine.content import ContentModel
 from engine.errors import InputError
+from engine.evidence import Evidence, PairSource
 from engine.lookalikes import DEFAULT_LOOKALIKES, find_lookalikes, title_words
 from engine.neighbours import Neighbours
 from engine.popularity import Popularity
-from engine.taste import Taste, taste_from_arrays, taste_to_arrays
+from engine.taste import Taste
 from engine.training_data import ItemSpace
 
 MAX_ANCHORS = 20
@@ -50,36 +48,6 @@ class ModelSummary:
     why: str
     fit_seconds: float
     size_bytes: int
-
-
-class PairSource(NamedTuple):
-    """Whose pairs a request's rules come from: the seeds' own, or lent (borrowed = True) by
-    look-alikes or content neighbours, weighted by how alike they are."""
-
-    lenders: np.ndarray
-    weights: np.ndarray
-    borrowed: bool
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What one request tells the models, as item indexes (int32) and weights (float32).
-
-    seeds: the items item-item models start from (anchors, else session views and history).
-    history / history_weights: the customer's known items; session: this session's views.
-    lent: the seeds are look-alikes standing in for anchors the models do not know.
-    pairs: whose pairs the rules use (ShopModels._pair_source), decided once per request;
-        None: decided where needed.
-    """
-
-    slot: str
-    seeds: np.ndarray
-    seed_weights: np.ndarray
-    history: np.ndarray
-    history_weights: np.ndarray
-    session: np.ndarray
-    lent: bool = False
-    pairs: PairSource | None = None
 
 
 @dataclass(frozen=True)
@@ -416,38 +384,6 @@ class ShopModels:
             return ex.new_reason(self.items, item, np.concatenate([seeds, hist]))
         return "Popular right now"
 
-    def save(self, directory: Path) -> dict[str, int]:
-        """Write every model's npz and the manifest into directory; file name -> bytes."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        written = {}
-        for name, arrays in self._arrays().items():
-            written[f"{name}.npz"] = save_arrays(directory / f"{name}.npz", arrays)
-        manifest: dict[str, Any] = {
-            "n_items": self.items.n_items,
-            "weights": self.weights,
-            "models": [vars(s) for s in self.summaries],
-        }
-        written["manifest.json"] = save_manifest(directory, manifest)
-        return written
-
-    def _arrays(self) -> dict[str, dict[str, np.ndarray]]:
-        i = self.items
-        return {
-            "items": {
-                "item_ids": i.item_ids,
-                "titles": i.titles,
-                "category_codes": i.category_codes,
-                "category_names": i.category_names,
-                "prices": i.prices,
-            },
-            "popularity": self.popularity.to_arrays(),
-            "collaborative": self.collaborative.to_arrays(),
-            "rules": self.rules.to_arrays(),
-            "content": self.content.to_arrays(),
-            "taste": taste_to_arrays(self.taste),
-        }
-
 
 def _has_rows(indices: np.ndarray, items: np.ndarray) -> bool:
     """Whether any of `items` has a neighbour in an (n_items, k) -1-padded table."""
@@ -457,28 +393,3 @@ def _has_rows(indices: np.ndarray, items: np.ndarray) -> bool:
 def _unit(vec: np.ndarray) -> np.ndarray:
     top = float(vec.max()) if vec.size else 0.0
     return vec / top if top > 0 else vec
-
-
-def load_shop_models(directory: Path) -> ShopModels:
-    """Load models saved by ShopModels.save; ModelsNotTrained when the directory has none."""
-    directory = Path(directory)
-    manifest = load_manifest(directory)
-    a = {
-        name: load_arrays(directory / f"{name}.npz")
-        for name in ("items", "popularity", "collaborative", "rules", "content", "taste")
-    }
-    it = a["items"]
-    items = ItemSpace(
-        it["item_ids"], it["titles"], it["category_codes"], it["category_names"], it["prices"]
-    )
-    summaries = tuple(ModelSummary(**s) for s in manifest["models"])
-    return ShopModels(
-        items,
-        Popularity.from_arrays(a["popularity"]),
-        Collaborative.from_arrays(a["collaborative"]),
-        AssociationRules.from_arrays(a["rules"]),
-        ContentModel.from_arrays(a["content"]),
-        taste_from_arrays(a["taste"]),
-        summaries,
-        validate_weights(manifest["weights"]),
-    )

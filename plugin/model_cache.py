@@ -46,7 +46,7 @@ class ModelCache:
     Args:
         models_dir_for: shop name -> its model folder (worker.training.models_dir bound to
             the settings).
-        loader: model folder -> ShopModels (engine.shop_models.load_shop_models); raises
+        loader: model folder -> ShopModels (engine.shop_artifacts.load_shop_models); raises
             ModelsNotTrained when the folder holds no trained models.
     """
 

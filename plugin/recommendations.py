@@ -24,7 +24,7 @@ from engine.base import Recommendation, RecommendationRequest
 from engine.context_filters import fill_predicate
 from engine.errors import ArtifactError
 from engine.rule_context import RuleContext, is_excluded
-from engine.shop_models import load_shop_models
+from engine.shop_artifacts import load_shop_models
 from engine.slot_limits import clamp_limit
 from plugin.model_cache import ModelCache
 from plugin.request_params import RecommendationParams

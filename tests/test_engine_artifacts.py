@@ -8,13 +8,13 @@ from engine_fixtures import training_data
 
 from engine.base import CONTEXT_SLOTS, RecommendationRequest
 from engine.errors import ArtifactError, ModelsNotTrained
+from engine.shop_artifacts import load_shop_models, save_shop_models
 from engine.shop_fit import fit_shop_models
-from engine.shop_models import load_shop_models
 
 
 def test_round_trip_same_recommendations(tmp_path):
     models = fit_shop_models(training_data(), weights={"product": {"content": 1.0}})
-    written = models.save(tmp_path)
+    written = save_shop_models(models, tmp_path)
     assert set(written) >= {"manifest.json", "rules.npz", "taste.npz", "content.npz"}
     assert all(size > 0 for size in written.values())
     loaded = load_shop_models(tmp_path)
@@ -29,7 +29,7 @@ def test_round_trip_same_recommendations(tmp_path):
 
 
 def test_artifacts_need_no_pickle(tmp_path):
-    fit_shop_models(training_data()).save(tmp_path)
+    save_shop_models(fit_shop_models(training_data()), tmp_path)
     for path in tmp_path.glob("*.npz"):
         with np.load(path, allow_pickle=False) as npz:
             for name in npz.files:
@@ -42,7 +42,7 @@ def test_missing_models_raise_models_not_trained(tmp_path):
 
 
 def test_corrupt_artifact_is_named(tmp_path):
-    fit_shop_models(training_data()).save(tmp_path)
+    save_shop_models(fit_shop_models(training_data()), tmp_path)
     (tmp_path / "rules.npz").write_bytes(b"not a zip")
     with pytest.raises(ArtifactError, match="rules.npz"):
         load_shop_models(tmp_path)

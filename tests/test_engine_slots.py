@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from engine.base import RecommendationRequest
+from engine.evidence import Evidence
 from engine.shop_fit import fit_shop_models
-from engine.shop_models import BORROWED_TRUST, Evidence
+from engine.shop_models import BORROWED_TRUST
 from engine.slots import similar_boost, whole_cart_factor
 from engine.training_data import TrainingData
 

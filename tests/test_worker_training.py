@@ -8,7 +8,7 @@ import pytest
 from engine_fixtures import catalog, events, purchases
 
 from engine.base import RecommendationRequest
-from engine.shop_models import load_shop_models
+from engine.shop_artifacts import load_shop_models
 from storage.catalog import upsert_products
 from storage.db import open_shop_db
 from storage.errors import UnknownShop

@@ -25,7 +25,8 @@ from engine.base import RecommendationRequest
 from engine.errors import EngineError
 from engine.rule_context import RuleContext, facts_from_row, is_excluded
 from engine.rule_settings import SETTING_KEY, RuleSettings, RuleSettingsError, rule_settings_for
-from engine.shop_models import ShopModels, load_shop_models
+from engine.shop_artifacts import load_shop_models
+from engine.shop_models import ShopModels
 from storage.catalog import get_products, newest_product_ids
 from storage.events import dismissed_products
 from storage.orders import popular_products, recently_bought

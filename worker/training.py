@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from config import Settings
+from engine.shop_artifacts import save_shop_models
 from engine.shop_fit import fit_shop_models
 from engine.shop_models import ModelSummary
 from engine.training_data import TrainingData, latest_timestamp
@@ -105,7 +106,7 @@ def train_shop(settings: Settings, shop: str, now: datetime | None = None) -> Tr
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".models-", dir=target.parent))
     try:
-        files = models.save(staging)
+        files = save_shop_models(models, staging)
         old = target.with_name(f".models-old-{time.time_ns()}")
         if target.exists():
             target.rename(old)
