@@ -1,14 +1,13 @@
 """What the business rules need from a shop's store for one request, read fresh.
 
-Facts per product (category, price, margin, season tags...), the categories a customer just
-bought, whether a row is on sale, and the honest reason of an untrained shop's fallback
-items.
+Facts per product (category, price, margin, season tags...), whether a row is on sale, and
+the honest reason of an untrained shop's fallback items. (The categories a customer just
+bought: storage.orders.categories_bought_within, which the campaign worker reads too.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -16,25 +15,11 @@ import sqlite_utils
 from engine.rule_context import ItemFacts, facts_from_row
 from engine.rule_fill import best_seller_reason
 from storage.catalog import get_product_facts
-from storage.orders import categories_bought_since
 
 
 def read_facts(db: sqlite_utils.Database, product_ids: Sequence[str]) -> dict[str, ItemFacts]:
     """ItemFacts per product id from the catalog (ids no longer in it are left out)."""
     return {pid: facts_from_row(row) for pid, row in get_product_facts(db, product_ids).items()}
-
-
-def bought_categories(
-    db: sqlite_utils.Database, customer_id: str | None, now: datetime, days: int
-) -> dict[str, date]:
-    """Category -> date of this customer's latest purchase in it within `days` (0: none)."""
-    if not customer_id or days <= 0:
-        return {}
-    since = (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S")
-    return {
-        category: datetime.fromisoformat(at[:10]).date()
-        for category, at in categories_bought_since(db, customer_id, since).items()
-    }
 
 
 def fallback_reason(strategy: str, category: str) -> str:

@@ -19,10 +19,10 @@ from engine.rule_fill import breaks_diversity
 from engine.rule_settings import RuleSettings
 from engine.rules import apply_business_rules
 from plugin.request_params import RecommendationParams
-from plugin.rule_inputs import bought_categories, read_facts
+from plugin.rule_inputs import read_facts
 from plugin.serving_cache import ExpiringValues, ShopReaders
 from storage.events import impression_counts
-from storage.orders import popular_products
+from storage.orders import categories_bought_within, popular_products
 
 IMPRESSIONS_TTL_S = 60.0
 IMPRESSION_DAYS = 14
@@ -80,7 +80,7 @@ class RulesStep:
             anchor_categories=tuple(
                 dict.fromkeys(items[p].category for p in params.product_ids if p in items)
             ),
-            bought_categories=bought_categories(
+            bought_categories=categories_bought_within(
                 db, params.customer_id, now, settings.bought_category_days
             ),
             session_viewed=frozenset(request.session_product_ids),

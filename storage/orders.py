@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -109,6 +110,21 @@ def categories_bought_since(
         (customer_id, since),
     ).fetchall()
     return {r[0]: r[1] for r in rows}
+
+
+def categories_bought_within(
+    db: sqlite_utils.Database, customer_id: str | None, now: datetime, days: int
+) -> dict[str, date]:
+    """Category -> day of this customer's latest purchase in it within the last `days`
+    (empty without a customer, or for days <= 0): the purchase down-weight's input, for
+    serving and for pushed campaign blocks alike."""
+    if not customer_id or days <= 0:
+        return {}
+    since = (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S")
+    return {
+        category: date.fromisoformat(at[:10])
+        for category, at in categories_bought_since(db, customer_id, since).items()
+    }
 
 
 def last_bought_product(db: sqlite_utils.Database, customer_id: str) -> str | None:

@@ -179,3 +179,38 @@ def test_a_timer_fires_once_and_a_failed_build_leaves_it_scheduled(
     db.close()
     assert again == {"shop": "demo", "timer_id": timer_id, "status": "fired", "skipped": True}
     assert count == 1
+
+
+def test_a_pushed_block_keeps_the_owners_pin_and_the_category_spread(
+    settings: Settings, redis_conn
+) -> None:
+    from engine.rule_settings import SETTING_KEY
+    from storage.catalog import get_products
+    from storage.shop_settings import set_shop_setting
+    from worker.queues import QUEUE_EMAIL, get_queue
+
+    db = open_shop_db(settings.data_dir, "demo", create=False)
+    add_shopper(db)
+    use_provider(db, {"provider": "klaviyo"})
+    placed = NOW - days(7)
+    queue = get_queue(QUEUE_EMAIL, redis_conn)
+    order = add_order(db, "o-1", placed)
+    first = schedule_after_order(db, queue, "demo", order, now=placed)["scheduled"][0]
+    shown = fire_timer(settings, db, "demo", first, now=NOW)
+    before = json.loads(get_delivery(db, shown["delivery_id"])["summary"])["items"]
+    # The owner pins a product the block did not show to the top of every email list.
+    pinned = db.execute(
+        "SELECT product_id FROM products WHERE status = 'active' AND inventory > 0 "
+        f"AND product_id NOT IN ({', '.join('?' for _ in before)}) ORDER BY product_id LIMIT 1",
+        before,
+    ).fetchone()[0]
+    pin = {"email": {"pins": [{"product_id": pinned, "position": 1}]}}
+    set_shop_setting(db, SETTING_KEY, pin)
+    order = add_order(db, "o-2", placed + days(0.01))
+    second = schedule_after_order(db, queue, "demo", order, now=placed)["scheduled"][0]
+    again = fire_timer(settings, db, "demo", second, now=NOW)
+    after = json.loads(get_delivery(db, again["delivery_id"])["summary"])["items"]
+    categories = [row["category"] for row in get_products(db, after).values()]
+    db.close()
+    assert after[0] == pinned  # a soft rule: the worker used to apply only the hard ones
+    assert len(set(categories)) >= 3 and len(after) >= 4

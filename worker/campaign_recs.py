@@ -4,9 +4,10 @@ The web app's RecommendationService lives in plugin/, which the worker may not i
 (STYLE.md dependency direction), so the worker asks the trained models itself: the shop's
 ShopModels (loaded once per process and shop, reloaded when the manifest changes), with this
 shopper's recent purchases and dismissals excluded and display fields read fresh from the
-catalog. A shop without trained models gets its best sellers, then its newest products.
-The owner's hard rules (blocked products and categories, seasons) apply as on the storefront;
-the soft ones (pins, promotions, re-ranking) live in the service and are not applied here.
+catalog, and every business rule applied as the storefront applies it
+(worker.campaign_rules: pins, promotions, blocks, seasons, diversity, exploration, the
+purchase down-weight). A shop without trained models gets its best sellers, then its newest
+products, under the owner's hard rules.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import sqlite_utils
 
 from email_blocks.assembly import Recommend
 from email_blocks.blocks import ListSpec
-from engine.base import RecommendationRequest
 from engine.errors import EngineError
 from engine.rule_context import RuleContext, facts_from_row, is_excluded
 from engine.rule_settings import SETTING_KEY, RuleSettings, RuleSettingsError, rule_settings_for
@@ -31,6 +31,7 @@ from storage.catalog import get_products, newest_product_ids
 from storage.events import dismissed_products
 from storage.orders import popular_products, recently_bought
 from storage.shop_settings import get_shop_setting
+from worker.campaign_rules import ruled_picks
 
 logger = logging.getLogger(__name__)
 
@@ -132,25 +133,17 @@ def store_recommender(
     ) -> tuple[list[dict[str, Any]], str]:
         skip = set(exclude) | personal(customer_id)
         anchors = (anchor_id,) if spec.anchored and anchor_id else ()
-        picks: list[tuple[str, str]] = []
         if models is not None:
-            request = RecommendationRequest(
-                context=spec.context,
-                slot=spec.slot,
-                product_ids=anchors,
-                customer_id=customer_id,
-                exclude_ids=frozenset(skip | set(anchors)),
-                limit=limit + HEADROOM,
-            )
-            picks = [(r.product_id, r.reason) for r in models.recommend(request)]
-        if len(picks) < limit:
-            wanted = limit + HEADROOM + len(skip)
-            fallback = popular_products(db, limit=wanted) + newest_product_ids(db, wanted)
-            have = {pid for pid, _ in picks} | skip | set(anchors)
-            picks += [
-                (pid, "Popular right now") for pid in dict.fromkeys(fallback) if pid not in have
-            ]
-        picks = [p for p in picks if p[0] not in skip]
+            # The rules fill a short list themselves, and the block tops up a list still
+            # short from trending (email_blocks.assembly): nothing unruled is added here.
+            rules = _rules(db, spec)
+            picks = ruled_picks(db, models, spec, rules, anchors, customer_id, skip, limit, moment)
+            return _display(db, picks, limit, spec, moment.date()), uuid.uuid4().hex
+        # Untrained: best sellers, then the newest products, under the owner's hard rules.
+        wanted = limit + HEADROOM + len(skip)
+        fallback = popular_products(db, limit=wanted) + newest_product_ids(db, wanted)
+        skip |= set(anchors)
+        picks = [(pid, "Popular right now") for pid in dict.fromkeys(fallback) if pid not in skip]
         return _display(db, picks, limit, spec, moment.date()), uuid.uuid4().hex
 
     return recommend

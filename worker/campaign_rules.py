@@ -1,0 +1,88 @@
+"""The business rules on a pushed campaign block's lists, as serving applies them to a pulled one.
+
+The web app's rules step (plugin/serving_rules.py) is out of the worker's reach (STYLE.md:
+nothing imports plugin), so this one reads the same inputs from the store itself: the
+catalog facts of the models' pool, the shopper's recently bought categories, best sellers
+and impressions, and runs engine.rules.apply_business_rules over the pool with the owner's
+rules for the list. A block sent to Klaviyo or Mailchimp then holds what the same shopper's
+pulled block would: the owner's pins and promotions, the category spread and caps,
+exploration, the purchase down-weight.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlite_utils
+
+from email_blocks.blocks import ListSpec
+from engine.base import RecommendationRequest
+from engine.rule_context import RuleContext, facts_from_row, request_seed
+from engine.rule_settings import RuleSettings
+from engine.rules import apply_business_rules
+from engine.shop_models import ShopModels
+from storage.catalog import get_product_facts
+from storage.events import impression_counts
+from storage.orders import categories_bought_within, popular_products
+
+# As serving asks the engine (plugin/recommendations.py): a pool a few times the list.
+POOL_FACTOR, MIN_POOL, MAX_POOL = 4, 24, 200
+BEST_SELLERS = 200
+IMPRESSION_DAYS = 14
+
+
+def ruled_picks(
+    db: sqlite_utils.Database,
+    models: ShopModels,
+    spec: ListSpec,
+    rules: RuleSettings,
+    anchors: tuple[str, ...],
+    customer_id: str | None,
+    exclude: set[str],
+    limit: int,
+    now: datetime,
+) -> list[tuple[str, str]]:
+    """(product id, reason) of one list: the models' pool through the business rules.
+
+    exclude: what no list may show (unavailable, recently bought, dismissed, already in the
+    block); the rules keep it out of the pool, the pins, the promotions and the fill.
+    """
+    request = RecommendationRequest(
+        context=spec.context,
+        slot=spec.slot,
+        product_ids=anchors,
+        customer_id=customer_id,
+        exclude_ids=frozenset(exclude | set(anchors)),
+        limit=min(max(limit * POOL_FACTOR, MIN_POOL), MAX_POOL),
+    )
+    pool = models.recommend(request)
+    best = popular_products(db, limit=BEST_SELLERS)
+    wanted = [r.product_id for r in pool] + [p.product_id for p in rules.pins]
+    facts = {
+        pid: facts_from_row(row)
+        for pid, row in get_product_facts(db, [*wanted, *anchors, *best]).items()
+    }
+    today = now.date()
+    ctx = RuleContext(
+        context=spec.context,
+        slot=spec.slot,
+        today=today,
+        anchor_ids=anchors,
+        anchor_categories=tuple(dict.fromkeys(facts[a].category for a in anchors if a in facts)),
+        bought_categories=categories_bought_within(
+            db, customer_id, now, rules.bought_category_days
+        ),
+        exclude_ids=frozenset(exclude),
+        # The pulled block's seed (no session in an email), so both pick the same exploration.
+        seed=request_seed(customer_id, None, *anchors, today.isoformat()),
+        impressions=_impressions(db, now) if rules.exploration > 0 else None,
+        taste_shares=models.category_shares(customer_id) if rules.calibrate_categories else {},
+    )
+    shown = apply_business_rules(pool, facts, ctx, rules, limit, best)
+    return [(r.product_id, r.reason) for r in shown]
+
+
+def _impressions(db: sqlite_utils.Database, now: datetime) -> dict[str, int] | None:
+    """Impressions per product over the last two weeks; None when the shop records none."""
+    since = (now - timedelta(days=IMPRESSION_DAYS)).strftime("%Y-%m-%dT%H:%M:%S")
+    return impression_counts(db, since) or None
