@@ -10,7 +10,9 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import sqlite_utils
 from campaign_factories import PUBLIC_URL, SECRET, add_order, add_shopper, days, use_provider
+from rq import Queue
 
 from config import Settings
 from email_blocks.blocks import GMAIL_CLIP_BYTES, MAX_ITEMS, MIN_ITEMS
@@ -123,6 +125,24 @@ def test_every_link_is_a_signed_click_redirect_that_adds_utm(
     assert verify_params(SECRET, "demo", pull_params)
 
 
+def _block_items(
+    settings: Settings, db: sqlite_utils.Database, queue: Queue, order_id: str, placed: datetime
+) -> list[str]:
+    """Ids in the post-purchase block fired at NOW for a new order of the test shopper."""
+    order = add_order(db, order_id, placed)
+    timer = schedule_after_order(db, queue, "demo", order, now=placed)["scheduled"][0]
+    fired = fire_timer(settings, db, "demo", timer, now=NOW)
+    return json.loads(get_delivery(db, fired["delivery_id"])["summary"])["items"]
+
+
+def _subscribed(settings: Settings) -> sqlite_utils.Database:
+    """The demo shop's store with the test shopper subscribed and a Klaviyo push target."""
+    db = open_shop_db(settings.data_dir, "demo", create=False)
+    add_shopper(db)
+    use_provider(db, {"provider": "klaviyo"})
+    return db
+
+
 def test_the_owners_blocked_products_never_reach_a_campaign_block(
     settings: Settings, redis_conn
 ) -> None:
@@ -130,20 +150,10 @@ def test_the_owners_blocked_products_never_reach_a_campaign_block(
     from storage.shop_settings import set_shop_setting
     from worker.queues import QUEUE_EMAIL, get_queue
 
-    db = open_shop_db(settings.data_dir, "demo", create=False)
-    add_shopper(db)
-    use_provider(db, {"provider": "klaviyo"})
-    placed = NOW - days(7)
-    order = add_order(db, "o-1", placed)
-    queue = get_queue(QUEUE_EMAIL, redis_conn)
-    first = schedule_after_order(db, queue, "demo", order, now=placed)["scheduled"][0]
-    shown = fire_timer(settings, db, "demo", first, now=NOW)
-    items = json.loads(get_delivery(db, shown["delivery_id"])["summary"])["items"]
+    db, queue, placed = _subscribed(settings), get_queue(QUEUE_EMAIL, redis_conn), NOW - days(7)
+    items = _block_items(settings, db, queue, "o-1", placed)
     set_shop_setting(db, SETTING_KEY, {"default": {"blocked_products": items}})
-    order = add_order(db, "o-2", placed + days(0.01))
-    second = schedule_after_order(db, queue, "demo", order, now=placed)["scheduled"][0]
-    again = fire_timer(settings, db, "demo", second, now=NOW)
-    later = json.loads(get_delivery(db, again["delivery_id"])["summary"])["items"]
+    later = _block_items(settings, db, queue, "o-2", placed + days(0.01))
     db.close()
     assert len(later) >= 4 and not set(later) & set(items)
 
@@ -189,27 +199,16 @@ def test_a_pushed_block_keeps_the_owners_pin_and_the_category_spread(
     from storage.shop_settings import set_shop_setting
     from worker.queues import QUEUE_EMAIL, get_queue
 
-    db = open_shop_db(settings.data_dir, "demo", create=False)
-    add_shopper(db)
-    use_provider(db, {"provider": "klaviyo"})
-    placed = NOW - days(7)
-    queue = get_queue(QUEUE_EMAIL, redis_conn)
-    order = add_order(db, "o-1", placed)
-    first = schedule_after_order(db, queue, "demo", order, now=placed)["scheduled"][0]
-    shown = fire_timer(settings, db, "demo", first, now=NOW)
-    before = json.loads(get_delivery(db, shown["delivery_id"])["summary"])["items"]
+    db, queue, placed = _subscribed(settings), get_queue(QUEUE_EMAIL, redis_conn), NOW - days(7)
+    before = _block_items(settings, db, queue, "o-1", placed)
     # The owner pins a product the block did not show to the top of every email list.
     pinned = db.execute(
         "SELECT product_id FROM products WHERE status = 'active' AND inventory > 0 "
         f"AND product_id NOT IN ({', '.join('?' for _ in before)}) ORDER BY product_id LIMIT 1",
         before,
     ).fetchone()[0]
-    pin = {"email": {"pins": [{"product_id": pinned, "position": 1}]}}
-    set_shop_setting(db, SETTING_KEY, pin)
-    order = add_order(db, "o-2", placed + days(0.01))
-    second = schedule_after_order(db, queue, "demo", order, now=placed)["scheduled"][0]
-    again = fire_timer(settings, db, "demo", second, now=NOW)
-    after = json.loads(get_delivery(db, again["delivery_id"])["summary"])["items"]
+    set_shop_setting(db, SETTING_KEY, {"email": {"pins": [{"product_id": pinned, "position": 1}]}})
+    after = _block_items(settings, db, queue, "o-2", placed + days(0.01))
     categories = [row["category"] for row in get_products(db, after).values()]
     db.close()
     assert after[0] == pinned  # a soft rule: the worker used to apply only the hard ones
