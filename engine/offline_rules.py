@@ -24,15 +24,14 @@ import numpy as np
 import pandas as pd
 
 from engine.base import RecommendationRequest
-from engine.rule_context import ItemFacts, RuleContext, facts_from_row, request_seed
+from engine.rule_context import ItemFacts, facts_from_row, request_context
+from engine.rule_fill import BEST_SELLERS
 from engine.rule_settings import rule_settings_for
-from engine.rules import apply_business_rules
+from engine.rules import apply_business_rules, pool_size
 from engine.shop_models import ShopModels
 from engine.training_data import TrainingData, utc
 
 RECENTLY_BOUGHT_DAYS = 30  # as serving (plugin/recommendations.RECENTLY_BOUGHT_DAYS)
-POOL_FACTOR, MIN_POOL, MAX_POOL = 4, 24, 200  # the pool serving asks the engine for
-FALLBACK_SIZE = 200
 
 
 @dataclass(frozen=True)
@@ -106,30 +105,28 @@ def rules_answerer(
     models: ShopModels, rules: OfflineRules
 ) -> Callable[[RecommendationRequest], list[str]]:
     """A function giving the ids a shopper would see: the engine's pool through the rules."""
-    order = np.argsort(models.popularity.rank, kind="stable")[:FALLBACK_SIZE]
+    order = np.argsort(models.popularity.rank, kind="stable")[:BEST_SELLERS]
     fallback = [str(models.item_ids[i]) for i in order if str(models.item_ids[i]) in rules.facts]
 
     def answer(request: RecommendationRequest) -> list[str]:
         customer = request.customer_id or ""
         excluded = request.exclude_ids | rules.unavailable | rules.recent.get(customer, frozenset())
-        pool_size = min(max(request.limit * POOL_FACTOR, MIN_POOL), MAX_POOL)
-        pool = models.recommend(replace(request, exclude_ids=excluded, limit=pool_size))
-        anchors = request.product_ids
-        ctx = RuleContext(
-            context=request.context,
-            slot=request.slot,
-            today=rules.today,
-            anchor_ids=anchors,
-            anchor_categories=tuple(
-                dict.fromkeys(rules.facts[p].category for p in anchors if p in rules.facts)
-            ),
+        settings = rule_settings_for(None, request.context, request.slot)
+        size = pool_size(request.limit, settings)
+        pool = models.recommend(replace(request, exclude_ids=excluded, limit=size))
+        ctx = request_context(
+            request.context,
+            request.slot,
+            rules.today,
+            rules.facts,
+            anchors=request.product_ids,
+            customer_id=request.customer_id,
             bought_categories=rules.categories.get(customer, {}),
             exclude_ids=frozenset(excluded),
-            seed=request_seed(customer, "", *anchors, rules.today.isoformat()),
+            taste_shares=models.category_shares(request.customer_id)
+            if settings.calibrate_categories
+            else None,
         )
-        settings = rule_settings_for(None, request.context, request.slot)
-        if settings.calibrate_categories:
-            ctx = replace(ctx, taste_shares=models.category_shares(request.customer_id))
         shown = apply_business_rules(pool, rules.facts, ctx, settings, request.limit, fallback)
         return [r.product_id for r in shown]
 

@@ -81,6 +81,39 @@ def request_seed(*parts: object) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
 
 
+def request_context(
+    context: str,
+    slot: str,
+    today: date,
+    items: Mapping[str, ItemFacts],
+    *,
+    anchors: tuple[str, ...] = (),
+    customer_id: str | None = None,
+    session_id: str | None = None,
+    bought_categories: Mapping[str, date] | None = None,
+    session_viewed: frozenset[str] = frozenset(),
+    exclude_ids: frozenset[str] = frozenset(),
+    impressions: Mapping[str, int] | None = None,
+    taste_shares: Mapping[str, float] | None = None,
+) -> RuleContext:
+    """One request's RuleContext: the anchors' categories read from `items`, the exploration
+    seed from (shopper, session, anchors, day). Serving, pushed campaign blocks and the
+    evaluation all build it here, so a pulled and a pushed block explore alike."""
+    return RuleContext(
+        context=context,
+        slot=slot,
+        today=today,
+        anchor_ids=anchors,
+        anchor_categories=tuple(dict.fromkeys(items[a].category for a in anchors if a in items)),
+        bought_categories=bought_categories or {},
+        session_viewed=session_viewed,
+        exclude_ids=exclude_ids,
+        seed=request_seed(customer_id, session_id, *anchors, today.isoformat()),
+        impressions=impressions,
+        taste_shares=taste_shares or {},
+    )
+
+
 def is_excluded(
     pid: str, items: Mapping[str, ItemFacts], ctx: RuleContext, s: RuleSettings
 ) -> bool:

@@ -7,7 +7,8 @@ filter; a category filter that never leaves the anchors' family (same_or_parent)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from engine.base import Recommendation
 from engine.context_filters import fill_predicate
@@ -15,6 +16,8 @@ from engine.diversity import calibrated_caps, max_per_category
 from engine.rule_context import ItemFacts, RuleContext, is_excluded
 from engine.rule_settings import RuleSettings
 
+# Best sellers read for the fill and the spread: as many as the largest pool.
+BEST_SELLERS = 200
 TRENDING_FALLBACK = "trending_fallback"
 POPULAR_FALLBACK = "popular_fallback"
 
@@ -47,13 +50,24 @@ def usable_best_sellers(
     )
 
 
+def calibration_shares(s: RuleSettings, ctx: RuleContext) -> Mapping[str, float]:
+    """The shopper's category shares where the settings calibrate this list, else none."""
+    return ctx.taste_shares if s.calibrate_categories else {}
+
+
 def category_caps(limit: int, s: RuleSettings, ctx: RuleContext) -> dict[str, int]:
     """Per category, how many of a list of `limit` it may hold: key "" holds the usual cap,
     for every category not named; a personal list's own categories are calibrated to the
     shopper's shares where the settings say so."""
     cap = max_per_category(limit, s.max_per_category)
-    shares = ctx.taste_shares if s.calibrate_categories else {}
-    return {**calibrated_caps(limit, cap, shares), "": cap}
+    return {**calibrated_caps(limit, cap, calibration_shares(s, ctx)), "": cap}
+
+
+def _category_counts(
+    recs: Iterable[Recommendation], items: Mapping[str, ItemFacts]
+) -> dict[str, int]:
+    """Category -> items of it among `recs` (ids without facts left out)."""
+    return dict(Counter(items[r.product_id].category for r in recs if r.product_id in items))
 
 
 def breaks_diversity(
@@ -68,10 +82,7 @@ def breaks_diversity(
     candidates leave no choice, so serving reads best sellers and asks again then."""
     if not s.diversity:
         return False
-    counts: dict[str, int] = {}
-    for r in shown:
-        category = items[r.product_id].category if r.product_id in items else ""
-        counts[category] = counts.get(category, 0) + 1
+    counts = _category_counts(shown, items)
     caps = category_caps(limit, s, ctx)
     named = [c for c in counts if c]
     too_few = len(named) < min(s.min_categories, len(shown))
@@ -98,11 +109,7 @@ def diversity_candidates(
     needs them, and say what they are ("Best seller in Garden").
     """
     caps = category_caps(limit, s, ctx)
-    counts: dict[str, int] = {}
-    for r in [*rest, *placed]:
-        if r.product_id in items:
-            category = items[r.product_id].category
-            counts[category] = counts.get(category, 0) + 1
+    counts = _category_counts([*rest, *placed], items)
     missing = s.min_categories - len(counts)
     room = sum(min(n, caps.get(c, caps[""])) for c, n in counts.items())
     # Slots the pool has items for but the caps forbid (a pool too small for the list is

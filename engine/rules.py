@@ -35,12 +35,29 @@ from engine.context_filters import narrow_to_context
 from engine.diversity import expected_counts, price_bands, select_diverse
 from engine.exploration import ExplorationSignals, exploration_slots, pick_exploration
 from engine.rule_context import ItemFacts, RuleContext, is_excluded
-from engine.rule_fill import category_caps, diversity_candidates, fill_short_list
+from engine.rule_fill import (
+    calibration_shares,
+    category_caps,
+    diversity_candidates,
+    fill_short_list,
+)
 from engine.rule_settings import Pin, Promotion, RuleSettings
 
+# The pool the rules turn into a list: a few times its length, so exclusions, caps and the
+# spread have room; the largest pool where context filters keep only part of it (same
+# category, a price range), so the list is not left to the fill.
+POOL_FACTOR, MIN_POOL, MAX_POOL = 4, 24, 200
 SHOP_FEATURE = "Featured by the shop"
 PINNED = ("pinned", SHOP_FEATURE)
 PROMOTION_STRATEGY = "promotion"
+
+
+def pool_size(limit: int, s: RuleSettings) -> int:
+    """How many candidates to ask the engine for, for a list of `limit` under settings `s`
+    (serving, the campaign worker and the evaluation ask alike)."""
+    if s.category_filter != "off" or s.price_filter != "off":
+        return MAX_POOL
+    return min(max(limit * POOL_FACTOR, MIN_POOL), MAX_POOL)
 
 
 def rescore(
@@ -234,7 +251,7 @@ def apply_business_rules(
     placed = promoted + explored + [r for _, r in pins]
     if s.diversity:
         rest += diversity_candidates(rest, placed, fallback, items, ctx, s, limit)
-    main = _main(rest, items, ctx, s, limit, promoted + explored, [r for _, r in pins])
+    main = _main(rest, items, ctx, s, limit, placed)
     result = list(main)
     for i, rec in enumerate(promoted):
         result.insert(min(1 + 2 * i, len(result)), rec)
@@ -255,10 +272,10 @@ def _main(
     s: RuleSettings,
     limit: int,
     placed: Sequence[Recommendation],
-    pinned: Sequence[Recommendation],
 ) -> list[Recommendation]:
-    """The ranked part of the list: diverse selection around what rules already placed."""
-    fixed = [r.product_id for r in placed] + [r.product_id for r in pinned]
+    """The ranked part of the list: diverse selection around what rules already placed
+    (promoted, explored and pinned items)."""
+    fixed = [r.product_id for r in placed]
     open_slots = limit - len(fixed)
     if not s.diversity:
         return list(rest[: max(open_slots, 0)])
@@ -269,7 +286,6 @@ def _main(
         | {pid: items[pid].price for pid in fixed}
     )
     caps = category_caps(limit, s, ctx)
-    shares = ctx.taste_shares if s.calibrate_categories else {}
     chosen = select_diverse(
         [(r.product_id, r.score) for r in rest],
         categories,
@@ -281,6 +297,6 @@ def _main(
         mix_bands=s.mix_price_bands,
         penalty=s.category_penalty,
         caps=caps,
-        expected=expected_counts(limit, shares),
+        expected=expected_counts(limit, calibration_shares(s, ctx)),
     )
     return [by_id[pid] for pid in chosen]

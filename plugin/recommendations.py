@@ -24,6 +24,7 @@ from engine.base import Recommendation, RecommendationRequest
 from engine.context_filters import fill_predicate
 from engine.errors import ArtifactError
 from engine.rule_context import RuleContext, is_excluded
+from engine.rules import pool_size
 from engine.shop_artifacts import load_shop_models
 from engine.slot_limits import clamp_limit
 from plugin.model_cache import ModelCache
@@ -58,10 +59,6 @@ FALLBACK_NEWEST = ("newest_fallback", "Latest in the shop")
 # Extra candidates asked of the engine so a product deleted since training can be dropped
 # without leaving the list short.
 HEADROOM = 4
-# The business rules re-rank a pool: max(limit * POOL_FACTOR, MIN_POOL), at most MAX_POOL.
-POOL_FACTOR = 4
-MIN_POOL = 24
-MAX_POOL = 200
 # A cached (shopper-independent) pool is asked this much longer, so per-shopper exclusions
 # (dismissed, recently bought, exclude_ids) applied after the cache leave it full.
 PERSONAL_HEADROOM = 16
@@ -259,12 +256,6 @@ class RecommendationService:
             return None
         models = weighted_models(db, params.shop, models, serving)
         settings = shop_rule_settings(db, params.shop, params.context, params.slot, serving)
-        # Context filters keep only part of a pool (same category, a price range): ask for
-        # the largest pool then, so the list is not left to the fallback.
-        filtered = settings.category_filter != "off" or settings.price_filter != "off"
-        pool_size = (
-            MAX_POOL if filtered else min(max(params.limit * POOL_FACTOR, MIN_POOL), MAX_POOL)
-        )
         request = RecommendationRequest(
             context=params.context,
             slot=params.slot,
@@ -272,7 +263,7 @@ class RecommendationService:
             customer_id=params.customer_id,
             session_product_ids=tuple(session_viewed_products(db, params.session_id)),
             exclude_ids=frozenset(excluded | set(params.product_ids)),
-            limit=pool_size,
+            limit=pool_size(params.limit, settings),
             lookalike_ids=self._lookalikes(db, models, params.product_ids),
         )
         recs = self._candidates(db, params, request, models, generation, serving.key)

@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from engine.base import Recommendation, RecommendationRequest
-from engine.rule_context import ItemFacts, RuleContext, request_seed
-from engine.rule_fill import breaks_diversity
+from engine.exploration import IMPRESSION_DAYS
+from engine.rule_context import ItemFacts, RuleContext, request_context
+from engine.rule_fill import BEST_SELLERS, breaks_diversity
 from engine.rule_settings import RuleSettings
 from engine.rules import apply_business_rules
 from plugin.request_params import RecommendationParams
@@ -25,8 +26,6 @@ from storage.events import impression_counts
 from storage.orders import categories_bought_within, popular_products
 
 IMPRESSIONS_TTL_S = 60.0
-IMPRESSION_DAYS = 14
-BEST_SELLERS = 200  # as many as the largest engine pool (plugin.recommendations.MAX_POOL)
 
 
 class RulesStep:
@@ -71,27 +70,23 @@ class RulesStep:
         fallback: list[str] = []
         if settings.promotions or self._category_poor(params.shop, pool, items, settings):
             fallback, items = self._with_best_sellers(params.shop, items)
-        today = now.date()
-        ctx = RuleContext(
-            context=params.context,
-            slot=params.slot,
-            today=today,
-            anchor_ids=params.product_ids,
-            anchor_categories=tuple(
-                dict.fromkeys(items[p].category for p in params.product_ids if p in items)
-            ),
+        ctx = request_context(
+            params.context,
+            params.slot,
+            now.date(),
+            items,
+            anchors=params.product_ids,
+            customer_id=params.customer_id,
+            session_id=params.session_id,
             bought_categories=categories_bought_within(
                 db, params.customer_id, now, settings.bought_category_days
             ),
             session_viewed=frozenset(request.session_product_ids),
             exclude_ids=request.exclude_ids,
-            seed=request_seed(
-                params.customer_id, params.session_id, *params.product_ids, today.isoformat()
-            ),
             impressions=self._shop_impressions(db, params.shop, now, generation)
             if settings.exploration > 0
             else None,
-            taste_shares=taste_shares or {},
+            taste_shares=taste_shares,
         )
         ranked = apply_business_rules(pool, items, ctx, settings, params.limit, fallback)
         if not fallback and self._wants_best_sellers(params, ranked, items, ctx, settings):

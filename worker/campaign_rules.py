@@ -17,18 +17,15 @@ import sqlite_utils
 
 from email_blocks.blocks import ListSpec
 from engine.base import RecommendationRequest
-from engine.rule_context import RuleContext, facts_from_row, request_seed
+from engine.exploration import IMPRESSION_DAYS
+from engine.rule_context import facts_from_row, request_context
+from engine.rule_fill import BEST_SELLERS
 from engine.rule_settings import RuleSettings
-from engine.rules import apply_business_rules
+from engine.rules import apply_business_rules, pool_size
 from engine.shop_models import ShopModels
 from storage.catalog import get_product_facts
 from storage.events import impression_counts
 from storage.orders import categories_bought_within, popular_products
-
-# As serving asks the engine (plugin/recommendations.py): a pool a few times the list.
-POOL_FACTOR, MIN_POOL, MAX_POOL = 4, 24, 200
-BEST_SELLERS = 200
-IMPRESSION_DAYS = 14
 
 
 def ruled_picks(
@@ -53,7 +50,7 @@ def ruled_picks(
         product_ids=anchors,
         customer_id=customer_id,
         exclude_ids=frozenset(exclude | set(anchors)),
-        limit=min(max(limit * POOL_FACTOR, MIN_POOL), MAX_POOL),
+        limit=pool_size(limit, rules),
     )
     pool = models.recommend(request)
     best = popular_products(db, limit=BEST_SELLERS)
@@ -62,21 +59,19 @@ def ruled_picks(
         pid: facts_from_row(row)
         for pid, row in get_product_facts(db, [*wanted, *anchors, *best]).items()
     }
-    today = now.date()
-    ctx = RuleContext(
-        context=spec.context,
-        slot=spec.slot,
-        today=today,
-        anchor_ids=anchors,
-        anchor_categories=tuple(dict.fromkeys(facts[a].category for a in anchors if a in facts)),
+    ctx = request_context(
+        spec.context,
+        spec.slot,
+        now.date(),
+        facts,
+        anchors=anchors,
+        customer_id=customer_id,  # no session in an email: the pulled block's seed too
         bought_categories=categories_bought_within(
             db, customer_id, now, rules.bought_category_days
         ),
         exclude_ids=frozenset(exclude),
-        # The pulled block's seed (no session in an email), so both pick the same exploration.
-        seed=request_seed(customer_id, None, *anchors, today.isoformat()),
         impressions=_impressions(db, now) if rules.exploration > 0 else None,
-        taste_shares=models.category_shares(customer_id) if rules.calibrate_categories else {},
+        taste_shares=models.category_shares(customer_id) if rules.calibrate_categories else None,
     )
     shown = apply_business_rules(pool, facts, ctx, rules, limit, best)
     return [(r.product_id, r.reason) for r in shown]
