@@ -108,9 +108,11 @@ def order_batch(payload: Mapping[str, Any]) -> FeedBatch:
     batch = FeedBatch()
     customer_id: str | None = None
     if customer and customer.get("id"):
+        # The order's copy of the customer may lack the protected fields (empty names) and
+        # is as old as the order: it creates a missing customer, never rewrites a known one.
         record = customer_record(customer, "order.customer")
         customer_id = record["customer_id"]
-        batch.customers.append(record)
+        batch.order_customers.append(record)
     batch.orders.append(
         {
             "order_id": order_id,

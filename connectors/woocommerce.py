@@ -23,13 +23,16 @@ from connectors.woocommerce_auth import oauth1_params, uses_basic_auth
 
 PER_PAGE = 100
 API_PATH = "/wp-json/wc/v3"
-# What shoprec subscribes to (DESIGN.md / issue 5).
+# What shoprec subscribes to. The customer topics carry the account's own identity (email,
+# names); an order's billing block describes only that order.
 WEBHOOK_TOPICS = (
     "order.created",
     "order.updated",
     "product.created",
     "product.updated",
     "product.deleted",
+    "customer.created",
+    "customer.updated",
 )
 
 

@@ -52,7 +52,7 @@ def _order_status(payload: Mapping[str, Any]) -> str:
 
 
 def order_batch(payload: Mapping[str, Any]) -> FeedBatch:
-    """order.created / order.updated: header, lines and (for registered buyers) the customer."""
+    """order.created / order.updated: header, lines and (registered buyers) a customer stub."""
     where = "order"
     order_id = id_field(payload, "id", where)
     created_at = timestamp_field(payload, ("date_created_gmt", "date_created"), where)
@@ -62,6 +62,8 @@ def order_batch(payload: Mapping[str, Any]) -> FeedBatch:
     country = text_field(billing, "country", "order.billing").upper()
     batch = FeedBatch()
     if customer_id:
+        # The billing block is what the buyer typed for this order, not the account: it may
+        # create a customer the store has not synced yet, never rewrite a known one.
         customer: dict[str, Any] = {
             "customer_id": customer_id,
             "first_name": text_field(billing, "first_name", "order.billing"),
@@ -72,7 +74,7 @@ def order_batch(payload: Mapping[str, Any]) -> FeedBatch:
             customer["email"] = email
         if country:
             customer["country"] = country
-        batch.customers.append(customer)
+        batch.order_customers.append(customer)
     batch.orders.append(
         {
             "order_id": order_id,
