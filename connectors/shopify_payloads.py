@@ -29,8 +29,10 @@ from connectors.payload_fields import (
     number_lines,
     object_field,
     object_items,
+    payload_url,
     text_field,
     timestamp_field,
+    url_field,
 )
 from connectors.platform_update import PlatformUpdate, single
 
@@ -185,10 +187,10 @@ def product_record(payload: Mapping[str, Any], shop_domain: str = "") -> dict[st
     images = list_field(payload, "images", where)
     if image is None and images and isinstance(images[0], dict):
         image = images[0]
-    record["image_url"] = text_field(image, "src", "product.image") if image else ""
+    record["image_url"] = url_field(image, "src", "product.image")
     handle = text_field(payload, "handle", where)
     if handle and shop_domain:
-        record["url"] = f"https://{shop_domain}/products/{handle}"
+        record["url"] = payload_url(f"https://{shop_domain}/products/{handle}", "product.handle")
     created = timestamp_field(payload, ("created_at",), where, required=False)
     if created:
         record["created_at"] = created

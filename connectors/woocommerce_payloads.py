@@ -26,6 +26,7 @@ from connectors.payload_fields import (
     object_items,
     text_field,
     timestamp_field,
+    url_field,
 )
 from connectors.platform_update import PlatformUpdate, single
 
@@ -144,8 +145,8 @@ def product_record(payload: Mapping[str, Any]) -> dict[str, Any]:
     )
     images = list_field(payload, "images", where)
     first = images[0] if images and isinstance(images[0], dict) else None
-    record["image_url"] = text_field(first, "src", "product.images[0]") if first else ""
-    record["url"] = text_field(payload, "permalink", where)
+    record["image_url"] = url_field(first, "src", "product.images[0]")
+    record["url"] = url_field(payload, "permalink", where)
     created = timestamp_field(payload, ("date_created_gmt", "date_created"), where, required=False)
     if created:
         record["created_at"] = created
