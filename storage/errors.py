@@ -11,3 +11,7 @@ class InvalidShopName(StorageError, ValueError):
 
 class UnknownShop(StorageError, LookupError):
     """No store exists for this shop."""
+
+
+class MissingKeyColumns(StorageError, ValueError):
+    """Records offered for a keyed write lack the table's key columns."""
