@@ -11,3 +11,7 @@ class InvalidShopName(StorageError, ValueError):
 
 class UnknownShop(StorageError, LookupError):
     """No store exists for this shop."""
+
+
+class RetentionSettingError(StorageError, ValueError):
+    """A shop's event retention period that is not a whole number of months in range."""

@@ -170,3 +170,18 @@ def sweep_browse_timers(shop: str, hours: int = 24) -> dict[str, Any]:
     finally:
         db.close()
     return {"shop": shop, "browse_timers": timers}
+
+
+def purge_old_events_job(shop: str) -> dict[str, Any]:
+    """Delete `shop`'s raw storefront events older than its retention period (the shop
+    setting event_retention_months) and record the run; return the run."""
+    from worker.retention import purge_old_events
+
+    settings = load_settings()
+    if not shop_exists(settings.data_dir, shop):
+        raise UnknownShop(f"no shop named {shop!r} under {settings.data_dir}")
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        return {"shop": shop, **dataclasses.asdict(purge_old_events(db))}
+    finally:
+        db.close()
