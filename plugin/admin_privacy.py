@@ -42,13 +42,16 @@ def _retention() -> dict[str, Any]:
         problem = ""
     except RetentionSettingError as exc:
         months, problem = None, str(exc)
+    oldest, last = oldest_event_ts(db), last_event_purge(db)
     return {
         "months": months,
         "is_default": get_shop_setting(db, RETENTION_SETTING) is None,
         "default_months": DEFAULT_RETENTION_MONTHS,
         "problem": problem,
-        "oldest_event": oldest_event_ts(db),
-        "last_purge": last_event_purge(db),
+        "oldest_event": oldest,
+        "last_purge": last,
+        # A run stopped by its time budget: the next one goes on.
+        "behind": bool(last and oldest and oldest < last.cutoff),
     }
 
 

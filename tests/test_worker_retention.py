@@ -23,7 +23,7 @@ from storage.retention import (
 )
 from storage.shop_settings import set_shop_setting
 from worker.jobs import purge_old_events_job
-from worker.retention import purge_old_events
+from worker.retention import events_left_before, purge_old_events
 
 NOW = datetime(2026, 12, 4, 12, 0, 0, tzinfo=UTC)
 CUTOFF = "2025-11-04T12:00:00"  # 13 months before NOW
@@ -128,3 +128,14 @@ def test_the_cli_runs_the_job_once(shop_db: sqlite_utils.Database, settings: Set
     assert result.exit_code == 0, result.output
     assert "removed 1 events before" in result.output and "(kept 13 months)" in result.output
     assert _stamps(shop_db) == []
+
+
+def test_a_run_out_of_time_stops_between_batches_and_the_next_goes_on(
+    shop_db: sqlite_utils.Database,
+) -> None:
+    _views(shop_db, [f"2020-01-0{day}T00:00:00" for day in range(1, 6)] + ["2026-12-01T00:00:00"])
+    first = purge_old_events(shop_db, now=NOW, batch_size=2, max_seconds=0)
+    assert first.events_removed == 2 and events_left_before(shop_db, first.cutoff)
+    second = purge_old_events(shop_db, now=NOW, batch_size=2)
+    assert second.events_removed == 3 and not events_left_before(shop_db, second.cutoff)
+    assert _stamps(shop_db) == ["2026-12-01T00:00:00"]
