@@ -104,6 +104,8 @@ def list_privacy_requests(
 
 def get_privacy_request(db: sqlite_utils.Database, request_id: int) -> PrivacyRequest | None:
     """One request by its id, or None."""
+    if not 0 < request_id < 2**63:  # SQLite integers are 64-bit; a URL's may not be
+        return None
     rows = list(db.query("SELECT * FROM privacy_requests WHERE request_id = ?", [request_id]))
     return _row(rows[0]) if rows else None
 
