@@ -62,32 +62,44 @@ def record_privacy_request(
     counts: Mapping[str, int],
     export_file: str | None = None,
 ) -> int:
-    """Record (or, for a replayed delivery of the same request, update) one request; return
-    its id. A replay keeps the first request's date and takes the latest file and counts."""
+    """Record one request, or update its row when the same request runs again (a replayed
+    webhook): an export takes the new file and counts (the file was rewritten), an erasure
+    adds the new counts to the first run's (both runs removed rows). Return its id."""
+    key = (source, external_id, kind)
     with db.conn:
-        db.conn.execute(
-            "INSERT INTO privacy_requests (kind, source, external_id, customer_id, email_hint, "
-            "requested_at, status, export_file, counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (source, external_id, kind) DO UPDATE SET status = excluded.status, "
-            "export_file = excluded.export_file, counts = excluded.counts",
-            (
-                kind,
-                source,
-                external_id,
-                customer_id or "",
-                mask_email(email),
-                utc_now_iso(),
-                status,
-                export_file,
-                json.dumps(dict(counts), sort_keys=True),
-            ),
-        )
         row = db.conn.execute(
-            "SELECT request_id FROM privacy_requests WHERE source = ? AND external_id = ? "
-            "AND kind = ?",
-            (source, external_id, kind),
+            "SELECT request_id, counts FROM privacy_requests "
+            "WHERE source = ? AND external_id = ? AND kind = ?",
+            key,
         ).fetchone()
-    return int(row[0])
+        if row is None:
+            cursor = db.conn.execute(
+                "INSERT INTO privacy_requests (kind, source, external_id, customer_id, "
+                "email_hint, requested_at, status, export_file, counts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    kind,
+                    source,
+                    external_id,
+                    customer_id or "",
+                    mask_email(email),
+                    utc_now_iso(),
+                    status,
+                    export_file,
+                    json.dumps(dict(counts), sort_keys=True),
+                ),
+            )
+            return int(cursor.lastrowid or 0)
+        merged = dict(counts)
+        if kind == "erasure":
+            earlier: dict[str, int] = json.loads(row[1] or "{}")
+            merged = {k: earlier.get(k, 0) + merged.get(k, 0) for k in {*earlier, *merged}}
+        db.conn.execute(
+            "UPDATE privacy_requests SET status = ?, export_file = ?, counts = ? "
+            "WHERE request_id = ?",
+            (status, export_file, json.dumps(merged, sort_keys=True), row[0]),
+        )
+        return int(row[0])
 
 
 def list_privacy_requests(

@@ -15,7 +15,7 @@ from storage.customers import upsert_customers
 from storage.db import open_shop_db
 from storage.events import insert_events
 from storage.orders import upsert_order_lines, upsert_orders
-from storage.privacy_requests import list_privacy_requests
+from storage.privacy_requests import list_privacy_requests, record_privacy_request
 
 SHOP = "woo"
 ADA, BOB = "cust-ada", "cust-bob"
@@ -199,3 +199,23 @@ def test_a_request_naming_nobody_or_an_unknown_shop_is_refused(
     assert code == 2 and "give --customer, --email or both" in output
     code, output = _invoke(tmp_path / "empty", "erase", "--customer", ADA, "--yes")
     assert code == 1 and "no shop named 'woo'" in output
+
+
+def test_an_erasure_run_again_adds_to_its_row(data_dir: Path) -> None:
+    db = _db(data_dir)
+    try:
+        for events in (2, 1):
+            record_privacy_request(
+                db,
+                kind="erasure",
+                source="shopify",
+                external_id="receipt-7",
+                customer_id=ADA,
+                email=None,
+                status="erased",
+                counts={"events": events, "customers": 1 if events == 2 else 0},
+            )
+        [erasure] = list_privacy_requests(db, "erasure")
+    finally:
+        db.close()
+    assert erasure.counts == {"events": 3, "customers": 1}

@@ -15,9 +15,11 @@ from connectors.signatures import sign_body
 from storage.db import open_shop_db
 from storage.events import insert_events
 from storage.privacy_requests import list_privacy_requests
+from storage.receipts import list_receipts
 from storage.retention import RETENTION_SETTING
 from storage.shop_settings import get_shop_setting
 from tests.admin_client import add_admin_user, csrf_of, log_in, make_admin_app
+from worker.receipts import process_receipt
 from worker.retention import purge_old_events
 
 SECRET = "test-app-secret"
@@ -194,3 +196,17 @@ def test_a_valid_period_is_stored_and_shown(app: Flask, app_settings: Settings) 
     assert '<strong id="retention-months">24 months</strong>;' in html
     settings_page = alice.get(f"/admin/{SHOP}/settings").get_data(as_text=True)
     assert 'name="event_retention_months" value="24"' in settings_page
+
+
+def test_a_replayed_data_request_rewrites_its_export_and_keeps_one_row(
+    app: Flask, app_settings: Settings
+) -> None:
+    url = _export_url(app_settings)
+    db = open_shop_db(app_settings.data_dir, SHOP, create=False)
+    try:
+        [receipt] = [r for r in list_receipts(db) if r["topic"] == "customers/data_request"]
+    finally:
+        db.close()
+    result = process_receipt(app_settings, SHOP, receipt["receipt_id"], force=True)
+    assert result["export"] == "data_request-9999.json"
+    assert _export_url(app_settings) == url  # the same row (one row, else this unpacking fails)
