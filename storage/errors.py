@@ -15,3 +15,7 @@ class UnknownShop(StorageError, LookupError):
 
 class MissingKeyColumns(StorageError, ValueError):
     """Records offered for a keyed write lack the table's key columns."""
+
+
+class RetentionSettingError(StorageError, ValueError):
+    """A shop's event retention period that is not a whole number of months in range."""
