@@ -387,4 +387,13 @@ def test_api_key_is_shown_once_and_only_its_hash_is_stored(
     finally:
         db.close()
     assert api_key_matches(config, key[1]) and key[1] not in dump
+    from plugin.shopper_identity import ensure_identity_secret
+
+    db = open_shop_db(settings.data_dir, "demo")
+    try:
+        secret = ensure_identity_secret(db, "test")
+    finally:
+        db.close()
+    page = client.get("/admin/demo/settings").get_data(as_text=True)
+    assert "Identity secret: set" in page and secret not in page
     assert "srk_" not in "".join(str(c) for c in answer.headers.values())  # not in a cookie

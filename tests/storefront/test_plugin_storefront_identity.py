@@ -287,3 +287,45 @@ def test_events_are_attributed_and_start_timers_only_when_signed(
     assert queue.job_ids == [browse_job_id(SHOP, shopper, signed["ts"][:10])]
     last = db.execute("SELECT customer_id FROM events ORDER BY event_id DESC LIMIT 1")
     assert last.fetchone()[0] == shopper
+
+
+def test_a_signed_shoppers_session_id_alone_reveals_no_purchase(
+    client: FlaskClient, settings: Settings, db: sqlite_utils.Database, shopper: str
+) -> None:
+    """Whoever holds a session id gets that session's own views at most: serving never goes
+    from a session to the customer who signed events in it, nor to their orders."""
+    token = customer_token(settings, shopper)
+    viewed = popular_products(db, limit=3)
+    batch = [view(product, shopper, token) for product in viewed]
+    assert client.post("/api/v1/events", json=batch).status_code == 202
+    titles = bought_titles(db, shopper) - {
+        r[0] for r in db.execute("SELECT title FROM products WHERE product_id IN (?, ?, ?)", viewed)
+    }
+    for context, slot in SWEEP:
+        ask = query(context, slot, viewed)
+        ask.pop("visitor_id")
+        items, label = listed(client, ask)
+        assert label == "anonymous"
+        for _, reason in items:
+            assert "you bought" not in reason, (context, slot, reason)
+            assert not any(title in reason for title in titles), (context, slot, reason)
+
+
+def test_events_with_the_api_key_or_in_open_mode_keep_the_customer(
+    client: FlaskClient, settings: Settings, db: sqlite_utils.Database, shopper: str
+) -> None:
+    key, _ = rotate_api_key(db, "test")
+    product = popular_products(db, limit=1)[0]
+    event = view(product, shopper, None) | {"session_id": "keyed"}
+    wrong = client.post("/api/v1/events", json=event, headers={"X-Shoprec-Key": "srk_x_y"})
+    assert wrong.status_code == 401
+    keyed = client.post("/api/v1/events", json=event, headers={"X-Shoprec-Key": key})
+    assert keyed.status_code == 202
+    set_identity_open(settings)
+    opened = client.post("/api/v1/events", json=event | {"session_id": "opened"})
+    assert opened.status_code == 202
+    rows = db.execute(
+        "SELECT session_id, customer_id FROM events WHERE session_id IN ('keyed', 'opened') "
+        "ORDER BY session_id"
+    )
+    assert [tuple(r) for r in rows] == [("keyed", shopper), ("opened", shopper)]
