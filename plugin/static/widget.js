@@ -10,6 +10,7 @@
  *        data-customer-token="(signed by the shop's server, when logged in)"
  *        data-consent="true|false" data-currency="EUR" data-title="(heading)"></div>
  *   data-title and data-format default to the shop's slot titles and format (admin settings).
+ *   data-customer-id is believed only by a shop whose identity setting is "open".
  *   cart: data-shoprec="cart" data-product-ids="p001,p002"; home: data-shoprec="home".
  *   <script src="https://YOUR-SHOPREC/static/widget.js" async></script>
  * The API is the script's own origin unless data-api="https://..." says otherwise.
