@@ -26,15 +26,17 @@ from plugin.errors import (
     MalformedShopperToken,
     OverlongShopperToken,
 )
+from plugin.request_params import check_id
 
 TOKEN_VERSION = "v1"
 DEFAULT_TOKEN_TTL_S = 3600
 # A token is made per page view or login; a day covers a long session without letting a
 # leaked one outlive the customer's next visit by much.
 MAX_TOKEN_TTL_S = 86_400
-# base64 of a 128-character id (the id limit of request_params) plus expiry and hex HMAC.
-MAX_TOKEN_LENGTH = 300
-_TOKEN_RE = re.compile(r"v1\.([A-Za-z0-9_-]{1,200})\.([0-9]{1,12})\.([0-9a-f]{64})")
+# base64 of a 128-character id (the id limit of request_params; up to 512 UTF-8 bytes, so
+# 683 characters) plus the version, expiry and hex HMAC.
+MAX_TOKEN_LENGTH = 800
+_TOKEN_RE = re.compile(r"v1\.([A-Za-z0-9_-]{1,700})\.([0-9]{1,12})\.([0-9a-f]{64})")
 
 
 def _mac(secret: str, shop: str, customer_id: str, expiry: int) -> str:
@@ -72,7 +74,8 @@ def verify_shopper_token(secret: str, shop: str, token: str, now: float) -> str:
         customer_id = raw.decode("utf-8")
     except (binascii.Error, ValueError):
         raise MalformedShopperToken("customer_token names no readable customer id") from None
-    if not customer_id or _b64url(customer_id) != encoded:
+    if _b64url(customer_id) != encoded or check_id("customer_id", customer_id, []) is None:
+        # The same rule as a customer_id parameter: 1-128 characters, no control characters.
         raise MalformedShopperToken("customer_token names no readable customer id")
     expiry = int(expiry_text)
     if not hmac.compare_digest(_mac(secret, shop, customer_id, expiry), mac):

@@ -35,6 +35,12 @@ def test_the_readmes_python_snippet_makes_a_token_the_api_accepts() -> None:
     assert verify_shopper_token(SECRET, "demo", names["token"], NOW) == "c0165 ü"
 
 
+def test_the_longest_customer_id_fits_a_token() -> None:
+    longest = "\U0001f600" * 128  # 128 characters of 4 UTF-8 bytes each
+    token = make_shopper_token(SECRET, "demo", longest, NOW + 60)
+    assert verify_shopper_token(SECRET, "demo", token, NOW) == longest
+
+
 @pytest.mark.parametrize(
     ("token", "error"),
     [
@@ -51,7 +57,9 @@ def test_the_readmes_python_snippet_makes_a_token_the_api_accepts() -> None:
         ("v2.YzE.1800000060." + "0" * 64, MalformedShopperToken),
         ("v1.YzE=.1800000060." + "0" * 64, MalformedShopperToken),
         ("v1.__8.1800000060." + "0" * 64, MalformedShopperToken),  # not UTF-8
-        ("v1." + "A" * 400 + ".1800000060." + "0" * 64, MalformedShopperToken),
+        (make_shopper_token(SECRET, "demo", "c\n1", NOW + 60), MalformedShopperToken),
+        (make_shopper_token(SECRET, "demo", "c" * 129, NOW + 60), MalformedShopperToken),
+        ("v1." + "A" * 800 + ".1800000060." + "0" * 64, MalformedShopperToken),
     ],
 )
 def test_tokens_that_prove_nothing(token: str, error: type[Exception]) -> None:
