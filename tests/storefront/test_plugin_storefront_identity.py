@@ -148,6 +148,20 @@ def test_sweep_every_storefront_list_is_anonymous_without_a_valid_token(
             where = (context, slot, kind)
             assert listed(client, claimed) == (anonymous, "anonymous"), where
             assert fragment(client, claimed) == html, where
+        # The app proxy without a logged-in customer: no claim of the query counts either.
+        route = [(k, v) for k, v in query(context, slot, anchors).items() if k != "shop"]
+        flat = [(k, x) for k, v in route for x in (v if isinstance(v, list) else [v])]
+        flat = [(k, str(v)) for k, v in flat]
+        proxy_anonymous = proxy_list(client, flat)
+        assert proxy_anonymous[1] == "anonymous"
+        for kind in (*BAD_TOKENS, "valid"):
+            token = (
+                customer_token(settings, shopper)
+                if kind == "valid"
+                else bad_token(settings, kind, shopper)
+            )
+            claim = [("customer_id", shopper)] + ([("customer_token", token)] if token else [])
+            assert proxy_list(client, flat + claim) == proxy_anonymous, (context, slot, kind)
 
 
 def test_a_valid_token_serves_the_personal_list_as_before(
