@@ -280,7 +280,7 @@
     if (readList("shoprec_holdout").indexOf(place) < 0) box.style.minHeight = (parseInt(attr(box, "min-height"), 10) || 340) + "px";
     var ctx = { base: apiBase(box), customerId: attr(box, "customer-id") };
     var query = new URLSearchParams();
-    query.set("shop", attr(box, "shop"));
+    if (attr(box, "shop")) query.set("shop", attr(box, "shop"));  // the app proxy names it
     query.set("context", attr(box, "shoprec"));
     if (attr(box, "slot")) query.set("slot", attr(box, "slot"));
     if (attr(box, "limit")) query.set("limit", attr(box, "limit"));

@@ -12,7 +12,7 @@
   var me = document.currentScript;
   if (!me || window.shoprecCartReporting) return;
   window.shoprecCartReporting = true;
-  var shop = me.getAttribute("data-shop") || "";
+  // The app proxy's path: Shopify names and signs the shop, so events leave `shop` empty.
   var api = (me.getAttribute("data-api") || "/apps/shoprec").replace(/\/+$/, "");
   var pageProduct = me.getAttribute("data-product-id") || "";
   var pageVariants = (me.getAttribute("data-variant-ids") || "").split(",");
@@ -38,7 +38,7 @@
     var who = shopperIds();
     if (!who || !productIds.length || !analyticsAllowed()) return;
     var events = productIds.map(function (id) {
-      return { shop: shop, type: "add_to_cart", product_id: String(id), session_id: who.session, visitor_id: who.visitor };
+      return { shop: "", type: "add_to_cart", product_id: String(id), session_id: who.session, visitor_id: who.visitor };
     });
     var url = api + "/api/v1/events", body = JSON.stringify(events.length === 1 ? events[0] : events);
     try { if (navigator.sendBeacon && navigator.sendBeacon(url, body)) return; } catch (e) { /* fall through */ }
