@@ -28,11 +28,7 @@ READY = "n => document.querySelectorAll('[data-shoprec-state=ready]').length >= 
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<script>
-  // Shopify's Customer Privacy API as a storefront with a consent banner has it: accepted.
-  window.Shopify = {{ customerPrivacy: {{
-    analyticsProcessingAllowed: function () {{ return true; }} }} }};
-</script>
+{head}
 <style>body{{font-family:sans-serif;margin:24px;color:#222}} main{{max-width:1100px}}</style>
 </head><body>
 <header><h1>Demo shop</h1></header>
@@ -41,24 +37,51 @@ PAGE = """<!doctype html>
 {embed}
 </body></html>"""
 
+# Shopify's Customer Privacy API as a storefront with a consent banner has it: accepted.
+CONSENT_GIVEN = """<script>
+  window.Shopify = {
+    customerPrivacy: { analyticsProcessingAllowed: function () { return true; } } };
+</script>"""
+# A theme that did not load the API: Shopify.loadFeatures brings it a moment later.
+CONSENT_API_LATE = """<script>
+  window.__features = [];
+  window.Shopify = { loadFeatures: function (features, done) {
+    window.__features.push.apply(window.__features, features.map(function (f) { return f.name; }));
+    setTimeout(function () {
+      window.Shopify.customerPrivacy = { analyticsProcessingAllowed: function () { return true; } };
+      done();
+    }, 50);
+  } };
+</script>"""
+THEME_SCRIPTS = {
+    # Dawn-like themes post the form with fetch to /cart/add.js and stay on the page.
+    "fetch": """fetch("/cart/add.js", { method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ id: form.elements.id.value, quantity: 1 }) })
+        .then(function (r) { return r.json(); }).then(added);""",
+    # Older jQuery-era themes use XMLHttpRequest.
+    "xhr": """var xhr = new XMLHttpRequest();
+      xhr.open("POST", "/cart/add.js");
+      xhr.setRequestHeader("Content-Type", "application/json");
+      xhr.onload = added;
+      xhr.send(JSON.stringify({ id: form.elements.id.value, quantity: 1 }));""",
+}
+
 PRODUCT_FORM = """<h2>{title}</h2>
-<form action="/cart/add" method="post" class="product-form" {ajax}>
+<form action="/cart/add" method="post" class="product-form">
   <input type="hidden" name="id" value="{variant}">
   <button type="submit" id="add-to-cart">Add to cart</button>
 </form>
-<script>
-  // What Dawn-like themes do: post the form with fetch to /cart/add.js and stay on the page.
-  document.querySelectorAll("form.product-form[data-ajax]").forEach(function (form) {{
-    form.addEventListener("submit", function (event) {{
-      event.preventDefault();
-      fetch("/cart/add.js", {{ method: "POST", headers: {{ "Content-Type": "application/json" }},
-        body: JSON.stringify({{ id: form.elements.id.value, quantity: 1 }}) }})
-        .then(function (r) {{ return r.json(); }})
-        .then(function () {{ document.body.setAttribute("data-cart-added", "1"); }});
-    }});
-  }});
-</script>
+<script>{theme_script}</script>
 <section class="shopify-section">{block}</section>"""
+AJAX_FORM = """
+  function added() { document.body.setAttribute("data-cart-added", "1"); }
+  document.querySelectorAll("form.product-form").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      %s
+    });
+  });"""
 
 
 def query(data_dir: Path, sql: str, *params: Any) -> list[sqlite3.Row]:
@@ -125,7 +148,11 @@ def defaults(name: str) -> dict[str, Any]:
     return block_defaults(THEME_DIR / "blocks" / f"{name}.liquid")
 
 
-def product_page(shop: StandInShop, product_id: str, *, ajax: bool = True) -> str:
+def product_page(
+    shop: StandInShop, product_id: str, *, cart: str = "fetch", head: str = CONSENT_GIVEN
+) -> str:
+    """A product page with the product block and the app embed; `cart` is how the theme adds
+    to the cart: "fetch", "xhr" or "plain" (the form is posted and the page navigates)."""
     objects = shop_objects(product_id=product_id, settings=defaults("product-recommendations"))
     variant = objects["product"]["variants"][0]["id"]
     for each in objects["product"]["variants"]:
@@ -141,13 +168,13 @@ def product_page(shop: StandInShop, product_id: str, *, ajax: bool = True) -> st
         embed = render_block("shoprec-embed", env, **embed_objects)
         main = PRODUCT_FORM.format(
             title=objects["product"]["title"],
-            ajax="data-ajax" if ajax else "",
+            theme_script=AJAX_FORM % THEME_SCRIPTS[cart] if cart in THEME_SCRIPTS else "",
             variant=variant,
             block=block,
         )
-        return PAGE.format(title=objects["product"]["title"], main=main, embed=embed)
+        return PAGE.format(title=objects["product"]["title"], head=head, main=main, embed=embed)
 
-    return shop.publish(f"/products/{product_id}{'' if ajax else '-plain'}", render)
+    return shop.publish(f"/products/{product_id}-{cart}", render)
 
 
 def my_events(page: Any, shoprec: LiveServer, kind: str) -> list[sqlite3.Row]:
@@ -194,11 +221,12 @@ def test_logged_out_shopper_and_a_plain_cart_form(
     page: Any, shoprec: LiveServer, shop: StandInShop
 ) -> None:
     product_id = best_seller(shoprec.data_dir)
-    page.goto(product_page(shop, product_id, ajax=False))
+    page.goto(product_page(shop, product_id, cart="plain"))
     page.wait_for_function(READY, arg=1, timeout=10_000)
     assert shop.proxied("/api/v1/recommendations")[0].params["logged_in_customer_id"] == ""
     session = page.evaluate("sessionStorage.getItem('shoprec_sid')")
-    shop.publish("/cart", lambda: PAGE.format(title="Cart", main="<p>Your cart</p>", embed=""))
+    cart_page = PAGE.format(title="Cart", head="", main="<p>Your cart</p>", embed="")
+    shop.publish("/cart", lambda: cart_page)
     with page.expect_navigation():
         page.click("#add-to-cart")  # a real form post: the page leaves for /cart
     sql = "SELECT product_id, customer_id FROM events WHERE type = ? AND session_id = ?"
@@ -218,7 +246,8 @@ def test_cart_block_recommends_for_the_cart(
         from shopify_theme import theme_environment
 
         block = render_block("cart-recommendations", theme_environment(), **objects)
-        return PAGE.format(title="Cart", main=f"<h2>Your cart</h2>{block}", embed="")
+        main = f"<h2>Your cart</h2>{block}"
+        return PAGE.format(title="Cart", head=CONSENT_GIVEN, main=main, embed="")
 
     page.goto(shop.publish("/cart", render))
     page.wait_for_function(READY, arg=1, timeout=10_000)
@@ -229,4 +258,23 @@ def test_cart_block_recommends_for_the_cart(
     assert page.locator(".shoprec-grid").count() == 1
     assert shop.proxied("/api/v1/recommendations")[0].product_ids == [in_cart]
     page.screenshot(path=str(artifacts / "shopify-theme-cart-block.png"), full_page=True)
+    assert page.page_errors == []
+
+
+def test_xhr_theme_and_a_consent_api_the_embed_loads(
+    page: Any, shoprec: LiveServer, shop: StandInShop
+) -> None:
+    """A theme without Shopify's Customer Privacy API: the embed loads it, and the view that
+    waited for consent is reported once it is there; an XMLHttpRequest add is reported too."""
+    product_id = best_seller(shoprec.data_dir)
+    page.goto(product_page(shop, product_id, cart="xhr", head=CONSENT_API_LATE))
+    page.wait_for_function(READY, arg=1, timeout=10_000)
+    assert page.evaluate("window.__features") == ["consent-tracking-api"]
+    page.wait_for_function("!!(window.Shopify && window.Shopify.customerPrivacy)")
+    [view] = my_events(page, shoprec, "view")
+    assert view["product_id"] == product_id
+    page.click("#add-to-cart")
+    page.wait_for_selector("body[data-cart-added]", state="attached")
+    [added] = my_events(page, shoprec, "add_to_cart")
+    assert added["product_id"] == product_id and added["customer_id"] is None
     assert page.page_errors == []

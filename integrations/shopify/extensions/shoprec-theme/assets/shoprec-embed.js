@@ -4,9 +4,13 @@
  *    the product(s) added, so any page's quick-add is reported with the right product;
  *  - a plain <form action="/cart/add"> post (the page then navigates): the product page's own
  *    product is reported when the posted variant is one of its variants.
+ *  - XMLHttpRequest to /cart/add.js (older jQuery themes): the same answer, read the same way.
  * The same rules as widget.js: never throw, never block the theme, and report only when the
  * shopper's ids exist (widget.js keeps them only with the page's analytics consent) and
- * Shopify's Customer Privacy API, where the page has it, allows analytics. */
+ * Shopify's Customer Privacy API, where the page has it, allows analytics.
+ * The embed also loads that API (Shopify.loadFeatures "consent-tracking-api") when the theme
+ * did not, and asks widget.js to look again once it is there and whenever the shopper answers
+ * the cookie banner (visitorConsentCollected): the product view waiting for consent goes then. */
 (function () {
   "use strict";
   var me = document.currentScript;
@@ -75,6 +79,20 @@
     };
   }
 
+  if (window.XMLHttpRequest && XMLHttpRequest.prototype) {
+    var open = XMLHttpRequest.prototype.open;
+    XMLHttpRequest.prototype.open = function (method, url) {
+      try {
+        if (isCartAdd(url)) {
+          this.addEventListener("load", function () {
+            try { if (this.status >= 200 && this.status < 300) report(productsOf(JSON.parse(this.responseText))); } catch (e) { /* not JSON */ }
+          });
+        }
+      } catch (e) { /* the theme's request goes on untouched */ }
+      return open.apply(this, arguments);
+    };
+  }
+
   // Bubbling phase: a theme that posts the form itself has called preventDefault by now, and
   // its fetch is reported above; only a real navigation is left.
   document.addEventListener("submit", function (event) {
@@ -85,4 +103,15 @@
       if (pageProduct && (!variant || pageVariants.indexOf(variant) >= 0)) report([pageProduct]);
     } catch (e) { /* never in the theme's way */ }
   });
+
+  function rescan() {
+    try { if (window.shoprec && typeof window.shoprec.scan === "function") window.shoprec.scan(); } catch (e) { /* widget absent */ }
+  }
+  document.addEventListener("visitorConsentCollected", rescan);
+  try {
+    var shopify = window.Shopify;
+    if (shopify && !shopify.customerPrivacy && typeof shopify.loadFeatures === "function") {
+      shopify.loadFeatures([{ name: "consent-tracking-api", version: "0.1" }], function (error) { if (!error) rescan(); });
+    }
+  } catch (e) { /* no consent API: widget.js falls back to the page's own consent flag */ }
 })();
