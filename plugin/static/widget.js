@@ -85,12 +85,12 @@
 
   function attr(el, name) { return el.getAttribute("data-" + name) || ""; }
 
-  // An explicit data-api keeps its path: data-api="/apps/shoprec" is a Shopify shop's app proxy,
-  // same-origin, so its requests carry the shop's cookies and Shopify can sign who is logged in
-  // (requests are "same-origin": another origin still gets no cookies).
   function apiBase(el) {
     var explicit = attr(el, "api") || (script && script.getAttribute("data-api")) || "";
     try {
+      // An explicit data-api keeps its path: data-api="/apps/shoprec" is a Shopify shop's app
+      // proxy, same-origin, so requests carry the shop's cookies and Shopify signs who is
+      // logged in (requests are "same-origin": another origin still gets no cookies).
       var url = new URL(explicit || (script && script.src) || location.href, location.href);
       return explicit ? url.origin + url.pathname.replace(/\/+$/, "") : url.origin;
     } catch (e) { return location.origin; }
