@@ -129,7 +129,7 @@ def test_every_url_names_one_shoprec_host(app_toml: dict[str, Any]) -> None:
     assert [urlsplit(u).path for u in app_toml["auth"]["redirect_urls"]] == ["/shopify/callback"]
 
 
-def test_app_proxy_lands_on_routes_that_exist(app_toml: dict[str, Any]) -> None:
+def test_app_urls_land_on_routes_that_exist(app_toml: dict[str, Any]) -> None:
     proxy = app_toml["app_proxy"]
     shop_path = f"/{proxy['prefix']}/{proxy['subpath']}"
     assert shop_path == PROXY_BASE == urlsplit(proxy["url"]).path
@@ -137,6 +137,9 @@ def test_app_proxy_lands_on_routes_that_exist(app_toml: dict[str, Any]) -> None:
     assert "GET" in rules[f"{PROXY_BASE}/api/v1/recommendations"]
     assert "POST" in rules[f"{PROXY_BASE}/api/v1/events"]
     assert "GET" in rules[f"{PROXY_BASE}/widget.js"]
+    # The embedded admin's entry (App Bridge's id_token) and the OAuth callback exist too.
+    assert "GET" in rules[urlsplit(app_toml["application_url"]).path]
+    assert "GET" in rules["/shopify/callback"]
 
 
 # --- extensions ----------------------------------------------------------------------------
