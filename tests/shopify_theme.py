@@ -85,14 +85,20 @@ def shop_objects(
 ) -> dict[str, Any]:
     """Shopify-shaped globals for one page of the shop."""
     objects: dict[str, Any] = {
-        "shop": {"permanent_domain": domain, "name": "Demo", "url": f"https://{domain}"},
+        "shop": {
+            "permanent_domain": domain,
+            "name": "Demo",
+            "url": f"https://{domain}",
+            "currency": "EUR",
+        },
         "cart": {
             "item_count": len(cart_product_ids),
             "items": [
                 {"product_id": pid, "variant_id": f"{pid}01", "quantity": 1, "title": f"Item {pid}"}
                 for pid in cart_product_ids
             ],
-            "currency": {"iso_code": "EUR"},
+            # The shopper's market: not the currency shoprec's prices are in.
+            "currency": {"iso_code": "USD"},
         },
         "template": {"name": template},
         "block": {"settings": settings or {}},

@@ -233,6 +233,7 @@ def test_product_block_renders_the_widget_placeholder() -> None:
     assert box["data-api"] == "/apps/shoprec"
     assert box["data-slot"] == "frequently_bought_together"
     assert (box["data-limit"], box["data-format"]) == ("6", "carousel")
+    assert box["data-currency"] == "EUR"  # the shop's own, not the shopper's market (USD)
     assert "data-title" not in box  # empty heading: the admin's title applies
     assert "data-customer-id" not in box  # identity comes from the proxy's signature only
 
