@@ -66,7 +66,7 @@
   var themeFetch = window.fetch;
   if (typeof themeFetch === "function") {
     window.fetch = function (input) {
-      var answer = themeFetch.apply(this, arguments);
+      var answer = themeFetch.apply(window, arguments);
       try {
         var url = typeof input === "string" || input instanceof URL ? input : input && input.url;
         if (isCartAdd(url)) {
