@@ -141,7 +141,7 @@ def reprocess_command(cli_ctx: CliContext, receipt_id: int) -> None:
 
 @click.group(name="campaigns")
 def campaigns_group() -> None:
-    """Email campaign timers and deliveries (issue 7): see what is pending or parked."""
+    """Email campaign timers and deliveries: see what is pending or parked."""
 
 
 @campaigns_group.command(name="status")
