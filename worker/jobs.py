@@ -170,3 +170,22 @@ def sweep_browse_timers(shop: str, hours: int = 24) -> dict[str, Any]:
     finally:
         db.close()
     return {"shop": shop, "browse_timers": timers}
+
+
+def sweep_pending_receipts_job(
+    shop: str | None = None, older_than_s: int | None = None
+) -> dict[str, Any]:
+    """Dispatch again every webhook receipt left pending past the grace period with no live
+    job (a lost queue, a failed enqueue): run it periodically and at worker start-up."""
+    from rq import get_current_job
+
+    from worker.receipt_sweep import SWEEP_GRACE_S, redispatch_pending_receipts
+    from worker.redis_connection import get_redis
+
+    settings = load_settings()
+    job = get_current_job()
+    connection = job.connection if job is not None else None
+    if connection is None and settings.redis_url:
+        connection = get_redis(settings)
+    grace = SWEEP_GRACE_S if older_than_s is None else int(older_than_s)
+    return redispatch_pending_receipts(settings, connection, shop, grace)

@@ -1,0 +1,184 @@
+"""No stranded receipts: a platform retry, the sweep and `reprocess --pending` apply what a
+lost queue left pending, exactly once; a receipt pending by design backs off."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import sqlite_utils
+from click.testing import CliRunner
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+
+from config import Settings, load_settings
+from connectors.signatures import sign_body
+from plugin import create_app
+from plugin.cli import cli
+from storage.db import open_shop_db
+from storage.receipts import get_receipt, store_receipt
+from worker.jobs import sweep_pending_receipts_job
+from worker.queues import QUEUE_DEFAULT, get_queue
+from worker.receipt_sweep import redispatch_pending_receipts
+from worker.receipts import process_receipt, receipt_job_id
+
+SECRET = "sweep-secret"
+SHOP = "test-shop"
+DOMAIN = "test-shop.myshopify.com"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "shopify"
+
+
+def order_body(order_id: int) -> bytes:
+    order = json.loads((FIXTURES / "orders_create.json").read_text())
+    order["id"] = order_id
+    return json.dumps(order).encode()
+
+
+def later(seconds: int = 5) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def redis_settings(
+    tmp_path: Path, redis_conn: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    url = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    settings = load_settings(
+        {}, data_dir=tmp_path / "data", shopify_api_secret=SECRET, redis_url=url
+    )
+    open_shop_db(settings.data_dir, SHOP).close()
+    monkeypatch.setenv("SHOPREC_DATA_DIR", str(settings.data_dir))  # what the job process reads
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    return settings
+
+
+def post_order(client: Any, body: bytes, webhook_id: str) -> Any:
+    headers = {
+        "X-Shopify-Topic": "orders/create",
+        "X-Shopify-Shop-Domain": DOMAIN,
+        "X-Shopify-Webhook-Id": webhook_id,
+        "X-Shopify-Hmac-Sha256": sign_body(SECRET, body),
+    }
+    return client.post(
+        "/webhooks/shopify", data=body, headers=headers, content_type="application/json"
+    )
+
+
+def work(connection: redis.Redis) -> None:
+    queue = get_queue(QUEUE_DEFAULT, connection)
+    SimpleWorker([queue], connection=connection, serializer=JSONSerializer).work(burst=True)
+
+
+def rows(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
+    db = open_shop_db(settings.data_dir, SHOP, create=False)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+@pytest.mark.redis
+def test_a_retry_of_a_pending_receipt_whose_job_was_lost_dispatches_it_again(
+    redis_settings: Settings, redis_conn: redis.Redis
+) -> None:
+    client = create_app(redis_settings, {"TESTING": True}).test_client()
+    body = order_body(7001)
+    first = post_order(client, body, "wh-lost")
+    receipt_id = first.get_json()["receipt_id"]
+    queue = get_queue(QUEUE_DEFAULT, redis_conn)
+    job_id = receipt_job_id(SHOP, receipt_id)
+    # A retry while the job still waits adds nothing.
+    assert post_order(client, body, "wh-lost").get_json()["duplicate"] is True
+    assert queue.job_ids == [job_id]
+    redis_conn.flushdb()  # Redis restarted without its data: the job is gone
+    retry = post_order(client, body, "wh-lost")
+    assert retry.status_code == 200
+    assert retry.get_json()["duplicate"] is True
+    assert queue.job_ids == [job_id]
+    work(redis_conn)
+    assert rows(redis_settings, "SELECT status FROM webhook_receipts") == [("processed",)]
+    assert rows(redis_settings, "SELECT count(*) FROM order_lines") == [(2,)]
+    # Once processed, a retry is only a duplicate: no job.
+    post_order(client, body, "wh-lost")
+    assert queue.job_ids == []
+
+
+@pytest.mark.redis
+def test_sweep_finds_a_stranded_receipt_and_applies_it_once(
+    redis_settings: Settings, redis_conn: redis.Redis
+) -> None:
+    client = create_app(redis_settings, {"TESTING": True}).test_client()
+    stranded = post_order(client, order_body(7002), "wh-a").get_json()["receipt_id"]
+    redis_conn.flushdb()  # the queue is lost; the receipt stays pending with no job
+    held = post_order(client, order_body(7003), "wh-b").get_json()["receipt_id"]
+    # Within the grace period nothing is touched.
+    assert redispatch_pending_receipts(redis_settings, redis_conn) == {}
+    report = redispatch_pending_receipts(redis_settings, redis_conn, older_than_s=1, now=later())
+    assert report == {SHOP: {"due": 2, "enqueued": 1, "live": 1}}
+    again = redispatch_pending_receipts(redis_settings, redis_conn, older_than_s=1, now=later())
+    assert again == {SHOP: {"due": 2, "enqueued": 0, "live": 2}}
+    queue = get_queue(QUEUE_DEFAULT, redis_conn)
+    assert sorted(queue.job_ids) == sorted(receipt_job_id(SHOP, r) for r in (stranded, held))
+    work(redis_conn)
+    assert rows(redis_settings, "SELECT status, count(*) FROM webhook_receipts GROUP BY 1") == [
+        ("processed", 2)
+    ]
+    assert rows(redis_settings, "SELECT order_id, count(*) FROM order_lines GROUP BY 1") == [
+        ("7002", 2),
+        ("7003", 2),
+    ]
+    assert (
+        redispatch_pending_receipts(redis_settings, redis_conn, older_than_s=1, now=later()) == {}
+    )
+
+
+def test_without_redis_the_sweep_applies_pending_receipts_inline(
+    settings: Settings, shop_db: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in (1, 2):
+        store_receipt(shop_db, "shopify", "orders/create", f"wh-{n}", {}, order_body(7100 + n))
+    monkeypatch.setenv("SHOPREC_DATA_DIR", str(settings.data_dir))
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert sweep_pending_receipts_job("demo", older_than_s=-5) == {
+        "demo": {"due": 2, "processed": 2}
+    }
+    assert shop_db.execute("SELECT count(*) FROM order_lines").fetchone()[0] == 4
+    assert sweep_pending_receipts_job("demo", older_than_s=-5) == {}
+
+
+def test_a_receipt_pending_by_design_is_retried_with_a_backoff(
+    settings: Settings, shop_db: sqlite_utils.Database
+) -> None:
+    body = (FIXTURES / "inventory_levels_update.json").read_bytes()
+    rid, _ = store_receipt(shop_db, "shopify", "inventory_levels/update", "inv-1", {}, body)
+    assert process_receipt(settings, "demo", rid)["status"] == "pending"
+    first = get_receipt(shop_db, rid)
+    assert first["tries"] == 1 and first["next_try_at"] > first["received_at"]
+    # Due only once its next try has come, not on every sweep.
+    assert redispatch_pending_receipts(settings, None, "demo", 0, now=later()) == {}
+    report = redispatch_pending_receipts(settings, None, "demo", 0, now=later(301))
+    assert report == {"demo": {"due": 1, "pending": 1}}
+    second = get_receipt(shop_db, rid)
+    assert second["tries"] == 2 and second["next_try_at"] > first["next_try_at"]
+
+
+def test_cli_reprocess_pending_applies_every_pending_receipt(
+    settings: Settings, shop_db: sqlite_utils.Database
+) -> None:
+    for n in (1, 2, 3):
+        store_receipt(shop_db, "shopify", "orders/create", f"wh-{n}", {}, order_body(7200 + n))
+    store_receipt(shop_db, "shopify", "orders/create", "wh-bad", {}, b'{"id": 5}')
+    args = ["--data-dir", str(settings.data_dir), "--shop", "demo", "worker", "reprocess"]
+    result = CliRunner().invoke(cli, [*args, "--pending"])
+    assert result.exit_code == 0, result.output
+    assert "4 pending receipts of demo: 3 processed, 1 rejected" in result.output
+    assert shop_db.execute("SELECT count(DISTINCT order_id) FROM order_lines").fetchone()[0] == 3
+    nothing = CliRunner().invoke(cli, [*args, "--pending"])
+    assert "0 pending receipts of demo: nothing to do" in nothing.output
+    both = CliRunner().invoke(cli, [*args, "--pending", "--receipt-id", "1"])
+    assert both.exit_code == 2
