@@ -40,8 +40,8 @@ from storage.db import open_shop_db, shop_exists
 from storage.receipts import get_receipt, receipt_status, store_receipt
 from storage.shop_settings import get_shop_setting
 from worker.queues import QUEUE_DEFAULT, get_queue
+from worker.receipt_dispatch import dispatch_receipt
 from worker.receipts import (
-    enqueue_receipt,
     finish_receipt,
     process_stored_receipt,
     record_failed_try,
@@ -132,14 +132,14 @@ def _accept(shop: str, platform: str, topic: str, delivery: str, body: bytes) ->
 
 
 def _dispatch(db: sqlite_utils.Database, shop: str, receipt_id: int) -> dict[str, Any] | None:
-    """Enqueue the receipt's processing (unless a live job already holds it); without Redis,
-    process it inline and return how."""
+    """Hand the receipt to a job (its own, or the shop's waiting one: worker.receipt_dispatch);
+    without Redis, process it inline and return how."""
     settings = _settings()
     extra = {"shop": shop, "receipt_id": receipt_id}
     connection = queue_redis(settings)
     if connection is not None:
         try:
-            enqueue_receipt(get_queue(QUEUE_DEFAULT, connection), shop, receipt_id)
+            dispatch_receipt(get_queue(QUEUE_DEFAULT, connection), shop, receipt_id)
             return None
         except redis.RedisError:
             # The receipt is stored: process it here rather than leave it waiting on Redis.

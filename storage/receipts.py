@@ -71,8 +71,8 @@ def mark_receipt(
     """Record the outcome of processing: 'processed', or 'rejected' with the precise reason."""
     with db.conn:
         db.conn.execute(
-            "UPDATE webhook_receipts SET status = ?, error = ?, processed_at = ? "
-            "WHERE receipt_id = ?",
+            "UPDATE webhook_receipts SET status = ?, error = ?, processed_at = ?, "
+            "next_try_at = NULL WHERE receipt_id = ?",
             (status, error, utc_now_iso(), receipt_id),
         )
 
@@ -138,3 +138,30 @@ def due_pending_receipt_ids(
         params.append(to_iso(now))
     rows = db.execute(sql + " ORDER BY receipt_id LIMIT ?", [*params, limit]).fetchall()
     return [int(row[0]) for row in rows]
+
+
+def claim_due_receipts(
+    db: sqlite_utils.Database,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    received_before: datetime | None = None,
+) -> list[int]:
+    """Take up to `limit` due pending receipts, oldest first, for one batch: their next try
+    moves to `lease_until`, so a concurrent batch (another worker's drain, the sweep) skips
+    them and each is applied once. A batch that dies leaves them pending; they fall due
+    again when the lease ends, for the sweep. One statement, so two claims never overlap."""
+    due = "status = 'pending' AND (next_try_at IS NULL OR next_try_at <= ?)"
+    params: list[Any] = [to_iso(lease_until), to_iso(now)]
+    if received_before is not None:
+        due += " AND received_at < ?"
+        params.append(to_iso(received_before))
+    with db.conn:
+        rows = db.conn.execute(
+            "UPDATE webhook_receipts SET next_try_at = ? WHERE receipt_id IN ("
+            f"SELECT receipt_id FROM webhook_receipts WHERE {due} ORDER BY receipt_id LIMIT ?"
+            ") RETURNING receipt_id",
+            [*params, limit],
+        ).fetchall()
+    return sorted(int(row[0]) for row in rows)

@@ -114,16 +114,16 @@ def test_sweep_finds_a_stranded_receipt_and_applies_it_once(
 ) -> None:
     client = create_app(redis_settings, {"TESTING": True}).test_client()
     stranded = post_order(client, order_body(7002), "wh-a").get_json()["receipt_id"]
-    redis_conn.flushdb()  # the queue is lost; the receipt stays pending with no job
-    held = post_order(client, order_body(7003), "wh-b").get_json()["receipt_id"]
+    post_order(client, order_body(7003), "wh-b")
+    redis_conn.flushdb()  # the queue is lost; the receipts stay pending with no job
     # Within the grace period nothing is touched.
     assert redispatch_pending_receipts(redis_settings, redis_conn) == {}
     report = redispatch_pending_receipts(redis_settings, redis_conn, older_than_s=1, now=later())
-    assert report == {SHOP: {"due": 2, "enqueued": 1, "live": 1}}
+    assert report == {SHOP: {"due": 2, "enqueued": 1}}  # one job drains the shop
     again = redispatch_pending_receipts(redis_settings, redis_conn, older_than_s=1, now=later())
-    assert again == {SHOP: {"due": 2, "enqueued": 0, "live": 2}}
+    assert again == {SHOP: {"due": 2, "enqueued": 0}}  # that job is still waiting
     queue = get_queue(QUEUE_DEFAULT, redis_conn)
-    assert sorted(queue.job_ids) == sorted(receipt_job_id(SHOP, r) for r in (stranded, held))
+    assert queue.job_ids == [receipt_job_id(SHOP, stranded)]
     work(redis_conn)
     assert rows(redis_settings, "SELECT status, count(*) FROM webhook_receipts GROUP BY 1") == [
         ("processed", 2)
@@ -182,3 +182,79 @@ def test_cli_reprocess_pending_applies_every_pending_receipt(
     assert "0 pending receipts of demo: nothing to do" in nothing.output
     both = CliRunner().invoke(cli, [*args, "--pending", "--receipt-id", "1"])
     assert both.exit_code == 2
+
+
+# --- draining a shop's receipts in batches ------------------------------------------------
+
+
+@pytest.mark.redis
+def test_one_job_applies_a_burst_of_deliveries(
+    redis_settings: Settings, redis_conn: redis.Redis
+) -> None:
+    client = create_app(redis_settings, {"TESTING": True}).test_client()
+    ids = [post_order(client, order_body(7300 + n), f"burst-{n}") for n in range(5)]
+    queue = get_queue(QUEUE_DEFAULT, redis_conn)
+    first = ids[0].get_json()["receipt_id"]
+    assert queue.job_ids == [receipt_job_id(SHOP, first)]  # the others wait for that job
+    work(redis_conn)
+    assert rows(redis_settings, "SELECT status, count(*) FROM webhook_receipts GROUP BY 1") == [
+        ("processed", 5)
+    ]
+    assert rows(redis_settings, "SELECT count(DISTINCT order_id) FROM order_lines") == [(5,)]
+    # The job has ended: the next delivery gets a job of its own.
+    nxt = post_order(client, order_body(7399), "after").get_json()["receipt_id"]
+    assert queue.job_ids == [receipt_job_id(SHOP, nxt)]
+
+
+def test_a_drain_records_each_receipts_own_outcome(
+    settings: Settings, shop_db: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from worker import receipts
+    from worker.receipt_batch import drain_receipts
+
+    good = [
+        store_receipt(shop_db, "shopify", "orders/create", f"o{n}", {}, order_body(7400 + n))[0]
+        for n in range(3)
+    ]
+    bad, _ = store_receipt(shop_db, "shopify", "orders/create", "bad", {}, b'{"id": 5}')
+    inventory = (FIXTURES / "inventory_levels_update.json").read_bytes()
+    waits, _ = store_receipt(shop_db, "shopify", "inventory_levels/update", "inv", {}, inventory)
+    crashing, _ = store_receipt(shop_db, "shopify", "orders/create", "boom", {}, order_body(7499))
+    real_apply = receipts.apply_update
+
+    def apply_or_crash(db: sqlite_utils.Database, update: Any) -> Any:
+        if update.batch.orders and update.batch.orders[0]["order_id"] == "7499":
+            raise OSError("disk full")
+        return real_apply(db, update)
+
+    monkeypatch.setattr(receipts, "apply_update", apply_or_crash)
+    outcome, more = drain_receipts(shop_db, "demo")
+    assert (outcome.counts, more) == (
+        {"processed": 3, "rejected": 1, "pending": 1, "failed": 1},
+        False,
+    )
+    status = dict(shop_db.execute("SELECT receipt_id, status FROM webhook_receipts").fetchall())
+    assert [status[r] for r in good] == ["processed"] * 3
+    assert (status[bad], status[waits], status[crashing]) == ("rejected", "pending", "pending")
+    failed = get_receipt(shop_db, crashing)
+    assert failed["tries"] == 1 and "disk full" in failed["error"]
+    # Nothing is due again until its next try: a second drain does nothing.
+    assert drain_receipts(shop_db, "demo")[0].counts == {}
+
+
+def test_receipts_claimed_by_a_batch_that_died_fall_due_after_the_lease(
+    settings: Settings, shop_db: sqlite_utils.Database
+) -> None:
+    from storage.receipts import claim_due_receipts
+    from worker.receipt_batch import LEASE_S, drain_receipts
+
+    rid, _ = store_receipt(shop_db, "shopify", "orders/create", "o", {}, order_body(7500))
+    now = datetime.now(UTC)
+    lease = now + timedelta(seconds=LEASE_S)
+    assert claim_due_receipts(shop_db, now=now, lease_until=lease, limit=10) == [rid]
+    # The claiming batch died here. Another drain skips the claimed receipt ...
+    assert drain_receipts(shop_db, "demo")[0].counts == {}
+    # ... until the lease is over; then the sweep applies it, once.
+    report = redispatch_pending_receipts(settings, None, "demo", 0, now=later(LEASE_S + 5))
+    assert report == {"demo": {"due": 1, "processed": 1}}
+    assert shop_db.execute("SELECT count(*) FROM order_lines").fetchone()[0] == 2

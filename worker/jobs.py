@@ -76,10 +76,27 @@ def to_jsonable(value: Any) -> Any:
 
 
 def process_receipt_job(shop: str, receipt_id: int) -> dict[str, Any]:
-    """Apply one stored webhook receipt of `shop` (enqueued by plugin/webhooks.py)."""
-    from worker.receipts import process_receipt
+    """Apply stored webhook receipt `receipt_id` of `shop` (enqueued by plugin/webhooks.py),
+    with every other due receipt of the shop in the same go (worker.receipt_batch: one job
+    per burst, not per receipt); a drain that ran out of time enqueues its follow-up."""
+    from rq import get_current_job
 
-    return process_receipt(load_settings(), shop, int(receipt_id))
+    from storage.receipts import due_pending_receipt_ids
+    from worker.queues import QUEUE_DEFAULT, get_queue
+    from worker.receipt_batch import drain_shop_receipts
+    from worker.receipt_dispatch import ensure_waiting_job
+
+    settings = load_settings()
+    summary = drain_shop_receipts(settings, shop, int(receipt_id))
+    job = get_current_job()
+    if summary.get("more_left") and job is not None:
+        db = open_shop_db(settings.data_dir, shop, create=False)
+        try:
+            due = due_pending_receipt_ids(db, limit=100)
+        finally:
+            db.close()
+        ensure_waiting_job(get_queue(QUEUE_DEFAULT, job.connection), shop, due)
+    return summary
 
 
 def fire_campaign_timer(shop: str, timer_id: int) -> dict[str, Any]:

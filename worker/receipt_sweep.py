@@ -6,7 +6,9 @@ job), nothing else would ever apply it: the platform's retries of the same deliv
 duplicates. So the sweep, run periodically (worker.jobs.sweep_pending_receipts_job) and at
 worker start-up, finds receipts that are still 'pending' after a grace period, whose next try
 is due (a receipt that waits by design backs off, see worker.receipts.next_try_after), and:
-- with Redis, enqueues each one that has no live job (the deterministic job id tells);
+- with Redis, makes sure the shop has a queued receipt job (one job drains every due
+  receipt of the shop: worker.receipt_batch), enqueuing one named after a receipt with no
+  live job of its own when there is none;
 - without Redis, applies them in this process.
 """
 
@@ -22,8 +24,8 @@ from config import Settings
 from storage.db import list_shops, open_shop_db, shop_exists
 from storage.receipts import due_pending_receipt_ids
 from worker.queues import QUEUE_DEFAULT, get_queue
-from worker.receipt_batch import apply_receipts
-from worker.receipt_dispatch import enqueue_receipt, live_receipt_job
+from worker.receipt_batch import drain_receipts
+from worker.receipt_dispatch import ensure_waiting_job
 from worker.receipts import finish_receipt
 
 logger = logging.getLogger(__name__)
@@ -65,31 +67,21 @@ def _sweep_shop(
     db = open_shop_db(settings.data_dir, shop, create=False)
     finish: dict[str, Any] | None = None
     try:
-        due = due_pending_receipt_ids(
-            db, received_before=now - timedelta(seconds=older_than_s), now=now
-        )
+        received_before = now - timedelta(seconds=older_than_s)
+        due = due_pending_receipt_ids(db, received_before=received_before, now=now)
         if not due:
             return {}
         if connection is None:
-            outcome = apply_receipts(db, shop, due)
+            # Only receipts past the grace period: a newer one may be applied right now by
+            # the web app (inline without Redis).
+            outcome, _ = drain_receipts(db, shop, received_before=received_before, now=now)
             counts: dict[str, Any] = {"due": len(due), **outcome.counts}
             finish = outcome.finish
         else:
-            counts = {"due": len(due), **_enqueue_unheld(connection, shop, due)}
+            queue = get_queue(QUEUE_DEFAULT, connection)
+            counts = {"due": len(due), "enqueued": int(ensure_waiting_job(queue, shop, due))}
     finally:
         db.close()
     if finish is not None:
         finish_receipt(settings, shop, finish)
-    return counts
-
-
-def _enqueue_unheld(connection: redis.Redis, shop: str, receipt_ids: list[int]) -> dict[str, int]:
-    queue = get_queue(QUEUE_DEFAULT, connection)
-    counts = {"enqueued": 0, "live": 0}
-    for receipt_id in receipt_ids:
-        if live_receipt_job(queue, shop, receipt_id) is not None:
-            counts["live"] += 1
-        else:
-            enqueue_receipt(queue, shop, receipt_id)
-            counts["enqueued"] += 1
     return counts
