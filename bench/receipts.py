@@ -7,6 +7,9 @@ production. Then one real worker process (`shoprec worker --burst`, forking RQ w
 the scheduler, on the given Redis db) applies them; the figure is receipts applied per second
 from the process's start (imports and connect included) until the last one is processed.
 
+The same N deliveries are then posted while a (non-burst) worker runs, as on a live shop: how
+many jobs it took and how long after the last delivery the last receipt was applied.
+
 The in-process figures apply the same receipts in a second shop without Redis: one
 process_receipt call per receipt (what one job does: open the store, apply, close) and one
 batch on a single connection (worker.receipt_batch.apply_receipts, what the drain does).
@@ -133,6 +136,44 @@ def receipt_counts(data_dir: Path, shop: str) -> dict[str, int]:
         db.close()
 
 
+def start_worker(env: dict[str, str], burst: bool) -> subprocess.Popen[bytes]:
+    args = ["worker", "--burst"] if burst else ["worker"]
+    return subprocess.Popen(
+        [sys.executable, "-c", "from plugin.cli import main; main()", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_applied(data_dir: Path, shop: str, n: int, worker: subprocess.Popen[bytes]) -> None:
+    started = time.perf_counter()
+    while receipt_counts(data_dir, shop).get("processed", 0) < n:
+        if worker.poll() is not None:
+            raise SystemExit(f"worker exited early: {receipt_counts(data_dir, shop)}")
+        if time.perf_counter() - started > 1800:
+            raise SystemExit("worker did not apply the receipts within 30 min")
+        time.sleep(0.02)
+
+
+def run_live(
+    env: dict[str, str], settings: Any, data_dir: Path, bodies: list[bytes]
+) -> tuple[float, float]:
+    """Post every body while a worker runs; return (deliveries/s posted, seconds from the
+    last post until the last receipt is applied)."""
+    worker = start_worker(env, burst=False)
+    try:
+        time.sleep(2.0)  # let it start listening
+        rate = post_deliveries(settings, "bench-live", bodies)
+        posted = time.perf_counter()
+        wait_applied(data_dir, "bench-live", len(bodies), worker)
+        return rate, time.perf_counter() - posted
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+
+
 def run_worker(env: dict[str, str], data_dir: Path, shop: str, n: int) -> float:
     """Start `shoprec worker --burst` in its own process; return the seconds from its start
     until all `n` receipts are processed (its exit is not waited on for the figure: RQ's
@@ -146,12 +187,7 @@ def run_worker(env: dict[str, str], data_dir: Path, shop: str, n: int) -> float:
         stderr=subprocess.DEVNULL,
     )
     try:
-        while receipt_counts(data_dir, shop).get("processed", 0) < n:
-            if worker.poll() is not None:
-                raise SystemExit(f"worker exited early: {receipt_counts(data_dir, shop)}")
-            if time.perf_counter() - started > 1800:
-                raise SystemExit("worker did not apply the receipts within 30 min")
-            time.sleep(0.02)
+        wait_applied(data_dir, shop, n, worker)
         elapsed = time.perf_counter() - started
         worker.wait(timeout=180)
     finally:
@@ -203,7 +239,7 @@ def main(n: int, redis_url: str) -> None:
     bodies = order_payloads(n)
     with tempfile.TemporaryDirectory(prefix="shoprec-bench-receipts-") as tmp:
         data_dir = Path(tmp) / "data"
-        for shop in ("bench-rq", "bench-inline"):
+        for shop in ("bench-rq", "bench-inline", "bench-live"):
             seed_shop(data_dir, shop)
         env = {
             **os.environ,
@@ -219,8 +255,8 @@ def main(n: int, redis_url: str) -> None:
         intake = post_deliveries(settings, "bench-rq", bodies)
         wall_s = run_worker(env, data_dir, "bench-rq", n)
         jobs = finished_jobs(redis_url)
-        inline_settings = load_settings({}, data_dir=data_dir, shopify_api_secret=SECRET)
-        post_deliveries(inline_settings, "bench-inline", [])  # nothing: keeps the app warm
+        live_rate, live_lag = run_live(env, settings, data_dir, order_payloads(n, seed=8))
+        live_jobs = finished_jobs(redis_url) - jobs
         db = open_shop_db(data_dir, "bench-inline", create=False)
         from storage.receipts import store_receipt
 
@@ -235,6 +271,10 @@ def main(n: int, redis_url: str) -> None:
     print(
         f"RQ worker process (shoprec worker --burst, start-up included): {rate:.0f} receipts/s"
         f" ({wall_s:.1f} s, {jobs} receipt jobs)"
+    )
+    print(
+        f"while a worker runs: {n} deliveries posted at {live_rate:.0f}/s, all applied"
+        f" {live_lag:.2f} s after the last one, in {live_jobs} receipt jobs"
     )
     print(f"in-process, one process_receipt per receipt: {one_each:.0f} receipts/s")
     print(f"in-process, drained in batches on one connection: {batch:.0f} receipts/s")
