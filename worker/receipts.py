@@ -2,9 +2,10 @@
 
 A receipt is written by plugin/webhooks.py before anything else happens to it (STYLE.md 4).
 Here its body is parsed and applied; a malformed payload marks the receipt 'rejected' with
-the precise reason and keeps the row for a replay, it never raises. Unexpected errors (a
-broken store) reach RQ, whose Retry re-runs the job; after the last try it lands in
-FailedJobRegistry and the receipt stays 'pending'.
+the precise reason and keeps the row for a replay, it never raises. An unexpected error (a
+broken store) is counted on the receipt (tries, next_try_at: record_failed_try), which stays
+'pending' for the sweep (worker.receipt_sweep); process_receipt then re-raises it, while a
+drain (worker.receipt_batch) goes on with the next receipt.
 
 Records go through worker.platform_apply, which skips a stale update (one whose platform
 updated_at is older than what was applied). Topic handling:
