@@ -258,3 +258,26 @@ def test_receipts_claimed_by_a_batch_that_died_fall_due_after_the_lease(
     report = redispatch_pending_receipts(settings, None, "demo", 0, now=later(LEASE_S + 5))
     assert report == {"demo": {"due": 1, "processed": 1}}
     assert shop_db.execute("SELECT count(*) FROM order_lines").fetchone()[0] == 2
+
+
+@pytest.mark.redis
+def test_an_ended_job_does_not_hold_a_receipt_still_pending(
+    redis_settings: Settings, redis_conn: redis.Redis
+) -> None:
+    from worker.receipt_dispatch import dispatch_receipt
+
+    db = open_shop_db(redis_settings.data_dir, SHOP, create=False)
+    try:
+        body = (FIXTURES / "inventory_levels_update.json").read_bytes()
+        rid, _ = store_receipt(db, "shopify", "inventory_levels/update", "inv", {}, body)
+        queue = get_queue(QUEUE_DEFAULT, redis_conn)
+        assert dispatch_receipt(queue, SHOP, rid)[1] is True
+        work(redis_conn)  # the job finished; the receipt waits for its product's sync
+        assert get_receipt(db, rid)["status"] == "pending"
+        job, enqueued = dispatch_receipt(queue, SHOP, rid)
+        assert enqueued and queue.job_ids == [receipt_job_id(SHOP, rid)] == [job.id]
+        # While that job waits, dispatching again adds nothing.
+        assert dispatch_receipt(queue, SHOP, rid)[1] is False
+        assert queue.job_ids == [job.id]
+    finally:
+        db.close()

@@ -106,7 +106,8 @@ def enqueue_receipt(queue: Queue, shop: str, receipt_id: int) -> Job:
                 Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer).delete()
             except NoSuchJobError:
                 pass
-    raise DuplicateJobError(f"job {job_id} kept reappearing while enqueueing")
+    # Someone keeps recreating it: whatever it is now, it is the receipt's job.
+    return Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
 
 
 def ensure_waiting_job(queue: Queue, shop: str, receipt_ids: list[int]) -> bool:
