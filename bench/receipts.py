@@ -25,6 +25,7 @@ import copy
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,7 @@ from storage.db import open_shop_db
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "shopify" / "orders_create.json"
+PRODUCT_FIXTURE = ROOT / "tests" / "fixtures" / "shopify" / "products_update.json"
 SECRET = "bench-secret"
 N_PRODUCTS = 300
 
@@ -137,6 +139,7 @@ def receipt_counts(data_dir: Path, shop: str) -> dict[str, int]:
 
 
 def start_worker(env: dict[str, str], burst: bool) -> subprocess.Popen[bytes]:
+    """A worker in a process group of its own, so stop_worker ends it and its work-horse."""
     args = ["worker", "--burst"] if burst else ["worker"]
     return subprocess.Popen(
         [sys.executable, "-c", "from plugin.cli import main; main()", *args],
@@ -144,7 +147,19 @@ def start_worker(env: dict[str, str], burst: bool) -> subprocess.Popen[bytes]:
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
+
+
+def stop_worker(worker: subprocess.Popen[bytes], grace_s: float = 30.0) -> None:
+    """SIGTERM (RQ's warm shutdown), then SIGKILL to the worker's own group after grace_s."""
+    if worker.poll() is None:
+        worker.terminate()
+    try:
+        worker.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
 
 
 def wait_applied(data_dir: Path, shop: str, n: int, worker: subprocess.Popen[bytes]) -> None:
@@ -170,8 +185,7 @@ def run_live(
         wait_applied(data_dir, "bench-live", len(bodies), worker)
         return rate, time.perf_counter() - posted
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
+        stop_worker(worker)
 
 
 def run_worker(env: dict[str, str], data_dir: Path, shop: str, n: int) -> float:
@@ -179,22 +193,12 @@ def run_worker(env: dict[str, str], data_dir: Path, shop: str, n: int) -> float:
     until all `n` receipts are processed (its exit is not waited on for the figure: RQ's
     burst worker lingers on shutdown)."""
     started = time.perf_counter()
-    worker = subprocess.Popen(
-        [sys.executable, "-c", "from plugin.cli import main; main()", "worker", "--burst"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_worker(env, burst=True)
     try:
         wait_applied(data_dir, shop, n, worker)
-        elapsed = time.perf_counter() - started
-        worker.wait(timeout=180)
+        return time.perf_counter() - started
     finally:
-        if worker.poll() is None:
-            worker.terminate()
-            worker.wait()
-    return elapsed
+        stop_worker(worker, grace_s=90.0)
 
 
 def finished_jobs(redis_url: str) -> int:
@@ -228,6 +232,27 @@ def in_process_rates(data_dir: Path, shop: str) -> tuple[float, float]:
     db.close()
     assert outcome.counts == {"processed": len(ids) - half}, outcome.counts
     return one_each, batch
+
+
+def product_drain_rate(data_dir: Path, n: int) -> float:
+    """Receipts/s draining N products/update receipts (each changes a product, so each would
+    move the serving-cache generation; the drain moves it once per batch)."""
+    from storage.receipts import store_receipt
+    from worker.receipt_batch import drain_receipts
+
+    base = json.loads(PRODUCT_FIXTURE.read_text())
+    db = open_shop_db(data_dir, "bench-products")
+    try:
+        for i in range(n):
+            body = json.dumps({**base, "id": 9_000_000 + i, "title": f"Product {i}"}).encode()
+            store_receipt(db, "shopify", "products/update", f"product-{i}", {}, body)
+        started = time.perf_counter()
+        outcome, _ = drain_receipts(db, "bench-products")
+        rate = n / (time.perf_counter() - started)
+    finally:
+        db.close()
+    assert outcome.counts == {"processed": n}, outcome.counts
+    return rate
 
 
 @click.command()
@@ -264,6 +289,7 @@ def main(n: int, redis_url: str) -> None:
             store_receipt(db, "shopify", "orders/create", f"inline-{i}", {}, body)
         db.close()
         one_each, batch = in_process_rates(data_dir, "bench-inline")
+        products = product_drain_rate(data_dir, n)
     connection.flushdb()
     print(f"receipts: {n} signed Shopify orders/create, {os.cpu_count()} cores")
     print(f"intake (Flask test client, stored + enqueued): {intake:.0f} deliveries/s")
@@ -278,6 +304,7 @@ def main(n: int, redis_url: str) -> None:
     )
     print(f"in-process, one process_receipt per receipt: {one_each:.0f} receipts/s")
     print(f"in-process, drained in batches on one connection: {batch:.0f} receipts/s")
+    print(f"in-process, products/update receipts drained: {products:.0f} receipts/s")
     print(f"reproduce: .venv/bin/python bench/receipts.py --receipts {n} --redis-url URL")
 
 

@@ -281,3 +281,24 @@ def test_an_ended_job_does_not_hold_a_receipt_still_pending(
         assert queue.job_ids == [job.id]
     finally:
         db.close()
+
+
+def test_a_batch_of_product_receipts_moves_the_cache_generation_once(
+    settings: Settings, shop_db: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from worker import cache_invalidation
+    from worker.receipt_batch import drain_receipts
+
+    product = json.loads((FIXTURES / "products_update.json").read_text())
+    for n in range(4):
+        body = json.dumps({**product, "id": 9100 + n, "title": f"P{n}"}).encode()
+        store_receipt(shop_db, "shopify", "products/update", f"p{n}", {}, body)
+    bumped: list[Path] = []
+    real_bump = cache_invalidation.bump_marker
+    monkeypatch.setattr(
+        cache_invalidation, "bump_marker", lambda d: bumped.append(d) or real_bump(d)
+    )
+    before = cache_invalidation.read_marker(settings.data_dir / "demo")
+    assert drain_receipts(shop_db, "demo")[0].counts == {"processed": 4}
+    assert bumped == [settings.data_dir / "demo"]
+    assert cache_invalidation.read_marker(settings.data_dir / "demo") != before

@@ -29,6 +29,7 @@ import sqlite_utils
 from config import Settings
 from storage.db import open_shop_db, shop_exists
 from storage.receipts import claim_due_receipts, get_receipt, receipt_status
+from worker.cache_invalidation import bumps_deferred
 from worker.receipts import finish_receipt, process_stored_receipt, record_failed_try
 
 logger = logging.getLogger(__name__)
@@ -59,24 +60,25 @@ def apply_receipts(
     """Apply each listed receipt that is still pending, in the order given (oldest first keeps
     a resource's updates in arrival order; stale ones are skipped by worker.platform_apply)."""
     outcome = BatchOutcome()
-    for receipt_id in receipt_ids:
-        receipt = get_receipt(db, int(receipt_id))
-        if receipt is None or receipt["status"] != "pending":
-            outcome.add("skipped")
-            continue
-        try:
-            summary = process_stored_receipt(db, shop, receipt)
-        except Exception as exc:
-            extra = {"shop": shop, "receipt_id": receipt_id}
-            logger.exception("receipt %s failed; left pending", receipt_id, extra=extra)
-            record_failed_try(db, receipt, exc)
-            outcome.add("failed")
-            continue
-        outcome.add(str(summary["status"]))
-        if summary.get("delete_shop"):
-            # shop/redact: the store is about to be deleted; nothing after it matters.
-            outcome.finish = summary
-            break
+    with bumps_deferred():  # served answers move on once per batch, not per receipt
+        for receipt_id in receipt_ids:
+            receipt = get_receipt(db, int(receipt_id))
+            if receipt is None or receipt["status"] != "pending":
+                outcome.add("skipped")
+                continue
+            try:
+                summary = process_stored_receipt(db, shop, receipt)
+            except Exception as exc:
+                extra = {"shop": shop, "receipt_id": receipt_id}
+                logger.exception("receipt %s failed; left pending", receipt_id, extra=extra)
+                record_failed_try(db, receipt, exc)
+                outcome.add("failed")
+                continue
+            outcome.add(str(summary["status"]))
+            if summary.get("delete_shop"):
+                # shop/redact: the store is about to be deleted; nothing after it matters.
+                outcome.finish = summary
+                break
     return outcome
 
 
