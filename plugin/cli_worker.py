@@ -127,21 +127,56 @@ def info_command(cli_ctx: CliContext) -> None:
 
 
 @worker_group.command(name="reprocess")
-@click.option("--receipt-id", type=int, required=True, help="The webhook receipt to replay.")
+@click.option("--receipt-id", type=int, default=None, help="The webhook receipt to replay.")
+@click.option(
+    "--pending",
+    is_flag=True,
+    help="Apply every receipt of the shop still pending (a lost queue, a stopped worker).",
+)
 @pass_cli
-def reprocess_command(cli_ctx: CliContext, receipt_id: int) -> None:
-    """Replay one stored webhook receipt now (after a fix), whatever its status; no Redis needed."""
+def reprocess_command(cli_ctx: CliContext, receipt_id: int | None, pending: bool) -> None:
+    """Replay one stored webhook receipt now (after a fix), whatever its status, or apply all
+    pending ones with --pending; in this process, no Redis needed."""
+    if (receipt_id is None) == (not pending):
+        raise click.UsageError("give either --receipt-id N or --pending")
+    if pending:
+        _reprocess_pending(cli_ctx)
+        return
     from worker.receipts import process_receipt
 
-    result = process_receipt(cli_ctx.settings, cli_ctx.shop, receipt_id, force=True)
+    result = process_receipt(cli_ctx.settings, cli_ctx.shop, int(receipt_id or 0), force=True)
     click.echo(" ".join(f"{key}={value}" for key, value in result.items()))
     if result.get("status") in ("missing", "rejected"):
         raise click.ClickException(str(result.get("error", result["status"])))
 
 
+def _reprocess_pending(cli_ctx: CliContext) -> None:
+    """Apply all pending receipts of the shop, oldest first, and print the counts."""
+    from storage.db import open_shop_db
+    from storage.receipts import due_pending_receipt_ids
+    from worker.receipt_batch import apply_receipts
+    from worker.receipts import finish_receipt
+
+    try:
+        db = open_shop_db(cli_ctx.settings.data_dir, cli_ctx.shop, create=False)
+    except (InvalidShopName, UnknownShop) as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        pending = due_pending_receipt_ids(db, limit=1_000_000)
+        outcome = apply_receipts(db, cli_ctx.shop, pending)
+    finally:
+        db.close()
+    if outcome.finish is not None:
+        finish_receipt(cli_ctx.settings, cli_ctx.shop, outcome.finish)
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(outcome.counts.items()))
+    click.echo(f"{len(pending)} pending receipts of {cli_ctx.shop}: {counts or 'nothing to do'}")
+    if outcome.counts.get("failed"):
+        raise click.ClickException(f"{outcome.counts['failed']} receipts failed: see the log")
+
+
 @click.group(name="campaigns")
 def campaigns_group() -> None:
-    """Email campaign timers and deliveries (issue 7): see what is pending or parked."""
+    """Email campaign timers and deliveries: see what is pending or parked."""
 
 
 @campaigns_group.command(name="status")
