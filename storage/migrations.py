@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from storage.schema import admin, connections, deliveries, experiments, storefront
+from storage.schema import (
+    admin,
+    connections,
+    deliveries,
+    delivery_claims,
+    experiments,
+    storefront,
+)
 
 MIGRATIONS: list[str] = [
     # 1: catalog, customers, orders, events, settings, inbox, sync state
@@ -161,6 +168,8 @@ MIGRATIONS: list[str] = [
     admin.SQL,
     # 6: experiments and attribution
     experiments.SQL,
+    # 7: a delivery being sent is claimed (re-driven when its sender died)
+    delivery_claims.SQL,
 ]
 
 
