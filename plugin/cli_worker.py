@@ -9,8 +9,6 @@ queues the start-up sweeps and makes sure every shop's periodic chains exist
 
 from __future__ import annotations
 
-import logging
-
 import click
 import redis
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
@@ -131,7 +129,6 @@ def run_command(
     if burst:
         make_worker(OutageLog()).work(burst=True, with_scheduler=True, logging_level=level)
         return
-    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     run_until_stopped(
         make_worker,
         connection,

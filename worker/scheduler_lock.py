@@ -24,6 +24,7 @@ import socket
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import redis
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
@@ -42,6 +43,8 @@ def _text(value: bytes | str | None) -> str:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether `pid` runs here; a zombie (killed, not yet reaped: a container's PID 1 may
+    never reap) counts as dead."""
     if pid <= 0:
         return False
     try:
@@ -50,7 +53,11 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # someone else's live process
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: trust kill(0)
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def holder_gone(connection: redis.Redis, holder: str, now: datetime | None = None) -> str | None:

@@ -29,7 +29,9 @@ from worker.scheduler_lock import SurvivingScheduler, release_stale_scheduler_lo
 logger = logging.getLogger(__name__)
 
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
-MAINTENANCE_INTERVAL_S = 30  # how soon a dead scheduler's lock is taken over
+# How often a worker checks for a dead scheduler to replace. RQ runs maintenance only when
+# its blocking dequeue returns, so the dequeue wait is capped to the same figure.
+MAINTENANCE_INTERVAL_S = 15
 MAX_BACKOFF_S = 30.0
 _RQ_RETRY_LINE = "could not connect to Redis"
 
@@ -77,6 +79,10 @@ class SurvivalMixin:
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL_S)
         super().__init__(*args, **kwargs)
         self.shutdown_asked = False
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return MAINTENANCE_INTERVAL_S
 
     def request_stop(self, signum: Any, frame: Any) -> None:
         self.shutdown_asked = True
