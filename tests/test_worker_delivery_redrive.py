@@ -10,6 +10,7 @@ killed mid-push leaves.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -17,7 +18,6 @@ import pytest
 import redis
 import sqlite_utils
 from fake_email_platform import FakePlatform, fake_platform
-from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 import worker.push
@@ -36,6 +36,7 @@ from storage.delivery_claims import claim_delivery, record_steps_done
 from worker.delivery_sweep import sweep_deliveries
 from worker.push import CLAIM_LEASE
 from worker.queues import QUEUE_EMAIL, get_queue
+from worker.supervisor import SurvivingSimpleWorker
 
 KEY = "shoprec-" + "ab" * 20
 LONG_AGO = datetime.now(UTC) - timedelta(minutes=20)
@@ -131,7 +132,9 @@ def planned_step(db: sqlite_utils.Database, delivery_id: int) -> PushStep:
 def sweep_and_work(db: sqlite_utils.Database, redis_conn: redis.Redis) -> dict:
     queue = get_queue(QUEUE_EMAIL, redis_conn)
     summary = sweep_deliveries(db, queue, "demo")
-    SimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer).work(burst=True)
+    SurvivingSimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer).work(
+        burst=True
+    )
     return summary
 
 
@@ -233,3 +236,33 @@ def test_a_fresh_claim_keeps_a_second_sender_out(
     result = worker.push.push_delivery(settings, db, delivery_id)
     assert result["skipped"] and result["claimed"]
     assert platform.requests == []
+
+
+@pytest.mark.redis
+def test_redrive_command_queues_the_stuck_or_pushes_them_here(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    redis_conn: redis.Redis,
+    platform: FakePlatform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    from plugin.cli import cli
+
+    delivery_id = klaviyo_delivery(db)
+    die_while_sending(db, delivery_id)
+    url = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")  # as conftest
+    monkeypatch.setenv("REDIS_URL", url)
+    runner = CliRunner()
+    queued = runner.invoke(cli, ["campaigns", "redrive"])
+    assert queued.exit_code == 0, queued.output
+    assert queued.output.strip() == (
+        f"1 stuck deliveries: 1 queued again [{delivery_id}], 0 already have a job waiting"
+    )
+    assert get_queue(QUEUE_EMAIL, redis_conn).count == 1 and platform.requests == []
+
+    here = runner.invoke(cli, ["campaigns", "redrive", "--here"])
+    assert here.exit_code == 0, here.output
+    assert f"delivery_id={delivery_id} provider=klaviyo status=sent" in here.output
+    assert platform.mails == {KEY: 1}

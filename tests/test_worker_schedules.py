@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import redis
-from rq import SimpleWorker
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 from rq.serializers import JSONSerializer
@@ -26,6 +25,7 @@ from worker.schedules import (
     schedule_slot,
     slot_of,
 )
+from worker.supervisor import SurvivingSimpleWorker
 
 pytestmark = pytest.mark.redis
 SWEEP = periodic_job("worker.jobs.sweep_deliveries_job")
@@ -90,7 +90,7 @@ def test_a_due_tick_runs_in_a_worker_and_schedules_the_next(data_dir, redis_conn
     slot = slot_of(datetime.now(UTC), SWEEP.every) - 1  # due since one interval
     assert schedule_slot(redis_conn, SWEEP, "alpha", slot)
     queue = get_queue(QUEUE_EMAIL, redis_conn)
-    SimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer).work(
+    SurvivingSimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer).work(
         burst=True, with_scheduler=True
     )
     tick = Job.fetch(chain_job_id(SWEEP, "alpha", slot), redis_conn, serializer=JSONSerializer)

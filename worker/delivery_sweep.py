@@ -33,7 +33,14 @@ logger = logging.getLogger(__name__)
 
 STUCK_AFTER: timedelta = CLAIM_LEASE  # a claim this old has no live sender (push.py)
 PUSH_RESULT_TTL_S = 86_400
-_LIVE = (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED)
+_LIVE = (
+    JobStatus.QUEUED,
+    JobStatus.SCHEDULED,
+    JobStatus.DEFERRED,
+    JobStatus.STARTED,
+    JobStatus.RATE_LIMITED,  # waiting for a free push slot
+    JobStatus.READY_TO_ENQUEUE,
+)
 
 
 def _live_job(queue: Queue, job_id: str) -> bool:

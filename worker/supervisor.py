@@ -88,6 +88,16 @@ class SurvivalMixin:
         self.shutdown_asked = True
         super().request_stop(signum, frame)
 
+    def subscribe(self) -> None:
+        """RQ's command channel, polled every second: RQ's 60 s poll can hold a stopping
+        worker (its unsubscribe joins the thread) for up to a minute."""
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler
+        )
+
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         super().heartbeat(timeout, pipeline)
         if pipeline is None:
