@@ -42,6 +42,9 @@ def _connect(settings: Settings) -> redis.Redis:
     except redis.RedisError as exc:
         url = redact_redis_url(settings.redis_url)
         raise click.ClickException(f"cannot reach Redis at {url}: {exc}") from exc
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(connection.close)  # its socket is closed with the command
     return connection
 
 
