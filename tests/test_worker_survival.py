@@ -215,3 +215,25 @@ def test_a_lock_whose_holder_stopped_heartbeating_elsewhere_is_freed(redis_conn)
     freed = release_stale_scheduler_locks(redis_conn, ["default", "email", "sync"])
     assert sorted(freed) == ["default", "sync"]
     assert redis_conn.get(RQScheduler.get_locking_key("email")) == b"alive"
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+def test_worker_started_before_redis_waits_for_it_and_stops_on_sigterm_during_an_outage(
+    data_dir: Path, tmp_path: Path, workers: list[subprocess.Popen]
+) -> None:
+    port = free_port()
+    log = tmp_path / "worker.log"
+    workers.append(start_worker(f"redis://127.0.0.1:{port}/0", data_dir, log))
+    time.sleep(3)  # no Redis yet: the worker waits instead of exiting
+    assert workers[0].poll() is None, log.read_text()
+    server = start_redis(port)
+    try:
+        conn = redis.Redis(port=port)
+        job = get_queue("sync", conn).enqueue_call("worker.jobs.count_products", ("demo",))
+        wait_until(job_done(conn, job.id), 90, "a job runs once Redis is up")
+    finally:
+        stop(server)
+    time.sleep(2)  # Redis gone again; a stop request must still be honoured
+    workers[0].send_signal(signal.SIGTERM)
+    assert workers[0].wait(timeout=60) == 0, log.read_text()
+    assert "Traceback" not in log.read_text()

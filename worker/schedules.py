@@ -35,6 +35,7 @@ from rq.serializers import JSONSerializer
 from rq.utils import import_attribute
 
 from storage.db import list_shops, shop_exists, validate_shop_name
+from storage.errors import InvalidShopName
 from worker.queues import QUEUE_DEFAULT, QUEUE_EMAIL, get_queue
 
 logger = logging.getLogger(__name__)
@@ -161,6 +162,13 @@ def ensure_chains(
     """Every shop's chains (and, at a worker's start, one run now of each `at_start` job)."""
     started = ran = 0
     for shop in list_shops(data_dir):
+        try:
+            validate_shop_name(shop)
+        except InvalidShopName:
+            logger.warning(
+                "folder %r under %s is not a shop name: no periodic jobs", shop, data_dir
+            )
+            continue
         for periodic in PERIODIC_JOBS:
             started += ensure_chain(connection, periodic, shop)
             if at_start and periodic.at_start:

@@ -64,6 +64,10 @@ class OutageLog(logging.Filter):
         if _RQ_RETRY_LINE in str(record.msg):
             self.down(record.args[1] if isinstance(record.args, tuple) and record.args[1:] else "")
             return False
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, REDIS_DOWN):  # RQ's "unhandled exception, quitting" + traceback:
+            self.down(error)  # run_until_stopped starts a new worker once Redis is back
+            return False
         return True
 
 
@@ -231,7 +235,12 @@ def run_until_stopped(
         started = time.monotonic()
         try:
             if on_connected is not None:
-                on_connected(connection)
+                try:
+                    on_connected(connection)
+                except REDIS_DOWN:
+                    raise
+                except Exception:  # start-up upkeep must never keep the worker from working
+                    logger.exception("start-up upkeep failed; the worker starts anyway")
             worker = make_worker(outage)
             worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
         except REDIS_DOWN as exc:
