@@ -242,6 +242,8 @@ def run_until_stopped(
                 except Exception:  # start-up upkeep must never keep the worker from working
                     logger.exception("start-up upkeep failed; the worker starts anyway")
             worker = make_worker(outage)
+            if stop.asked:  # asked while starting up: before the worker's own handlers
+                return
             worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
         except REDIS_DOWN as exc:
             outage.down(exc)
