@@ -65,7 +65,7 @@ class OutageLog(logging.Filter):
             self.down(record.args[1] if isinstance(record.args, tuple) and record.args[1:] else "")
             return False
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, REDIS_DOWN):  # RQ's "unhandled exception, quitting" + traceback:
+        if isinstance(error, REDIS_DOWN) and "quitting" in str(record.msg):  # + a traceback:
             self.down(error)  # run_until_stopped starts a new worker once Redis is back
             return False
         return True
