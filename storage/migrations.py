@@ -14,6 +14,7 @@ from storage.schema import (
     admin,
     connections,
     deliveries,
+    delivery_claims,
     experiments,
     inbox,
     privacy,
@@ -175,6 +176,8 @@ MIGRATIONS: list[str] = [
     privacy.SQL,
     # the webhook inbox's dedupe key (per platform) and retry bookkeeping
     inbox.SQL,
+    # a delivery being sent is claimed (re-driven when its sender died)
+    delivery_claims.SQL,
 ]
 
 

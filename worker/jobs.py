@@ -224,3 +224,35 @@ def sweep_pending_receipts_job(
         connection = get_redis(settings)
     grace = SWEEP_GRACE_S if older_than_s is None else int(older_than_s)
     return redispatch_pending_receipts(settings, connection, shop, grace)
+
+
+def sweep_deliveries_job(shop: str) -> dict[str, Any]:
+    """Re-drive the shop's deliveries that nothing will push (a periodic job, and run once
+    at each worker start: worker/schedules.py)."""
+    from rq import get_current_job
+
+    from worker.delivery_sweep import sweep_deliveries
+    from worker.queues import QUEUE_EMAIL, get_queue
+    from worker.redis_connection import get_redis
+
+    settings = load_settings()
+    job = get_current_job()
+    connection = job.connection if job is not None else get_redis(settings)
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        return sweep_deliveries(db, get_queue(QUEUE_EMAIL, connection), shop)
+    finally:
+        db.close()
+
+
+def periodic_tick(job: str, shop: str, slot: int) -> dict[str, Any]:
+    """One tick of a periodic chain (worker/schedules.py): schedule the next, run `job(shop)`."""
+    from rq import get_current_job
+
+    from worker.redis_connection import get_redis
+    from worker.schedules import run_tick
+
+    settings = load_settings()
+    current = get_current_job()
+    connection = current.connection if current is not None else get_redis(settings)
+    return run_tick(connection, settings.data_dir, job, shop, int(slot))

@@ -31,7 +31,7 @@ from worker.receipts import finish_receipt
 logger = logging.getLogger(__name__)
 
 # Long enough that a receipt the web app is enqueueing or applying right now is left to it.
-SWEEP_GRACE_S = 120
+SWEEP_GRACE_S = 30
 
 
 def redispatch_pending_receipts(
