@@ -50,10 +50,19 @@ def test_the_delivery_sweep_is_registered_every_few_minutes() -> None:
     assert SWEEP.queue == QUEUE_EMAIL and SWEEP.every <= timedelta(minutes=15)
 
 
+def test_the_receipt_sweep_runs_every_minute_and_the_event_purge_daily() -> None:
+    receipts = periodic_job("worker.jobs.sweep_pending_receipts_job")
+    purge = periodic_job("worker.jobs.purge_old_events_job")
+    assert receipts is not None and receipts.every <= timedelta(minutes=1) and receipts.at_start
+    assert purge is not None and purge.every == timedelta(days=1)
+
+
 def test_workers_starting_together_make_one_chain_per_shop(data_dir, redis_conn) -> None:
     first = ensure_chains(data_dir, redis_conn, at_start=True)
     second = ensure_chains(data_dir, redis_conn, at_start=True)  # another worker, or a restart
-    assert first == {"chains_started": 2, "startup_runs": 2}
+    shops = 2
+    at_start = sum(1 for job in PERIODIC_JOBS if job.at_start)
+    assert first == {"chains_started": shops * len(PERIODIC_JOBS), "startup_runs": shops * at_start}
     assert second == {"chains_started": 0, "startup_runs": 0}
     next_slot = slot_of(datetime.now(UTC), SWEEP.every) + 1
     assert scheduled(redis_conn) == sorted(
