@@ -20,8 +20,6 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
 from plugin.app_proxy import proxied_recommendations, verified_proxy_shop
-from plugin.browse_signals import enqueue_browse_timers
-from plugin.queue_connection import queue_redis
 from plugin.recommendations import RecommendationService
 from plugin.request_params import parse_event_payload
 
@@ -33,9 +31,8 @@ from plugin.storefront import (
     WIDGET_JS,
     _charge_rate_limit,
     _json_body,
+    store_events,
 )
-from storage.db import open_shop_db
-from storage.events import insert_events
 
 bp = Blueprint("app_proxy_storefront", __name__)
 
@@ -88,11 +85,4 @@ def proxied_events() -> tuple[Response, int]:
     shop, rows = parse_event_payload(
         _with_signed_identity(payload, shop, customer), service.shop_exists
     )
-    db = open_shop_db(service.settings.data_dir, shop, create=False)
-    try:
-        stored = insert_events(db, rows)
-    finally:
-        db.close()
-    if stored:
-        enqueue_browse_timers(queue_redis(service.settings), shop, rows)
-    return jsonify({"ok": True, "stored": stored}), 202
+    return jsonify({"ok": True, "stored": store_events(service, shop, rows)}), 202
