@@ -76,6 +76,11 @@ class AssociationRules:
             return Neighbours.empty(self.pair_indices.shape[0])
         return self.cooccurrence
 
+    @property
+    def plain_trusted(self) -> bool:
+        """Enough baskets with 2+ items, and some pair at all, for plain co-purchase."""
+        return self.multi_item_baskets >= MIN_MULTI_ITEM_BASKETS and self.plain.n_pairs > 0
+
     def at_floor(self, floor: int) -> AssociationRules:
         """The same pair table without the pairs seen in fewer than `floor` orders.
 

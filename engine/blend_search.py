@@ -47,6 +47,7 @@ class MixScores:
 
     metric: np.ndarray
     stderr: np.ndarray
+    gain_stderr: np.ndarray  # of the per-query difference from the first mix (paired)
     coverage: np.ndarray
     raw: dict[str, float]
     noise: float
@@ -73,6 +74,7 @@ def score_mixes(
     n_mix, n_raw = len(mixes), len(raw_sources)
     sums = np.zeros(n_mix + n_raw)
     squares = np.zeros(n_mix + n_raw)
+    gain_squares = np.zeros(n_mix)
     shown = np.zeros((n_mix, n_items), bool)
     noise, count = 0.0, 0
     discount = 1.0 / np.log2(np.arange(k) + 2.0)
@@ -118,13 +120,18 @@ def score_mixes(
                 noise += min(r / n_allowed, 1.0) * discount.sum() / ideal
             sums += values
             squares += values * values
+            gain = values[:n_mix] - values[0]
+            gain_squares += gain * gain
             count += 1
     n = max(count, 1)
     mean = sums / n
     stderr = np.sqrt(np.maximum(squares / n - mean * mean, 0.0) / n)
+    gain = mean[:n_mix] - mean[0] if n_mix else np.zeros(0)
+    gain_stderr = np.sqrt(np.maximum(gain_squares / n - gain * gain, 0.0) / n)
     return MixScores(
         metric=mean[:n_mix],
         stderr=stderr[:n_mix],
+        gain_stderr=gain_stderr,
         coverage=shown.sum(axis=1) / max(n_items, 1),
         raw={s: float(mean[n_mix + i]) for i, s in enumerate(raw_sources)},
         noise=noise / n,

@@ -100,7 +100,7 @@ class ShopModels:
         # Computed once per loaded model set: counting pairs per request cost ~0.3 ms.
         return {
             "rules": self.rules.trusted,
-            "confidence": self.rules.trusted,
+            "confidence": self.rules.plain_trusted,
             "taste": self.taste.trusted,
             "collaborative": self.collaborative.purchase_trusted or self.collaborative.view_trusted,
             "content": self.content.trusted,
@@ -264,7 +264,10 @@ class ShopModels:
     def _pair_source(self, ev: Evidence) -> PairSource:
         """The seeds' own pairs when they have any (lent ones when the seeds are look-alikes),
         else those of their most similar products (_borrowed_seeds)."""
-        if _has_rows(self.rules.pair_indices, ev.seeds):
+        # Seeds with co-purchases of their own, if all under the rules' support floor, keep
+        # them (plain co-purchase takes the rules' weight) rather than borrow look-alikes'.
+        own = self.rules.plain.indices
+        if _has_rows(self.rules.pair_indices, ev.seeds) or _has_rows(own, ev.seeds):
             return PairSource(ev.seeds, ev.seed_weights, ev.lent)
         return PairSource(*self._borrowed_seeds(ev.seeds), borrowed=True)
 

@@ -33,11 +33,12 @@ from engine.training_data import TrainingData
 HOLDOUT_SHARE = 0.12
 MIN_ORDERS = 200  # fewer orders in all: nothing to hold out
 MIN_QUERIES = {"fbt": 150, "next_purchase": 40}
-MAX_REQUESTS = 1500  # distinct held-out requests scored per slot (a seeded sample beyond)
-FLOORS = (1, 2, 3, 5)
+MAX_REQUESTS = 1000  # distinct held-out requests scored per slot (a seeded sample beyond)
+FLOORS = (1, 2, 5)
 COVERAGE_SHARE = 0.6  # the chosen mix keeps >= 60% of the built-in mix's catalog coverage
 NOISE_FACTOR = 1.5  # a source alone must beat a random list by half again to count
 COARSE_STEP, FINE_STEP = 0.25, 0.1
+MIN_GAIN = 0.01  # a mix must beat the built-in one by 1% of its metric (and by 2 SE)
 
 
 @dataclass(frozen=True)
@@ -138,19 +139,21 @@ def _sample(queries: tuple[Query, ...]) -> list[Query]:
 def _choose_floor(
     models: ShopModels, queries: list[Query], search: SlotSearch, data: TrainingData
 ) -> tuple[int, list[dict[str, float]]]:
-    """The support floor whose best coarse mix scores highest (ties: the higher floor)."""
+    """The support floor: the automatic one (engine.association.auto_min_count) unless
+    another floor's best coarse mix beats it by MIN_GAIN."""
     n_orders = int(data.purchases["order_id"].nunique())
-    floors = sorted({*FLOORS, auto_min_count(n_orders)})
+    auto = auto_min_count(n_orders)
+    floors = sorted({*FLOORS, auto})
     mixes = weight_grid(search.sources, COARSE_STEP)
-    rows, best_floor, best = [], floors[0], -1.0
+    rows, best = [], {}
     for floor in floors:
         variant = replace(models, rules=models.rules.at_floor(floor))
         scores = score_mixes(variant, queries, mixes, (), search.metric, search.k)
-        value = float(scores.metric.max())
-        rows.append({"floor": floor, search.metric: round(value, 4)})
-        if value >= best - 1e-4:
-            best_floor, best = floor, max(best, value)
-    return best_floor, rows
+        best[floor] = float(scores.metric.max())
+        rows.append({"floor": floor, search.metric: round(best[floor], 4)})
+    top = max(floors, key=lambda f: (best[f], f == auto))
+    chosen = top if best[top] > best[auto] * (1 + MIN_GAIN) else auto
+    return chosen, rows
 
 
 def _search_slot(
@@ -171,7 +174,8 @@ def _search_slot(
     singles = [{s: 1.0} for s in search.sources]
     mixes = [default, *singles, *weight_grid(kept, FINE_STEP)]
     scores = score_mixes(models, queries, mixes, (), search.metric, search.k)
-    chosen_row = _choose(mixes, scores, default)
+    usable = np.asarray([all(s in kept for s in mix) for mix in mixes])
+    chosen_row = _choose(mixes, scores, default, usable)
     rows = [
         {"name": f"{s} alone (its own ranking)", search.metric: round(probe.raw[s], 4)}
         for s in search.sources
@@ -202,17 +206,33 @@ def _search_slot(
 
 
 def _choose(
-    mixes: list[Mapping[str, float]], scores: MixScores, default: Mapping[str, float]
+    mixes: list[Mapping[str, float]],
+    scores: MixScores,
+    default: Mapping[str, float],
+    usable: np.ndarray,
 ) -> int:
-    """Row of the mix to serve: the best under the coverage floor, or, within half a
-    standard error of it, the one nearest the built-in weights."""
+    """Row of the mix to serve among the usable ones (no dropped source).
+
+    Row 0, the built-in mix, stays unless a mix beats it clearly: by MIN_GAIN of its metric
+    and by two standard errors of the paired per-query difference (a few tenths of a point
+    on one holdout is noise, not a reason to serve other weights). Of the mixes that do, and
+    keep COVERAGE_SHARE of the built-in mix's coverage, the best; within half a standard
+    error of it, the one nearest the built-in weights.
+    """
     floor = COVERAGE_SHARE * float(scores.coverage[0])
-    eligible = np.flatnonzero(scores.coverage >= floor - 1e-9)
-    if eligible.size == 0:
-        return 0
-    best = eligible[np.argmax(scores.metric[eligible])]
+    eligible = usable & (scores.coverage >= floor - 1e-9)
+    if usable[0]:
+        gain = scores.metric - scores.metric[0]
+        margin = np.maximum(2 * scores.gain_stderr, MIN_GAIN * float(scores.metric[0]))
+        eligible &= gain > margin
+        if not eligible.any():
+            return 0
+    elif not eligible.any():
+        eligible = usable
+    rows = np.flatnonzero(eligible)
+    best = rows[np.argmax(scores.metric[rows])]
     tolerance = max(1e-3, 0.5 * float(scores.stderr[best]))
-    near = eligible[scores.metric[eligible] >= scores.metric[best] - tolerance]
+    near = rows[scores.metric[rows] >= scores.metric[best] - tolerance]
     distance = [sum(abs(mixes[i].get(s, 0.0) - default.get(s, 0.0)) for s in SOURCES) for i in near]
     return int(near[int(np.argmin(distance))])
 
