@@ -104,25 +104,28 @@ def score_mixes(
         rows = np.repeat(np.arange(n_mix), valid[:n_mix].sum(axis=1))
         shown[rows, cand[top_k[:n_mix]][valid[:n_mix]]] = True
         n_allowed = max(int(allowed.sum()), 1)
-        for query in its_queries:
-            wanted = [index[i] for i in query.relevant if i in index]
-            relevant = np.isin(cand, np.asarray(wanted, np.int64))
-            hits = relevant[top_k] & valid
-            r = len(query.relevant)
-            if metric == "hr":
-                values = hits.any(axis=1).astype(float)
-                noise += 1.0 - math.prod(
-                    max(n_allowed - r - i, 0) / (n_allowed - i) for i in range(min(k, n_allowed))
-                )
-            else:
-                ideal = discount[: min(r, k)].sum()
-                values = (hits * discount[: hits.shape[1]]).sum(axis=1) / ideal
-                noise += min(r / n_allowed, 1.0) * discount.sum() / ideal
-            sums += values
-            squares += values * values
-            gain = values[:n_mix] - values[0]
-            gain_squares += gain * gain
-            count += 1
+        # All queries of this request at once: (queries x candidates) relevance, then hits
+        # per query, mix and position.
+        position = {int(item): j for j, item in enumerate(cand)}
+        relevant = np.zeros((len(its_queries), cand.size), bool)
+        sizes = np.zeros(len(its_queries))
+        for row, query in enumerate(its_queries):
+            sizes[row] = len(query.relevant)
+            cols = [position.get(index.get(i, -1), -1) for i in query.relevant]
+            relevant[row, [c for c in cols if c >= 0]] = True
+        hits = relevant[:, top_k] & valid[None]  # queries x rows x positions
+        if metric == "hr":
+            values = hits.any(axis=2).astype(float)
+            noise += sum(_random_hit(n_allowed, int(r), k) for r in sizes)
+        else:
+            ideal = np.cumsum(discount)[np.minimum(sizes, k).astype(int) - 1]
+            values = (hits * discount[: hits.shape[2]]).sum(axis=2) / ideal[:, None]
+            noise += float((np.minimum(sizes / n_allowed, 1.0) * discount.sum() / ideal).sum())
+        sums += values.sum(axis=0)
+        squares += (values * values).sum(axis=0)
+        gain = values[:, :n_mix] - values[:, :1]
+        gain_squares += (gain * gain).sum(axis=0)
+        count += len(its_queries)
     n = max(count, 1)
     mean = sums / n
     stderr = np.sqrt(np.maximum(squares / n - mean * mean, 0.0) / n)
@@ -136,6 +139,13 @@ def score_mixes(
         raw={s: float(mean[n_mix + i]) for i, s in enumerate(raw_sources)},
         noise=noise / n,
         queries=count,
+    )
+
+
+def _random_hit(n_allowed: int, relevant: int, k: int) -> float:
+    """Chance that k items drawn at random from n_allowed include one of `relevant`."""
+    return 1.0 - math.prod(
+        max(n_allowed - relevant - i, 0) / (n_allowed - i) for i in range(min(k, n_allowed))
     )
 
 
