@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -10,6 +11,9 @@ import pytest
 
 from engine.base import RecommendationRequest
 from engine.blend import DEFAULT_WEIGHTS
+from engine.blend_search import score_mixes
+from engine.evaluation import score_task
+from engine.holdout import split_at
 from engine.shop_artifacts import load_shop_models, save_shop_models
 from engine.shop_fit import fit_shop_models
 from engine.shop_models import ShopModels
@@ -134,3 +138,24 @@ def test_a_pair_seen_twice_is_still_bought_together_in_a_large_shop():
     served = models.recommend(request)
     assert served[0].product_id == "P051"
     assert served[0].reason == "Bought together with Item 50 green in 2 orders"
+
+
+def test_scoring_many_mixes_at_once_matches_the_served_lists():
+    """engine.blend_search's one-product-at-a-time matrix scoring gives each mix the figure
+    recommend() would: the validation chooses on what shoppers would be served."""
+    data = _sku_shop(400)
+    parts = split_at(data, datetime(2025, 5, 1, tzinfo=UTC), 4)
+    models = fit_shop_models(parts.train, validate=False)
+    mixes = [
+        {"rules": 0.6, "content": 0.25, "popularity": 0.15},
+        {"confidence": 0.5, "popularity": 0.5},
+        {"content": 1.0},
+    ]
+    scores = score_mixes(models, parts.fbt, mixes, (), "hr", 4)
+    for mix, value, coverage in zip(mixes, scores.metric, scores.coverage, strict=True):
+        served = replace(models, learned={FBT: mix})
+        expected = score_task(served, parts.fbt, 4)
+        assert value == pytest.approx(expected["hr"])
+        assert coverage == pytest.approx(expected["coverage"])
+    assert scores.queries == len(parts.fbt) > 100
+    assert scores.metric.max() - scores.metric.min() > 0.2  # the mixes serve different lists
