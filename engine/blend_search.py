@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from engine.base import RecommendationRequest
 from engine.blend import FILL_WEIGHT, SOURCES, plan_weights
 from engine.holdout import Query
 from engine.shop_models import ShopModels
@@ -54,9 +55,27 @@ class MixScores:
     queries: int
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """Held-out queries grouped by request: per query, its right answers as item indexes
+    and how many right answers it has (answers the models do not know count too)."""
+
+    groups: dict[RecommendationRequest, list[tuple[np.ndarray, int]]]
+
+    @classmethod
+    def of(cls, item_ids: np.ndarray, queries: Iterable[Query]) -> HeldOut:
+        """Group queries (one context/slot) by request; answers outside item_ids are dropped."""
+        index = {item: i for i, item in enumerate(item_ids.tolist())}
+        groups: dict[RecommendationRequest, list[tuple[np.ndarray, int]]] = {}
+        for query in queries:
+            found = np.asarray([index[i] for i in query.relevant if i in index], np.int64)
+            groups.setdefault(query.request, []).append((found, len(query.relevant)))
+        return cls(groups)
+
+
 def score_mixes(
     models: ShopModels,
-    queries: Sequence[Query],
+    held: HeldOut,
     mixes: Sequence[Mapping[str, float]],
     raw_sources: Sequence[str],
     metric: str,
@@ -67,9 +86,7 @@ def score_mixes(
     All queries must share one context/slot; the mixes are that slot's weights, planned
     per request as serving plans them.
     """
-    groups: dict[object, list[Query]] = {}
-    for query in queries:
-        groups.setdefault(query.request, []).append(query)
+    groups = held.groups
     n_items = models.items.n_items
     n_mix, n_raw = len(mixes), len(raw_sources)
     sums = np.zeros(n_mix + n_raw)
@@ -78,7 +95,7 @@ def score_mixes(
     shown = np.zeros((n_mix, n_items), bool)
     noise, count = 0.0, 0
     discount = 1.0 / np.log2(np.arange(k) + 2.0)
-    index = {item: i for i, item in enumerate(models.item_ids.tolist())}
+    position = np.full(max(models.items.n_items, 1), -1, np.int64)
     plans: dict[tuple, tuple[np.ndarray, list[str]]] = {}
     for request, its_queries in groups.items():
         prepared = models.prepare(request)
@@ -106,13 +123,14 @@ def score_mixes(
         n_allowed = max(int(allowed.sum()), 1)
         # All queries of this request at once: (queries x candidates) relevance, then hits
         # per query, mix and position.
-        position = {int(item): j for j, item in enumerate(cand)}
+        position[cand] = np.arange(cand.size)
         relevant = np.zeros((len(its_queries), cand.size), bool)
-        sizes = np.zeros(len(its_queries))
-        for row, query in enumerate(its_queries):
-            sizes[row] = len(query.relevant)
-            cols = [position.get(index.get(i, -1), -1) for i in query.relevant]
-            relevant[row, [c for c in cols if c >= 0]] = True
+        sizes = np.asarray([size for _, size in its_queries], np.float64)
+        found = [answers for answers, _ in its_queries]
+        rows_of = np.repeat(np.arange(len(found)), [a.size for a in found])
+        cols = position[np.concatenate(found)] if rows_of.size else rows_of
+        relevant[rows_of[cols >= 0], cols[cols >= 0]] = True
+        position[cand] = -1
         hits = relevant[:, top_k] & valid[None]  # queries x rows x positions
         if metric == "hr":
             values = hits.any(axis=2).astype(float)

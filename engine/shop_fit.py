@@ -84,7 +84,9 @@ def fit_shop_models(
     content, t_content = _timed(lambda: fit_content(data, items, features=features))
     validation, t_valid = _timed(
         lambda: (
-            validate_shop(data, lambda prefix: _fit_prefix(prefix, items, features, content))
+            validate_shop(
+                data, lambda prefix, floor: _fit_prefix(prefix, floor, items, features, content)
+            )
             if validate
             else Validation(report={"status": "not validated"})
         )
@@ -131,13 +133,17 @@ def fit_shop_models(
 
 
 def _fit_prefix(
-    prefix: TrainingData, items: ItemSpace, features: ItemFeatures, content: ContentModel
+    prefix: TrainingData,
+    floor: int,
+    items: ItemSpace,
+    features: ItemFeatures,
+    content: ContentModel,
 ) -> ShopModels:
     """The models validation scores, fitted on the older orders over the full item space.
 
-    Content reads only the catalog, so the full fit's is shared; rules are mined at support
-    floor 1 (validation derives the higher floors from it) without the set rules no
-    one-product request fires; item-item (no slot validation searches) stays empty.
+    Content reads only the catalog, so the full fit's is shared; rules are mined at the
+    lowest support floor tried (validation derives the higher ones from it) without the set
+    rules no one-product request fires; item-item (no slot validation searches) is empty.
     """
     inter = prepare_interactions(prefix, items)
     newness = newness_of(_created_at(prefix, items), prefix.now)
@@ -146,7 +152,7 @@ def _fit_prefix(
         items,
         fit_popularity(inter, items, newness),
         Collaborative(empty, empty, 0, 0),
-        fit_association(inter, min_count=1, set_rules=False),
+        fit_association(inter, min_count=floor, set_rules=False),
         content,
         fit_taste(inter, side=features.matrix),
         (),

@@ -25,7 +25,7 @@ import pandas as pd
 
 from engine.association import auto_min_count
 from engine.blend import DEFAULT_WEIGHTS, SOURCES
-from engine.blend_search import MixScores, score_mixes, weight_grid
+from engine.blend_search import HeldOut, MixScores, score_mixes, weight_grid
 from engine.holdout import Query, split_at
 from engine.shop_models import ShopModels
 from engine.training_data import TrainingData
@@ -34,7 +34,10 @@ HOLDOUT_SHARE = 0.12
 MIN_ORDERS = 200  # fewer orders in all: nothing to hold out
 MIN_QUERIES = {"fbt": 150, "next_purchase": 40}
 MAX_REQUESTS = 1000  # distinct held-out requests scored per slot (a seeded sample beyond)
-FLOORS = (1, 2, 5)
+# Support floors tried, with the automatic one. Not 1 in a shop whose automatic floor is
+# higher: pairs seen once are served by plain co-purchase anyway (engine.blend.HANDOVER),
+# and as rules they never scored better on the shops measured.
+FLOORS = (2, 5)
 COVERAGE_SHARE = 0.6  # the chosen mix keeps >= 60% of the built-in mix's catalog coverage
 NOISE_FACTOR = 1.5  # a source alone must beat a random list by half again to count
 COARSE_STEP, FINE_STEP = 0.25, 0.1
@@ -88,24 +91,26 @@ def holdout_moment(data: TrainingData) -> datetime | None:
 
 
 def validate_shop(
-    data: TrainingData, fit_prefix: Callable[[TrainingData], ShopModels]
+    data: TrainingData, fit_prefix: Callable[[TrainingData, int], ShopModels]
 ) -> Validation:
     """Choose the shop's blend weights on its newest orders (see the module docstring).
 
-    fit_prefix: fits the models on the older orders (rules at support floor 1 and their
-    plain table; the tables validation does not score may be left empty).
+    fit_prefix: fits the models on the older orders, rules at the given support floor (the
+    lowest tried; validation derives the others) with their plain table; the tables
+    validation does not score may be left empty.
     """
     moment = holdout_moment(data)
     if moment is None:
         return _defaults_everywhere(f"fewer than {MIN_ORDERS} orders to hold any out")
     parts = split_at(data, moment, max(s.k for s in SEARCHES.values()))
-    models = fit_prefix(parts.train)
+    floors = _floors(data)
+    models = fit_prefix(parts.train, floors[0])
     held = {"fbt": parts.fbt, "next_purchase": parts.next_purchase}
     learned: dict[str, dict[str, float]] = {}
     report: dict[str, Any] = {"holdout_from": moment.isoformat()}
     floor: int | None = None
     for key, search in SEARCHES.items():
-        queries = _sample(held[search.task])
+        queries = HeldOut.of(models.item_ids, _sample(held[search.task]))
         if len(held[search.task]) < MIN_QUERIES[search.task]:
             report[key] = _default_report(
                 key,
@@ -115,7 +120,7 @@ def validate_shop(
             continue
         slot_models = models
         if search.task == "fbt":
-            floor, floor_rows = _choose_floor(models, queries, search, data)
+            floor, floor_rows = _choose_floor(models, queries, search, floors, data)
             slot_models = replace(models, rules=models.rules.at_floor(floor))
         chosen, slot_report = _search_slot(slot_models, queries, key, search)
         if search.task == "fbt":
@@ -136,19 +141,27 @@ def _sample(queries: tuple[Query, ...]) -> list[Query]:
     return [q for q in queries if q.request in keep]
 
 
+def _auto_floor(data: TrainingData) -> int:
+    return auto_min_count(int(data.purchases["order_id"].nunique()))
+
+
+def _floors(data: TrainingData) -> list[int]:
+    """The support floors to try, lowest first: FLOORS, the automatic one, and no lower."""
+    auto = _auto_floor(data)
+    return sorted({auto, *(f for f in FLOORS if f >= min(auto, FLOORS[0]))})
+
+
 def _choose_floor(
-    models: ShopModels, queries: list[Query], search: SlotSearch, data: TrainingData
+    models: ShopModels, held: HeldOut, search: SlotSearch, floors: list[int], data: TrainingData
 ) -> tuple[int, list[dict[str, float]]]:
     """The support floor: the automatic one (engine.association.auto_min_count) unless
     another floor's best coarse mix beats it by MIN_GAIN."""
-    n_orders = int(data.purchases["order_id"].nunique())
-    auto = auto_min_count(n_orders)
-    floors = sorted({*FLOORS, auto})
+    auto = _auto_floor(data)
     mixes = weight_grid(search.sources, COARSE_STEP)
     rows, best = [], {}
     for floor in floors:
         variant = replace(models, rules=models.rules.at_floor(floor))
-        scores = score_mixes(variant, queries, mixes, (), search.metric, search.k)
+        scores = score_mixes(variant, held, mixes, (), search.metric, search.k)
         best[floor] = float(scores.metric.max())
         rows.append({"floor": floor, search.metric: round(best[floor], 4)})
     top = max(floors, key=lambda f: (best[f], f == auto))
@@ -157,11 +170,16 @@ def _choose_floor(
 
 
 def _search_slot(
-    models: ShopModels, queries: list[Query], key: str, search: SlotSearch
+    models: ShopModels, held: HeldOut, key: str, search: SlotSearch
 ) -> tuple[dict[str, float] | None, dict[str, Any]]:
     """The chosen mix of one slot (None: the built-in one stays) and its report."""
     default = dict(DEFAULT_WEIGHTS[key])
-    probe = score_mixes(models, queries, [default], search.sources, search.metric, search.k)
+    # One pass: the built-in mix, each source served alone, every mix of the grid, and
+    # each source raw (the noise check); mixes with a source that fails it are not usable.
+    singles = [{s: 1.0} for s in search.sources]
+    mixes = [default, *singles, *weight_grid(search.sources, FINE_STEP)]
+    scores = score_mixes(models, held, mixes, search.sources, search.metric, search.k)
+    probe = scores
     dropped = {
         s: f"alone {search.metric.upper()}@{search.k} {probe.raw[s]:.3f}, a random list "
         f"{probe.noise:.3f}: no signal on this shop"
@@ -171,9 +189,6 @@ def _search_slot(
     kept = tuple(s for s in search.sources if s not in dropped)
     if not kept:
         return None, _default_report(key, "built-in weights: no source beats a random list")
-    singles = [{s: 1.0} for s in search.sources]
-    mixes = [default, *singles, *weight_grid(kept, FINE_STEP)]
-    scores = score_mixes(models, queries, mixes, (), search.metric, search.k)
     usable = np.asarray([all(s in kept for s in mix) for mix in mixes])
     chosen_row = _choose(mixes, scores, default, usable)
     rows = [

@@ -11,7 +11,7 @@ import pytest
 
 from engine.base import RecommendationRequest
 from engine.blend import DEFAULT_WEIGHTS
-from engine.blend_search import score_mixes
+from engine.blend_search import HeldOut, score_mixes
 from engine.evaluation import score_task
 from engine.holdout import split_at
 from engine.shop_artifacts import load_shop_models, save_shop_models
@@ -151,7 +151,7 @@ def test_scoring_many_mixes_at_once_matches_the_served_lists():
         {"confidence": 0.5, "popularity": 0.5},
         {"content": 1.0},
     ]
-    scores = score_mixes(models, parts.fbt, mixes, (), "hr", 4)
+    scores = score_mixes(models, HeldOut.of(models.item_ids, parts.fbt), mixes, (), "hr", 4)
     for mix, value, coverage in zip(mixes, scores.metric, scores.coverage, strict=True):
         served = replace(models, learned={FBT: mix})
         expected = score_task(served, parts.fbt, 4)
