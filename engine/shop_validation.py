@@ -38,7 +38,6 @@ MAX_REQUESTS = 1000  # distinct held-out requests scored per slot (a seeded samp
 # higher: pairs seen once are served by plain co-purchase anyway (engine.blend.HANDOVER),
 # and as rules they never scored better on the shops measured.
 FLOORS = (2, 5)
-COVERAGE_SHARE = 0.6  # the chosen mix keeps >= 60% of the built-in mix's catalog coverage
 NOISE_FACTOR = 1.5  # a source alone must beat a random list by half again to count
 COARSE_STEP, FINE_STEP = 0.25, 0.1
 MIN_GAIN = 0.01  # a mix must beat the built-in one by 1% of its metric (and by 2 SE)
@@ -52,14 +51,17 @@ class SlotSearch:
     sources: tuple[str, ...]
     metric: str
     k: int
+    coverage_share: float  # the chosen mix keeps this share of the built-in mix's coverage
 
 
+# A product page's list may narrow to the pairs that sell (a grocer's staples); a shopper's
+# for_you list keeps most of its breadth, or every shopper sees the same best sellers.
 SEARCHES: dict[str, SlotSearch] = {
     "product/frequently_bought_together": SlotSearch(
-        "fbt", ("rules", "confidence", "content", "popularity"), "hr", 8
+        "fbt", ("rules", "confidence", "content", "popularity"), "hr", 8, 0.6
     ),
     "home/for_you": SlotSearch(
-        "next_purchase", ("taste", "content", "popularity", "trending"), "ndcg", 10
+        "next_purchase", ("taste", "content", "popularity", "trending"), "ndcg", 10, 0.85
     ),
 }
 
@@ -190,7 +192,7 @@ def _search_slot(
     if not kept:
         return None, _default_report(key, "built-in weights: no source beats a random list")
     usable = np.asarray([all(s in kept for s in mix) for mix in mixes])
-    chosen_row = _choose(mixes, scores, default, usable)
+    chosen_row = _choose(mixes, scores, default, usable, search.coverage_share)
     rows = [
         {"name": f"{s} alone (its own ranking)", search.metric: round(probe.raw[s], 4)}
         for s in search.sources
@@ -225,16 +227,17 @@ def _choose(
     scores: MixScores,
     default: Mapping[str, float],
     usable: np.ndarray,
+    coverage_share: float,
 ) -> int:
     """Row of the mix to serve among the usable ones (no dropped source).
 
     Row 0, the built-in mix, stays unless a mix beats it clearly: by MIN_GAIN of its metric
     and by two standard errors of the paired per-query difference (a few tenths of a point
     on one holdout is noise, not a reason to serve other weights). Of the mixes that do, and
-    keep COVERAGE_SHARE of the built-in mix's coverage, the best; within half a standard
+    keep coverage_share of the built-in mix's coverage, the best; within half a standard
     error of it, the one nearest the built-in weights.
     """
-    floor = COVERAGE_SHARE * float(scores.coverage[0])
+    floor = coverage_share * float(scores.coverage[0])
     eligible = usable & (scores.coverage >= floor - 1e-9)
     if usable[0]:
         gain = scores.metric - scores.metric[0]
