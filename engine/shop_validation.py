@@ -8,9 +8,11 @@ and per slot scores a grid of weight mixes on the held-out orders through the se
 (engine.blend_search): the slot's metric (HR@8 for frequently bought together, NDCG@10 for
 for_you) decides, under a coverage floor, and a source that does no better than a random list
 on its own (content over meaningless titles) gets weight 0 with the figures that say so.
-Mixes within half a standard error of the best are treated as equal and the one nearest the
-built-in weights wins, so a shop the defaults already suit keeps them. The rules' support
-floor is chosen the same way. Too few held-out cases: the built-in weights, and why.
+The built-in mix stays unless another beats it by MIN_GAIN and two paired standard errors,
+so a shop the defaults already suit keeps them; among the mixes that do, those within half a
+standard error of the best count as equal and the one nearest the built-in weights wins.
+The rules' support floor is chosen the same way. Too few held-out cases: the built-in
+weights, and why.
 """
 
 from __future__ import annotations

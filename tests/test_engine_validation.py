@@ -159,3 +159,18 @@ def test_scoring_many_mixes_at_once_matches_the_served_lists():
         assert coverage == pytest.approx(expected["coverage"])
     assert scores.queries == len(parts.fbt) > 100
     assert scores.metric.max() - scores.metric.min() > 0.2  # the mixes serve different lists
+
+
+def test_a_higher_support_floor_drops_the_rare_pairs_and_keeps_the_order():
+    baskets = [[0, 1]] * 6 + [[0, 2]] * 3 + [[0, 3]] * 1 + [[4, 5]] * 20
+    data = _data(_products([f"Item {i}" for i in range(6)], [1.0] * 6), _orders(baskets))
+    rules = fit_shop_models(data, validate=False).rules
+    assert rules.min_count == 1
+    row = [int(i) for i in rules.pair_indices[0] if i >= 0]
+    assert set(row) == {1, 2, 3}
+    raised = rules.at_floor(3)
+    assert raised.min_count == 3
+    assert [int(i) for i in raised.pair_indices[0] if i >= 0] == [i for i in row if i != 3]
+    assert raised.at_floor(2) is raised  # never lowers: the dropped pairs are gone
+    # Plain co-purchase keeps every pair whatever the floor, by confidence.
+    assert [int(i) for i in raised.plain.indices[0][:3]] == [1, 2, 3]
