@@ -67,10 +67,13 @@ def validation_lines(report: dict[str, Any]) -> list[str]:
     """The weights training chose per slot on the shop's newest orders, and why."""
     if not report or report.get("status") == "not validated":
         return []
-    out = [
-        f"blend weights chosen on the orders from {report.get('holdout_from', '-')} "
-        f"(held out, {report.get('seconds', 0):.1f} s)"
-    ]
+    if "holdout_from" in report:
+        out = [
+            f"blend weights chosen on the orders from {report['holdout_from']} "
+            f"(held out, {report.get('seconds', 0):.1f} s)"
+        ]
+    else:
+        out = ["blend weights: the built-in ones (too little data to validate)"]
     for key, slot in report.items():
         if not isinstance(slot, dict) or "weights" not in slot:
             continue
