@@ -34,6 +34,8 @@ def save_shop_models(models: ShopModels, directory: Path) -> dict[str, int]:
     manifest: dict[str, Any] = {
         "n_items": models.items.n_items,
         "weights": models.weights,
+        "learned_weights": models.learned,
+        "validation": models.validation,
         "models": [vars(s) for s in models.summaries],
     }
     written["manifest.json"] = save_manifest(directory, manifest)
@@ -78,4 +80,7 @@ def load_shop_models(directory: Path) -> ShopModels:
         taste_from_arrays(a["taste"]),
         summaries,
         validate_weights(manifest["weights"]),
+        # Models saved before validation existed serve the built-in weights.
+        learned=validate_weights(manifest.get("learned_weights") or {}),
+        validation=manifest.get("validation") or {},
     )
