@@ -59,4 +59,11 @@ def create_app(
     from plugin import admin_privacy
 
     app.register_blueprint(admin_privacy.bp)
+    from plugin import health, metrics, metrics_scrape
+    from plugin.log_format import configure_logging_once
+
+    configure_logging_once(settings)
+    metrics.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(metrics_scrape.bp)
     return app

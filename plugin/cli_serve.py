@@ -28,6 +28,7 @@ from plugin.cli import CliContext, pass_cli
 from plugin.errors import ApiError
 from plugin.recommendations import FALLBACK_NEWEST, FALLBACK_POPULAR, build_service
 from plugin.request_params import parse_recommendation_query
+from plugin.serve_metrics import prepare_multiprocess_dir, serve_options
 from plugin.shop_display import FORMAT_KEY, TITLES_KEY, display_from_settings
 from storage.admin_users import has_admin_user, set_admin_password
 from storage.catalog import count_products
@@ -145,7 +146,10 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
 
 
 def run_server(settings: Settings, host: str, port: int, workers: int, dev: bool) -> None:
-    """Serve create_app(settings) with gunicorn, or with werkzeug when `dev`."""
+    """Serve create_app(settings) with gunicorn (counters summed over its workers in
+    /metrics), or with werkzeug when `dev` (one process: its own counters)."""
+    if not dev:
+        prepare_multiprocess_dir()  # before the app's metrics are made
     app = create_app(settings)
     if dev:
         from werkzeug.serving import run_simple
@@ -161,6 +165,7 @@ def run_server(settings: Settings, host: str, port: int, workers: int, dev: bool
             "errorlog": "-",
             "timeout": 30,
             "graceful_timeout": 10,
+            **serve_options(settings.log_format),
         },
     ).run()
 
