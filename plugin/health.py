@@ -15,7 +15,8 @@ from typing import Any
 
 import redis
 from flask import Blueprint, Response, current_app, jsonify
-from rq import Worker
+from rq.utils import utcparse
+from rq.worker_registration import get_keys
 
 from config import Settings
 from plugin.queue_connection import queue_redis
@@ -59,13 +60,27 @@ def _data_dir_check(settings: Settings) -> dict[str, Any]:
     return {"ok": True}
 
 
-def _heartbeat_age_s(worker: Worker, now: datetime) -> float | None:
-    beat = worker.last_heartbeat
-    if beat is None:
-        return None
-    if beat.tzinfo is None:  # rq stores UTC
-        beat = beat.replace(tzinfo=UTC)
-    return max(0.0, (now - beat).total_seconds())
+def _heartbeat_ages_s(connection: redis.Redis) -> list[float | None]:
+    """Seconds since each registered RQ worker's last heartbeat (None: never beat).
+
+    Reads rq's own registry (the set of worker keys, each worker's 'last_heartbeat') in two
+    round trips. Not through rq.Worker.all: building Worker objects raises the socket
+    timeout of the connection's pool to the worker's blocking-dequeue timeout (minutes),
+    which would take the short timeouts away from the app's enqueueing client.
+    """
+    keys = sorted(get_keys(connection=connection))
+    pipe = connection.pipeline(transaction=False)
+    for key in keys:
+        pipe.hget(key, "last_heartbeat")
+    now = datetime.now(UTC)
+    ages: list[float | None] = []
+    for raw in pipe.execute() if keys else []:
+        try:
+            beat = utcparse(raw.decode() if isinstance(raw, bytes) else raw) if raw else None
+        except ValueError:
+            beat = None
+        ages.append(max(0.0, (now - beat).total_seconds()) if beat is not None else None)
+    return ages
 
 
 def _worker_check(settings: Settings, redis_ok: bool) -> dict[str, Any]:
@@ -75,15 +90,14 @@ def _worker_check(settings: Settings, redis_ok: bool) -> dict[str, Any]:
     if not redis_ok or connection is None:
         return {"ok": False, "detail": "Redis does not answer: no worker can be seen"}
     try:
-        workers = Worker.all(connection=connection)
+        all_ages = _heartbeat_ages_s(connection)
     except (redis.RedisError, OSError) as exc:
         return {"ok": False, "detail": f"cannot list workers: {exc}"}
-    now = datetime.now(UTC)
-    ages = [a for a in (_heartbeat_age_s(w, now) for w in workers) if a is not None]
+    ages = [age for age in all_ages if age is not None]
     youngest = min(ages) if ages else None
     check: dict[str, Any] = {
         "ok": youngest is not None and youngest <= max_age,
-        "workers": len(workers),
+        "workers": len(all_ages),
         "last_heartbeat_age_s": round(youngest, 1) if youngest is not None else None,
     }
     if not check["ok"]:
