@@ -23,7 +23,7 @@ from storage.db import open_shop_db
 from storage.deliveries import create_delivery, set_delivery_status
 from storage.orders import popular_products
 from storage.receipts import store_receipt
-from tests.metrics_text import delta, parse_samples, value
+from tests.metrics_text import close_app_redis, delta, parse_samples, value
 from tests.test_plugin_webhooks import SHOP, fixture_bytes, make_settings, post_shopify
 from worker.queues import get_queue
 from worker.training import models_dir
@@ -201,7 +201,9 @@ def test_queue_depth_is_read_from_redis(trained_settings: Settings, redis_conn: 
     get_queue("sync", redis_conn).enqueue("worker.jobs.ping", job_id="one")
     get_queue("sync", redis_conn).enqueue("worker.jobs.ping", job_id="two")
     settings = load_settings({}, data_dir=trained_settings.data_dir, redis_url=url)
-    samples = scrape(create_app(settings, {"TESTING": True}).test_client())
+    app = create_app(settings, {"TESTING": True})
+    samples = scrape(app.test_client())
+    close_app_redis(app)
     assert value(samples, "shoprec_redis_up") == 1
     assert value(samples, "shoprec_queue_jobs", queue="sync") == 2
     assert value(samples, "shoprec_queue_jobs", queue="default") == 0

@@ -22,6 +22,7 @@ from rq.utils import utcformat
 from config import Settings, load_settings
 from plugin import create_app
 from plugin.queue_connection import QUEUE_REDIS_KEY, TIMEOUT_S
+from tests.metrics_text import close_app_redis
 from worker.queues import enqueue_retrain, get_queue
 
 pytestmark = pytest.mark.redis
@@ -92,7 +93,7 @@ def test_readyz_follows_the_worker_heartbeat(
     finally:
         _stop(proc)
     assert client.get("/readyz").status_code == 503
-    client.application.extensions[QUEUE_REDIS_KEY].close()
+    close_app_redis(client.application)
 
     lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
     retrain = next(x for x in lines if x["message"] == "retraining shop demo")
