@@ -66,8 +66,10 @@ class _TimedValue:
             return self._value
 
 
-def _manifest_facts(settings: Settings, shop: str, now: datetime) -> tuple[float, float] | None:
-    """(model age s, last training s or NaN) from the manifest; None when never trained.
+def _manifest_facts(
+    settings: Settings, shop: str, now: datetime
+) -> tuple[float, float | None] | None:
+    """(model age s, last training s or None) from the manifest; None when never trained.
 
     A manifest written before trained_at was recorded dates from its file's mtime.
     """
@@ -82,7 +84,7 @@ def _manifest_facts(settings: Settings, shop: str, now: datetime) -> tuple[float
     except (OSError, ValueError, AttributeError):
         return None
     seconds = manifest.get("training_seconds")
-    duration = float(seconds) if isinstance(seconds, (int, float)) else float("nan")
+    duration = float(seconds) if isinstance(seconds, (int, float)) else None
     return max(0.0, (now - trained_at).total_seconds()), duration
 
 
@@ -141,7 +143,8 @@ class ShopStoreCollector(Collector):
             facts = _manifest_facts(self._settings, shop, now)
             if facts is not None:
                 age.add_metric([shop], facts[0])
-                training.add_metric([shop], facts[1])
+                if facts[1] is not None:
+                    training.add_metric([shop], facts[1])
         return [pending, lag, deliveries, age, training, unreadable]
 
     def _backlog(self, shop: str) -> ShopBacklog | None:

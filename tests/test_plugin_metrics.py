@@ -8,6 +8,8 @@ Multiprocess mode under gunicorn is in tests/test_metrics_gunicorn.py.
 from __future__ import annotations
 
 import json
+import os
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -172,6 +174,20 @@ def test_scrape_time_gauges_read_backlog_and_model_age(trained_settings: Setting
     assert training == manifest["training_seconds"] and training > 0
     assert value(samples, "shoprec_shop_store_unreadable", shop="demo") == 0
     assert "shoprec_redis_up" not in {name for name, _ in samples}  # no REDIS_URL: not asked
+
+
+def test_models_trained_before_trained_at_was_kept_date_from_the_manifest_file(
+    trained_settings: Settings,
+) -> None:
+    path = models_dir(trained_settings, "demo") / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["trained_at"], manifest["training_seconds"]
+    path.write_text(json.dumps(manifest))
+    an_hour_ago = time.time() - 3600
+    os.utime(path, (an_hour_ago, an_hour_ago))
+    samples = scrape(create_app(trained_settings, {"TESTING": True}).test_client())
+    assert abs(value(samples, "shoprec_model_age_seconds", shop="demo") - 3600) < 120
+    assert ("shoprec_model_training_seconds", frozenset({("shop", "demo")})) not in samples
 
 
 def test_store_gauges_are_cached_for_a_few_seconds(trained_settings: Settings) -> None:
