@@ -10,7 +10,6 @@ honest reason, so a new shop shows something instead of an error.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,8 @@ from engine.rule_context import RuleContext, is_excluded
 from engine.rules import pool_size
 from engine.shop_artifacts import load_shop_models
 from engine.slot_limits import clamp_limit
+from plugin.log_format import answer_request_id
+from plugin.metrics import record_answer
 from plugin.model_cache import ModelCache
 from plugin.request_params import RecommendationParams
 from plugin.rule_inputs import fallback_reason, on_sale, read_facts
@@ -205,11 +206,12 @@ class RecommendationService:
         return f"{self.serving_cache.generation(shop)}.s{stamp}"
 
     def _answer(self, params: RecommendationParams, items: list[dict[str, Any]]) -> dict[str, Any]:
+        record_answer(params.shop, params.context, items)
         return {
             "shop": params.shop,
             "context": params.context,
             "slot": params.slot,
-            "request_id": uuid.uuid4().hex,
+            "request_id": answer_request_id(),
             "identity": params.identity_label,
             "items": items,
         }

@@ -145,7 +145,11 @@ def train_shop(settings: Settings, shop: str, now: datetime | None = None) -> Tr
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".models-", dir=target.parent))
     try:
-        files = save_shop_models(models, staging)
+        run = {
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "training_seconds": round(time.perf_counter() - start, 3),
+        }
+        files = save_shop_models(models, staging, run)
         old = target.with_name(f".models-old-{time.time_ns()}")
         if target.exists():
             target.rename(old)
