@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from storage.schema import admin, connections, deliveries, experiments, privacy, storefront
+from storage.schema import (
+    admin,
+    connections,
+    deliveries,
+    experiments,
+    privacy,
+    session_reads,
+    storefront,
+)
 
 MIGRATIONS: list[str] = [
     # 1: catalog, customers, orders, events, settings, inbox, sync state
@@ -163,6 +171,8 @@ MIGRATIONS: list[str] = [
     experiments.SQL,
     # data subject requests and event retention runs
     privacy.SQL,
+    # indexes for the serving path's reads by session and customer and event type
+    session_reads.SQL,
 ]
 
 
