@@ -99,6 +99,7 @@ timeout 120 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$RECS_URL" | tee "
 echo "== wrk -t2 -c$CONNECTIONS -d$DURATION --latency -s bench/realistic.lua (uncached, realistic)"
 timeout 120 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$ROOT/bench/realistic.lua" \
     "$BASE" -- "$TMP/paths.txt" | tee "$TMP/realistic.txt"
+sleep 3  # let the server finish what the last run left queued before the ping is measured
 echo "== wrk -t2 -c$CONNECTIONS -d$DURATION --latency (ping)"
 timeout 120 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$PING_URL" | tee "$TMP/ping.txt"
 
