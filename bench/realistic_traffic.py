@@ -66,17 +66,28 @@ def seed_sessions(data_dir: Path, shop: str, count: int = SESSIONS, seed: int = 
             viewed = tuple(rng.sample(products, rng.randint(1, 6)))
             carted = viewed[: rng.randint(0, min(3, len(viewed)))]
             start = now - timedelta(minutes=rng.uniform(1, 60))
+            # Keys per session and step, not content hashes: the times follow the clock, and
+            # a second seeding must add nothing.
             who = {"customer_id": customer, "session_id": session, "visitor_id": visitor}
             for i, pid in enumerate(viewed):
                 ts = to_iso(start + timedelta(seconds=40 * i))
-                events.append({**who, "ts": ts, "type": "view", "product_id": pid})
-            for pid in carted:
+                key = f"{session}-view-{i}"
+                events.append(
+                    {**who, "event_key": key, "ts": ts, "type": "view", "product_id": pid}
+                )
+            for i, pid in enumerate(carted):
                 ts = to_iso(start + timedelta(seconds=300))
-                events.append({**who, "ts": ts, "type": "add_to_cart", "product_id": pid})
+                key = f"{session}-cart-{i}"
+                events.append(
+                    {**who, "event_key": key, "ts": ts, "type": "add_to_cart", "product_id": pid}
+                )
             if rng.random() < DISMISS_SHARE:
                 ts = to_iso(start + timedelta(seconds=400))
                 dismissed = rng.choice(products)
-                events.append({**who, "ts": ts, "type": "dismiss", "product_id": dismissed})
+                key = f"{session}-dismiss"
+                events.append(
+                    {**who, "event_key": key, "ts": ts, "type": "dismiss", "product_id": dismissed}
+                )
             sessions.append(Session(session, visitor, customer, viewed, carted))
         insert_events(db, events)
         return sessions
