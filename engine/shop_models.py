@@ -113,11 +113,18 @@ class ShopModels:
         return list(self.summaries)
 
     def _indexes(self, ids: tuple[str, ...]) -> np.ndarray:
+        """Positions of the known ids in the item space, in first-seen order."""
         if not ids or self.item_ids.size == 0:
             return np.zeros(0, np.int32)
-        wanted = np.asarray(list(dict.fromkeys(ids)), dtype=str)
-        pos = np.minimum(np.searchsorted(self.item_ids, wanted), self.item_ids.size - 1)
-        return pos[self.item_ids[pos] == wanted].astype(np.int32)
+        position = self._position
+        wanted = map(str, dict.fromkeys(ids))
+        return np.array([position[i] for i in wanted if i in position], np.int32)
+
+    @cached_property
+    def _position(self) -> dict[str, int]:
+        # Built once per loaded model set: a request asks positions of its anchors, session
+        # views and every excluded id, and a dict beats a string array search at that size.
+        return {pid: i for i, pid in enumerate(self.item_ids.tolist())}
 
     def recommend(self, request: RecommendationRequest) -> list[Recommendation]:
         """Up to request.limit recommendations; never the request's products or excluded ids."""

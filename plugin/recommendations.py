@@ -36,9 +36,9 @@ from plugin.serving_cache import ExpiringSets, ExpiringValues, ServingCache, Sho
 from plugin.serving_profile import (
     NO_PROFILE,
     ServingProfile,
+    SettingsMemo,
     serving_profile,
     shop_rule_settings,
-    weighted_models,
 )
 from plugin.serving_rules import RulesStep
 from plugin.shop_connections import ShopConnections
@@ -122,6 +122,7 @@ class RecommendationService:
         # Through a lambda: the rules step follows the service's clock if a test moves it.
         self.rules = RulesStep(self._readers, lambda: self._now(), impressions)
         self._connections = ShopConnections(settings.data_dir)
+        self._settings_memo = SettingsMemo()
         self.engine_calls = 0  # how often the models were asked: lets tests see the caching
 
     def shop_exists(self, shop: str) -> bool:
@@ -258,8 +259,11 @@ class RecommendationService:
             return None
         if models is None:
             return None
-        models = weighted_models(db, params.shop, models, serving)
-        settings = shop_rule_settings(db, params.shop, params.context, params.slot, serving)
+        memo = self._settings_memo
+        models = memo.models(db, params.shop, models, serving, generation)
+        settings = memo.rule_settings(
+            db, params.shop, params.context, params.slot, serving, generation
+        )
         request = RecommendationRequest(
             context=params.context,
             slot=params.slot,
