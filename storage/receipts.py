@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -72,7 +72,7 @@ def mark_receipt(
     with db.conn:
         db.conn.execute(
             "UPDATE webhook_receipts SET status = ?, error = ?, processed_at = ?, "
-            "next_try_at = NULL WHERE receipt_id = ?",
+            "next_try_at = NULL, claimed_by = NULL WHERE receipt_id = ?",
             (status, error, utc_now_iso(), receipt_id),
         )
 
@@ -85,7 +85,7 @@ def defer_receipt(
     with db.conn:
         db.conn.execute(
             "UPDATE webhook_receipts SET status = 'pending', error = ?, tries = tries + 1, "
-            "next_try_at = ? WHERE receipt_id = ?",
+            "next_try_at = ?, claimed_by = NULL WHERE receipt_id = ?",
             (note, to_iso(next_try_at), receipt_id),
         )
 
@@ -125,17 +125,19 @@ def due_pending_receipt_ids(
     received_before: datetime | None = None,
     now: datetime | None = None,
     limit: int = 10_000,
+    released: Sequence[str] = (),
 ) -> list[int]:
     """Pending receipts, oldest first, that are due: received before `received_before` (all
-    when None) and with no next try set or one at or before `now` (any when None)."""
+    when None) and with no next try set, one at or before `now` (any when None), or claimed
+    by one of the `released` claim tokens (their holder is gone)."""
     sql = "SELECT receipt_id FROM webhook_receipts WHERE status = 'pending'"
     params: list[Any] = []
     if received_before is not None:
         sql += " AND received_at < ?"
         params.append(to_iso(received_before))
     if now is not None:
-        sql += " AND (next_try_at IS NULL OR next_try_at <= ?)"
-        params.append(to_iso(now))
+        sql += f" AND (next_try_at IS NULL OR next_try_at <= ?{_released_sql(released)})"
+        params.extend([to_iso(now), *released])
     rows = db.execute(sql + " ORDER BY receipt_id LIMIT ?", [*params, limit]).fetchall()
     return [int(row[0]) for row in rows]
 
@@ -147,21 +149,42 @@ def claim_due_receipts(
     lease_until: datetime,
     limit: int,
     received_before: datetime | None = None,
+    claimed_by: str | None = None,
+    released: Sequence[str] = (),
 ) -> list[int]:
     """Take up to `limit` due pending receipts, oldest first, for one batch: their next try
     moves to `lease_until`, so a concurrent batch (another worker's drain, the sweep) skips
     them and each is applied once. A batch that dies leaves them pending; they fall due
     again when the lease ends, for the sweep. One statement, so two claims never overlap."""
-    due = "status = 'pending' AND (next_try_at IS NULL OR next_try_at <= ?)"
-    params: list[Any] = [to_iso(lease_until), to_iso(now)]
+    due = (
+        f"status = 'pending' AND (next_try_at IS NULL OR next_try_at <= ?{_released_sql(released)})"
+    )
+    params: list[Any] = [to_iso(lease_until), claimed_by, to_iso(now), *released]
     if received_before is not None:
         due += " AND received_at < ?"
         params.append(to_iso(received_before))
     with db.conn:
         rows = db.conn.execute(
-            "UPDATE webhook_receipts SET next_try_at = ? WHERE receipt_id IN ("
+            "UPDATE webhook_receipts SET next_try_at = ?, claimed_by = ? WHERE receipt_id IN ("
             f"SELECT receipt_id FROM webhook_receipts WHERE {due} ORDER BY receipt_id LIMIT ?"
             ") RETURNING receipt_id",
             [*params, limit],
         ).fetchall()
     return sorted(int(row[0]) for row in rows)
+
+
+def _released_sql(released: Sequence[str]) -> str:
+    """The OR-clause that makes receipts claimed by any of `released` due."""
+    if not released:
+        return ""
+    return f" OR claimed_by IN ({', '.join('?' for _ in released)})"
+
+
+def receipt_claim_holders(db: sqlite_utils.Database, now: datetime) -> list[str]:
+    """The claim tokens holding pending receipts whose claim has not run out at `now`."""
+    rows = db.execute(
+        "SELECT DISTINCT claimed_by FROM webhook_receipts WHERE status = 'pending' "
+        "AND claimed_by IS NOT NULL AND next_try_at > ?",
+        [to_iso(now)],
+    ).fetchall()
+    return [str(row[0]) for row in rows]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from plugin.cli import cli
 from storage.db import open_shop_db
 from storage.receipts import get_receipt, store_receipt
 from worker.jobs import sweep_pending_receipts_job
+from worker.process_claims import new_claim_token
 from worker.queues import QUEUE_DEFAULT, get_queue
 from worker.receipt_sweep import redispatch_pending_receipts
 from worker.receipts import process_receipt, receipt_job_id
@@ -257,6 +260,32 @@ def test_receipts_claimed_by_a_batch_that_died_fall_due_after_the_lease(
     # ... until the lease is over; then the sweep applies it, once.
     report = redispatch_pending_receipts(settings, None, "demo", 0, now=later(LEASE_S + 5))
     assert report == {"demo": {"due": 1, "processed": 1}}
+    assert shop_db.execute("SELECT count(*) FROM order_lines").fetchone()[0] == 2
+
+
+def test_receipts_claimed_by_a_killed_worker_are_due_at_once(
+    settings: Settings, shop_db: sqlite_utils.Database
+) -> None:
+    from storage.receipts import claim_due_receipts
+    from worker.receipt_batch import LEASE_S, drain_receipts
+
+    rid, _ = store_receipt(shop_db, "shopify", "orders/create", "o", {}, order_body(7600))
+    live, _ = store_receipt(shop_db, "shopify", "orders/create", "p", {}, order_body(7601))
+    child = subprocess.Popen(["true"])  # a worker process of this host that is gone
+    child.wait()
+    dead = f"{socket.gethostname()}:{child.pid}:batch"
+    now = datetime.now(UTC)
+    lease = now + timedelta(seconds=LEASE_S)
+    assert claim_due_receipts(shop_db, now=now, lease_until=lease, limit=1, claimed_by=dead) == [
+        rid
+    ]
+    assert claim_due_receipts(
+        shop_db, now=now, lease_until=lease, limit=1, claimed_by=new_claim_token()
+    ) == [live]
+    # No lease to wait out for the dead batch's receipt; the live batch's stays its own.
+    assert drain_receipts(shop_db, "demo")[0].counts == {"processed": 1}
+    assert get_receipt(shop_db, rid)["status"] == "processed"
+    assert get_receipt(shop_db, live)["status"] == "pending"
     assert shop_db.execute("SELECT count(*) FROM order_lines").fetchone()[0] == 2
 
 

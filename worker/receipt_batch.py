@@ -28,8 +28,14 @@ import sqlite_utils
 
 from config import Settings
 from storage.db import open_shop_db, shop_exists
-from storage.receipts import claim_due_receipts, get_receipt, receipt_status
+from storage.receipts import (
+    claim_due_receipts,
+    get_receipt,
+    receipt_claim_holders,
+    receipt_status,
+)
 from worker.cache_invalidation import bumps_deferred
+from worker.process_claims import claim_holder_gone, new_claim_token
 from worker.receipts import finish_receipt, process_stored_receipt, record_failed_try
 
 logger = logging.getLogger(__name__)
@@ -93,6 +99,12 @@ LEASE_S = 60
 DRAIN_BUDGET_S = 60.0
 
 
+def released_claims(db: sqlite_utils.Database, now: datetime) -> list[str]:
+    """Claim tokens on pending receipts whose process is gone (a worker killed mid-batch):
+    their receipts are due at once, not when the lease runs out."""
+    return [token for token in receipt_claim_holders(db, now) if claim_holder_gone(token)]
+
+
 def drain_receipts(
     db: sqlite_utils.Database,
     shop: str,
@@ -107,6 +119,8 @@ def drain_receipts(
     fixes the clock that decides what is due (tests); by default it is read per batch."""
     outcome = BatchOutcome()
     started = time.monotonic()
+    token = new_claim_token()
+    released = released_claims(db, now or datetime.now(UTC))
     while True:
         moment = now or datetime.now(UTC)
         claimed = claim_due_receipts(
@@ -115,6 +129,8 @@ def drain_receipts(
             lease_until=moment + timedelta(seconds=LEASE_S),
             limit=batch_size,
             received_before=received_before,
+            claimed_by=token,
+            released=released,
         )
         if not claimed:
             return outcome, False

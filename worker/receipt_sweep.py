@@ -24,7 +24,7 @@ from config import Settings
 from storage.db import list_shops, open_shop_db, shop_exists
 from storage.receipts import due_pending_receipt_ids
 from worker.queues import QUEUE_DEFAULT, get_queue
-from worker.receipt_batch import drain_receipts
+from worker.receipt_batch import drain_receipts, released_claims
 from worker.receipt_dispatch import ensure_waiting_job
 from worker.receipts import finish_receipt
 
@@ -68,7 +68,9 @@ def _sweep_shop(
     finish: dict[str, Any] | None = None
     try:
         received_before = now - timedelta(seconds=older_than_s)
-        due = due_pending_receipt_ids(db, received_before=received_before, now=now)
+        due = due_pending_receipt_ids(
+            db, received_before=received_before, now=now, released=released_claims(db, now)
+        )
         if not due:
             return {}
         if connection is None:

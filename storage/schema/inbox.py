@@ -12,6 +12,8 @@
 - tries / next_try_at: how often processing left the receipt pending (an inventory item of a
   product not yet synced) or failed, and when the sweep may dispatch it again, so a receipt that
   waits by design is retried with a backoff instead of in a loop.
+- claimed_by: the token (`<host>:<pid>:<random>`, worker.process_claims) of the batch that
+  claimed it until next_try_at, so a batch whose worker was killed is released at once.
 
 SQLite cannot drop a UNIQUE constraint, so the table is rebuilt: copied, dropped and renamed.
 `shoprec_sha256(blob)` is registered on the connection by storage.migrations.migrate.
@@ -33,7 +35,8 @@ CREATE TABLE webhook_receipts_rebuilt (
     error TEXT,
     processed_at TEXT,
     tries INTEGER NOT NULL DEFAULT 0,         -- processing runs that left it pending or failed
-    next_try_at TEXT                          -- ISO UTC; NULL: due now
+    next_try_at TEXT,                         -- ISO UTC; NULL: due now
+    claimed_by TEXT                           -- the batch holding it until next_try_at
 ) STRICT;
 
 INSERT INTO webhook_receipts_rebuilt (
