@@ -32,14 +32,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="Work in this folder and keep the logs.")
     parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")
+    parser.add_argument(
+        "--recovery-s",
+        type=float,
+        default=120.0,
+        help="How long to wait for the work to be done after the last blow [120].",
+    )
     args = parser.parse_args()
     started = time.monotonic()
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        run = run_chaos(args.keep)
+        run = run_chaos(args.keep, args.recovery_s)
     else:
         with tempfile.TemporaryDirectory(prefix="shoprec-chaos-") as workdir:
-            run = run_chaos(Path(workdir))
+            run = run_chaos(Path(workdir), args.recovery_s)
     if args.json:
         print(json.dumps({"webhooks": run.webhooks.as_dict(), "pushes": run.pushes.as_dict()}))
     else:
@@ -47,6 +53,8 @@ def main() -> None:
         print(f"chaos {run.pushes.summary()}")
         print(f"webhook chaos: {'; '.join(run.webhooks.chaos)}")
         print(f"push chaos: {'; '.join(run.pushes.chaos)}")
+        for line in run.webhooks.timeline:
+            print(f"  webhooks {line}")
         if run.webhooks.missing:
             print(f"orders not applied (first ten): {', '.join(run.webhooks.missing)}")
     print(f"took {time.monotonic() - started:.0f} s; reproduce: python bench/chaos.py")

@@ -23,13 +23,14 @@ class ChaosRun:
     pushes: PushFigures
 
 
-def run_chaos(workdir: Path) -> ChaosRun:
-    """Both scenarios side by side in `workdir`; every process is gone when this returns."""
+def run_chaos(workdir: Path, recovery_s: float = 120.0) -> ChaosRun:
+    """Both scenarios side by side in `workdir`, each waiting up to `recovery_s` for the
+    work to be done after the last blow; every process is gone when this returns."""
     (workdir / "webhooks").mkdir(parents=True, exist_ok=True)
     (workdir / "pushes").mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        webhooks = pool.submit(run_webhook_chaos, workdir / "webhooks")
-        pushes = pool.submit(run_push_chaos, workdir / "pushes")
+        webhooks = pool.submit(run_webhook_chaos, workdir / "webhooks", recovery_s=recovery_s)
+        pushes = pool.submit(run_push_chaos, workdir / "pushes", recovery_s=recovery_s)
         return ChaosRun(webhooks.result(timeout=400), pushes.result(timeout=400))
 
 

@@ -148,7 +148,7 @@ def measure(data_dir: Path, fake: FakeKlaviyo, figures: PushFigures) -> bool:
     return figures.accepted == figures.due and figures.duplicates == 0 and all_sent
 
 
-def run_push_chaos(workdir: Path) -> PushFigures:
+def run_push_chaos(workdir: Path, recovery_s: float = RECOVERY_S) -> PushFigures:
     """Run the whole scenario in `workdir`; every process is killed before returning."""
     figures = PushFigures()
     data_dir = workdir / "data"
@@ -187,7 +187,7 @@ def run_push_chaos(workdir: Path) -> PushFigures:
             start_worker(worker, redis_port)
             figures.chaos.append("worker restarted")
         restarted = time.monotonic()
-        deadline = restarted + RECOVERY_S
+        deadline = restarted + recovery_s
         while not measure(data_dir, fake, figures) and time.monotonic() < deadline:
             time.sleep(1.0)
         figures.recovery_s = time.monotonic() - restarted

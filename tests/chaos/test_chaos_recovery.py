@@ -58,6 +58,11 @@ def test_every_sent_order_is_applied_and_nothing_is_left_pending(chaos_run) -> N
     assert (figures.applied, figures.pending) == (figures.sent, 0), figures.missing
 
 
+@NEEDS_WORKER
+def test_the_worker_outlives_a_redis_restart(chaos_run) -> None:
+    assert chaos_run.webhooks.worker_exits == 0, chaos_run.webhooks.timeline
+
+
 def test_no_block_is_recorded_twice_for_one_shopper(chaos_run) -> None:
     assert chaos_run.pushes.duplicates == 0
 

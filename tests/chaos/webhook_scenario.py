@@ -8,7 +8,8 @@ The run, in order (every step bounded):
 4. batch 2 sent while no worker runs (the jobs wait in Redis); Redis is restarted without
    persistence (those jobs are gone); the worker is started again;
 5. batch 3 sent; Redis restarted again under the running worker;
-6. batch 4 sent; gunicorn is killed with SIGKILL half-way through and started again;
+6. batch 4: gunicorn is killed with SIGKILL while the first half is in flight, the second
+   half is refused, and gunicorn is started again;
 7. every delivery that failed is resent (same id, same body) until acknowledged;
 8. up to RECOVERY_S for the store to hold every order exactly as sent, nothing pending.
 """
@@ -60,7 +61,22 @@ class WebhookFigures:
     recovery_s: float = 0.0  # from the last acknowledgement until all applied (or gave up)
     worker_exits: int = 0  # times the worker exited without being killed
     chaos: list[str] = field(default_factory=list)  # what was done, in order
+    timeline: list[str] = field(default_factory=list)  # the same, with times and counts
     error: str = ""  # set when the harness itself could not run
+    started: float = field(default_factory=time.monotonic, repr=False)
+
+    def mark(self, what: str, sender: PlatformSender | None = None, step: bool = True) -> None:
+        """Record one chaos step (or, with step=False, a moment of the run on the timeline
+        only), with when it happened and the posts answered by then."""
+        if step:
+            self.chaos.append(what)
+        counts = ""
+        if sender is not None:
+            log = sender.log
+            counts = (
+                f" (posts {log.tries}, acknowledged {len(log.acknowledged)}, failed {log.failures})"
+            )
+        self.timeline.append(f"{time.monotonic() - self.started:6.2f}s {what}{counts}")
 
     def summary(self) -> str:
         """One line with the figures."""
@@ -131,16 +147,30 @@ def measure(data_dir: Path, deliveries: list[Delivery], figures: WebhookFigures)
     return applied == len(deliveries) and duplicates == 0 and figures.pending == 0
 
 
-def _kill_midway(server: Managed, port: int, after_s: float, figures: WebhookFigures) -> None:
-    time.sleep(after_s)
+def _kill_gunicorn_during(
+    server: Managed,
+    port: int,
+    sender: PlatformSender,
+    acknowledged: int,
+    killed: threading.Event,
+    figures: WebhookFigures,
+) -> None:
+    """SIGKILL gunicorn once `acknowledged` posts were answered (others are in flight), and
+    start it again a second later."""
+    deadline = time.monotonic() + 30
+    while len(sender.log.acknowledged) < acknowledged and time.monotonic() < deadline:
+        time.sleep(0.001)
     server.kill()
-    figures.chaos.append("gunicorn SIGKILL mid-batch")
+    figures.mark("gunicorn SIGKILL mid-batch", sender)
+    killed.set()
     time.sleep(1.0)
     start_server(server, port)
-    figures.chaos.append("gunicorn restarted")
+    figures.mark("gunicorn restarted", sender)
 
 
-def run_webhook_chaos(workdir: Path, per_platform: int = 40) -> WebhookFigures:
+def run_webhook_chaos(
+    workdir: Path, per_platform: int = 40, recovery_s: float = RECOVERY_S
+) -> WebhookFigures:
     """Run the whole scenario in `workdir`; every process is killed before returning."""
     figures = WebhookFigures()
     data_dir = workdir / "data"
@@ -163,32 +193,39 @@ def run_webhook_chaos(workdir: Path, per_platform: int = 40) -> WebhookFigures:
         batches.append(list(range(3 * quarter, len(deliveries))))
         failed = sender.send(batches[0])
         worker.kill()
-        figures.chaos.append("worker SIGKILL after batch 1")
+        figures.mark("worker SIGKILL after batch 1", sender)
         failed += sender.send(batches[1])
         store.kill()
         start_redis(store, redis_port)
-        figures.chaos.append("redis restarted empty (worker down, batch 2 queued)")
+        figures.mark("redis restarted empty (worker down, batch 2 queued)", sender)
         start_worker(worker, redis_port)
-        figures.chaos.append("worker restarted")
+        figures.mark("worker restarted", sender)
         failed += sender.send(batches[2])
         store.kill()
         start_redis(store, redis_port)
-        figures.chaos.append("redis restarted empty under the running worker")
+        figures.mark("redis restarted empty under the running worker", sender)
         half = len(batches[3]) // 2
-        failed += sender.send(batches[3][:half])
-        killer = threading.Thread(target=_kill_midway, args=(server, web_port, 0.05, figures))
+        killed = threading.Event()
+        at = len(sender.log.acknowledged) + half // 2
+        killer = threading.Thread(
+            target=_kill_gunicorn_during, args=(server, web_port, sender, at, killed, figures)
+        )
         killer.start()
-        failed += sender.send(batches[3][half:])
+        failed += sender.send(batches[3][:half])
+        killed.wait(30)
+        failed += sender.send(batches[3][half:])  # refused: gunicorn is down
+        figures.mark("batch 4 sent", sender, step=False)
         killer.join(timeout=60)
         deadline = time.monotonic() + SEND_PHASE_S
         unacknowledged = sender.resend_until_acknowledged(failed, deadline)
         figures.unacknowledged = len(unacknowledged)
+        figures.mark("failed posts resent", sender, step=False)
         settled = time.monotonic()
-        deadline = settled + RECOVERY_S
+        deadline = settled + recovery_s
         while not measure(data_dir, deliveries, figures) and time.monotonic() < deadline:
             if worker.proc is not None and not worker.alive():
                 figures.worker_exits += 1
-                figures.chaos.append("worker exited by itself (not restarted)")
+                figures.mark("worker exited by itself (not restarted)", sender)
                 worker.proc = None
             time.sleep(1.0)
         figures.recovery_s = time.monotonic() - settled
