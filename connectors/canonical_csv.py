@@ -20,6 +20,7 @@ from connectors.feed_values import (
     parse_quantity,
     parse_stock,
     parse_timestamp,
+    parse_url,
     require,
 )
 
@@ -28,7 +29,8 @@ ORDER_REQUIRED = ("order_id", "created_at", "product_id", "quantity", "unit_pric
 EVENT_REQUIRED = ("ts", "type", "product_id")
 EVENT_TYPES = ("view", "add_to_cart", "impression", "click", "dismiss")
 PRODUCT_STATUSES = ("active", "draft", "archived")
-_TEXT_COLUMNS = ("description", "category", "vendor", "image_url", "url")
+_TEXT_COLUMNS = ("description", "category", "vendor")
+_URL_COLUMNS = ("image_url", "url")
 
 
 def _indices(feed: CsvFeed, names: tuple[str, ...]) -> dict[str, int]:
@@ -45,6 +47,9 @@ def _product(fields: list[str], cols: dict[str, int]) -> dict[str, Any]:
     for name in _TEXT_COLUMNS:
         if name in cols:
             record[name] = fields[cols[name]].strip()
+    for name in _URL_COLUMNS:
+        if name in cols:
+            record[name] = parse_url(fields[cols[name]], name)
     if "tags" in cols:
         tags = [t.strip() for t in fields[cols["tags"]].split("|")]
         record["tags"] = "|".join(t for t in tags if t)
@@ -71,6 +76,7 @@ def parse_products(feed: CsvFeed, tally: FeedTally, batch_size: int) -> Iterator
         feed,
         PRODUCT_REQUIRED
         + _TEXT_COLUMNS
+        + _URL_COLUMNS
         + ("tags", "compare_at_price", "inventory", "status", "created_at"),
     )
     batch = FeedBatch()

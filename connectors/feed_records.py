@@ -31,6 +31,11 @@ class FeedBatch:
 
     products: list[dict[str, Any]] = field(default_factory=list)
     customers: list[dict[str, Any]] = field(default_factory=list)
+    # Customers as an order names them (WooCommerce billing, Shopify order.customer): used
+    # only to create a customer the store does not know yet. Billing details belong to that
+    # order, so they never rewrite a known account's email or names (those come from the
+    # customer resource itself: customer webhooks and the customers sync).
+    order_customers: list[dict[str, Any]] = field(default_factory=list)
     orders: list[dict[str, Any]] = field(default_factory=list)
     order_lines: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -39,6 +44,7 @@ class FeedBatch:
         return (
             len(self.products)
             + len(self.customers)
+            + len(self.order_customers)
             + len(self.orders)
             + len(self.order_lines)
             + len(self.events)

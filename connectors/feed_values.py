@@ -10,6 +10,7 @@ import math
 from datetime import UTC, datetime
 
 from connectors.errors import RowRejected
+from connectors.product_urls import UnsafeUrl, checked_url
 
 _US_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y")
 
@@ -88,3 +89,11 @@ def require(text: str, column: str) -> str:
     if not value:
         raise RowRejected(f"{column} is empty")
     return value
+
+
+def parse_url(text: str, column: str) -> str:
+    """A product or image URL (connectors.product_urls: http(s) or site-relative); '' stays ''."""
+    try:
+        return checked_url(text, column)
+    except UnsafeUrl as exc:
+        raise RowRejected(str(exc)) from None

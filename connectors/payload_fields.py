@@ -15,6 +15,7 @@ from connectors.errors import RowRejected
 from connectors.feed_records import FeedBatch
 from connectors.feed_values import parse_timestamp
 from connectors.payload_errors import PayloadError
+from connectors.product_urls import UnsafeUrl, checked_url
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
@@ -95,6 +96,21 @@ def text_field(payload: Mapping[str, Any], name: str, where: str) -> str:
     if not isinstance(value, str):
         raise PayloadError(f"{where}.{name} must be text, got {value!r:.60}")
     return value.strip()
+
+
+def url_field(payload: Mapping[str, Any] | None, name: str, where: str) -> str:
+    """An optional product or image URL: http(s) or site-relative (connectors.product_urls)."""
+    if payload is None:
+        return ""
+    return payload_url(text_field(payload, name, where), f"{where}.{name}")
+
+
+def payload_url(text: str, label: str) -> str:
+    """`text` checked as a product or image URL; PayloadError naming `label` if unsafe."""
+    try:
+        return checked_url(text, label)
+    except UnsafeUrl as exc:
+        raise PayloadError(str(exc)) from None
 
 
 def money_field(payload: Mapping[str, Any], name: str, where: str) -> float | None:

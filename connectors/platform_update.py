@@ -29,7 +29,7 @@ class PlatformUpdate:
 
     def extend(self, other: PlatformUpdate) -> None:
         """Merge another update into this one (a page is many payloads)."""
-        for name in ("products", "customers", "orders", "order_lines", "events"):
+        for name in ("products", "customers", "order_customers", "orders", "order_lines", "events"):
             getattr(self.batch, name).extend(getattr(other.batch, name))
         for kind, versions in other.versions.items():
             mine = self.versions.setdefault(kind, {})

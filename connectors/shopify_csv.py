@@ -18,7 +18,7 @@ from typing import Any
 from connectors.csv_reading import CsvFeed
 from connectors.errors import RowRejected
 from connectors.feed_records import FeedBatch, FeedTally
-from connectors.feed_values import parse_price, parse_stock
+from connectors.feed_values import parse_price, parse_stock, parse_url
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "handle": ("Handle", "URL handle"),
@@ -101,8 +101,9 @@ def _add_variant(product: _Product, get: Getter) -> None:
         stock = parse_stock(get("inventory"), "Variant Inventory Qty")
         if stock is not None:
             product.inventory = (product.inventory or 0) + stock
+    image = parse_url(get("image"), COLUMNS["image"][0])
     if not product.image:
-        product.image = get("image")
+        product.image = image
 
 
 def parse_products(feed: CsvFeed, tally: FeedTally, batch_size: int) -> Iterator[FeedBatch]:

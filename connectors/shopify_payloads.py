@@ -29,8 +29,10 @@ from connectors.payload_fields import (
     number_lines,
     object_field,
     object_items,
+    payload_url,
     text_field,
     timestamp_field,
+    url_field,
 )
 from connectors.platform_update import PlatformUpdate, single
 
@@ -108,9 +110,11 @@ def order_batch(payload: Mapping[str, Any]) -> FeedBatch:
     batch = FeedBatch()
     customer_id: str | None = None
     if customer and customer.get("id"):
+        # The order's copy of the customer may lack the protected fields (empty names) and
+        # is as old as the order: it creates a missing customer, never rewrites a known one.
         record = customer_record(customer, "order.customer")
         customer_id = record["customer_id"]
-        batch.customers.append(record)
+        batch.order_customers.append(record)
     batch.orders.append(
         {
             "order_id": order_id,
@@ -183,10 +187,10 @@ def product_record(payload: Mapping[str, Any], shop_domain: str = "") -> dict[st
     images = list_field(payload, "images", where)
     if image is None and images and isinstance(images[0], dict):
         image = images[0]
-    record["image_url"] = text_field(image, "src", "product.image") if image else ""
+    record["image_url"] = url_field(image, "src", "product.image")
     handle = text_field(payload, "handle", where)
     if handle and shop_domain:
-        record["url"] = f"https://{shop_domain}/products/{handle}"
+        record["url"] = payload_url(f"https://{shop_domain}/products/{handle}", "product.handle")
     created = timestamp_field(payload, ("created_at",), where, required=False)
     if created:
         record["created_at"] = created

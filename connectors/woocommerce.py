@@ -1,4 +1,4 @@
-"""WooCommerce REST API v3 client: paged lists, webhooks, the connection check.
+"""WooCommerce REST API v3 client: paged lists, webhook calls, the connection check.
 
 One object per store, built with its session, URL and consumer key/secret. Lists are read
 with per_page=100 (the maximum, PLATFORMS.md 2.1) ordered by id ascending, so a page number
@@ -23,13 +23,16 @@ from connectors.woocommerce_auth import oauth1_params, uses_basic_auth
 
 PER_PAGE = 100
 API_PATH = "/wp-json/wc/v3"
-# What shoprec subscribes to (DESIGN.md / issue 5).
+# What shoprec subscribes to. The customer topics carry the account's own identity (email,
+# names); an order's billing block describes only that order.
 WEBHOOK_TOPICS = (
     "order.created",
     "order.updated",
     "product.created",
     "product.updated",
     "product.deleted",
+    "customer.created",
+    "customer.updated",
 )
 
 
@@ -159,11 +162,14 @@ class WooCommerceClient:
         answer = self._json(self._call("POST", "webhooks", body=body))
         return answer if isinstance(answer, dict) else {}
 
-    def activate_webhook(self, webhook_id: int, secret: str) -> dict[str, Any]:
-        """Re-enable a webhook WooCommerce disabled after failed deliveries."""
-        body = {"status": "active", "secret": secret}
-        answer = self._json(self._call("PUT", f"webhooks/{int(webhook_id)}", body=body))
+    def update_webhook(self, webhook_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change a webhook: re-enable it, re-point it, give it a new secret."""
+        answer = self._json(self._call("PUT", f"webhooks/{int(webhook_id)}", body=changes))
         return answer if isinstance(answer, dict) else {}
+
+    def delete_webhook(self, webhook_id: int) -> None:
+        """Delete a webhook for good (webhooks have no trash: force=true is required)."""
+        self._call("DELETE", f"webhooks/{int(webhook_id)}", {"force": "true"})
 
 
 def _error_text(body: str) -> str:
@@ -175,32 +181,3 @@ def _error_text(body: str) -> str:
     if isinstance(data, dict) and data.get("message"):
         return f"{data.get('code', '')}: {data['message']}"[:200]
     return body[:200]
-
-
-def reconcile_webhooks(
-    client: WooCommerceClient, delivery_url: str, secret: str
-) -> dict[str, list[str]]:
-    """Make every shoprec topic have one active webhook to `delivery_url`.
-
-    WooCommerce disables a webhook after a few failed deliveries and never retries them
-    (PLATFORMS.md 2.4), so this runs with each sync: missing ones are created, disabled or
-    paused ones re-activated. Returns the topics per action taken.
-    """
-    actions: dict[str, list[str]] = {"created": [], "reactivated": [], "ok": []}
-    ours: dict[str, dict[str, Any]] = {}
-    for hook in client.list_webhooks():
-        if hook.get("delivery_url") == delivery_url and hook.get("topic") in WEBHOOK_TOPICS:
-            current = ours.get(hook["topic"])
-            if current is None or hook.get("status") == "active":
-                ours[hook["topic"]] = hook
-    for topic in WEBHOOK_TOPICS:
-        hook = ours.get(topic)
-        if hook is None:
-            client.create_webhook(topic, delivery_url, secret)
-            actions["created"].append(topic)
-        elif hook.get("status") != "active":
-            client.activate_webhook(int(hook["id"]), secret)
-            actions["reactivated"].append(topic)
-        else:
-            actions["ok"].append(topic)
-    return actions

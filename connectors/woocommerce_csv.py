@@ -21,7 +21,7 @@ from typing import Any
 from connectors.csv_reading import CsvFeed
 from connectors.errors import RowRejected
 from connectors.feed_records import FeedBatch, FeedTally
-from connectors.feed_values import parse_price, parse_stock
+from connectors.feed_values import parse_price, parse_stock, parse_url
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("ID",),
@@ -94,7 +94,7 @@ def _read_row(line: int, get: Getter) -> _Row:
         "tags": "|".join(_split_list(get("tags"))),
         "compare_at_price": regular if sale is not None else None,
         "status": "active" if get("published") in ("1", "") else "draft",
-        "image_url": images[0] if images else "",
+        "image_url": parse_url(images[0], "Images") if images else "",
     }
     kind = get("type").lower()
     price = sale if sale is not None else regular

@@ -26,6 +26,7 @@ from connectors.payload_fields import (
     object_items,
     text_field,
     timestamp_field,
+    url_field,
 )
 from connectors.platform_update import PlatformUpdate, single
 
@@ -52,7 +53,7 @@ def _order_status(payload: Mapping[str, Any]) -> str:
 
 
 def order_batch(payload: Mapping[str, Any]) -> FeedBatch:
-    """order.created / order.updated: header, lines and (for registered buyers) the customer."""
+    """order.created / order.updated: header, lines and (registered buyers) a customer stub."""
     where = "order"
     order_id = id_field(payload, "id", where)
     created_at = timestamp_field(payload, ("date_created_gmt", "date_created"), where)
@@ -62,6 +63,8 @@ def order_batch(payload: Mapping[str, Any]) -> FeedBatch:
     country = text_field(billing, "country", "order.billing").upper()
     batch = FeedBatch()
     if customer_id:
+        # The billing block is what the buyer typed for this order, not the account: it may
+        # create a customer the store has not synced yet, never rewrite a known one.
         customer: dict[str, Any] = {
             "customer_id": customer_id,
             "first_name": text_field(billing, "first_name", "order.billing"),
@@ -72,7 +75,7 @@ def order_batch(payload: Mapping[str, Any]) -> FeedBatch:
             customer["email"] = email
         if country:
             customer["country"] = country
-        batch.customers.append(customer)
+        batch.order_customers.append(customer)
     batch.orders.append(
         {
             "order_id": order_id,
@@ -142,8 +145,8 @@ def product_record(payload: Mapping[str, Any]) -> dict[str, Any]:
     )
     images = list_field(payload, "images", where)
     first = images[0] if images and isinstance(images[0], dict) else None
-    record["image_url"] = text_field(first, "src", "product.images[0]") if first else ""
-    record["url"] = text_field(payload, "permalink", where)
+    record["image_url"] = url_field(first, "src", "product.images[0]")
+    record["url"] = url_field(payload, "permalink", where)
     created = timestamp_field(payload, ("date_created_gmt", "date_created"), where, required=False)
     if created:
         record["created_at"] = created

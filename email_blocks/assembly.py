@@ -48,11 +48,23 @@ class BlockContext:
 
 
 def absolute_url(url: str | None, base: str) -> str:
-    """An http(s) URL for an email (site-relative ones joined to `base`); '' if unsafe."""
+    """An http(s) URL for an email (site-relative ones joined to `base`); '' if unsafe.
+
+    The same rule as connectors.product_urls (which this pure package may not import): no
+    other scheme, no host-less URL, no control characters or backslashes.
+    """
     url = (url or "").strip()
-    if url.startswith("/") and not url.startswith("//"):
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url) or "\\" in url:
+        return ""
+    if url.startswith("//"):
+        url = "https:" + url
+    elif url.startswith("/"):
         url = urljoin(base.rstrip("/") + "/", url.lstrip("/"))
-    return url if urlsplit(url).scheme in ("http", "https") else ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
 
 
 def with_utm(url: str, campaign: str) -> str:

@@ -56,4 +56,7 @@ def create_app(
     app.register_blueprint(admin_overview.bp)
     app.register_blueprint(admin_experiments.bp)
     app.register_blueprint(admin_health.bp)
+    from plugin import admin_privacy
+
+    app.register_blueprint(admin_privacy.bp)
     return app

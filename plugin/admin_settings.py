@@ -21,6 +21,7 @@ from plugin import admin_settings_forms as forms
 from plugin.admin_auth import admin_settings, open_admin_db, register_admin_guards
 from plugin.recommendations import SLOT_TITLES
 from plugin.storefront import WIDGET_FORMATS
+from storage.retention import DEFAULT_RETENTION_MONTHS
 from storage.shop_settings import all_shop_settings, set_shop_setting
 from worker.cache_invalidation import bump_generation
 
@@ -39,6 +40,7 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "widget": (forms.WIDGET_FORMAT_KEY, forms.CACHE_TTL_KEY),
     "origins": (forms.ORIGINS_KEY,),
     "campaigns": (forms.CAMPAIGNS_KEY,),
+    "retention": (),  # one whole value, never merged: a broken stored one is just replaced
     "json": (),
 }
 SECTIONS = tuple(SECTION_KEYS)
@@ -126,6 +128,7 @@ def _page(
         contexts=CONTEXT_SLOTS,
         widget_formats=WIDGET_FORMATS,
         process_ttl=admin_settings().cache_ttl_s,
+        default_retention=DEFAULT_RETENTION_MONTHS,
         history=_history(),
     )
 
@@ -166,6 +169,8 @@ def _submitted(section: str, stored: dict[str, Any]) -> tuple[str, Any]:
         return forms.CAMPAIGNS_KEY, forms.campaigns_from_form(form, stored.get(forms.CAMPAIGNS_KEY))
     if section == "origins":
         return forms.ORIGINS_KEY, forms.origins_from_form(form.get("allowed_origins", ""))
+    if section == "retention":
+        return forms.RETENTION_KEY, forms.retention_from_form(form.get(forms.RETENTION_KEY, ""))
     key = form.get("key", "")
     if key not in forms.JSON_KEYS:
         raise forms.SettingsFormError([f"unknown JSON section {key!r}"])

@@ -4,7 +4,8 @@ setting value, or raises SettingsFormError listing every problem.
 Values the engine and the email worker read ("weights", "rules", "campaigns") are checked by
 their owners' validators (engine.blend, engine.rule_settings, email_blocks.campaign_settings),
 so the admin can never store a value serving would refuse. The display settings (slot titles,
-widget format, cache TTL) are checked here; allowed origins by the storefront's plugin.cors.
+widget format, cache TTL) are checked here; allowed origins by the storefront's plugin.cors;
+the event retention period by the retention job's own storage.retention.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from plugin.cors import OriginSettingError, parse_allowed_origins
 from plugin.owner_json import OwnerJSONError, parse_owner_json
 from plugin.recommendations import SLOT_TITLES
 from plugin.storefront import WIDGET_FORMATS
+from storage.errors import RetentionSettingError
+from storage.retention import RETENTION_SETTING, check_retention_months
 
 WEIGHTS_KEY = "weights"
 RULES_KEY = "rules"
@@ -37,6 +40,7 @@ SLOT_TITLES_KEY = "slot_titles"
 WIDGET_FORMAT_KEY = "widget_format"
 CACHE_TTL_KEY = "cache_ttl_s"
 ORIGINS_KEY = "allowed_origins"
+RETENTION_KEY = RETENTION_SETTING
 JSON_KEYS = (WEIGHTS_KEY, RULES_KEY, CAMPAIGNS_KEY)
 MAX_JSON_CHARS = 100_000
 MAX_TITLE_CHARS = 80
@@ -95,10 +99,15 @@ def check_value(key: str, value: Any) -> Any:
             check_cache_ttl(value)
         elif key == ORIGINS_KEY:
             check_origins(value)
+        elif key == RETENTION_KEY:
+            if value is not None:
+                check_retention_months(value)
         else:
             raise SettingsFormError([f"{key!r} is not a setting this page edits"])
     except CampaignSettingsError as exc:
         raise SettingsFormError(list(exc.problems)) from exc
+    except RetentionSettingError as exc:
+        raise SettingsFormError([str(exc)]) from exc
     except (InputError, TypeError, AttributeError) as exc:
         raise SettingsFormError([f"{key}: {exc}"]) from exc
     return value
@@ -120,7 +129,8 @@ def stored_problems(stored: Mapping[str, Any]) -> dict[str, list[str]]:
     """Per key, what is wrong with a value already stored (written by hand or by an older
     version): serving ignores an invalid value, so the page says so instead of failing."""
     problems: dict[str, list[str]] = {}
-    for key in (*JSON_KEYS, SLOT_TITLES_KEY, WIDGET_FORMAT_KEY, CACHE_TTL_KEY, ORIGINS_KEY):
+    keys = (*JSON_KEYS, SLOT_TITLES_KEY, WIDGET_FORMAT_KEY, CACHE_TTL_KEY, ORIGINS_KEY)
+    for key in (*keys, RETENTION_KEY):
         try:
             check_value(key, stored.get(key))
         except SettingsFormError as exc:
@@ -325,6 +335,19 @@ def cache_ttl_from_form(raw: str) -> Any:
     except ValueError as exc:
         raise SettingsFormError([f"{CACHE_TTL_KEY} must be whole seconds, got {raw!r}"]) from exc
     check_cache_ttl(value)
+    return value
+
+
+def retention_from_form(raw: str) -> Any:
+    """The retention field in whole months ('' = the default)."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsFormError([f"{RETENTION_KEY} must be whole months, got {raw!r}"]) from exc
+    check_value(RETENTION_KEY, value)
     return value
 
 

@@ -42,6 +42,7 @@ COMMAND_MODULES: dict[str, str] = {
     "connect": "plugin.cli_connect",
     "sync": "plugin.cli_connect",
     "admin": "plugin.cli_admin",
+    "privacy": "plugin.cli_privacy",
 }
 
 

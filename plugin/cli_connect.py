@@ -8,6 +8,7 @@ Secrets are never printed.
 from __future__ import annotations
 
 import json
+import shutil
 
 import click
 
@@ -15,7 +16,7 @@ from connectors.http_client import HTTPCallError
 from connectors.platform_errors import PlatformAuthError, PlatformError
 from plugin.cli import CliContext, pass_cli
 from storage.connections import PLATFORMS, Connection, connection_summary, get_connection
-from storage.db import list_shops, open_shop_db, shop_exists
+from storage.db import list_shops, open_shop_db, shop_dir, shop_exists
 from storage.sync_state import reset_sync_state
 from worker.sync_run import run_shop_sync
 from worker.woocommerce_sync import connect_woocommerce
@@ -43,6 +44,27 @@ def connect_woocommerce_command(
 ) -> None:
     """Check the keys, register webhooks to SHOPREC_PUBLIC_URL, then backfill the store."""
     settings, shop = cli_ctx.settings, cli_ctx.shop
+    folder = shop_dir(settings.data_dir, shop)
+    new_shop = not folder.exists()
+    try:
+        _connect_and_backfill(cli_ctx, store_url, consumer_key, consumer_secret, no_backfill)
+    except Exception as exc:
+        if not new_shop:
+            raise
+        # Nothing of this shop existed before: leave no half-made folder behind (an
+        # existing shop's data is never touched here).
+        shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, click.ClickException):
+            raise click.ClickException(
+                f"{exc.message}; the new shop {shop} was not kept (run connect again)"
+            ) from exc
+        raise
+
+
+def _connect_and_backfill(
+    cli_ctx: CliContext, store_url: str, consumer_key: str, consumer_secret: str, no_backfill: bool
+) -> None:
+    settings, shop = cli_ctx.settings, cli_ctx.shop
     db = open_shop_db(settings.data_dir, shop)
     try:
         result = connect_woocommerce(settings, db, shop, store_url, consumer_key, consumer_secret)
@@ -54,8 +76,11 @@ def connect_woocommerce_command(
     click.echo(
         f"connected shop {shop} to {result['store_url']}: webhooks created "
         f"{len(hooks['created'])}, re-activated {len(hooks['reactivated'])}, "
+        f"re-pointed {len(hooks['moved'])}, removed {len(hooks['removed'])}, "
         f"already fine {len(hooks['ok'])}"
     )
+    for warning in result["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
     if not no_backfill:
         _sync_and_print(cli_ctx, "woocommerce", as_json=False)
 

@@ -20,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from config import Settings
+from connectors.product_urls import safe_url
 from engine.base import Recommendation, RecommendationRequest
 from engine.context_filters import fill_predicate
 from engine.errors import ArtifactError
@@ -385,8 +386,10 @@ class RecommendationService:
                     "title": product["title"],
                     "price": product["price"],
                     "compare_at_price": product["compare_at_price"],
-                    "url": product["url"],
-                    "image_url": product["image_url"],
+                    # Checked again here: a row stored before imports refused unsafe
+                    # URLs must not reach a storefront as a javascript: link.
+                    "url": safe_url(product["url"]),
+                    "image_url": safe_url(product["image_url"]),
                     "reason": pick.reason,
                     "strategy": pick.strategy,
                     "position": len(items) + 1,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import redis
 from flask import (
@@ -26,6 +26,7 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 
+from connectors.product_urls import safe_url
 from plugin.browse_signals import enqueue_browse_timers
 from plugin.cors import ShopOrigins, origin_allowed
 from plugin.errors import ApiError
@@ -108,15 +109,6 @@ def _params(context: str | None = None) -> RecommendationParams:
 def _cache_control(params: RecommendationParams) -> str:
     personal = params.customer_id or params.session_id or params.visitor_id
     return PERSONAL_CACHE if personal else SHARED_CACHE
-
-
-def safe_url(url: str) -> str:
-    """The url if it is http(s) or site-relative; '' for javascript:, data: and the like."""
-    if url.startswith("/") and not url.startswith("//"):
-        return url
-    if urlsplit(url).scheme in ("http", "https"):
-        return url
-    return ""
 
 
 def tracked_url(url: str, answer: dict[str, Any], item: dict[str, Any]) -> str:

@@ -111,6 +111,19 @@ def set_connection_status(
         )
 
 
+def set_connection_note(db: sqlite_utils.Database, platform: str, note: str | None) -> None:
+    """Keep a health note on a working connection (the admin shows it beside the status).
+
+    For what works now but will likely fail later, e.g. a public URL the store cannot
+    reach: the status stays as it is, only the reason column carries the note.
+    """
+    with db.conn:
+        db.conn.execute(
+            "UPDATE connections SET status_reason = ?, updated_at = ? WHERE platform = ?",
+            (note, utc_now_iso(), platform),
+        )
+
+
 def mark_uninstalled(db: sqlite_utils.Database, platform: str, reason: str) -> bool:
     """The app was removed: drop every credential and stop syncing; return whether it existed."""
     with db.conn:

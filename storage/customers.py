@@ -1,4 +1,4 @@
-"""Customers: upserts from orders, CSVs and platform feeds."""
+"""Customers: upserts from CSVs and customer feeds, stubs from orders."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import sqlite_utils
 
 from storage.clock import utc_now_iso
-from storage.upserts import upsert_dicts
+from storage.upserts import insert_new_dicts, upsert_dicts
 
 CUSTOMER_COLUMNS: tuple[str, ...] = (
     "customer_id",
@@ -24,6 +24,17 @@ CUSTOMER_COLUMNS: tuple[str, ...] = (
 def upsert_customers(db: sqlite_utils.Database, customers: Iterable[Mapping[str, Any]]) -> int:
     """Insert or update customers by customer_id; return how many were new or changed."""
     return upsert_dicts(db, "customers", ["customer_id"], customers, "updated_at", utc_now_iso())
+
+
+def add_missing_customers(db: sqlite_utils.Database, customers: Iterable[Mapping[str, Any]]) -> int:
+    """Create the customers not stored yet; known customers are left untouched.
+
+    For customers as an order names them: an order's billing name and email describe that
+    order, not the account, so they must never rewrite a known customer's identity.
+    """
+    return insert_new_dicts(
+        db, "customers", ["customer_id"], customers, "updated_at", utc_now_iso()
+    )
 
 
 def get_customer(db: sqlite_utils.Database, customer_id: str) -> dict[str, Any] | None:

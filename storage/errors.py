@@ -11,3 +11,11 @@ class InvalidShopName(StorageError, ValueError):
 
 class UnknownShop(StorageError, LookupError):
     """No store exists for this shop."""
+
+
+class MissingKeyColumns(StorageError, ValueError):
+    """Records offered for a keyed write lack the table's key columns."""
+
+
+class RetentionSettingError(StorageError, ValueError):
+    """A shop's event retention period that is not a whole number of months in range."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from storage.schema import admin, connections, deliveries, experiments, storefront
+from storage.schema import admin, connections, deliveries, experiments, privacy, storefront
 
 MIGRATIONS: list[str] = [
     # 1: catalog, customers, orders, events, settings, inbox, sync state
@@ -161,6 +161,8 @@ MIGRATIONS: list[str] = [
     admin.SQL,
     # 6: experiments and attribution
     experiments.SQL,
+    # data subject requests and event retention runs
+    privacy.SQL,
 ]
 
 

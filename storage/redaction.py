@@ -1,8 +1,10 @@
 """Erasing one customer's personal data (Shopify customers/redact, GDPR erasure requests).
 
-What goes: the customer row, their behavioural events, the link from their orders and order
-lines to them (customer_id set NULL, country blanked), and the raw bodies of stored webhook
-receipts that hold their email address. What stays: anonymous order lines (product, time,
+What goes: the customer row, their behavioural events (those carrying their customer id, and
+the anonymous ones of every browser - visitor id - they were seen logged in with: the widget
+ties those to them), the link from their orders and order lines to them (customer_id set
+NULL, country blanked), and the raw bodies of stored webhook receipts that hold their email
+address. What stays: anonymous order lines (product, time,
 quantity, price), which carry no personal data and keep co-purchase statistics intact.
 """
 
@@ -32,6 +34,26 @@ def _marks(values: Sequence[str]) -> str:
     return ", ".join("?" for _ in values)
 
 
+def _visitors_of(id_list: Sequence[str]) -> str:
+    """A subquery: the visitor ids (browsers) these customers were seen with."""
+    return (
+        "SELECT DISTINCT visitor_id FROM events WHERE visitor_id IS NOT NULL "
+        f"AND customer_id IN ({_marks(id_list)})"
+    )
+
+
+def resolve_customer_ids(
+    db: sqlite_utils.Database, customer_id: str | None, email: str | None
+) -> list[str]:
+    """The customer ids a request means: the id it gives plus those stored with its email."""
+    ids = {customer_id} if customer_id else set()
+    if email:
+        ids.update(
+            r[0] for r in db.execute("SELECT customer_id FROM customers WHERE email = ?", (email,))
+        )
+    return sorted(ids)
+
+
 def redact_customer(
     db: sqlite_utils.Database,
     customer_id: str | None,
@@ -40,12 +62,7 @@ def redact_customer(
 ) -> RedactionCounts:
     """Erase a customer known by id and/or email (both are used: some requests carry only
     the email), plus the given orders' link to any buyer, in one transaction."""
-    ids = {customer_id} if customer_id else set()
-    if email:
-        ids.update(
-            r[0] for r in db.execute("SELECT customer_id FROM customers WHERE email = ?", (email,))
-        )
-    id_list = sorted(ids)
+    id_list = resolve_customer_ids(db, customer_id, email)
     orders = list(dict.fromkeys(order_ids))
     conn = db.conn
     with conn:
@@ -55,7 +72,14 @@ def redact_customer(
             customers = conn.execute(
                 f"DELETE FROM customers WHERE customer_id IN ({marks})", id_list
             ).rowcount
+            # First the anonymous events of their browsers (found through their own events,
+            # so before those go); another customer's events on a shared browser stay theirs.
             events = conn.execute(
+                "DELETE FROM events WHERE customer_id IS NULL "
+                f"AND visitor_id IN ({_visitors_of(id_list)})",
+                id_list,
+            ).rowcount
+            events += conn.execute(
                 f"DELETE FROM events WHERE customer_id IN ({marks})", id_list
             ).rowcount
             order_rows = conn.execute(
@@ -96,13 +120,9 @@ def export_customer_data(
     order_ids: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Everything the store holds about a customer (Shopify customers/data_request): the
-    customer rows, their orders with lines (plus the orders the request names) and events."""
-    ids = {customer_id} if customer_id else set()
-    if email:
-        ids.update(
-            r[0] for r in db.execute("SELECT customer_id FROM customers WHERE email = ?", (email,))
-        )
-    id_list = sorted(ids)
+    customer rows, their orders with lines (plus the orders the request names) and events
+    (their own and their browsers' anonymous ones: what an erasure would delete)."""
+    id_list = resolve_customer_ids(db, customer_id, email)
     customers: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     order_set = set(order_ids)
@@ -112,7 +132,11 @@ def export_customer_data(
             db.query(f"SELECT * FROM customers WHERE customer_id IN ({marks})", id_list)
         )
         events = list(
-            db.query(f"SELECT * FROM events WHERE customer_id IN ({marks}) ORDER BY ts", id_list)
+            db.query(
+                f"SELECT * FROM events WHERE customer_id IN ({marks}) OR (customer_id IS NULL "
+                f"AND visitor_id IN ({_visitors_of(id_list)})) ORDER BY ts, event_id",
+                [*id_list, *id_list],
+            )
         )
         order_set.update(
             r[0]

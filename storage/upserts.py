@@ -11,6 +11,8 @@ from typing import Any
 
 import sqlite_utils
 
+from storage.errors import MissingKeyColumns
+
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -89,6 +91,44 @@ def update_rows(
     before = conn.total_changes
     with conn:
         conn.executemany(sql, (params(r) for r in rows))
+    return conn.total_changes - before
+
+
+def insert_new_dicts(
+    db: sqlite_utils.Database,
+    table: str,
+    key: Sequence[str],
+    records: Iterable[Mapping[str, Any]],
+    now_column: str | None = None,
+    now: str | None = None,
+) -> int:
+    """Insert the records whose key is not stored yet; a stored row is left exactly as it is.
+
+    For second-hand copies of a record (a customer as an order names it): they may create
+    a row nobody else has described, but never overrule the record's own source.
+    Returns how many rows were inserted.
+    """
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for record in records:
+        cols = tuple(record.keys())
+        groups.setdefault(cols, []).append(tuple(record[c] for c in cols))
+    conn = db.conn
+    before = conn.total_changes
+    with conn:
+        for cols, rows in groups.items():
+            missing = [k for k in key if k not in cols]
+            if missing:
+                raise MissingKeyColumns(
+                    f"insert into {table}: key columns {missing} are not among {list(cols)}"
+                )
+            insert_cols = list(cols) + ([now_column] if now_column else [])
+            sql = (
+                f"INSERT INTO {_quote(table)} ({', '.join(_quote(c) for c in insert_cols)}) "
+                f"VALUES ({', '.join('?' for _ in insert_cols)}) "
+                f"ON CONFLICT ({', '.join(_quote(k) for k in key)}) DO NOTHING"
+            )
+            stamp = (now,) if now_column else ()
+            conn.executemany(sql, (row + stamp for row in rows))
     return conn.total_changes - before
 
 

@@ -58,8 +58,8 @@ def test_shopify_order_maps_header_lines_and_customer() -> None:
         ("921728736#1", 2, 19.5),
     ]
     assert {x["customer_id"] for x in lines} == {"207119551"}
-    assert batch.customers[0]["email"] == "buyer@example.test"
-    assert set(batch.customers[0]) <= set(CUSTOMER_COLUMNS)
+    assert batch.order_customers[0]["email"] == "buyer@example.test"
+    assert set(batch.order_customers[0]) <= set(CUSTOMER_COLUMNS)
 
 
 def test_shopify_refund_line_items_become_negative_lines() -> None:
@@ -201,7 +201,7 @@ def test_real_woo_delivery_parses_to_an_order_with_its_lines() -> None:
     assert [
         (x["line_key"], x["product_id"], x["quantity"], x["unit_price"]) for x in _lines(batch)
     ] == [("10#1", "10", 1, 14.5), ("12#1", "12", 1, 49.9), ("14#1", "14", 3, 5.5)]
-    assert batch.customers[0]["customer_id"] == "3"
+    assert batch.order_customers[0]["customer_id"] == "3"
 
 
 def test_real_woo_product_maps_sale_price_and_category() -> None:
@@ -245,7 +245,7 @@ def test_woo_order_status(status: str, expected: str) -> None:
 def test_woo_guest_order_has_no_customer() -> None:
     payload = {**woo_sample("order.json"), "customer_id": 0}
     batch = woocommerce_payloads.order_batch(payload)
-    assert batch.orders[0]["customer_id"] is None and batch.customers == []
+    assert batch.orders[0]["customer_id"] is None and batch.order_customers == []
     assert {line[3] for line in batch.order_lines} == {None}
 
 

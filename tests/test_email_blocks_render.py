@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from html.parser import HTMLParser
 
 import jinja2
 import pytest
 
+from email_blocks.assembly import absolute_url
 from email_blocks.blocks import (
     BLOCK_KINDS,
     GMAIL_CLIP_BYTES,
@@ -138,6 +140,35 @@ def test_images_have_fixed_width_and_alt_text(env: jinja2.Environment) -> None:
         tag = img.split(">", 1)[0]
         assert 'width="176"' in tag and "width: 176px" in tag
         assert f'alt="Product {i}"' in tag
+
+
+def test_item_without_image_gets_a_grey_box_not_an_empty_src(env: jinja2.Environment) -> None:
+    block = make_block()
+    block.items[1] = dataclasses.replace(block.items[1], image_url="")
+    html = render_block_html(block, env)
+    assert 'src=""' not in html
+    assert html.count("<img ") == MAX_ITEMS - 1
+    box = html[html.index('class="shoprec-noimage"') :].split(">", 1)[0]
+    assert "width: 176px" in box and "height: 176px" in box
+    assert 'aria-label="Product 2"' in box
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/img/a.jpg", "https://shoprec.example/img/a.jpg"),
+        ("//cdn.example/a.jpg", "https://cdn.example/a.jpg"),
+        ("https://cdn.example/a.jpg", "https://cdn.example/a.jpg"),
+        ("", ""),
+        ("javascript:alert(1)", ""),
+        ("java\tscript:alert(1)", ""),
+        ("data:image/png;base64,AAAA", ""),
+        ("/\\evil.example/a.jpg", ""),
+        ("http:no-host", ""),
+    ],
+)
+def test_email_urls_are_http_only(url: str, expected: str) -> None:
+    assert absolute_url(url, "https://shoprec.example") == expected
 
 
 def test_links_are_the_given_click_urls(env: jinja2.Environment) -> None:

@@ -125,6 +125,7 @@ FORM_NAMES = [
 VALID_ARGUMENTS = {
     "shop": SHOP,
     "experiment_id": "1",
+    "request_id": "1",
     "section": "weights",
     "context": "product",
     "product_id": ANCHOR,

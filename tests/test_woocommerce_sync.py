@@ -59,7 +59,15 @@ def test_connect_checks_keys_stores_them_and_registers_webhooks(
 ) -> None:
     result = connect_woocommerce(settings, db, SHOP, STORE + "/", "ck_test", "cs_test")
     assert sorted(result["webhooks"]["created"]) == sorted(
-        ["order.created", "order.updated", "product.created", "product.updated", "product.deleted"]
+        [
+            "order.created",
+            "order.updated",
+            "product.created",
+            "product.updated",
+            "product.deleted",
+            "customer.created",
+            "customer.updated",
+        ]
     )
     secret = get_shop_setting(db, WEBHOOK_SECRET_KEY)
     assert isinstance(secret, str) and len(secret) >= 32
@@ -114,7 +122,7 @@ def test_incremental_sync_uses_modified_after_and_reactivates_disabled_webhooks(
     before = len(fake.requests)
     result = run_shop_sync(settings, SHOP, "woocommerce", sleep=lambda s: None)
     assert result["webhooks"]["reactivated"] == ["order.created"]
-    assert result["webhooks"]["created"] == ["product.deleted"]
+    assert result["webhooks"]["created"] == ["customer.updated"]
     assert [r["mode"] for r in result["resources"]] == ["incremental"] * 3
     product_calls = [r for r in fake.requests[before:] if "/products" in r.url]
     assert all("modified_after=" in r.url and "dates_are_gmt=true" in r.url for r in product_calls)
@@ -159,7 +167,7 @@ def test_cli_connect_then_sync(settings: Settings, fake: FakeWooCommerce) -> Non
         env=env,
     )
     assert result.exit_code == 0, result.output
-    assert "webhooks created 5" in result.output
+    assert "webhooks created 7" in result.output
     assert "woocommerce products: backfill, 1 pages, 20 records" in result.output
     assert "cs_t" not in result.output
     again = runner.invoke(cli, [*base, "sync"], env=env)
@@ -173,3 +181,21 @@ def test_cli_connect_then_sync(settings: Settings, fake: FakeWooCommerce) -> Non
     assert every.exit_code == 0 and "coffee: woocommerce" in every.output, every.output
     nothing = runner.invoke(cli, ["--data-dir", str(settings.data_dir), "--shop", "x", "sync"])
     assert nothing.exit_code == 1 and "no shop named 'x'" in nothing.output
+
+
+def test_sync_keeps_account_identity_over_order_billing(
+    settings: Settings, db: sqlite_utils.Database, fake: FakeWooCommerce
+) -> None:
+    # Every fake order bills "Bob Roe <bob@example.test>", whoever the account is.
+    fake.orders.append(order(50, [1], customer_n=7))  # an account the customers list lacks
+    connect_woocommerce(settings, db, SHOP, STORE, "ck_test", "cs_test")
+    for _ in range(2):  # a backfill, then a full sync again
+        run_shop_sync(settings, SHOP, "woocommerce", sleep=lambda s: None)
+        assert rows(
+            db, "SELECT customer_id, email, first_name, last_name FROM customers ORDER BY 1"
+        ) == [
+            ("300", "buyer0@example.test", "B0", "Doe"),
+            ("301", "buyer1@example.test", "B1", "Doe"),
+            ("302", "buyer2@example.test", "B2", "Doe"),
+            ("307", "bob@example.test", "Bob", "Roe"),  # created from its order's billing
+        ]

@@ -375,3 +375,60 @@ def test_late_inventory_level_is_ignored(settings: Settings, db: sqlite_utils.Da
     assert level(4, "2026-05-03T12:00:00Z", "new")["inventory"] == 4 + 20
     assert level(9, "2026-05-02T12:00:00Z", "late").get("stale_skipped") == 1
     assert get_products(db, ["632910392"])["632910392"]["inventory"] == 24
+
+
+def _woo_fixture(name: str) -> dict:
+    return json.loads((FIXTURES.parent / "woocommerce" / name).read_text())
+
+
+def test_woo_order_billing_never_rewrites_the_account(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    account = _woo_fixture("customer.json")  # customer 2: Alice Doe, alice@example.test
+    rid = store(db, "woocommerce", "customer.updated", json.dumps(account).encode(), "c1")
+    assert process_receipt(settings, SHOP, rid)["status"] == "processed"
+    order = _woo_fixture("order.json")
+    # A later order of Alice's, bought as a gift: other billing name and email, or none.
+    for n, billing in enumerate(
+        [
+            {"first_name": "Gift", "last_name": "Friend", "email": "friend@example.test"},
+            {"first_name": "", "last_name": "", "email": ""},
+        ]
+    ):
+        payload = {
+            **order,
+            "id": 40 + n,
+            "customer_id": 2,
+            "billing": {**order["billing"], **billing},
+        }
+        rid = store(db, "woocommerce", "order.created", json.dumps(payload).encode(), f"o{n}")
+        assert process_receipt(settings, SHOP, rid)["status"] == "processed"
+    customer = get_customer(db, "2")
+    assert customer is not None
+    assert (customer["email"], customer["first_name"], customer["last_name"]) == (
+        "alice@example.test",
+        "Alice",
+        "Doe",
+    )
+    # An order of a customer not synced yet creates that customer from its billing block.
+    rid = store(db, "woocommerce", "order.created", json.dumps(order).encode(), "o9")
+    process_receipt(settings, SHOP, rid)
+    bob = get_customer(db, "3")
+    assert bob is not None and (bob["email"], bob["first_name"]) == ("bob@example.test", "Bob")
+
+
+def test_shopify_order_customer_never_blanks_a_known_customer(
+    settings: Settings, db: sqlite_utils.Database
+) -> None:
+    known = json.loads((FIXTURES / "customers_create.json").read_text())
+    rid = store(db, "shopify", "customers/create", json.dumps(known).encode(), "c1")
+    process_receipt(settings, SHOP, rid)
+    order = json.loads((FIXTURES / "orders_create.json").read_text())
+    # Without protected customer data access the order's customer carries no names or email.
+    order["customer"] = {"id": known["id"], "first_name": None, "last_name": None, "email": None}
+    rid = store(db, "shopify", "orders/create", json.dumps(order).encode(), "o1")
+    assert process_receipt(settings, SHOP, rid)["status"] == "processed"
+    customer = get_customer(db, str(known["id"]))
+    assert customer is not None
+    assert (customer["email"], customer["first_name"]) == (known["email"], known["first_name"])
+    assert customer["last_name"] == known["last_name"]

@@ -27,6 +27,16 @@ def _fixture(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / name).read_text())
 
 
+def serve_healthz(rsps: responses.RequestsMock, public_url: str, status: int = 200) -> None:
+    """shoprec's own /healthz at its public URL, as the connect's reachability check sees it."""
+    rsps.add(
+        responses.GET,
+        f"{public_url.rstrip('/')}/healthz",
+        json={"status": "ok"} if status == 200 else {"status": "down"},
+        status=status,
+    )
+
+
 def product(
     n: int, *, modified: str = "2026-05-01T10:00:00", price: str = "18.00"
 ) -> dict[str, Any]:
@@ -100,6 +110,9 @@ class FakeWooCommerce:
     faults: deque[str] = field(default_factory=deque)
     requests: list[Any] = field(default_factory=list)
     store: str = STORE
+    # What the store leaves a webhook at after creating or re-activating it: 'disabled'
+    # plays a store whose ping to the delivery URL failed.
+    ping_status: str = "active"
 
     def install(self, rsps: responses.RequestsMock) -> None:
         api = f"{self.store}/wp-json/wc/v3"
@@ -108,9 +121,23 @@ class FakeWooCommerce:
         rsps.add_callback(responses.GET, f"{api}/webhooks", callback=self._list_webhooks)
         rsps.add_callback(responses.POST, f"{api}/webhooks", callback=self._create_webhook)
         for hook_id in range(1, 30):
-            rsps.add_callback(
-                responses.PUT, f"{api}/webhooks/{hook_id}", callback=self._update_webhook
-            )
+            for method in (responses.PUT, responses.DELETE):
+                rsps.add_callback(
+                    method, f"{api}/webhooks/{hook_id}", callback=self._update_webhook
+                )
+
+    def add_webhook(self, topic: str, delivery_url: str, status: str = "active") -> dict[str, Any]:
+        """A webhook already on the store (made by an earlier connect, or by hand)."""
+        hook = {
+            "id": max((h["id"] for h in self.webhooks), default=0) + 1,
+            "status": status,
+            "topic": topic,
+            "delivery_url": delivery_url,
+            "name": f"shoprec {topic}",
+            "secret_seen": "old-secret",
+        }
+        self.webhooks.append(hook)
+        return hook
 
     def _list(self, name: str) -> Any:
         def answer(request: Any) -> tuple[int, dict[str, str], str]:
@@ -182,8 +209,8 @@ class FakeWooCommerce:
     def _create_webhook(self, request: Any) -> tuple[int, dict[str, str], str]:
         body = json.loads(request.body)
         hook = {
-            "id": len(self.webhooks) + 1,
-            "status": body.get("status", "active"),
+            "id": max((h["id"] for h in self.webhooks), default=0) + 1,
+            "status": self.ping_status if body.get("status") == "active" else body["status"],
             "topic": body["topic"],
             "delivery_url": body["delivery_url"],
             "name": body["name"],
@@ -194,11 +221,22 @@ class FakeWooCommerce:
 
     def _update_webhook(self, request: Any) -> tuple[int, dict[str, str], str]:
         hook_id = int(urlsplit(request.url).path.rsplit("/", 1)[1])
-        body = json.loads(request.body)
         for hook in self.webhooks:
-            if hook["id"] == hook_id:
-                hook.update(status=body.get("status", hook["status"]))
+            if hook["id"] != hook_id:
+                continue
+            if request.method == "DELETE":
+                if parse_qs(urlsplit(request.url).query).get("force") != ["true"]:
+                    return 501, {}, json.dumps({"code": "woocommerce_rest_trash_not_supported"})
+                self.webhooks.remove(hook)
                 return 200, {}, json.dumps(hook)
+            body = json.loads(request.body)
+            status = body.get("status", hook["status"])
+            hook.update(
+                status=self.ping_status if status == "active" else status,
+                delivery_url=body.get("delivery_url", hook["delivery_url"]),
+                secret_seen=body.get("secret", hook["secret_seen"]),
+            )
+            return 200, {}, json.dumps(hook)
         return (
             404,
             {},

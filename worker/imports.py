@@ -19,7 +19,7 @@ from connectors.csv_reading import open_feed
 from connectors.feed_formats import choose_format
 from connectors.feed_records import FeedBatch, FeedTally
 from storage.catalog import upsert_products
-from storage.customers import upsert_customers
+from storage.customers import add_missing_customers, upsert_customers
 from storage.events import insert_events
 from storage.import_runs import finish_import_run, start_import_run
 from storage.orders import upsert_order_lines, upsert_orders
@@ -109,6 +109,8 @@ def write_batch(db: sqlite_utils.Database, batch: FeedBatch, stored: Counter[str
         bump_db_generation(db)
     if batch.customers:
         stored["customers"] += upsert_customers(db, batch.customers)
+    if batch.order_customers:
+        stored["customers"] += add_missing_customers(db, batch.order_customers)
     if batch.orders:
         stored["orders"] += upsert_orders(db, batch.orders)
     if batch.order_lines:

@@ -170,3 +170,21 @@ def sweep_browse_timers(shop: str, hours: int = 24) -> dict[str, Any]:
     finally:
         db.close()
     return {"shop": shop, "browse_timers": timers}
+
+
+def purge_old_events_job(shop: str) -> dict[str, Any]:
+    """Delete `shop`'s raw storefront events older than its retention period (the shop
+    setting event_retention_months) and record the run; return the run. A run stops after
+    PURGE_JOB_BUDGET_S (inside RQ's default job timeout); `more_left` says the next goes on."""
+    from worker.retention import PURGE_JOB_BUDGET_S, events_left_before, purge_old_events
+
+    settings = load_settings()
+    if not shop_exists(settings.data_dir, shop):
+        raise UnknownShop(f"no shop named {shop!r} under {settings.data_dir}")
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        purge = purge_old_events(db, max_seconds=PURGE_JOB_BUDGET_S)
+        more_left = events_left_before(db, purge.cutoff)
+    finally:
+        db.close()
+    return {"shop": shop, **dataclasses.asdict(purge), "more_left": more_left}

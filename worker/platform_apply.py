@@ -15,7 +15,7 @@ import sqlite_utils
 from connectors.feed_records import FeedBatch
 from connectors.platform_update import PlatformUpdate
 from storage.catalog import upsert_products
-from storage.customers import upsert_customers
+from storage.customers import add_missing_customers, upsert_customers
 from storage.inventory_items import map_inventory_items, set_item_totals
 from storage.orders import upsert_order_lines, upsert_orders
 from storage.record_versions import remember_versions, stored_versions
@@ -26,8 +26,11 @@ _KEY_OF = {"product": "product_id", "order": "order_id", "customer": "customer_i
 
 def apply_batch(db: sqlite_utils.Database, batch: FeedBatch) -> dict[str, int]:
     """Upsert a batch's records (customers, products, orders, lines); return rows changed."""
+    customers = upsert_customers(db, batch.customers) if batch.customers else 0
+    if batch.order_customers:  # after the accounts, so a page's own account record wins
+        customers += add_missing_customers(db, batch.order_customers)
     return {
-        "customers": upsert_customers(db, batch.customers) if batch.customers else 0,
+        "customers": customers,
         "products": upsert_products(db, batch.products) if batch.products else 0,
         "orders": upsert_orders(db, batch.orders) if batch.orders else 0,
         "order_lines": upsert_order_lines(db, batch.order_lines) if batch.order_lines else 0,
@@ -52,6 +55,7 @@ def _without(batch: FeedBatch, stale: dict[str, set[str]]) -> FeedBatch:
     return FeedBatch(
         products=[p for p in batch.products if p["product_id"] not in products],
         customers=[c for c in batch.customers if c["customer_id"] not in customers],
+        order_customers=list(batch.order_customers),
         orders=[o for o in batch.orders if o["order_id"] not in orders],
         order_lines=[line for line in batch.order_lines if line[0] not in orders],
         events=list(batch.events),

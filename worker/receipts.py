@@ -13,8 +13,9 @@ updated_at is older than what was applied). Topic handling:
 - inventory_levels/update: the item is mapped to its product (inventory_items, filled by the
   backfill and product webhooks); an unknown item stays 'pending' with a note, for a replay
   once the sync has seen its product.
-- customers/redact: the customer is erased (storage.redaction).
-- customers/data_request: the customer's data is written as JSON under the shop folder.
+- customers/redact: the customer is erased (worker.privacy.erase_customer), and logged.
+- customers/data_request: the customer's data is written as JSON under the shop folder
+  (worker.privacy.export_customer), logged for the admin's privacy page to offer it.
 - shop/redact: the whole shop folder is deleted, after the db is closed (`delete_shop`).
 - app/uninstalled: the connection is marked uninstalled and its tokens dropped.
 """
@@ -41,10 +42,9 @@ from storage.connections import mark_uninstalled
 from storage.db import open_shop_db, shop_exists, validate_shop_name
 from storage.inventory_items import product_of_item, product_stock, set_inventory_level
 from storage.receipts import get_receipt, mark_receipt
-from storage.redaction import redact_customer
 from worker.cache_invalidation import bump_db_generation
 from worker.platform_apply import apply_batch, apply_update
-from worker.privacy import delete_shop_data, write_data_export
+from worker.privacy import delete_shop_data, erase_customer, export_customer
 
 __all__ = ["apply_batch", "enqueue_receipt", "process_receipt", "process_stored_receipt"]
 
@@ -143,7 +143,7 @@ def process_stored_receipt(
         payload = parse_json_object(bytes(receipt["body"]))
         special = _SPECIAL.get((platform, topic))
         if special is not None:
-            outcome = special(db, shop, payload)
+            outcome = special(db, shop, payload, receipt_id)
         else:
             mapper = _MAPPERS.get(platform, {}).get(topic)
             if mapper is None:
@@ -166,7 +166,9 @@ def process_stored_receipt(
     return {**summary, **outcome}
 
 
-def _inventory(db: sqlite_utils.Database, shop: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+def _inventory(
+    db: sqlite_utils.Database, shop: str, payload: Mapping[str, Any], receipt_id: int
+) -> dict[str, Any]:
     level = shopify_payloads.inventory_level(payload)
     product_id = product_of_item(db, level.inventory_item_id)
     if product_id is None:
@@ -186,33 +188,47 @@ def _inventory(db: sqlite_utils.Database, shop: str, payload: Mapping[str, Any])
     return {"status": "processed", "product_id": product_id, "inventory": stock}
 
 
-def _redact(db: sqlite_utils.Database, shop: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+def _redact(
+    db: sqlite_utils.Database, shop: str, payload: Mapping[str, Any], receipt_id: int
+) -> dict[str, Any]:
     request = shopify_payloads.redaction_request(payload)
     _check_domain(shop, request.shop_domain, "customers_redact")
-    counts = redact_customer(db, request.customer_id, request.email, request.order_ids)
+    counts = erase_customer(
+        db,
+        source="shopify",
+        external_id=f"receipt-{receipt_id}",
+        customer_id=request.customer_id,
+        email=request.email,
+        order_ids=request.order_ids,
+    )
     return {"status": "processed", "redacted": dataclasses.asdict(counts)}
 
 
 def _data_request(
-    db: sqlite_utils.Database, shop: str, payload: Mapping[str, Any]
+    db: sqlite_utils.Database, shop: str, payload: Mapping[str, Any], receipt_id: int
 ) -> dict[str, Any]:
     request = shopify_payloads.data_request(payload)
     _check_domain(shop, request.shop_domain, "customers_data_request")
-    path = write_data_export(
-        db, request.request_id, request.customer_id, request.email, request.order_ids
+    export = export_customer(
+        db,
+        source="shopify",
+        external_id=request.request_id or f"receipt-{receipt_id}",
+        customer_id=request.customer_id,
+        email=request.email,
+        order_ids=request.order_ids,
     )
-    return {"status": "processed", "export": path.name}
+    return {"status": "processed", "export": export.path.name}
 
 
 def _shop_redact(
-    db: sqlite_utils.Database, shop: str, payload: Mapping[str, Any]
+    db: sqlite_utils.Database, shop: str, payload: Mapping[str, Any], receipt_id: int
 ) -> dict[str, Any]:
     _check_domain(shop, shopify_payloads.shop_domain_of(payload, "shop_redact"), "shop_redact")
     return {"status": "processed", "delete_shop": True}
 
 
 def _uninstalled(
-    db: sqlite_utils.Database, shop: str, payload: Mapping[str, Any]
+    db: sqlite_utils.Database, shop: str, payload: Mapping[str, Any], receipt_id: int
 ) -> dict[str, Any]:
     known = mark_uninstalled(db, "shopify", "app/uninstalled received: the app was removed")
     return {"status": "processed", "connection_known": known}

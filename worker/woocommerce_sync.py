@@ -1,9 +1,10 @@
 """WooCommerce as a sync Source, the connect step, and webhook reconciliation.
 
-Connecting checks the keys, stores them in the shop's file with a fresh per-shop webhook
-secret (the inbox verifies deliveries with it), and registers the webhooks pointing at
-SHOPREC_PUBLIC_URL. Every later sync re-runs the webhook reconciliation, because WooCommerce
-silently disables a webhook after a few failed deliveries and never retries them.
+Connecting checks the keys, warns when the store looks unable to reach SHOPREC_PUBLIC_URL,
+stores the keys in the shop's file with a per-shop webhook secret (the inbox verifies
+deliveries with it), and registers the webhooks pointing at SHOPREC_PUBLIC_URL (re-pointing
+ones left at an older URL). Every later sync re-runs the webhook reconciliation, because
+WooCommerce silently disables a webhook after a few failed deliveries and never retries.
 """
 
 from __future__ import annotations
@@ -23,8 +24,15 @@ from connectors.http_client import new_session
 from connectors.payload_errors import PayloadError
 from connectors.platform_errors import PlatformAuthError
 from connectors.platform_update import PlatformUpdate
-from connectors.woocommerce import WooCommerceClient, reconcile_webhooks
-from storage.connections import WOOCOMMERCE_WEBHOOK_SECRET_KEY, get_connection, save_connection
+from connectors.reachability import Resolver, public_url_warnings, resolve_host
+from connectors.woocommerce import WooCommerceClient
+from connectors.woocommerce_webhooks import reconcile_webhooks, shop_webhook_path
+from storage.connections import (
+    WOOCOMMERCE_WEBHOOK_SECRET_KEY,
+    get_connection,
+    save_connection,
+    set_connection_note,
+)
 from storage.shop_settings import get_shop_setting, set_shop_setting
 from worker.sync import FetchedPage
 
@@ -32,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 RESOURCES = ("products", "customers", "orders")
 WEBHOOK_SECRET_KEY = WOOCOMMERCE_WEBHOOK_SECRET_KEY
+# The reachability check asks shoprec's own /healthz: a live server answers at once.
+HEALTH_TIMEOUT_S = 5.0
 
 _MAPPERS: dict[str, Callable[[dict[str, Any]], PlatformUpdate]] = {
     "products": woocommerce_payloads.product_update,
@@ -115,13 +125,19 @@ def connect_woocommerce(
     *,
     session: requests.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    resolve: Resolver = resolve_host,
 ) -> dict[str, Any]:
     """Check the keys, store the connection and a webhook secret, register the webhooks.
 
-    Raises PlatformAuthError (bad keys) before anything is stored.
+    Raises PlatformAuthError (bad keys) before anything is stored. Before the webhooks are
+    registered, shoprec asks its own public URL's /healthz and compares its address with
+    the store's; after, it checks the store left every webhook active. What looks wrong is
+    returned as `warnings` and kept as the connection's health note (status_reason): the
+    connect still succeeds, since the operator may fix DNS or a proxy afterwards.
     """
+    session = session or new_session()
     client = WooCommerceClient(
-        session or new_session(),
+        session,
         store_url,
         consumer_key,
         consumer_secret,
@@ -129,24 +145,55 @@ def connect_woocommerce(
         timeout_s=settings.http_timeout_s,
     )
     client.check()
-    secret = str(get_shop_setting(db, WEBHOOK_SECRET_KEY, "") or "") or secrets.token_urlsafe(32)
-    set_shop_setting(db, WEBHOOK_SECRET_KEY, secret, "shoprec connect")
+    warnings = public_url_warnings(
+        session,
+        settings.public_url,
+        client.store_url,
+        timeout_s=min(settings.http_timeout_s, HEALTH_TIMEOUT_S),
+        resolve=resolve,
+    )
+    secret, new_secret = _webhook_secret(db, "shoprec connect")
     save_connection(
         db,
         "woocommerce",
         client.store_url,
         {"consumer_key": consumer_key, "consumer_secret": consumer_secret},
     )
-    webhooks = reconcile_webhooks(client, delivery_url(settings, shop), secret)
-    return {"store_url": client.store_url, "webhooks": webhooks}
+    target = delivery_url(settings, shop)
+    webhooks = reconcile_webhooks(
+        client, target, secret, shop_path=shop_webhook_path(shop), new_secret=new_secret
+    )
+    if webhooks["not_active"]:
+        warnings.append(
+            f"the store did not leave the webhooks {', '.join(webhooks['not_active'])} active: "
+            f"WooCommerce disables a webhook whose delivery to {target} fails"
+        )
+    if warnings:
+        set_connection_note(db, "woocommerce", "; ".join(warnings))
+        for warning in warnings:
+            logger.warning("woocommerce connect of %s: %s", shop, warning, extra={"shop": shop})
+    return {"store_url": client.store_url, "webhooks": webhooks, "warnings": warnings}
+
+
+def _webhook_secret(db: sqlite_utils.Database, changed_by: str) -> tuple[str, bool]:
+    """The shop's webhook secret, made and stored if it has none; and whether it is new."""
+    secret = str(get_shop_setting(db, WEBHOOK_SECRET_KEY, "") or "")
+    if secret:
+        return secret, False
+    secret = secrets.token_urlsafe(32)
+    set_shop_setting(db, WEBHOOK_SECRET_KEY, secret, changed_by)
+    return secret, True
 
 
 def reconcile_shop_webhooks(
     settings: Settings, db: sqlite_utils.Database, shop: str, client: WooCommerceClient
 ) -> dict[str, list[str]]:
-    """Re-create or re-activate the shop's webhooks with its stored secret."""
-    secret = str(get_shop_setting(db, WEBHOOK_SECRET_KEY, "") or "")
-    if not secret:
-        secret = secrets.token_urlsafe(32)
-        set_shop_setting(db, WEBHOOK_SECRET_KEY, secret, "shoprec sync")
-    return reconcile_webhooks(client, delivery_url(settings, shop), secret)
+    """Re-create, re-activate or re-point the shop's webhooks with its stored secret."""
+    secret, new_secret = _webhook_secret(db, "shoprec sync")
+    return reconcile_webhooks(
+        client,
+        delivery_url(settings, shop),
+        secret,
+        shop_path=shop_webhook_path(shop),
+        new_secret=new_secret,
+    )

@@ -91,9 +91,12 @@
   }
 
   // Only http(s) links and images: a catalog url of "javascript:..." must never become a link.
+  // An empty url is no url (resolved, it would be the API's own origin: "https://api/").
   function safeUrl(raw, base) {
+    var text = String(raw || "").trim();
+    if (!text) return null;
     try {
-      var url = new URL(String(raw || ""), base);
+      var url = new URL(text, base);
       return url.protocol === "http:" || url.protocol === "https:" ? url : null;
     } catch (e) { return null; }
   }
@@ -186,13 +189,20 @@
         link.href = href.toString();
       }
       link.addEventListener("click", function () { send(ctx.base, [li.shoprecEvent("click")]); });
-      var img = el("img", "shoprec-img");
       var src = safeUrl(item.image_url, ctx.base);
-      img.alt = "";
-      img.width = 150;
-      img.height = 150;
-      img.loading = "lazy";
-      if (src) img.src = src.toString();
+      var img;
+      if (src) {
+        img = el("img", "shoprec-img");
+        img.alt = "";
+        img.width = 150;
+        img.height = 150;
+        img.loading = "lazy";
+        img.src = src.toString();
+      } else {
+        // No image: a grey box of the same size (CSS only, no request).
+        img = el("span", "shoprec-img shoprec-noimg");
+        img.setAttribute("aria-hidden", "true");
+      }
       link.appendChild(img);
       link.appendChild(el("span", "shoprec-name", String(item.title || "")));
       li.appendChild(link);

@@ -164,7 +164,7 @@ def test_owner_logs_in_sees_figures_and_a_weight_change_reaches_the_storefront(
     ids = [preview.nth(i).locator("code").inner_text() for i in range(preview.count())]
     assert ids == after
     page.screenshot(path=str(artifacts / "admin-explore.png"), full_page=True)
-    for name in ("quality", "health"):
+    for name in ("quality", "health", "privacy"):
         page.goto(f"{server.url}/admin/{SHOP}/{name}")
         assert page.locator("h1").inner_text()
         page.screenshot(path=str(artifacts / f"admin-{name}.png"), full_page=True)

@@ -473,3 +473,35 @@ def test_holdout_visitor_sees_nothing_and_then_reserves_no_space(
     box = "document.querySelector('[data-shoprec]')"
     assert page.evaluate(f"[{box}.style.minHeight, {box}.offsetHeight]") == ["", 0]
     assert page.page_errors == []
+
+
+def test_card_without_image_shows_a_placeholder_and_requests_nothing(
+    page: Any, private_server: LiveServer, host_site: Callable[[str], str]
+) -> None:
+    anchor = best_seller(private_server)
+    url = (
+        f"{private_server.url}/api/v1/recommendations?shop=demo&context=product&product_id={anchor}"
+    )
+    with urllib.request.urlopen(url, timeout=10) as response:
+        target = json.loads(response.read())["items"][0]["product_id"]
+    conn = sqlite3.connect(private_server.data_dir / SHOP / "shop.db", timeout=10)
+    with conn:
+        conn.execute("UPDATE products SET image_url = '' WHERE product_id = ?", (target,))
+    conn.close()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    script = f"{private_server.url}/static/widget.js"
+    page.goto(host_site(HOST_PAGE.format(product=anchor, api="", script=script)))
+    page.wait_for_function(READY, arg=1, timeout=10_000)
+    card = page.locator(f'.shoprec-card[data-product-id="{target}"]')
+    assert card.locator("img").count() == 0
+    placeholder = card.locator(".shoprec-noimg")
+    assert placeholder.count() == 1
+    box = placeholder.bounding_box()
+    assert box is not None and (box["width"], box["height"]) == (150, 150)
+    # The other cards keep their images, so the row stays aligned.
+    assert page.locator(".shoprec-card img.shoprec-img").count() == 3
+    page.wait_for_load_state("networkidle")
+    origin_root = f"{private_server.url}/"
+    assert origin_root not in requested, requested
+    assert page.page_errors == []

@@ -62,6 +62,39 @@ def test_unsafe_urls_never_become_links(
     assert "javascript:" not in html and "data:image" not in html
 
 
+def test_json_api_never_returns_unsafe_urls_stored_before(
+    client: FlaskClient, anchor: str, db: sqlite_utils.Database
+) -> None:
+    # Rows stored before imports refused such URLs: serving checks again.
+    target = ids(ask(client, product_id=anchor, limit=2))[0]
+    upsert_products(
+        db,
+        [
+            {
+                "product_id": target,
+                "url": " JavaScript:alert(1)",
+                "image_url": "data:image/svg+xml,<svg onload=alert(1)>",
+            }
+        ],
+    )
+    items = ask(client, product_id=anchor, limit=2).get_json()["items"]
+    assert (items[0]["product_id"], items[0]["url"], items[0]["image_url"]) == (target, "", "")
+    assert items[1]["url"].startswith("/") and items[1]["image_url"]
+
+
+def test_fragment_card_without_image_has_a_placeholder(
+    client: FlaskClient, anchor: str, db: sqlite_utils.Database
+) -> None:
+    target = ids(ask(client, product_id=anchor, limit=2))[0]
+    upsert_products(db, [{"product_id": target, "image_url": ""}])
+    html = client.get(
+        "/api/v1/widgets/product", query_string={"shop": SHOP, "product_id": anchor, "limit": 2}
+    ).get_data(as_text=True)
+    first, second = html.split('class="shoprec-card"')[1:3]
+    assert "<img" not in first and 'class="shoprec-img shoprec-noimg"' in first
+    assert 'src=""' not in html and "<img" in second
+
+
 def test_widget_bad_input_is_a_harmless_fragment(client: FlaskClient) -> None:
     response = client.get("/api/v1/widgets/product", query_string={"shop": SHOP, "limit": "abc"})
     assert response.status_code == 400 and response.mimetype == "text/html"
