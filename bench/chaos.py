@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 import tempfile
 import time
@@ -26,6 +28,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.chaos.conftest import run_chaos  # noqa: E402
+from tests.chaos.processes import kill_every_running_process  # noqa: E402
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    """SIGTERM: kill every process the run started, and leave at once (the scenario
+    threads would otherwise finish their waits first)."""
+    kill_every_running_process()
+    print(f"interrupted by signal {signum}: every process the run started is killed")
+    os._exit(128 + signum)
 
 
 def main() -> None:
@@ -39,6 +50,8 @@ def main() -> None:
         help="How long to wait for the work to be done after the last blow [120].",
     )
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGINT, _interrupted)
     started = time.monotonic()
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)

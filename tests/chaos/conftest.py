@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.chaos.processes import kill_every_running_process
 from tests.chaos.push_scenario import PushFigures, run_push_chaos
 from tests.chaos.webhook_scenario import WebhookFigures, run_webhook_chaos
 
@@ -28,10 +29,17 @@ def run_chaos(workdir: Path, recovery_s: float = 120.0) -> ChaosRun:
     work to be done after the last blow; every process is gone when this returns."""
     (workdir / "webhooks").mkdir(parents=True, exist_ok=True)
     (workdir / "pushes").mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
         webhooks = pool.submit(run_webhook_chaos, workdir / "webhooks", recovery_s=recovery_s)
         pushes = pool.submit(run_push_chaos, workdir / "pushes", recovery_s=recovery_s)
-        return ChaosRun(webhooks.result(timeout=400), pushes.result(timeout=400))
+        limit = recovery_s + 300
+        return ChaosRun(webhooks.result(timeout=limit), pushes.result(timeout=limit))
+    except BaseException:  # interrupted or stuck: leave nothing running behind
+        kill_every_running_process()
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 RUN_KEY = pytest.StashKey[ChaosRun]()

@@ -24,6 +24,8 @@ from typing import Any
 
 import requests
 
+from tests.chaos.processes import ABORTED
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SHOPIFY_SECRET = "chaos-shopify-app-secret"
 WOO_SECRET = "chaos-woo-webhook-secret"
@@ -203,7 +205,7 @@ class PlatformSender:
         """Resend failed deliveries (as the platform retries) until acknowledged, each at most
         MAX_TRIES_PER_DELIVERY times and not past `deadline`; return those never acknowledged."""
         waiting = list(indexes)
-        while waiting and time.monotonic() < deadline:
+        while waiting and time.monotonic() < deadline and not ABORTED.is_set():
             waiting = [i for i in waiting if self._tries[i] < MAX_TRIES_PER_DELIVERY]
             waiting = self.send(waiting)
             if waiting:

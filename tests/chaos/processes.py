@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Mapping
@@ -22,6 +23,12 @@ import redis
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOPREC = [sys.executable, "-c", "from plugin.cli import main; main()"]
+
+
+# Every process a chaos run has running, so an interrupted run (Ctrl-C, SIGTERM) can still
+# kill them all: the scenarios run in threads whose own `finally` would come too late.
+RUNNING: set[Managed] = set()
+ABORTED = threading.Event()  # set by an interrupted run: nothing starts again, loops end
 
 
 class ChaosSetupError(RuntimeError):
@@ -35,7 +42,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@dataclass
+@dataclass(eq=False)
 class Managed:
     """One started process (and its group), appending its output to `log`."""
 
@@ -49,6 +56,8 @@ class Managed:
 
     def start(self) -> None:
         """Start (again); the log is appended to, so restarts keep earlier output."""
+        if ABORTED.is_set():
+            raise ChaosSetupError(f"the chaos run was interrupted: {self.name} not started")
         with self.log.open("ab") as out:
             out.write(f"\n--- start {self.starts + 1} of {self.name} ---\n".encode())
             out.flush()
@@ -60,6 +69,7 @@ class Managed:
                 cwd=ROOT,
                 start_new_session=True,
             )
+        RUNNING.add(self)
         self.starts += 1
 
     def alive(self) -> bool:
@@ -87,6 +97,7 @@ class Managed:
             pass
         self.kills += 1
         self.proc = None
+        RUNNING.discard(self)
 
     def tail(self, chars: int = 3000) -> str:
         """The end of the process's log, for failure messages."""
@@ -199,6 +210,13 @@ def start_worker(worker: Managed, redis_port: int) -> None:
         wait_for(registered, 45, "shoprec worker", worker)
     finally:
         client.close()
+
+
+def kill_every_running_process() -> None:
+    """SIGKILL whatever any chaos run still has running (an interrupted run's clean-up)."""
+    ABORTED.set()
+    for process in list(RUNNING):
+        process.kill()
 
 
 def stop_all(*processes: Managed | None) -> None:

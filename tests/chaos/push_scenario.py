@@ -25,6 +25,7 @@ import redis
 
 from tests.chaos.fake_klaviyo import FakeKlaviyo
 from tests.chaos.processes import (
+    ABORTED,
     free_port,
     redis_server,
     rq_worker,
@@ -148,6 +149,15 @@ def measure(data_dir: Path, fake: FakeKlaviyo, figures: PushFigures) -> bool:
     return figures.accepted == figures.due and figures.duplicates == 0 and all_sent
 
 
+def _wait(event: threading.Event, timeout_s: float) -> bool:
+    """Wait for `event` up to `timeout_s`, giving up early when the run is interrupted."""
+    deadline = time.monotonic() + timeout_s
+    while not event.wait(0.5):
+        if ABORTED.is_set() or time.monotonic() > deadline:
+            return False
+    return True
+
+
 def run_push_chaos(workdir: Path, recovery_s: float = RECOVERY_S) -> PushFigures:
     """Run the whole scenario in `workdir`; every process is killed before returning."""
     figures = PushFigures()
@@ -177,7 +187,7 @@ def run_push_chaos(workdir: Path, recovery_s: float = RECOVERY_S) -> PushFigures
         figures.due = _prepare_shop(data_dir, env, workdir, redis_url)
         start_worker(worker, redis_port)
         for event, what in ((throttled, "throttled"), (fake.held, "accepted, answer held")):
-            if not event.wait(KILL_WAIT_S):
+            if not _wait(event, KILL_WAIT_S):
                 figures.chaos.append(f"block never {what} within {KILL_WAIT_S} s")
                 break
             worker.kill()
@@ -189,6 +199,8 @@ def run_push_chaos(workdir: Path, recovery_s: float = RECOVERY_S) -> PushFigures
         restarted = time.monotonic()
         deadline = restarted + recovery_s
         while not measure(data_dir, fake, figures) and time.monotonic() < deadline:
+            if ABORTED.is_set():
+                break
             time.sleep(1.0)
         figures.recovery_s = time.monotonic() - restarted
     except Exception as exc:  # the harness reports; the tests fail on `error`

@@ -26,6 +26,7 @@ from typing import Any
 from tests.chaos import platforms
 from tests.chaos.platforms import Delivery, PlatformSender
 from tests.chaos.processes import (
+    ABORTED,
     ChaosSetupError,
     Managed,
     free_port,
@@ -228,6 +229,8 @@ def run_webhook_chaos(
         settled = time.monotonic()
         deadline = settled + recovery_s
         while not measure(data_dir, deliveries, figures) and time.monotonic() < deadline:
+            if ABORTED.is_set():
+                break
             if worker.proc is not None and not worker.alive():
                 figures.worker_exits += 1
                 figures.mark("worker exited by itself (not restarted)", sender)
