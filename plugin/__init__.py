@@ -45,10 +45,18 @@ def create_app(
     app.register_blueprint(shopify_install.bp)
     app.register_blueprint(app_proxy.bp)
     app.register_blueprint(email_bp)
-    from plugin import admin_explore, admin_health, admin_login, admin_quality, admin_settings
+    from plugin import (
+        admin_explore,
+        admin_health,
+        admin_identity,
+        admin_login,
+        admin_quality,
+        admin_settings,
+    )
 
     app.register_blueprint(admin_login.bp)
     app.register_blueprint(admin_settings.bp)
+    app.register_blueprint(admin_identity.bp)
     app.register_blueprint(admin_quality.bp)
     app.register_blueprint(admin_explore.bp)
     from plugin import admin_experiments, admin_overview

@@ -20,6 +20,7 @@ from engine.blend import SOURCES
 from plugin import admin_settings_forms as forms
 from plugin.admin_auth import admin_settings, open_admin_db, register_admin_guards
 from plugin.recommendations import SLOT_TITLES
+from plugin.shopper_identity import IDENTITY_MODES, read_identity_config
 from plugin.storefront import WIDGET_FORMATS
 from storage.retention import DEFAULT_RETENTION_MONTHS
 from storage.shop_settings import all_shop_settings, set_shop_setting
@@ -97,6 +98,7 @@ def _page(
     stored: dict[str, Any],
     errors: dict[str, list[str]] | None = None,
     typed: dict[str, str] | None = None,
+    new_api_key: str = "",
 ) -> str:
     json_texts = {key: _json_text(stored.get(key)) for key in forms.JSON_KEYS}
     json_texts.update(typed or {})
@@ -130,7 +132,15 @@ def _page(
         process_ttl=admin_settings().cache_ttl_s,
         default_retention=DEFAULT_RETENTION_MONTHS,
         history=_history(),
+        identity=read_identity_config(open_admin_db()),
+        identity_modes=IDENTITY_MODES,
+        new_api_key=new_api_key,
     )
+
+
+def settings_page_with(errors: dict[str, list[str]] | None = None, new_api_key: str = "") -> str:
+    """The settings page with another blueprint's messages or one-time key (admin_identity)."""
+    return _page(all_shop_settings(open_admin_db()), errors, new_api_key=new_api_key)
 
 
 @bp.get("/settings")

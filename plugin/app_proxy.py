@@ -3,13 +3,16 @@
 Shopify forwards https://<shop>/apps/shoprec/... to us with shop, logged_in_customer_id,
 path_prefix, timestamp and a `signature` (PLATFORMS.md 1.12): hex HMAC-SHA256 of the sorted,
 decoded parameters joined with no separator, keyed by the app secret. Only after it checks
-out are `shop` and `logged_in_customer_id` trusted. The answer is the same object as
+out are `shop` and `logged_in_customer_id` trusted, and that is the only customer id this
+route knows: an explicit `customer_id` (or `customer_token`) in the query is the visitor's
+own text and never overrides or stands in for the signed one. The answer is the same object as
 /api/v1/recommendations: the storefront's validator and service are called, not copied.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -29,6 +32,8 @@ bp = Blueprint("app_proxy", __name__)
 MAX_TIMESTAMP_SKEW_S = 300
 # Added by Shopify: they are not recommendation parameters.
 _PROXY_PARAMS = {"signature", "hmac", "path_prefix", "timestamp", "logged_in_customer_id", "shop"}
+# Claims of identity the visitor could type: dropped, the signed logged_in_customer_id rules.
+_UNSIGNED_IDENTITY = {"customer_id", "customer_token"}
 
 
 def _verified_shop(settings: Settings) -> str:
@@ -57,10 +62,11 @@ def proxied_recommendations() -> Response:
     """The /api/v1/recommendations answer for the signed shop (and its logged-in customer)."""
     service: RecommendationService = current_app.extensions[SERVICE_KEY]
     shop = _verified_shop(current_app.extensions["settings"])
-    args: dict[str, Any] = {k: v for k, v in request.args.items() if k not in _PROXY_PARAMS}
+    ignored = _PROXY_PARAMS | _UNSIGNED_IDENTITY
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k not in ignored}
     args["shop"] = shop
     customer = request.args.get("logged_in_customer_id", "")
-    if customer and not args.get("customer_id"):
+    if customer:
         args["customer_id"] = customer
     params = parse_recommendation_query(
         args,
@@ -71,6 +77,7 @@ def proxied_recommendations() -> Response:
         max_limit=service.settings.max_limit,
         shop_exists=service.shop_exists,
     )
+    params = replace(params, identity="customer" if params.customer_id else "anonymous")
     response = jsonify(service.recommend(params))
     # Per shopper when logged in; Shopify's proxy must not share it between customers.
     response.headers["Cache-Control"] = "private, max-age=60"

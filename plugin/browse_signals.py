@@ -1,6 +1,6 @@
 """Turn stored storefront views into browse re-engagement timers, off the request path.
 
-A known shopper's product view may start the email worker's browse timer (issue 7), but the
+A signed shopper's product view may start the email worker's browse timer, but the
 events endpoint must stay a fast insert: it only enqueues `worker.jobs.schedule_browse_timer`,
 at most once per shopper per day (the job id is the dedupe key, so RQ refuses a second
 enqueue while the first job or its result exists). The job decides whether the shop runs that

@@ -43,6 +43,7 @@ COMMAND_MODULES: dict[str, str] = {
     "sync": "plugin.cli_connect",
     "admin": "plugin.cli_admin",
     "privacy": "plugin.cli_privacy",
+    "identity": "plugin.cli_identity",
 }
 
 

@@ -25,6 +25,7 @@ from gunicorn.app.base import BaseApplication
 from config import Settings
 from plugin import create_app
 from plugin.cli import CliContext, pass_cli
+from plugin.demo_storefront import DEMO_SIGNS_CUSTOMERS
 from plugin.errors import ApiError
 from plugin.recommendations import FALLBACK_NEWEST, FALLBACK_POPULAR, build_service
 from plugin.request_params import parse_recommendation_query
@@ -144,9 +145,16 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
         return self.application
 
 
-def run_server(settings: Settings, host: str, port: int, workers: int, dev: bool) -> None:
+def run_server(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    dev: bool,
+    app_config: Mapping[str, Any] | None = None,
+) -> None:
     """Serve create_app(settings) with gunicorn, or with werkzeug when `dev`."""
-    app = create_app(settings)
+    app = create_app(settings, app_config)
     if dev:
         from werkzeug.serving import run_simple
 
@@ -329,7 +337,9 @@ def demo(
     for line in setup.lines + _demo_urls(setup, cli_ctx.shop, f"http://{host}:{port}"):
         click.echo(line)
     if not no_serve:
-        run_server(setup.settings, host, port, workers, dev)
+        # Only here does the demo storefront sign ?customer=ID for the page (as a shop's own
+        # server would for its logged-in customer); a served shop's "/" never does.
+        run_server(setup.settings, host, port, workers, dev, {DEMO_SIGNS_CUSTOMERS: True})
 
 
 COMMANDS: list[click.Command] = [recommend, serve, demo]

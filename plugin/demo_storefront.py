@@ -8,6 +8,7 @@ with three placeholders, a cart page, and category placeholder images drawn as S
 from __future__ import annotations
 
 import re
+import time
 import zlib
 from typing import Any
 
@@ -16,12 +17,15 @@ from markupsafe import escape
 
 from config import Settings
 from plugin.request_params import check_id
+from plugin.shopper_identity import ensure_identity_secret
+from plugin.shopper_tokens import DEFAULT_TOKEN_TTL_S, make_shopper_token
 from storage.catalog import get_products, read_products_frame
 from storage.db import open_shop_db, shop_exists
 
 bp = Blueprint("demo", __name__)
 
 PRODUCTS_PER_CATEGORY = 4
+DEMO_SIGNS_CUSTOMERS = "SHOPREC_DEMO_SIGNS_CUSTOMERS"
 MAX_CART_ITEMS = 20
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 _PALETTE = (
@@ -46,8 +50,27 @@ def _settings() -> Settings:
 
 
 def _customer_id() -> str:
-    """An optional ?customer=ID to show personalised lists for a known demo customer."""
+    """An optional ?customer=ID to show personalised lists for a known demo customer
+    (signed for the page only under `shoprec demo`, see _customer_token)."""
     return check_id("customer", request.args.get("customer"), []) or ""
+
+
+def _customer_token(settings: Settings, shop: str, customer_id: str) -> str:
+    """What a real shop's server does for a logged-in customer: sign a short-lived token,
+    so the widget's personal lists are served to this page and no one else.
+
+    Only under `shoprec demo` (app config DEMO_SIGNS_CUSTOMERS): these pages are in every
+    server, and signing any ?customer= there would hand out every shopper's list.
+    """
+    if not customer_id or not current_app.config.get(DEMO_SIGNS_CUSTOMERS):
+        return ""
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        secret = ensure_identity_secret(db, changed_by="demo")
+    finally:
+        db.close()
+    expiry = int(time.time()) + DEFAULT_TOKEN_TTL_S
+    return make_shopper_token(secret, shop, customer_id, expiry)
 
 
 def _page(template: str, **context: Any) -> str | tuple[str, int]:
@@ -55,7 +78,8 @@ def _page(template: str, **context: Any) -> str | tuple[str, int]:
     shop = settings.default_shop
     if not shop_exists(settings.data_dir, shop):
         return render_template("demo/missing.html", shop=shop), 404
-    return render_template(template, shop=shop, customer_id=_customer_id(), **context)
+    token = _customer_token(settings, shop, _customer_id())
+    return render_template(template, shop=shop, customer_token=token, **context)
 
 
 @bp.get("/")

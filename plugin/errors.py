@@ -119,3 +119,27 @@ def register_error_handlers(app: Flask) -> None:
         if request.path.startswith(WIDGET_PATH_PREFIX):
             return widget_error_response(500)
         return error_response(["internal error; see the server log"], 500, "internal_error")
+
+
+class ShopperTokenError(Exception):
+    """A customer_token that proves nothing: the request is served as an anonymous visitor."""
+
+
+class MalformedShopperToken(ShopperTokenError):
+    """Not a `v1.<customer>.<expiry>.<hmac>` token (or longer than any real one)."""
+
+
+class ExpiredShopperToken(ShopperTokenError):
+    """Its expiry has passed."""
+
+
+class OverlongShopperToken(ShopperTokenError):
+    """Its expiry lies further ahead than the longest lifetime a token may have."""
+
+
+class ForgedShopperToken(ShopperTokenError):
+    """Its HMAC does not match: made without this shop's identity secret (or for another shop)."""
+
+
+class InvalidIdentityMode(Exception):
+    """An `identity` setting other than "signed" or "open"."""

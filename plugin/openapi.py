@@ -12,6 +12,8 @@ from typing import Any
 from config import Settings
 from engine.base import CONTEXT_SLOTS
 from plugin.shop_display import WIDGET_FORMATS
+from plugin.shopper_identity import ANONYMOUS, API_KEY_HEADER, CUSTOMER, OPEN
+from plugin.shopper_tokens import MAX_TOKEN_LENGTH, MAX_TOKEN_TTL_S
 from storage.events import EVENT_TYPES
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -34,8 +36,18 @@ def _recommendation_parameters(settings: Settings, with_context: bool) -> list[d
                {"enum": slots}),
         _query("product_id", "Anchor product(s): repeat or comma-separate for a cart.", id_list,
                explode=True),
-        _query("customer_id", "Known customer (personal lists, recent purchases excluded).",
+        _query("customer_id", "Known customer (personal lists, recent purchases excluded); "
+               f"believed only with {API_KEY_HEADER} or in an identity=open shop, else "
+               "ignored (the request is answered as anonymous).",
                {"type": "string", "maxLength": 128}),
+        _query("customer_token", "The customer signed by the shop's server: "
+               "v1.<customer_id base64url>.<expiry unix>.<hex HMAC-SHA256 of "
+               "'shop\\ncustomer_id\\nexpiry' keyed by the shop's identity secret>, expiring "
+               f"within {MAX_TOKEN_TTL_S} s. Missing, forged, expired or another shop's: "
+               "anonymous.", {"type": "string", "maxLength": MAX_TOKEN_LENGTH}),
+        {"name": API_KEY_HEADER, "in": "header", "description": "The shop's server-to-server "
+         "API key (shoprec identity api-key --rotate): customer_id is trusted as given; a "
+         "wrong key is 401.", "schema": {"type": "string"}},
         _query("session_id", "Browser session (session views, dismissals).",
                {"type": "string", "maxLength": 128}),
         _query("visitor_id", "First-party browser id kept by the widget across sessions "
@@ -54,6 +66,7 @@ def _responses(ok: dict[str, Any]) -> dict[str, Any]:
     return {
         "200": ok,
         "400": {"description": "Bad parameters", **error},
+        "401": {"description": f"{API_KEY_HEADER} is not the shop's API key", **error},
         "404": {"description": "Unknown shop", **error},
     }
 
@@ -73,9 +86,12 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
     }  # fmt: skip
     answer = {
         "type": "object",
-        "required": ["shop", "context", "slot", "request_id", "items"],
+        "required": ["shop", "context", "slot", "request_id", "identity", "items"],
         "properties": {
             "shop": {"type": "string"}, "context": {"type": "string"},
+            "identity": {"enum": [CUSTOMER, ANONYMOUS, OPEN], "description": "Whose list "
+                         "this is: a signed customer's, an anonymous visitor's (session and "
+                         "visitor signals only), or an identity=open shop's as asked."},
             "slot": {"type": "string"}, "request_id": {"type": "string"},
             "items": {"type": "array", "items": item},
             "widget": {
@@ -99,7 +115,12 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
         "properties": {
             "shop": {"type": "string"}, "type": {"enum": list(EVENT_TYPES)},
             "product_id": {"type": "string"}, "ts": {"type": "string", "format": "date-time"},
-            "customer_id": {"type": "string"}, "session_id": {"type": "string"},
+            "customer_id": {"type": "string", "description": "Stored only when signed "
+                            "(customer_token or API key); else dropped, the event stays "
+                            "anonymous."},
+            "customer_token": {"type": "string", "maxLength": MAX_TOKEN_LENGTH,
+                               "description": "As the query parameter; not stored."},
+            "session_id": {"type": "string"},
             "visitor_id": {"type": "string", "maxLength": 128},
             "context": {"type": "string"}, "slot": {"type": "string"},
             "strategy": {"type": "string"}, "request_id": {"type": "string"},

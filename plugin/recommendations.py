@@ -210,6 +210,7 @@ class RecommendationService:
             "context": params.context,
             "slot": params.slot,
             "request_id": uuid.uuid4().hex,
+            "identity": params.identity_label,
             "items": items,
         }
 

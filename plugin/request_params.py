@@ -48,6 +48,17 @@ class RecommendationParams:
     # The widget's first-party browser id (localStorage): outlives session_id, so an
     # anonymous shopper's dismissals last across visits; also the experiments' unit.
     visitor_id: str | None = None
+    # How customer_id is known (plugin.shopper_identity): "customer" (signed), "anonymous"
+    # or "open"; None for in-process callers (CLI, admin preview, email blocks), which are
+    # trusted and named by whether they give a customer.
+    identity: str | None = None
+
+    @property
+    def identity_label(self) -> str:
+        """The answer's "identity" field."""
+        if self.identity:
+            return self.identity
+        return "customer" if self.customer_id else "anonymous"
 
 
 def _shown(value: object) -> str:
@@ -208,6 +219,11 @@ def _check_event(item: Any, where: str, problems: list[str]) -> dict[str, Any]:
     row["product_id"] = check_id(f"{where}.product_id", item.get("product_id"), problems, True)
     for name in ("customer_id", "session_id", "visitor_id", "request_id"):
         row[name] = check_id(f"{where}.{name}", item.get(name), problems)
+    # Checked for shape only; plugin.shopper_identity decides what it proves and drops it.
+    token = item.get("customer_token")
+    if token not in (None, "") and not isinstance(token, str):
+        problems.append(f"{where}.customer_token must be a string, got {_shown(token)}")
+    row["customer_token"] = token if isinstance(token, str) and token else None
     for name in ("context", "slot", "strategy"):
         value = item.get(name)
         if value in (None, ""):

@@ -9,6 +9,7 @@ or an HTML error page.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -41,6 +42,7 @@ from plugin.request_params import (
 )
 from plugin.serving_cache import ShopReaders
 from plugin.shop_display import WIDGET_FORMATS, ShopDisplays
+from plugin.shopper_identity import API_KEY_HEADER, ShopperIdentity
 from plugin.storefront_experiments import ExperimentServing
 from storage.db import list_shops, open_shop_db
 from storage.events import insert_events
@@ -52,6 +54,7 @@ ORIGINS_KEY = "shoprec.shop_origins"
 RATE_LIMIT_KEY = "shoprec.events_rate_limit"
 EXPERIMENTS_KEY = "shoprec.storefront_experiments"
 DISPLAYS_KEY = "shoprec.shop_displays"
+IDENTITY_KEY = "shoprec.shopper_identity"
 MAX_EVENT_BODY_BYTES = 256 * 1024
 REDIS_TIMEOUT_S = 0.5
 WIDGET_JS = Path(__file__).resolve().parent / "static" / "widget.js"
@@ -71,6 +74,7 @@ def _init_state(state: BlueprintSetupState) -> None:
     readers = ShopReaders(settings.data_dir, READ_MEMO_S)
     extensions.setdefault(EXPERIMENTS_KEY, ExperimentServing(readers))
     extensions.setdefault(DISPLAYS_KEY, ShopDisplays(readers))
+    extensions.setdefault(IDENTITY_KEY, ShopperIdentity(readers))
     extensions.setdefault(
         RATE_LIMIT_KEY,
         EventRateLimiter(
@@ -94,9 +98,16 @@ def _recommend(params: RecommendationParams) -> dict[str, Any]:
     return answer
 
 
+def shopper_identity() -> ShopperIdentity:
+    """The app's resolver of signed shopper identity (plugin.shopper_identity)."""
+    identity: ShopperIdentity = current_app.extensions[IDENTITY_KEY]
+    return identity
+
+
 def _params(context: str | None = None) -> RecommendationParams:
+    """The validated query, its customer_id kept only when signed (else anonymous)."""
     service = _service()
-    return parse_recommendation_query(
+    params = parse_recommendation_query(
         request.args,
         request.args.getlist("product_id"),
         context=context,
@@ -104,6 +115,15 @@ def _params(context: str | None = None) -> RecommendationParams:
         max_limit=service.settings.max_limit,
         shop_exists=service.shop_exists,
     )
+    identity = shopper_identity()
+    trusted = identity.server_caller(params.shop, request.headers.get(API_KEY_HEADER))
+    shopper = identity.resolve(
+        params.shop,
+        params.customer_id,
+        request.args.get("customer_token"),
+        trusted_caller=trusted,
+    )
+    return replace(params, customer_id=shopper.customer_id, identity=shopper.identity)
 
 
 def _cache_control(params: RecommendationParams) -> str:
@@ -228,6 +248,9 @@ def events() -> tuple[Response, int] | Response:
             403,
             "origin_not_allowed",
         )
+    identity = shopper_identity()
+    trusted = identity.server_caller(shop, request.headers.get(API_KEY_HEADER))
+    rows = identity.attribute_events(shop, rows, trusted_caller=trusted)
     db = open_shop_db(service.settings.data_dir, shop, create=False)
     try:
         stored = insert_events(db, rows)

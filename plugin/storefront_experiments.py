@@ -1,4 +1,4 @@
-"""Serving a storefront answer inside a running experiment (the A/B hook of issue 6).
+"""Serving a storefront answer inside a running experiment (the A/B hook of serving).
 
 For a request with a visitor id, plugin.experiment_assignment says which variant of the
 experiment running for the context the visitor is in. A holdout visitor gets no items at all
@@ -87,5 +87,6 @@ def holdout_answer(params: RecommendationParams) -> dict[str, Any]:
         "context": params.context,
         "slot": params.slot,
         "request_id": uuid.uuid4().hex,
+        "identity": params.identity_label,
         "items": [],
     }

@@ -11,7 +11,7 @@ from storage.clock import utc_now_iso
 
 # Settings that hold credentials (e.g. "woocommerce.webhook_secret"): stored, never copied
 # into the audit trail, whose rows the admin shows.
-SECRET_SUFFIXES = ("secret", "token", "password")
+SECRET_SUFFIXES = ("secret", "token", "password", "_hash")
 REDACTED = '"(secret)"'
 
 

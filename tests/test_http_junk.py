@@ -109,6 +109,7 @@ QUERY_NAMES = (
     "shop context slot product_id customer_id session_id visitor_id limit page sort q metric "
     "days from to format campaign email request_id position items exclude next id_token hmac "
     "signature timestamp code state host preview variant sig logged_in_customer_id customer "
+    "customer_token identity "
     "section"
 ).split()
 FORM_NAMES = [
@@ -302,6 +303,7 @@ for _kind in ALL_PARAMS_KINDS:
             type=_value,
             product_id=_value,
             customer_id=_value,
+            customer_token=_value,
             session_id=_value,
             visitor_id=_value,
             context=_value,

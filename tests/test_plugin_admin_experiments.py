@@ -7,6 +7,7 @@ import json
 import pytest
 import sqlite_utils
 from flask.testing import FlaskClient
+from signed_shoppers import customer_token
 
 from config import Settings
 from plugin.admin_experiments import parse_profile, variant_samples
@@ -231,7 +232,7 @@ def test_a_user_of_another_shop_can_neither_read_nor_change_experiments(settings
     assert len(list_experiments(shop_db)) == 1
 
 
-def test_the_loop_from_served_variant_to_attributed_revenue(client, shop_db):
+def test_the_loop_from_served_variant_to_attributed_revenue(client, shop_db, settings):
     """Storefront answer in a variant -> widget beacons -> an order -> the variant's results."""
     from datetime import UTC, datetime, timedelta
 
@@ -279,7 +280,11 @@ def test_the_loop_from_served_variant_to_attributed_revenue(client, shop_db):
     beacons = [
         {**common, "type": "impression", "product_id": p, "position": n}
         for n, p in enumerate(items, start=1)
-    ] + [{**common, "type": "click", "product_id": items[0], "position": 1, "customer_id": "c9"}]
+    ] + [
+        # A logged-in shopper's click: the page signed the customer (customer_token).
+        {**common, "type": "click", "product_id": items[0], "position": 1, "customer_id": "c9"}
+        | {"customer_token": customer_token(settings, "c9")}
+    ]
     assert client.post("/api/v1/events", json=beacons).status_code == 202
     bought = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S")
     shop_db.execute(

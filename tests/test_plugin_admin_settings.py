@@ -345,3 +345,55 @@ def test_invalid_stored_values_are_named_not_fatal(client: FlaskClient, settings
         as_text=True
     )
     assert _setting(settings, "rules") == {"default": {"exploration": 5}}
+
+
+def test_identity_mode_open_shows_a_banner_on_every_page(
+    client: FlaskClient, settings: Settings
+) -> None:
+    assert 'id="identity-open-banner"' not in client.get("/admin/demo/settings").get_data(True)
+    form = {"identity": "open", "csrf_token": csrf_of(client)}
+    assert client.post("/admin/demo/identity/mode", data=form).status_code == 302
+    assert _setting(settings, "identity") == "open"
+    for page in ("settings", "overview", "health"):
+        html = client.get(f"/admin/demo/{page}").get_data(as_text=True)
+        assert 'id="identity-open-banner"' in html, page
+    bad = client.post(
+        "/admin/demo/identity/mode", data={"identity": "wide", "csrf_token": csrf_of(client)}
+    )
+    assert bad.status_code == 400 and "identity must be one of" in bad.get_data(as_text=True)
+    assert _setting(settings, "identity") == "open"
+    back = {"identity": "signed", "csrf_token": csrf_of(client)}
+    client.post("/admin/demo/identity/mode", data=back)
+    assert 'id="identity-open-banner"' not in client.get("/admin/demo/settings").get_data(True)
+
+
+def test_api_key_is_shown_once_and_only_its_hash_is_stored(
+    client: FlaskClient, settings: Settings
+) -> None:
+    import re
+
+    from plugin.shopper_identity import api_key_matches, read_identity_config
+
+    answer = client.post("/admin/demo/identity/api-key", data={"csrf_token": csrf_of(client)})
+    assert answer.status_code == 200
+    key = re.search(r'id="new-api-key">[^<]*<code>(srk_[^<]+)</code>', answer.get_data(True))
+    assert key is not None
+    page = client.get("/admin/demo/settings").get_data(as_text=True)
+    assert key[1] not in page and key[1][:13] in page  # the id, never the key again
+    db = open_shop_db(settings.data_dir, "demo")
+    try:
+        config = read_identity_config(db)
+        dump = json.dumps([tuple(r) for r in db.execute("SELECT * FROM shop_settings")])
+    finally:
+        db.close()
+    assert api_key_matches(config, key[1]) and key[1] not in dump
+    from plugin.shopper_identity import ensure_identity_secret
+
+    db = open_shop_db(settings.data_dir, "demo")
+    try:
+        secret = ensure_identity_secret(db, "test")
+    finally:
+        db.close()
+    page = client.get("/admin/demo/settings").get_data(as_text=True)
+    assert "Identity secret: set" in page and secret not in page
+    assert "srk_" not in "".join(str(c) for c in answer.headers.values())  # not in a cookie

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from rq import SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from rq.serializers import JSONSerializer
+from signed_shoppers import customer_token
 
 from config import Settings
 from plugin import create_app
@@ -59,8 +60,18 @@ def _view(product: str, ts: datetime, customer: str | None = None, **extra: str)
     return event | extra
 
 
+def _signed(settings: Settings, events: list[dict]) -> list[dict]:
+    """The events as the widget sends them for a signed-in shopper: with a customer_token."""
+    return [
+        e | {"customer_token": customer_token(settings, e["customer_id"])}
+        if e.get("customer_id")
+        else e
+        for e in events
+    ]
+
+
 def test_a_known_shoppers_views_enqueue_one_browse_job_a_day(
-    client: FlaskClient, db: sqlite_utils.Database, redis_conn: redis.Redis
+    client: FlaskClient, db: sqlite_utils.Database, redis_conn: redis.Redis, settings: Settings
 ) -> None:
     first, second = popular_products(db, limit=2)
     now = _yesterday_noon()
@@ -70,14 +81,32 @@ def test_a_known_shoppers_views_enqueue_one_browse_job_a_day(
         _view(second, now, None),  # anonymous: no email to send
         _view(second, now, "cust-bob", type="click"),  # not a view
     ]
-    assert client.post("/api/v1/events", json=batch).status_code == 202
+    assert client.post("/api/v1/events", json=_signed(settings, batch)).status_code == 202
     queue = get_queue(QUEUE_EMAIL, redis_conn)
     assert queue.job_ids == [browse_job_id("demo", "cust-ada", batch[1]["ts"][:10])]
     job = queue.fetch_job(queue.job_ids[0])
     assert list(job.args[1:]) == ["cust-ada", batch[1]["ts"], second]  # the earliest view
     later = [_view(first, now + timedelta(seconds=1), "cust-ada")]
-    assert client.post("/api/v1/events", json=later).status_code == 202
+    assert client.post("/api/v1/events", json=_signed(settings, later)).status_code == 202
     assert len(queue.job_ids) == 1
+
+
+def test_unsigned_views_of_a_customer_start_no_timer_and_stay_anonymous(
+    client: FlaskClient, db: sqlite_utils.Database, redis_conn: redis.Redis, settings: Settings
+) -> None:
+    product = popular_products(db, limit=1)[0]
+    now = _yesterday_noon()
+    forged = customer_token(settings, "cust-ada", ttl=-60)  # signed, but expired
+    batch = [
+        _view(product, now, "cust-ada"),
+        _view(product, now - timedelta(minutes=1), "cust-ada", customer_token=forged),
+        _view(product, now - timedelta(minutes=2), "cust-ada", customer_token="v1.x.1.ab"),
+    ]
+    response = client.post("/api/v1/events", json=batch)
+    assert response.status_code == 202 and response.get_json()["stored"] == 3
+    assert get_queue(QUEUE_EMAIL, redis_conn).job_ids == []
+    rows = db.execute("SELECT customer_id, session_id FROM events WHERE session_id = 's-1'")
+    assert [tuple(r) for r in rows] == [(None, "s-1")] * 3
 
 
 def test_the_job_sets_the_timer_when_the_shop_runs_the_browse_campaign(
@@ -92,7 +121,9 @@ def test_the_job_sets_the_timer_when_the_shop_runs_the_browse_campaign(
     use_provider(db, {"provider": "klaviyo"})
     product = popular_products(db, limit=1)[0]
     now = datetime.now(UTC).replace(microsecond=0)
-    response = client.post("/api/v1/events", json=[_view(product, now, "cust-ada")])
+    response = client.post(
+        "/api/v1/events", json=_signed(settings, [_view(product, now, "cust-ada")])
+    )
     assert response.status_code == 202
     queue = get_queue(QUEUE_EMAIL, redis_conn)
     SimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer).work(
@@ -109,7 +140,7 @@ def test_events_are_stored_when_redis_is_down(trained_settings: Settings) -> Non
     db = open_shop_db(down.data_dir, "demo", create=False)
     product = popular_products(db, limit=1)[0]
     now = datetime.now(UTC)
-    response = client.post("/api/v1/events", json=[_view(product, now, "cust-zed")])
+    response = client.post("/api/v1/events", json=_signed(down, [_view(product, now, "cust-zed")]))
     assert response.status_code == 202 and response.get_json()["stored"] == 1
     rows = db.execute("SELECT count(*) FROM events WHERE customer_id = 'cust-zed'").fetchone()
     assert rows[0] == 1

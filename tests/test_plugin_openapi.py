@@ -50,8 +50,9 @@ def test_documented_parameters_are_accepted_and_enums_are_exact(
     params = {p["name"]: p for p in get["parameters"]}
     assert set(params) == {
         "shop", "context", "slot", "product_id", "customer_id", "session_id", "visitor_id", "limit",
-        "exclude",
+        "exclude", "customer_token", "X-Shoprec-Key",
     }  # fmt: skip
+    assert params["X-Shoprec-Key"]["in"] == "header"
     for context in params["context"]["schema"]["enum"]:
         assert client.get(f"/api/v1/recommendations?shop=demo&context={context}").status_code == 200
     assert client.get("/api/v1/recommendations?shop=demo&context=nope").status_code == 400

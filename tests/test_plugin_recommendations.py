@@ -107,7 +107,8 @@ def ids(answer: dict[str, Any]) -> list[str]:
 
 def test_answer_shape(trained: Settings) -> None:
     answer = service_for(trained).recommend(params(limit=5))
-    assert list(answer) == ["shop", "context", "slot", "request_id", "items"]
+    assert list(answer) == ["shop", "context", "slot", "request_id", "identity", "items"]
+    assert answer["identity"] == "anonymous"
     assert [item["position"] for item in answer["items"]] == [1, 2, 3, 4, 5]
     assert all(
         item["strategy"] not in (FALLBACK_POPULAR[0], FALLBACK_NEWEST[0])

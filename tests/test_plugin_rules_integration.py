@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlite_utils
 from flask.testing import FlaskClient
+from signed_shoppers import customer_token
 
 from config import Settings, load_settings
 from engine.base import RecommendationRequest
@@ -194,7 +195,8 @@ def test_a_purchase_webhook_shows_on_the_customers_next_request(
     customer = db.execute(
         "SELECT customer_id FROM orders WHERE customer_id IS NOT NULL ORDER BY created_at LIMIT 1"
     ).fetchone()[0]
-    ask = {"context": "home", "slot": "for_you", "customer_id": customer, "limit": 8}
+    token = customer_token(settings, customer)
+    ask = {"context": "home", "slot": "for_you", "customer_token": token, "limit": 8}
     before = app_ids(client, **ask)
     bought = before[0]
     category = get_products(db, [bought])[bought]["category"]

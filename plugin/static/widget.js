@@ -7,13 +7,20 @@
  * Embed (reserve the height in your own CSS too, e.g. [data-shoprec]{min-height:340px}):
  *   <div data-shoprec="product" data-shop="myshop" data-product-id="p001" data-slot="similar"
  *        data-limit="6" data-format="scroll|grid|carousel" data-min-height="340"
- *        data-customer-id="(when known)" data-currency="EUR" data-title="(heading)"></div>
+ *        data-customer-token="(signed by the shop's server, when logged in)"
+ *        data-consent="true|false" data-currency="EUR" data-title="(heading)"></div>
  *   data-title and data-format default to the shop's slot titles and format (admin settings).
+ *   data-customer-id is believed only by a shop whose identity setting is "open".
  *   cart: data-shoprec="cart" data-product-ids="p001,p002"; home: data-shoprec="home".
  *   <script src="https://YOUR-SHOPREC/static/widget.js" async></script>
  * The API is the script's own origin unless data-api="https://..." says otherwise.
- * A random first-party visitor id (localStorage; a per-page id where storage is blocked) goes
- * with every request and event: dismissals outlast the session, experiments stay sticky. */
+ * Consent first: the widget keeps ids and sends events only when the page grants analytics
+ * consent: Shopify's Customer Privacy API (analyticsProcessingAllowed()) where present, else
+ * data-consent="true" on the element, else window.shoprecConsent === true. Then a random
+ * first-party visitor id (localStorage; a per-page id where storage is blocked) goes with
+ * every request and event (dismissals outlast the session, experiments stay sticky), and the
+ * customer token with requests. Without consent it still shows the shop's non-personal
+ * lists: nothing is stored, no event is sent, no id or token leaves the page. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -73,8 +80,27 @@
     try { localStorage.setItem(key, JSON.stringify(list.slice(-100))); } catch (e) { /* storage full or blocked */ }
   }
 
-  var visitorId = kept("localStorage", "shoprec_vid");
-  var sessionId = kept("sessionStorage", "shoprec_sid");
+  function attr(el, name) { return el.getAttribute("data-" + name) || ""; }
+
+  // Whether the page lets us keep ids and send events; asked at each use, so a shopper who
+  // accepts the cookie banner later is counted from then on.
+  function consented(node) {
+    try {
+      var privacy = window.Shopify && window.Shopify.customerPrivacy;
+      if (privacy && typeof privacy.analyticsProcessingAllowed === "function") return privacy.analyticsProcessingAllowed() === true;
+    } catch (e) { return false; }
+    var own = node ? attr(node, "consent") : "";
+    if (own) return own === "true";
+    return window.shoprecConsent === true;
+  }
+
+  // The ids are made on first consented use only: without consent nothing is written.
+  var ids = null;
+  function shopperIds(node) {
+    if (!consented(node)) return null;
+    if (!ids) ids = { visitor: kept("localStorage", "shoprec_vid"), session: kept("sessionStorage", "shoprec_sid") };
+    return ids;
+  }
 
   function toggle(key, value, on) {
     var list = readList(key), at = list.indexOf(value);
@@ -82,8 +108,6 @@
     if (on) list.push(value); else list.splice(at, 1);
     writeList(key, list);
   }
-
-  function attr(el, name) { return el.getAttribute("data-" + name) || ""; }
 
   function apiBase(el) {
     var explicit = attr(el, "api") || (script && script.getAttribute("data-api")) || "";
@@ -166,6 +190,7 @@
       });
       if (batch.length) send(ctx.base, batch);
     }, { threshold: 0.5 }) : null;
+    if (!ctx.ids) seen = null;  // no consent: no impressions
     items.forEach(function (item, index) {
       var position = item.position || index + 1;
       var strategy = item.strategy || "";
@@ -174,7 +199,8 @@
       li.setAttribute("data-product-id", String(item.product_id));
       li.shoprecEvent = function (type) {
         return { shop: answer.shop, type: type, product_id: item.product_id, customer_id: ctx.customerId || null,
-          session_id: sessionId, visitor_id: visitorId, request_id: answer.request_id, context: answer.context,
+          customer_token: ctx.customerToken || null, session_id: ctx.ids.session, visitor_id: ctx.ids.visitor,
+          request_id: answer.request_id, context: answer.context,
           slot: answer.slot, strategy: strategy || null, position: position,
           experiment_id: exp ? exp.id : null, variant: exp ? exp.variant : null };
       };
@@ -188,7 +214,7 @@
         if (exp) href.searchParams.set("shoprec_exp", exp.id + ":" + exp.variant);
         link.href = href.toString();
       }
-      link.addEventListener("click", function () { send(ctx.base, [li.shoprecEvent("click")]); });
+      link.addEventListener("click", function () { if (ctx.ids) send(ctx.base, [li.shoprecEvent("click")]); });
       var src = safeUrl(item.image_url, ctx.base);
       var img;
       if (src) {
@@ -215,6 +241,7 @@
         var next = li.nextElementSibling || li.previousElementSibling;
         li.parentNode.removeChild(li);
         if (next) next.querySelector("a").focus();
+        if (!ctx.ids) return;  // hidden on this page only: nothing kept, nothing sent
         var list = readList("shoprec_dismissed");
         list.push(item.product_id);
         writeList("shoprec_dismissed", list);
@@ -272,7 +299,11 @@
     // A visitor held out of an experiment here was shown nothing last time: reserve nothing.
     var place = attr(box, "shop") + "/" + attr(box, "shoprec");
     if (readList("shoprec_holdout").indexOf(place) < 0) box.style.minHeight = (parseInt(attr(box, "min-height"), 10) || 340) + "px";
-    var ctx = { base: apiBase(box), customerId: attr(box, "customer-id") };
+    var ctx = { base: apiBase(box), ids: shopperIds(box) };
+    if (ctx.ids) {
+      ctx.customerId = attr(box, "customer-id");
+      ctx.customerToken = attr(box, "customer-token");
+    }
     var query = new URLSearchParams();
     query.set("shop", attr(box, "shop"));
     query.set("context", attr(box, "shoprec"));
@@ -282,12 +313,15 @@
       if (id.trim()) query.append("product_id", id.trim());
     });
     if (ctx.customerId) query.set("customer_id", ctx.customerId);
-    query.set("session_id", sessionId);
-    query.set("visitor_id", visitorId);
+    if (ctx.customerToken) query.set("customer_token", ctx.customerToken);
+    if (ctx.ids) {
+      query.set("session_id", ctx.ids.session);
+      query.set("visitor_id", ctx.ids.visitor);
+    }
     // After a dismissal the cached answer is stale: a new key makes the browser ask again.
     query.set("d", String(readList("shoprec_dismissed").length));
     getJSON(ctx.base + "/api/v1/recommendations?" + query.toString()).then(function (answer) {
-      toggle("shoprec_holdout", place, !!(answer.experiment && answer.experiment.variant === "holdout"));
+      if (ctx.ids) toggle("shoprec_holdout", place, !!(answer.experiment && answer.experiment.variant === "holdout"));
       render(box, answer, ctx);
       box.setAttribute("data-shoprec-state", "ready");
     }).catch(function () {
@@ -300,9 +334,12 @@
   // which feeds "also viewed" and this session's personal lists.
   function trackView(tag) {
     if (tag.getAttribute("data-shoprec-sent")) return;
+    var who = shopperIds(tag);
+    if (!who) return;  // no consent: no view is reported (a later scan may send it)
     tag.setAttribute("data-shoprec-sent", "1");
     send(apiBase(tag), [{ shop: attr(tag, "shop"), type: "view", product_id: attr(tag, "shoprec-view"),
-      customer_id: attr(tag, "customer-id") || null, session_id: sessionId, visitor_id: visitorId }]);
+      customer_id: attr(tag, "customer-id") || null, customer_token: attr(tag, "customer-token") || null,
+      session_id: who.session, visitor_id: who.visitor }]);
   }
 
   function each(selector, fn) {

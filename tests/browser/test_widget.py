@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 from live_server import LiveServer, free_port, start_server
 
+from plugin.shopper_identity import ensure_identity_secret
+from plugin.shopper_tokens import make_shopper_token
 from storage.db import open_shop_db
 from storage.experiments import HOLDOUT, assign_variant, create_experiment, start_experiment
 
@@ -255,7 +257,7 @@ def test_cards_are_reachable_by_keyboard(page: Any, live_server: LiveServer) -> 
 HOST_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host</title>
 </head><body><h1>Host shop page</h1><p>Our best coffee, roasted weekly.</p>
 <div data-shoprec="product" data-shop="demo" data-product-id="{product}" data-limit="4"
-     {api}></div>
+     data-consent="true" {api}></div>
 <p>Footer of the host page</p>
 <script src="{script}" async></script></body></html>"""
 
@@ -356,7 +358,7 @@ def test_slow_api_is_given_up_after_three_seconds(
 CAROUSEL_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host</title>
 <style>[data-shoprec]{{min-height:340px}}</style></head><body><h1>Host shop page</h1>
 <div data-shoprec="product" data-shop="demo" data-product-id="{product}" data-limit="8"
-     data-format="carousel" data-min-height="340"></div>
+     data-format="carousel" data-min-height="340" data-consent="true"></div>
 <p>Footer of the host page</p>
 <script src="{script}" async></script></body></html>"""
 SCROLLED = "() => document.querySelector('.shoprec-carousel .shoprec-list').scrollLeft"
@@ -504,4 +506,106 @@ def test_card_without_image_shows_a_placeholder_and_requests_nothing(
     page.wait_for_load_state("networkidle")
     origin_root = f"{private_server.url}/"
     assert origin_root not in requested, requested
+
+
+def signed_token(server: LiveServer, customer: str) -> str:
+    """A customer_token as the shop's own server makes it (secret made on first need)."""
+    db = open_shop_db(server.data_dir, SHOP, create=False)
+    try:
+        secret = ensure_identity_secret(db, changed_by="test")
+    finally:
+        db.close()
+    return make_shopper_token(secret, SHOP, customer, int(time.time()) + 600)
+
+
+def api_ids(server: LiveServer, query_string: str) -> list[str]:
+    url = f"{server.url}/api/v1/recommendations?shop=demo&{query_string}"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return [item["product_id"] for item in json.loads(response.read())["items"]]
+
+
+HOME_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host</title>
+</head><body><h1>Host shop page</h1>{before}
+<div data-shoprec="home" data-slot="for_you" data-shop="demo" data-limit="6" {attrs}></div>
+{view}
+<p>Footer of the host page</p>
+<script src="{script}" async></script></body></html>"""
+
+
+def busiest_customer(server: LiveServer) -> str:
+    return str(
+        query(
+            server.data_dir,
+            "SELECT customer_id FROM order_lines WHERE customer_id IS NOT NULL "
+            "GROUP BY customer_id ORDER BY count(*) DESC, customer_id LIMIT 1",
+        )[0][0]
+    )
+
+
+def test_widget_with_a_token_renders_the_customers_own_items(
+    page: Any, live_server: LiveServer, host_site: Callable[[str], str]
+) -> None:
+    customer = busiest_customer(live_server)
+    token = signed_token(live_server, customer)
+    attrs = f'data-consent="true" data-customer-token="{token}"'
+    script = f"{live_server.url}/static/widget.js"
+    page.goto(host_site(HOME_PAGE.format(before="", attrs=attrs, view="", script=script)))
+    page.wait_for_function(READY, arg=1, timeout=10_000)
+    sid, vid = page.evaluate(
+        "[sessionStorage.getItem('shoprec_sid'), localStorage.getItem('shoprec_vid')]"
+    )
+    # The same ask as the widget's (its session and visitor), with and without the token.
+    ask = f"context=home&slot=for_you&limit=6&session_id={sid}&visitor_id={vid}"
+    personal = api_ids(live_server, f"{ask}&customer_token={token}")
+    assert shown_ids(page) == personal != api_ids(live_server, ask)
+    page.locator(".shoprec-card button").first.click()
+    dismissed = my_events(page, live_server, "dismiss")
+    assert [r["customer_id"] for r in dismissed] == [customer]  # the token rode along
+    assert page.page_errors == []
+
+
+DENIALS = {
+    "attribute": ('data-consent="false"', ""),
+    "page-says-nothing": ("", ""),
+    "global": ("", "<script>window.shoprecConsent = false;</script>"),
+    # Shopify's Customer Privacy API wins over the element's own attribute.
+    "shopify-api": (
+        'data-consent="true"',
+        "<script>window.shoprecConsent = true; window.Shopify = {customerPrivacy: "
+        "{analyticsProcessingAllowed: function () { return false; }}};</script>",
+    ),
+}
+
+
+@pytest.mark.parametrize("denial", sorted(DENIALS))
+def test_without_consent_nothing_is_stored_or_sent(
+    page: Any, live_server: LiveServer, host_site: Callable[[str], str], denial: str
+) -> None:
+    consent, before = DENIALS[denial]
+    token = signed_token(live_server, busiest_customer(live_server))
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url))
+    attrs = f'{consent} data-customer-token="{token}" data-customer-id="c0001"'
+    script = f"{live_server.url}/static/widget.js"
+    product = best_seller(live_server)
+    view = f'<div hidden data-shoprec-view="{product}" data-shop="demo" {attrs}></div>'
+    page.goto(host_site(HOME_PAGE.format(before=before, attrs=attrs, view=view, script=script)))
+    page.wait_for_function(READY, arg=1, timeout=10_000)
+    # The shop's non-personal list is still shown...
+    assert shown_ids(page) == api_ids(live_server, "context=home&slot=for_you&limit=6")
+    page.locator(".shoprec-card button").first.click()
+    assert page.locator(".shoprec-card").count() == 5
+    # A click on a card (kept on this page: the product page is another site's).
+    page.eval_on_selector(
+        ".shoprec-link", "a => a.addEventListener('click', e => e.preventDefault())"
+    )
+    page.locator(".shoprec-link").first.click()
+    page.wait_for_timeout(300)
+    # ... but no id is kept, nothing personal leaves the page, and no event is sent.
+    assert page.evaluate("() => [localStorage.length, sessionStorage.length]") == [0, 0]
+    asked = [url for url in sent if "/api/v1/recommendations" in url]
+    assert len(asked) == 1
+    for name in ("visitor_id", "session_id", "customer_token", "customer_id"):
+        assert f"{name}=" not in asked[0]
+    assert not [url for url in sent if "/api/v1/events" in url]
     assert page.page_errors == []

@@ -5,6 +5,8 @@ Each test works on its own copy of the trained demo shop (the trained_settings f
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 import sqlite_utils
@@ -13,9 +15,13 @@ from storefront_client import (
     NASTY_TITLE,
 )
 
-from config import load_settings
+from config import Settings, load_settings
 from plugin import create_app
+from plugin.demo_storefront import DEMO_SIGNS_CUSTOMERS
+from plugin.shopper_identity import read_identity_config
+from plugin.shopper_tokens import verify_shopper_token
 from storage.catalog import upsert_products
+from storage.db import open_shop_db
 
 
 def test_demo_home_lists_categories_and_embeds_the_widget(client: FlaskClient) -> None:
@@ -68,3 +74,17 @@ def test_demo_pages_without_a_shop_explain_what_to_run(tmp_path: Path) -> None:
     client = create_app(load_settings({}, data_dir=tmp_path / "empty")).test_client()
     response = client.get("/")
     assert response.status_code == 404 and "shoprec demo" in response.get_data(as_text=True)
+
+
+def test_demo_signs_a_customer_only_under_shoprec_demo(settings: Settings) -> None:
+    served = create_app(settings, {"TESTING": True}).test_client()
+    page = served.get("/?customer=c0001").get_data(as_text=True)
+    assert "c0001" not in page and "data-customer-token" not in page
+    demo = create_app(settings, {"TESTING": True, DEMO_SIGNS_CUSTOMERS: True}).test_client()
+    page = demo.get("/?customer=c0001").get_data(as_text=True)
+    token = re.search(r'data-customer-token="([^"]+)"', page)
+    assert token is not None
+    db = open_shop_db(settings.data_dir, "demo", create=False)
+    secret = read_identity_config(db).secret
+    db.close()
+    assert secret and verify_shopper_token(secret, "demo", token[1], time.time()) == "c0001"

@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 import sqlite_utils
 from flask.testing import FlaskClient
+from signed_shoppers import customer_token
 from storefront_client import (
     ERROR_KEYS,
     SHOP,
     assert_canonical_error,
 )
 
+from config import Settings
 from plugin.request_params import MAX_EVENT_BATCH
 
 JUNK_BODIES: list[Any] = [
@@ -55,7 +57,9 @@ def event_rows(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM events WHERE session_id LIKE 'beacon-%' ORDER BY event_id"))
 
 
-def test_single_event_is_stored(client: FlaskClient, db: sqlite_utils.Database) -> None:
+def test_single_event_is_stored(
+    client: FlaskClient, db: sqlite_utils.Database, settings: Settings
+) -> None:
     event = {
         "shop": SHOP,
         "type": "click",
@@ -69,7 +73,8 @@ def test_single_event_is_stored(client: FlaskClient, db: sqlite_utils.Database) 
         "position": 3,
         "context": "product",
     }
-    response = client.post("/api/v1/events", json=event)
+    token = customer_token(settings, "c001")
+    response = client.post("/api/v1/events", json={**event, "customer_token": token})
     assert response.status_code == 202
     assert response.get_json() == {"ok": True, "stored": 1}
     [row] = event_rows(db)

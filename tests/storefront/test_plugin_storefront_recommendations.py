@@ -30,7 +30,8 @@ from storage.orders import popular_products
 def test_happy_path_has_the_contract_keys(client: FlaskClient, anchor: str) -> None:
     response = ask(client, product_id=anchor, limit=5)
     body = response.get_json()
-    assert set(body) == {"shop", "context", "slot", "request_id", "items", "widget"}
+    assert set(body) == {"shop", "context", "slot", "request_id", "identity", "items", "widget"}
+    assert body["identity"] == "anonymous"
     assert (body["shop"], body["context"], body["slot"]) == (
         SHOP,
         "product",
