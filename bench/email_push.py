@@ -7,7 +7,7 @@ block, then times what one worker does per timer: claim + re-check, build the bl
 current stock over the trained models, render (Jinja + css_inline, HTML and text), store the
 delivery, and push it over HTTP with its attempt recorded. With --rq REDIS_URL the
 same runs through a real RQ SimpleWorker in burst mode with the scheduler (one job per block:
-fire, build, push), to show RQ's own overhead. Target (issue 7): >= 300 blocks/s.
+fire, build, push), to show RQ's own overhead. Target: >= 300 blocks/s.
 """
 
 # ruff: noqa: E402 - the sys.path fix below must run before the other imports

@@ -3,7 +3,7 @@
 Each import runs as its own `shoprec` process (exactly what a user runs), timed by wall
 clock, with its peak resident memory taken from os.wait4's rusage. Two runs: into an empty
 store, then the same file again (which must store nothing).
-Target (issue "Foundation"): the whole file in under 15 s wall and 1 GB peak RSS on 2 cores.
+Target: the whole file in under 15 s wall and 1 GB peak RSS on 2 cores.
 
 Reproduce:  .venv/bin/python bench/import.py  [--file PATH] [--keep DIR] [--command CMD]
 """

@@ -1,4 +1,4 @@
-"""Benchmark: the per-request cost of the business rules (issue 4: within the 2 ms median).
+"""Benchmark: the per-request cost of the business rules (within the 2 ms median).
 
 Run: nice -n 10 .venv/bin/python -P bench/rules.py [--runs 2000] [--requests 600]
 (-P: bench/email.py would otherwise shadow the standard library's email package.)
@@ -10,7 +10,7 @@ Run: nice -n 10 .venv/bin/python -P bench/rules.py [--runs 2000] [--requests 600
 2. The whole rules step of a served request (plugin/serving_rules.py, RulesStep.apply:
    settings, catalog facts, purchases, impressions, the rules) on a generated demo shop, for
    personal requests that no cache answers, next to the whole request: p50/p99.
-3. What the rules cost in relevance (issue 4: for_you keeps >= 90% of its NDCG@10): the
+3. What the rules cost in relevance (for_you should keep >= 90% of its NDCG@10): the
    evaluation of engine.evaluation (temporal split, the same queries and metrics) for the
    hybrid as the engine ranks it and after the default rules of each slot, on the demo shop
    (or --orders FILE, e.g. ../shared/datasets/online_retail/online_retail.csv.gz with

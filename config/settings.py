@@ -59,12 +59,14 @@ class Settings:
         secret=True,
     )
     shopify_scopes: str = _setting(
-        "read_products,read_orders,read_customers,read_inventory",
+        "read_products,read_orders,read_customers,read_inventory,"
+        "write_app_proxy,write_pixels,read_customer_events",
         "SHOPIFY_SCOPES",
-        "Comma-separated Admin API scopes asked for at install.",
+        "Comma-separated Admin API scopes asked for at install (the last three: the storefront "
+        "app proxy and the web pixel; integrations/shopify/shopify.app.toml lists the same).",
     )
     shopify_api_version: str = _setting(
-        "2025-10", "SHOPIFY_API_VERSION", "The one pinned Shopify Admin API version."
+        "2026-10", "SHOPIFY_API_VERSION", "The one pinned Shopify Admin API version."
     )
     klaviyo_api_key: str = _setting("", "KLAVIYO_API_KEY", "Klaviyo private API key.", secret=True)
     klaviyo_base_url: str = _setting(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 import requests
@@ -54,10 +55,36 @@ class PushRejected(ConnectorError):
     """The platform answered 2xx but refused the message (e.g. Mandrill 'rejected'): permanent."""
 
 
+class SentCheck(StrEnum):
+    """What a platform can tell about a step whose sender died mid-request."""
+
+    RESEND_SAFE = "resend_safe"  # the platform dedupes a repeat (idempotency key, a PUT/PATCH)
+    SENT = "sent"  # the platform has it: do not send again
+    NOT_SENT = "not_sent"  # the platform has no trace of it: send
+    UNKNOWN = "unknown"  # no way to tell: sending could make a second mail
+
+
+# The key under which a step carries its delivery's idempotency key where the platform keeps
+# it for us to look up (Mandrill message metadata, Mailchimp member-event properties).
+DELIVERY_KEY_FIELD = "shoprec_delivery"
+
+
 class PushClient(Protocol):
     """A provider client: sends one planned step with its auth, retrying per the policy."""
 
     provider: str
+
+    def check_sent(
+        self,
+        step: PushStep,
+        key: str,
+        *,
+        policy: RetryPolicy = ...,
+        sleep: Callable[[float], None] = ...,
+    ) -> SentCheck:
+        """Whether `step` (of the delivery with idempotency `key`) already reached the
+        platform, asked before re-sending a step whose sender died mid-request."""
+        ...
 
     def send(
         self,
@@ -87,6 +114,18 @@ class ProviderClient:
         self._session = session or new_session()
         self._base_url = base_url.rstrip("/")
         self._timeout_s = timeout_s
+
+    def check_sent(
+        self,
+        step: PushStep,
+        key: str,
+        *,
+        policy: RetryPolicy = DEFAULT_PUSH_POLICY,
+        sleep: Callable[[float], None] = SLEEP,
+    ) -> SentCheck:
+        """No way to tell by default: the caller parks the delivery instead of risking a
+        second mail. Providers override this with their idempotency or look-up."""
+        return SentCheck.UNKNOWN
 
     def _send(
         self,

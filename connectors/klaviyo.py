@@ -3,7 +3,8 @@
 Per ../shared/PLATFORMS.md 3.1-3.3: POST https://a.klaviyo.com/api/events with
 `Authorization: Klaviyo-API-Key <key>`, the required `revision` header and JSON:API content
 type; 202 with an empty body on success. `unique_id` is Klaviyo's idempotency key (a repeat
-for the same profile and metric is recorded once), so we send our delivery's key there too.
+for the same profile and metric is recorded once), so we send our delivery's key there too:
+a push re-driven after its sender died mid-request can send the event again safely.
 The items go in `properties.Items` (a flow triggered by the metric loops over them); the
 rendered HTML and text are not segmentable, so they go under `$extra` (PLATFORMS.md 3.3).
 Limits: 350/s burst, 3500/min steady on this endpoint; 429 carries Retry-After in seconds,
@@ -23,6 +24,7 @@ from connectors.email_push import (
     ProviderClient,
     PushItem,
     PushStep,
+    SentCheck,
 )
 from connectors.http_client import Attempt, RetryPolicy
 
@@ -120,3 +122,18 @@ class KlaviyoClient(ProviderClient):
     ) -> requests.Response:
         """Send one step; HTTPCallError on a 4xx (at once) or when retries run out."""
         return self._send(step, policy, sleep, on_attempt, json=step.body, headers=self._headers)
+
+    def check_sent(
+        self,
+        step: PushStep,
+        key: str,
+        *,
+        policy: RetryPolicy = DEFAULT_PUSH_POLICY,
+        sleep: Callable[[float], None] = SLEEP,
+    ) -> SentCheck:
+        """An event carrying `unique_id` may be sent again: Klaviyo records the first event
+        for that profile, metric and unique_id only (PLATFORMS.md 3.3)."""
+        attributes = step.body.get("data", {}).get("attributes", {})
+        if step.path == EVENTS_PATH and attributes.get("unique_id"):
+            return SentCheck.RESEND_SAFE
+        return SentCheck.UNKNOWN

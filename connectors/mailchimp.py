@@ -11,7 +11,12 @@ sends no Retry-After; a worker sends one call at a time, and 429/5xx back off.
 Transactional (4.5): POST https://mandrillapp.com/api/1.3/messages/send-template.json with the
 key in the JSON body; a 200 carries one status per recipient, and 'rejected'/'invalid' is a
 permanent refusal (PushRejected). Neither API has an idempotency key; ours is the
-deliveries row.
+deliveries row, and each send carries it where it can be looked up again, for a push
+re-driven after its sender died mid-request (`check_sent`): the member event's properties
+(GET .../members/<hash>/events lists them) and the Mandrill message's metadata
+(messages/search with `u_shoprec_delivery:<key>`; index the field once in Mandrill's
+Settings > Custom Metadata). The member PATCH is idempotent; a journey trigger can be
+neither repeated safely nor looked up, so such a delivery is parked for the owner.
 """
 
 from __future__ import annotations
@@ -23,11 +28,13 @@ import requests
 
 from connectors.email_push import (
     DEFAULT_PUSH_POLICY,
+    DELIVERY_KEY_FIELD,
     SLEEP,
     ProviderClient,
     PushItem,
     PushRejected,
     PushStep,
+    SentCheck,
 )
 from connectors.errors import ConnectorError
 from connectors.http_client import (
@@ -41,6 +48,8 @@ SEND_TEMPLATE_PATH = "/messages/send-template.json"
 MAX_MERGE_ITEMS = 6
 MAX_TEXT = 255  # Mailchimp's text merge field limit
 DEFAULT_EVENT = "shoprec_recs"
+RECENT_EVENTS = 100  # member events read back when checking whether one was already posted
+SEARCH_PATH = "/messages/search.json"
 
 
 class InvalidMailchimpKey(ConnectorError):
@@ -80,6 +89,7 @@ def marketing_steps(
     step_id: str | None = None,
     event_name: str | None = None,
     campaign: str = "",
+    delivery_key: str = "",
 ) -> list[PushStep]:
     """PATCH the member's merge fields, then trigger the journey step (or post an event)."""
     email = email.strip()
@@ -90,6 +100,8 @@ def marketing_steps(
         steps.append(PushStep("POST", path, {"email_address": email}))
     else:
         properties = {"campaign": campaign, "block_url": fields["RECS_URL"]}
+        if delivery_key:
+            properties[DELIVERY_KEY_FIELD] = delivery_key
         steps.append(
             PushStep(
                 "POST",
@@ -112,8 +124,10 @@ def send_template_step(
     items: list[PushItem],
     html: str,
     block_url: str,
+    delivery_key: str = "",
 ) -> PushStep:
-    """messages/send-template with Handlebars merge vars (products array, block HTML)."""
+    """messages/send-template with Handlebars merge vars (products array, block HTML); the
+    delivery key goes in the message metadata, where messages/search finds it again."""
     products = [
         {
             "id": i.product_id,
@@ -145,6 +159,8 @@ def send_template_step(
         "tags": ["shoprec", campaign],
         "track_clicks": False,  # our links already go through shoprec's click redirect
     }
+    if delivery_key:
+        message["metadata"] = {DELIVERY_KEY_FIELD: delivery_key}
     body = {"template_name": template_name, "template_content": [], "message": message}
     return PushStep("POST", SEND_TEMPLATE_PATH, body)
 
@@ -195,6 +211,30 @@ class MailchimpMarketingClient(ProviderClient):
                 ) from exc
             raise
 
+    def check_sent(
+        self,
+        step: PushStep,
+        key: str,
+        *,
+        policy: RetryPolicy = DEFAULT_PUSH_POLICY,
+        sleep: Callable[[float], None] = SLEEP,
+    ) -> SentCheck:
+        """The member PATCH is idempotent; a member event is looked up among the member's
+        recent events by its delivery key; a journey trigger cannot be checked."""
+        if step.method in ("PATCH", "PUT"):
+            return SentCheck.RESEND_SAFE
+        properties = step.body.get("properties") or {}
+        if not (step.path.endswith("/events") and properties.get(DELIVERY_KEY_FIELD) == key):
+            return SentCheck.UNKNOWN
+        lookup = PushStep("GET", f"{step.path}?count={RECENT_EVENTS}", {})
+        response = self._send(lookup, policy, sleep, None, auth=self._auth)
+        events = (response.json() or {}).get("events") or []
+        found = any(
+            isinstance(e, dict) and (e.get("properties") or {}).get(DELIVERY_KEY_FIELD) == key
+            for e in events
+        )
+        return SentCheck.SENT if found else SentCheck.NOT_SENT
+
 
 class MailchimpTransactionalClient(ProviderClient):
     """Mandrill: every call a POST whose JSON body carries the key."""
@@ -239,3 +279,25 @@ class MailchimpTransactionalClient(ProviderClient):
         if refused:
             raise PushRejected("Mandrill refused the message: " + "; ".join(refused))
         return response
+
+    def check_sent(
+        self,
+        step: PushStep,
+        key: str,
+        *,
+        policy: RetryPolicy = DEFAULT_PUSH_POLICY,
+        sleep: Callable[[float], None] = SLEEP,
+    ) -> SentCheck:
+        """Search Mandrill's recent messages for the delivery key in their metadata."""
+        metadata = (step.body.get("message") or {}).get("metadata") or {}
+        if metadata.get(DELIVERY_KEY_FIELD) != key:
+            return SentCheck.UNKNOWN  # planned before the key was sent along: cannot look up
+        query = {"key": self._key, "query": f"u_{DELIVERY_KEY_FIELD}:{key}", "limit": 10}
+        lookup = PushStep("POST", SEARCH_PATH, {})
+        response = self._send(lookup, policy, sleep, None, json=query)
+        results = response.json()
+        found = isinstance(results, list) and any(
+            isinstance(r, dict) and (r.get("metadata") or {}).get(DELIVERY_KEY_FIELD) == key
+            for r in results
+        )
+        return SentCheck.SENT if found else SentCheck.NOT_SENT

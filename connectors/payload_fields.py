@@ -32,6 +32,10 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         raise PayloadError(
             f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from exc
+    except RecursionError:
+        # json's parser recurses per '[' or '{': thousands of them exhaust the stack. No
+        # platform nests that deep, and retrying the same bytes never succeeds.
+        raise PayloadError("body nests JSON arrays/objects too deeply to parse") from None
     if not isinstance(value, dict):
         raise PayloadError(f"body must be a JSON object, got a JSON {type(value).__name__}")
     return value

@@ -28,7 +28,7 @@ SOURCES: tuple[str, ...] = (
 ALWAYS_TRUSTED = ("content", "popularity", "trending", "newness")
 FILL_WEIGHT = 1e-3  # popularity under everything: a list is never short while items remain
 
-# The default (50% collaborative, 30% content, 20% rules), adapted to what each slot
+# The design's default (50% collaborative, 30% content, 20% rules), adapted to what each slot
 # is for. Keys are "context/slot"; owners override per context or per "context/slot".
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     # Same-order pairs, then same product line (content): customer-level co-purchase

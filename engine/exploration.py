@@ -25,7 +25,7 @@ from engine.base import Recommendation
 EXPLORATION_STRATEGY = "exploration"
 # "Rarely shown" counts impressions over this many days (read by serving and the worker).
 IMPRESSION_DAYS = 14
-# The band: 10-20% of slots. A list's share may round up to one slot, never past this.
+# The intended band: 10-20% of slots. A list's share may round up to one slot, never past this.
 MAX_SHARE = 0.2
 
 

@@ -1,4 +1,4 @@
-"""How many items each placement shows (issue 4): a range per context, and its default.
+"""How many items each placement shows: a range per context, and its default.
 
 A product page has room for a row of 4 to 8 cards, a cart drawer for 2 to 4, an email for
 4 to 6. A request may ask for fewer than the range (a narrow widget); it never gets more

@@ -1,4 +1,4 @@
-"""What each slot means to the engine, beyond its blend weights (issue 4, DESIGN.md contexts).
+"""What each slot means to the engine, beyond its blend weights (DESIGN.md contexts).
 
 - trending: trending in the shopper's categories (their history, session or page), not
   the shop's overall chart;

@@ -67,4 +67,7 @@ def create_app(
     from plugin import admin_privacy
 
     app.register_blueprint(admin_privacy.bp)
+    from plugin import app_proxy_storefront
+
+    app.register_blueprint(app_proxy_storefront.bp)
     return app

@@ -144,7 +144,11 @@ def index() -> Response:
 @bp.get("/shopify")
 def shopify_entry() -> Response:
     """Shopify's embedded-app entry: `?id_token=` (the App Bridge session token) opens that
-    shop's session and goes to its overview."""
+    shop's session and goes to its overview. Shopify's install request arrives here too (the
+    app URL of integrations/shopify/shopify.app.toml), signed with `hmac` and no token: it
+    goes on, query untouched so its signature still holds, to the OAuth install."""
+    if not request.args.get("id_token") and request.args.get("hmac"):
+        return redirect(f"/shopify/install?{request.query_string.decode('ascii', 'replace')}")
     unavailable = admin_unavailable()
     if unavailable is not None:
         return unavailable

@@ -82,3 +82,9 @@ def proxied_recommendations() -> Response:
     # Per shopper when logged in; Shopify's proxy must not share it between customers.
     response.headers["Cache-Control"] = "private, max-age=60"
     return response
+
+
+def verified_proxy_shop() -> str:
+    """The shop of this proxied request once Shopify's signature and timestamp check out
+    (401/400 otherwise): the check every route under /apps/shoprec shares."""
+    return _verified_shop(current_app.extensions["settings"])

@@ -1,14 +1,16 @@
 """`shoprec worker`: run the RQ worker on shoprec's queues, and enqueue jobs by hand.
 
 Plain `shoprec worker` is `shoprec worker run`: an RQ worker with the scheduler on the
-default, sync and email queues, using the JSON serializer, connected through REDIS_URL.
+default, sync and email queues, using the JSON serializer, connected through REDIS_URL. It
+runs until SIGTERM/SIGINT, riding out Redis outages (worker/supervisor.py); at each start it
+queues the start-up sweeps and makes sure every shop's periodic chains exist
+(worker/schedules.py).
 """
 
 from __future__ import annotations
 
 import click
 import redis
-from rq import SimpleWorker, Worker
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 
@@ -19,6 +21,13 @@ from storage.errors import InvalidShopName, UnknownShop
 from worker.errors import RedisNotConfigured
 from worker.queues import QUEUE_NAMES, enqueue_retrain, get_queue, get_queues, get_redis
 from worker.redis_connection import redact_redis_url
+from worker.schedules import chain_keeper, ensure_chains
+from worker.supervisor import (
+    OutageLog,
+    SurvivingSimpleWorker,
+    SurvivingWorker,
+    run_until_stopped,
+)
 
 _BURST_HELP = "Process the jobs already queued (and due), then exit."
 
@@ -33,6 +42,9 @@ def _connect(settings: Settings) -> redis.Redis:
     except redis.RedisError as exc:
         url = redact_redis_url(settings.redis_url)
         raise click.ClickException(f"cannot reach Redis at {url}: {exc}") from exc
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(connection.close)  # its socket is closed with the command
     return connection
 
 
@@ -83,18 +95,49 @@ def run_command(
     queue_names: tuple[str, ...] = (),
     simple: bool = False,
 ) -> None:
-    """Run an RQ worker with the scheduler on shoprec's queues (JSON serializer)."""
+    """Run an RQ worker with the scheduler on shoprec's queues (JSON serializer).
+
+    Without --burst it runs until SIGTERM (warm: the running job finishes) or SIGINT, waits
+    out Redis outages, and keeps each shop's periodic jobs scheduled.
+    """
     settings = cli_ctx.settings
-    connection = _connect(settings)
+    if burst:
+        connection = _connect(settings)
+    else:
+        try:
+            connection = get_redis(settings)
+        except RedisNotConfigured as exc:
+            raise click.ClickException(str(exc)) from exc
     _check_jobs_see_same_data_dir(settings)
-    queues = get_queues(connection, queue_names or QUEUE_NAMES)
-    worker_class = SimpleWorker if simple else Worker
-    worker = worker_class(queues, connection=connection, serializer=JSONSerializer)
-    click.echo(
-        f"worker {worker.name} on {', '.join(q.name for q in queues)} at "
-        f"{redact_redis_url(settings.redis_url)}{' (burst)' if burst else ''}"
+    names = queue_names or QUEUE_NAMES
+    worker_class = SurvivingSimpleWorker if simple else SurvivingWorker
+    level = settings.log_level.upper()
+    keeper = None if burst else chain_keeper(settings.data_dir)
+
+    def make_worker(outage: OutageLog) -> SurvivingWorker:
+        queues = get_queues(connection, names)
+        worker = worker_class(
+            queues,
+            connection=connection,
+            serializer=JSONSerializer,
+            outage=outage,
+            on_maintenance=keeper,
+        )
+        click.echo(
+            f"worker {worker.name} on {', '.join(q.name for q in queues)} at "
+            f"{redact_redis_url(settings.redis_url)}{' (burst)' if burst else ''}"
+        )
+        return worker
+
+    if burst:
+        make_worker(OutageLog()).work(burst=True, with_scheduler=True, logging_level=level)
+        return
+    run_until_stopped(
+        make_worker,
+        connection,
+        logging_level=level,
+        on_connected=lambda conn: ensure_chains(settings.data_dir, conn, at_start=True),
     )
-    worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level.upper())
 
 
 @worker_group.command(name="enqueue-retrain")
@@ -127,21 +170,56 @@ def info_command(cli_ctx: CliContext) -> None:
 
 
 @worker_group.command(name="reprocess")
-@click.option("--receipt-id", type=int, required=True, help="The webhook receipt to replay.")
+@click.option("--receipt-id", type=int, default=None, help="The webhook receipt to replay.")
+@click.option(
+    "--pending",
+    is_flag=True,
+    help="Apply every receipt of the shop still pending (a lost queue, a stopped worker).",
+)
 @pass_cli
-def reprocess_command(cli_ctx: CliContext, receipt_id: int) -> None:
-    """Replay one stored webhook receipt now (after a fix), whatever its status; no Redis needed."""
+def reprocess_command(cli_ctx: CliContext, receipt_id: int | None, pending: bool) -> None:
+    """Replay one stored webhook receipt now (after a fix), whatever its status, or apply all
+    pending ones with --pending; in this process, no Redis needed."""
+    if (receipt_id is None) == (not pending):
+        raise click.UsageError("give either --receipt-id N or --pending")
+    if pending:
+        _reprocess_pending(cli_ctx)
+        return
     from worker.receipts import process_receipt
 
-    result = process_receipt(cli_ctx.settings, cli_ctx.shop, receipt_id, force=True)
+    result = process_receipt(cli_ctx.settings, cli_ctx.shop, int(receipt_id or 0), force=True)
     click.echo(" ".join(f"{key}={value}" for key, value in result.items()))
     if result.get("status") in ("missing", "rejected"):
         raise click.ClickException(str(result.get("error", result["status"])))
 
 
+def _reprocess_pending(cli_ctx: CliContext) -> None:
+    """Apply all pending receipts of the shop, oldest first, and print the counts."""
+    from storage.db import open_shop_db
+    from storage.receipts import due_pending_receipt_ids
+    from worker.receipt_batch import apply_receipts
+    from worker.receipts import finish_receipt
+
+    try:
+        db = open_shop_db(cli_ctx.settings.data_dir, cli_ctx.shop, create=False)
+    except (InvalidShopName, UnknownShop) as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        pending = due_pending_receipt_ids(db, limit=1_000_000)
+        outcome = apply_receipts(db, cli_ctx.shop, pending)
+    finally:
+        db.close()
+    if outcome.finish is not None:
+        finish_receipt(cli_ctx.settings, cli_ctx.shop, outcome.finish)
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(outcome.counts.items()))
+    click.echo(f"{len(pending)} pending receipts of {cli_ctx.shop}: {counts or 'nothing to do'}")
+    if outcome.counts.get("failed"):
+        raise click.ClickException(f"{outcome.counts['failed']} receipts failed: see the log")
+
+
 @click.group(name="campaigns")
 def campaigns_group() -> None:
-    """Email campaign timers and deliveries (issue 7): see what is pending or parked."""
+    """Email campaign timers and deliveries: see what is pending or parked, re-drive."""
 
 
 @campaigns_group.command(name="status")
@@ -238,6 +316,53 @@ def campaigns_push_command(cli_ctx: CliContext, delivery_id: int, replay_parked:
     click.echo(" ".join(f"{key}={value}" for key, value in result.items()))
     if result["status"] != "sent" or result.get("skipped"):
         raise click.ClickException(str(result.get("error") or f"delivery is {result['status']}"))
+
+
+@campaigns_group.command(name="redrive")
+@click.option(
+    "--older-than",
+    "minutes",
+    type=click.IntRange(0, 24 * 60),
+    default=10,
+    show_default=True,
+    help="Minutes a pending, failed or sending delivery must have been untouched.",
+)
+@click.option(
+    "--here", is_flag=True, help="Push them in this process now instead of queueing (no Redis)."
+)
+@pass_cli
+def campaigns_redrive_command(cli_ctx: CliContext, minutes: int, here: bool) -> None:
+    """Push again the deliveries nothing will push (a sender died, a job was lost).
+
+    Safe to repeat: a delivery is claimed by one sender at a time, and one whose sender died
+    mid-request is re-sent only when the platform dedupes it or says it never got it.
+    """
+    from datetime import timedelta
+
+    from storage.db import open_shop_db
+    from storage.delivery_claims import stuck_deliveries
+    from worker.delivery_sweep import sweep_deliveries
+    from worker.push import push_delivery
+
+    try:
+        db = open_shop_db(cli_ctx.settings.data_dir, cli_ctx.shop, create=False)
+    except (InvalidShopName, UnknownShop) as exc:
+        raise click.ClickException(str(exc)) from exc
+    older_than = timedelta(minutes=minutes)
+    try:
+        if here:
+            for row in stuck_deliveries(db, older_than):
+                result = push_delivery(cli_ctx.settings, db, int(row["delivery_id"]))
+                click.echo(" ".join(f"{key}={value}" for key, value in result.items()))
+            return
+        queue = get_queue("email", _connect(cli_ctx.settings))
+        summary = sweep_deliveries(db, queue, cli_ctx.shop, older_than=older_than)
+    finally:
+        db.close()
+    click.echo(
+        f"{summary['stuck']} stuck deliveries: {len(summary['redriven'])} queued again "
+        f"{summary['redriven']}, {summary['job_waiting']} already have a job waiting"
+    )
 
 
 COMMANDS: list[click.Command] = [worker_group, campaigns_group]

@@ -1,4 +1,4 @@
-"""How a shop wants its lists shown: the owner's slot titles and widget format (issue 8).
+"""How a shop wants its lists shown: the owner's slot titles and widget format.
 
 The admin stores `slot_titles` ({slot: title}) and `widget_format` in the shop's settings;
 every storefront answer carries the result as `"widget": {"title", "format"}`, and the HTML

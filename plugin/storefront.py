@@ -251,6 +251,12 @@ def events() -> tuple[Response, int] | Response:
     identity = shopper_identity()
     trusted = identity.server_caller(shop, request.headers.get(API_KEY_HEADER))
     rows = identity.attribute_events(shop, rows, trusted_caller=trusted)
+    return jsonify({"ok": True, "stored": store_events(service, shop, rows)}), 202
+
+
+def store_events(service: RecommendationService, shop: str, rows: list[dict[str, Any]]) -> int:
+    """Store validated event rows (duplicates ignored) and queue the browse timers their
+    attributed views start; return how many were new."""
     db = open_shop_db(service.settings.data_dir, shop, create=False)
     try:
         stored = insert_events(db, rows)
@@ -258,7 +264,7 @@ def events() -> tuple[Response, int] | Response:
         db.close()
     if stored:
         enqueue_browse_timers(queue_redis(service.settings), shop, rows)
-    return jsonify({"ok": True, "stored": stored}), 202
+    return stored
 
 
 def _json_body(body: bytes) -> tuple[Any, ApiError | None]:

@@ -2,10 +2,15 @@
 
 Every delivery is handled in the same order: cap the body size, read the raw bytes, verify
 the HMAC in constant time *before* parsing (401 with the canonical error body otherwise),
-store the receipt (a repeat delivery id is a no-op that still answers 200), then either
-enqueue its processing (REDIS_URL set) or process it inline, and answer 200. Parsing
-failures are recorded on the stored receipt by worker.receipts, never answered as errors:
-the platform would only retry the same bytes.
+refuse an empty body (400), store the receipt, then either enqueue its processing (REDIS_URL
+set) or process it inline, and answer 200. Parsing failures are recorded on the stored
+receipt by worker.receipts, never answered as errors: the platform would only retry the same
+bytes.
+
+A repeat of the same delivery (storage.receipts.dedupe_key: Shopify's webhook id; WooCommerce's
+delivery id *and* body) stores nothing and answers 200 with duplicate true. If its receipt is
+still pending with no live job (the queue lost it), the repeat dispatches it again: a platform
+retry is how a stranded receipt gets applied even before the sweep runs.
 
 A Shopify delivery's X-Shopify-Shop-Domain maps to the shop name with the same function as
 the install flow (connectors.shopify_auth.shop_name_for_domain: 'x.myshopify.com' -> 'x').
@@ -32,10 +37,15 @@ from plugin.errors import ApiError
 from plugin.queue_connection import queue_redis
 from storage.connections import WOOCOMMERCE_WEBHOOK_SECRET_KEY
 from storage.db import open_shop_db, shop_exists
-from storage.receipts import get_receipt, store_receipt
+from storage.receipts import get_receipt, receipt_status, store_receipt
 from storage.shop_settings import get_shop_setting
 from worker.queues import QUEUE_DEFAULT, get_queue
-from worker.receipts import enqueue_receipt, finish_receipt, process_stored_receipt
+from worker.receipt_dispatch import dispatch_receipt
+from worker.receipts import (
+    finish_receipt,
+    process_stored_receipt,
+    record_failed_try,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -86,35 +96,50 @@ def _refuse_signature(platform: str, shop: str, exc: SignatureMismatch) -> ApiEr
     return ApiError(str(exc), status=401, code="invalid_signature")
 
 
+def _refuse_empty(body: bytes) -> None:
+    """A signed delivery with no content carries nothing to apply: 400 before storing it."""
+    if not body.strip():
+        raise ApiError("the delivery body is empty", status=400, code="empty_body")
+
+
 def _accept(shop: str, platform: str, topic: str, delivery: str, body: bytes) -> Response:
     """Store the receipt, hand it on (queue or inline), answer 200."""
     settings = _settings()
     db = open_shop_db(settings.data_dir, shop, create=False)
     summary: dict[str, Any] | None = None
+    answer: dict[str, Any] = {"ok": True}
     try:
         receipt_id, is_new = store_receipt(
             db, platform, topic or "unknown", delivery, kept_headers(request.headers), body
         )
+        answer.update(receipt_id=receipt_id, duplicate=not is_new)
+        extra = {"shop": shop, "receipt_id": receipt_id}
         if is_new:
             summary = _dispatch(db, shop, receipt_id)
+        elif receipt_status(db, receipt_id) == "pending":
+            # The same delivery again while its receipt waits: the job may be lost (Redis
+            # restarted); _dispatch enqueues only when no live job holds the receipt.
+            logger.info("repeat of pending delivery %s dispatched", delivery, extra=extra)
+            summary = _dispatch(db, shop, receipt_id)
+            answer["redispatched"] = True
         else:
-            extra = {"shop": shop, "receipt_id": receipt_id}
             logger.info("duplicate delivery %s ignored", delivery, extra=extra)
     finally:
         db.close()
     if summary is not None:
         finish_receipt(settings, shop, summary)  # shop/redact: delete once the db is closed
-    return jsonify({"ok": True, "receipt_id": receipt_id, "duplicate": not is_new})
+    return jsonify(answer)
 
 
 def _dispatch(db: sqlite_utils.Database, shop: str, receipt_id: int) -> dict[str, Any] | None:
-    """Enqueue the receipt's processing; without Redis, process it inline and return how."""
+    """Hand the receipt to a job (its own, or the shop's waiting one: worker.receipt_dispatch);
+    without Redis, process it inline and return how."""
     settings = _settings()
     extra = {"shop": shop, "receipt_id": receipt_id}
     connection = queue_redis(settings)
     if connection is not None:
         try:
-            enqueue_receipt(get_queue(QUEUE_DEFAULT, connection), shop, receipt_id)
+            dispatch_receipt(get_queue(QUEUE_DEFAULT, connection), shop, receipt_id)
             return None
         except redis.RedisError:
             # The receipt is stored: process it here rather than leave it waiting on Redis.
@@ -126,9 +151,11 @@ def _dispatch(db: sqlite_utils.Database, shop: str, receipt_id: int) -> dict[str
         return None
     try:
         return process_stored_receipt(db, shop, receipt)
-    except Exception:
-        # Stored and still 'pending': a replay can apply it; the platform must not retry.
+    except Exception as exc:
+        # Stored and still 'pending': the sweep or a replay applies it; the platform must
+        # not retry.
         logger.exception("inline processing of receipt %s failed", receipt_id, extra=extra)
+        record_failed_try(db, receipt, exc)
         return None
 
 
@@ -145,6 +172,7 @@ def shopify_webhook() -> Response:
         )
     except SignatureMismatch as exc:
         raise _refuse_signature("shopify", domain, exc) from None
+    _refuse_empty(body)
     try:
         shop = shop_name_for_domain(domain)
     except InvalidShopDomain:
@@ -177,5 +205,6 @@ def woocommerce_webhook(shop: str) -> Response:
         verify_signature(secret, body, signature)
     except SignatureMismatch as exc:
         raise _refuse_signature("woocommerce", shop, exc) from None
+    _refuse_empty(body)
     delivery = _delivery_id(request.headers.get("X-WC-Webhook-Delivery-ID"), "woocommerce", body)
     return _accept(shop, "woocommerce", topic, delivery, body)

@@ -1,6 +1,6 @@
 """Revenue attributed to recommendations: last click within the window, net of returns.
 
-The rule (issue 8): a click on a recommended product, followed within the attribution window
+The rule: a click on a recommended product, followed within the attribution window
 (24 h by default) by a purchase of that product by the same customer, or by the customer the
 clicking visitor later turned out to be, credits that order line's revenue to the click's
 context, slot, strategy and experiment variant.

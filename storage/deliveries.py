@@ -4,7 +4,8 @@ The UNIQUE idempotency_key is what makes "nothing is sent twice" hold across job
 replays and two workers: `create_delivery` returns the existing row for a known key, and a
 row already 'sent' is never sent again. Statuses: pending (not sent yet), sent, failed
 (retryable failure; a later job retry may still send it), parked (given up: a permanent
-4xx or retries exhausted; shown in the admin with its reason).
+4xx or retries exhausted; shown in the admin with its reason). A pending or failed row
+being pushed carries a claim (storage.delivery_claims) and shows as 'sending'.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ def set_delivery_status(
             _insert_attempt(db.conn, delivery_id, attempt, now)
         db.conn.execute(
             "UPDATE deliveries SET status = ?, error = ?, updated_at = ?, "
+            "claimed_at = NULL, claim_token = NULL, "
             # A sent payload (email address, name, block) is not kept: the summary says what
             # was sent. A parked one stays for the admin to inspect and replay.
             "payload = CASE WHEN ? = 'sent' THEN '{}' ELSE payload END WHERE delivery_id = ?",
@@ -159,8 +161,13 @@ def list_deliveries(
 
 
 def delivery_counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """{status: count} of every delivery."""
-    return {s: n for s, n in db.execute("SELECT status, count(*) FROM deliveries GROUP BY status")}
+    """{status: count} of every delivery; a pending or failed one being sent counts as
+    'sending' (claimed: see storage.delivery_claims)."""
+    rows = db.execute(
+        "SELECT CASE WHEN claimed_at IS NOT NULL AND status IN ('pending', 'failed') "
+        "THEN 'sending' ELSE status END AS shown, count(*) FROM deliveries GROUP BY shown"
+    )
+    return {s: n for s, n in rows}
 
 
 def erase_campaign_data(db: sqlite_utils.Database, customer_ids: Sequence[str]) -> int:

@@ -6,9 +6,20 @@ currency; timestamps are ISO-8601 UTC text ("2011-09-01T12:00:00"), which sorts 
 
 from __future__ import annotations
 
+import hashlib
+
 import sqlite_utils
 
-from storage.schema import admin, connections, deliveries, experiments, privacy, storefront
+from storage.schema import (
+    admin,
+    connections,
+    deliveries,
+    delivery_claims,
+    experiments,
+    inbox,
+    privacy,
+    storefront,
+)
 
 MIGRATIONS: list[str] = [
     # 1: catalog, customers, orders, events, settings, inbox, sync state
@@ -163,6 +174,10 @@ MIGRATIONS: list[str] = [
     experiments.SQL,
     # data subject requests and event retention runs
     privacy.SQL,
+    # the webhook inbox's dedupe key (per platform) and retry bookkeeping
+    inbox.SQL,
+    # a delivery being sent is claimed (re-driven when its sender died)
+    delivery_claims.SQL,
 ]
 
 
@@ -174,7 +189,15 @@ def schema_version(db: sqlite_utils.Database) -> int:
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply every migration not yet applied, each in its own transaction; return the version."""
     version = schema_version(db)
+    # SQL functions a migration may call to compute a column for existing rows.
+    db.conn.create_function("shoprec_sha256", 1, _sha256_hex, deterministic=True)
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         with db.conn:
             db.conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
     return schema_version(db)
+
+
+def _sha256_hex(value: bytes | str | None) -> str:
+    """Hex SHA-256 of a blob or text (text as UTF-8); the hash of b'' for NULL."""
+    data = value.encode("utf-8") if isinstance(value, str) else bytes(value or b"")
+    return hashlib.sha256(data).hexdigest()

@@ -14,7 +14,10 @@ from typing import Any
 
 import responses
 
-API_VERSION = "2025-10"
+from config import Settings
+
+# The one pin (config/settings.py): mocked URLs follow it when it moves.
+API_VERSION = Settings().shopify_api_version
 DOMAIN = "test-shop.myshopify.com"
 GRAPHQL_URL = f"https://{DOMAIN}/admin/api/{API_VERSION}/graphql.json"
 TOKEN_URL = f"https://{DOMAIN}/admin/oauth/access_token"

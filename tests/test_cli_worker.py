@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import redis
 from click.testing import CliRunner
-from rq import SimpleWorker
 from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
@@ -16,6 +15,7 @@ from plugin.cli import cli
 from storage.catalog import upsert_products
 from storage.db import open_shop_db
 from worker.queues import get_queue
+from worker.supervisor import SurvivingSimpleWorker
 
 
 @pytest.fixture
@@ -113,7 +113,9 @@ def test_enqueue_retrain_for_an_unknown_shop(redis_env: Path, redis_conn: redis.
 def test_info_counts_queued_and_failed_jobs(redis_env: Path, redis_conn: redis.Redis) -> None:
     queue = get_queue("sync", redis_conn)
     queue.enqueue_call("worker.jobs.count_products", args=("nope",))
-    SimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer).work(burst=True)
+    SurvivingSimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer).work(
+        burst=True
+    )
     queue.enqueue_call("worker.jobs.count_products", args=("nope",))
     result = CliRunner().invoke(cli, ["worker", "info"])
     assert result.exit_code == 0, result.output

@@ -165,3 +165,13 @@ def test_no_key_parks_the_delivery_with_the_setting_named(shop_db, settings: Set
     delivery_id = stored(shop_db)
     result = push_delivery(settings, shop_db, delivery_id, policy=FAST)
     assert result["status"] == "parked" and "KLAVIYO_API_KEY is not set" in result["error"]
+
+
+def test_an_event_with_a_unique_id_may_be_sent_again_after_a_dead_sender() -> None:
+    """Klaviyo records one event per profile, metric and unique_id: no look-up needed."""
+    from connectors.email_push import PushStep, SentCheck
+
+    client = KlaviyoClient("pk_test")
+    step = PushStep("POST", "/api/events", {"data": {"attributes": {"unique_id": "k-1"}}})
+    assert client.check_sent(step, "k-1") is SentCheck.RESEND_SAFE
+    assert client.check_sent(PushStep("POST", "/api/events", {}), "k-1") is SentCheck.UNKNOWN

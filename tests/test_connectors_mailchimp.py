@@ -14,7 +14,7 @@ from campaign_factories import MAILCHIMP_KEY, MANDRILL_KEY, fixture_json
 from responses import matchers
 
 from config import Settings
-from connectors.email_push import PushItem, PushRejected
+from connectors.email_push import PushItem, PushRejected, SentCheck
 from connectors.http_client import RetryPolicy
 from connectors.mailchimp import (
     InvalidMailchimpKey,
@@ -227,8 +227,14 @@ def test_a_fired_timer_plans_the_providers_calls(trained_settings, redis_conn, p
     queue = get_queue(QUEUE_EMAIL, redis_conn)
     timer_id = schedule_after_order(db, queue, "demo", order, now=now - days(7))["scheduled"][0]
     fired = fire_timer(settings, db, "demo", timer_id, now=now)
-    payload = json.loads(get_delivery(db, fired["delivery_id"])["payload"])
+    delivery = get_delivery(db, fired["delivery_id"])
+    payload = json.loads(delivery["payload"])
     db.close()
+    key = delivery["idempotency_key"]  # where a re-drive looks the send up again
+    if push["provider"] == "mailchimp_transactional":
+        assert payload["steps"][0]["body"]["message"]["metadata"] == {"shoprec_delivery": key}
+    elif "journey_id" not in push:
+        assert payload["steps"][1]["body"]["properties"]["shoprec_delivery"] == key
     assert payload["provider"] == push["provider"]
     assert [step["path"] for step in payload["steps"]] == paths
     body = payload["steps"][0]["body"]
@@ -273,3 +279,55 @@ def test_a_malformed_marketing_key_parks_the_delivery_with_the_setting_named(
     result = push_delivery(broken, shop_db, delivery_id, policy=FAST)
     assert result["status"] == "parked" and "MAILCHIMP_API_KEY must look like" in result["error"]
     assert "no-data-center" not in result["error"]
+
+
+def test_after_a_dead_sender_a_member_event_is_looked_up_by_its_delivery_key(rsps) -> None:
+    client = MailchimpMarketingClient(MAILCHIMP_KEY)
+    patch, event = marketing_steps(
+        list_id="L1", email=EMAIL, fields={"RECS_URL": "u"}, delivery_key="k-1"
+    )
+    assert event.body["properties"]["shoprec_delivery"] == "k-1"
+    events_url = f"{BASE}/lists/L1/members/{HASH}/events?count=100"
+    mine = {"name": "shoprec_recs", "properties": {"shoprec_delivery": "k-1"}}
+    other = {"name": "shoprec_recs", "properties": {"shoprec_delivery": "k-0"}}
+    rsps.get(events_url, json={"events": [other, mine], "total_items": 2})
+    rsps.get(events_url, json={"events": [other], "total_items": 1})
+    assert client.check_sent(patch, "k-1", policy=FAST) is SentCheck.RESEND_SAFE  # no request
+    assert client.check_sent(event, "k-1", policy=FAST) is SentCheck.SENT
+    assert client.check_sent(event, "k-1", policy=FAST) is SentCheck.NOT_SENT
+
+
+def test_a_journey_trigger_cannot_be_checked(rsps) -> None:
+    client = MailchimpMarketingClient(MAILCHIMP_KEY)
+    _, trigger = marketing_steps(
+        list_id="L1", email=EMAIL, fields={"RECS_URL": "u"}, journey_id="J", step_id="S"
+    )
+    assert client.check_sent(trigger, "k-1", policy=FAST) is SentCheck.UNKNOWN
+
+
+def test_after_a_dead_sender_mandrill_is_searched_for_the_message_metadata(rsps) -> None:
+    client = MailchimpTransactionalClient(MANDRILL_KEY)
+    kwargs = dict(
+        template_name="recs",
+        from_email="shop@example.com",
+        subject="s",
+        email="ada@example.com",
+        first_name="Ada",
+        campaign="browse",
+        heading="h",
+        items=ITEMS[:2],
+        html="<p/>",
+        block_url="u",
+    )
+    step = send_template_step(**kwargs, delivery_key="k-1")
+    assert step.body["message"]["metadata"] == {"shoprec_delivery": "k-1"}
+    search = "https://mandrillapp.com/api/1.3/messages/search.json"
+    query = matchers.json_params_matcher(
+        {"key": MANDRILL_KEY, "query": "u_shoprec_delivery:k-1", "limit": 10}
+    )
+    rsps.post(search, json=[{"_id": "m", "metadata": {"shoprec_delivery": "k-1"}}], match=[query])
+    rsps.post(search, json=[], match=[query])
+    assert client.check_sent(step, "k-1", policy=FAST) is SentCheck.SENT
+    assert client.check_sent(step, "k-1", policy=FAST) is SentCheck.NOT_SENT
+    # a message planned without the key cannot be looked up (and nothing is asked)
+    assert client.check_sent(send_template_step(**kwargs), "k-1") is SentCheck.UNKNOWN

@@ -28,7 +28,7 @@ def test_online_retail_floors(settings: Settings) -> None:
     nxt, fbt = results["next_purchase"], results["fbt"]
     # Measured 2026-12-04: for_you NDCG popularity 0.055, taste (EASE x momentum) 0.130,
     # hybrid 0.131 (coverage 0.35); FBT HR rules 0.786, hybrid 0.802 (coverage 0.725). Floors
-    # sit a little under the measurements so a regression fails, noise does not; the issue's
+    # sit a little under the measurements so a regression fails, noise does not; the
     # targets (NDCG >= 0.13 at coverage >= 0.30, HR >= 0.80 at coverage >= 0.50) are the
     # coverage floors here and README's figures.
     assert nxt["popularity"]["ndcg"] > 0.045

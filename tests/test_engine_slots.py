@@ -1,4 +1,4 @@
-"""Slot semantics (issue 4): each slot on a synthetic shop whose right answer is known."""
+"""Slot semantics: each slot on a synthetic shop whose right answer is known."""
 
 from __future__ import annotations
 

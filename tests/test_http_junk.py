@@ -325,6 +325,8 @@ def _body_cases(rule: Rule, method: str) -> Iterator[Case]:
     path = _path(rule)
     webhook = rule.rule.startswith("/webhooks/")
     signer = ("shopify" if "shopify" in rule.rule else "woo") if webhook else ""
+    # Events through the app proxy: the junk bodies are sent signed too, past the check.
+    proxied = rule.rule.startswith("/apps/")
     bodies: list[tuple[str, bytes, str | None]] = [
         ("empty-body", b"", None),
         ("not-json", b"\xff\xfe{not json", "application/json"),
@@ -344,12 +346,17 @@ def _body_cases(rule: Rule, method: str) -> Iterator[Case]:
         yield Case(f"{name} {kind}", method, path, body=body, content_type=ctype)
         if webhook:
             yield Case(f"{name} signed {kind}", method, path, "", body, ctype, signer=signer)
+        if proxied:
+            yield Case(f"{name} signed {kind}", method, path, "", body, ctype, signer="apps")
     if webhook:
         yield from _webhook_header_cases(rule, method, path, signer)
     if rule.rule.startswith("/admin/<shop>/"):
         yield from _admin_json_field_cases(rule, method)
     if rule.rule.startswith("/api/"):
         yield from _event_field_cases(rule, method)
+    if proxied:
+        for case in _event_field_cases(rule, method):
+            yield dataclasses.replace(case, id=f"{case.id} signed", signer="apps")
 
 
 FULL_EVENT = _event(
@@ -486,6 +493,12 @@ SIGNED_BASES: dict[str, dict[str, str]] = {
     "/apps/shoprec/recommendations": {
         "logged_in_customer_id": "c0001",
         "context": "product",
+        "product_id": ANCHOR,
+        "limit": "5",
+    },
+    "/apps/shoprec/api/v1/recommendations": {
+        "logged_in_customer_id": "c0001",
+        "context": "cart",
         "product_id": ANCHOR,
         "limit": "5",
     },
@@ -730,6 +743,8 @@ FAIL_CLOSED = {
     "/email/v1/block": 403,
     "/email/v1/click": 403,
     "/apps/shoprec/recommendations": 401,
+    "/apps/shoprec/api/v1/recommendations": 401,
+    "/apps/shoprec/api/v1/events": 401,
     "/shopify/install": 503,
     "/shopify/callback": 503,
     "/admin": 503,

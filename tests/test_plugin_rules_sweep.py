@@ -2,7 +2,7 @@
 
 Each rule has its own test elsewhere; this one asks what a shop's pages would ask (random
 anchors, shoppers, lengths and `exclude=` ids) through the service on the trained demo shop,
-and checks that what the issue promises holds on every list it gets back, not only in the
+and checks that what the rules promise holds on every list it gets back, not only in the
 case each rule's test builds.
 """
 

@@ -378,7 +378,7 @@ def test_with_redis_the_receipt_is_enqueued_and_a_worker_applies_it(
         db.close()
 
 
-# --- issue 5: shop name mapping, shop/redact, out-of-order ---------------------------------
+# --- shop name mapping, shop/redact, out-of-order -----------------------------------------
 
 
 def test_shop_redact_delivery_deletes_the_shop_folder(

@@ -1,4 +1,4 @@
-"""Issue 5's Shopify story end to end: install, queued backfill through a throttled answer
+"""The Shopify story end to end: install, queued backfill through a throttled answer
 and a 502, train, then an orders/create webhook that changes the next FBT answer.
 
 What changes the answer is honest here: the webhook adds a purchase line to the store, and

@@ -161,3 +161,20 @@ def test_install_needs_the_app_credentials(tmp_path: Path) -> None:
     client = create_app(settings, {"TESTING": True}).test_client()
     response = client.get(f"/shopify/install?shop={DOMAIN}")
     assert response.status_code == 503 and response.get_json()["code"] == "not_configured"
+
+
+def test_install_request_at_the_embedded_app_url_goes_on_to_the_oauth_install(
+    client: FlaskClient,
+) -> None:
+    """shopify.app.toml's app URL is /admin/shopify; Shopify's first (install) request there
+    carries hmac and no session token, and must reach the OAuth install with its signature."""
+    host = "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvdGVzdC1zaG9w"
+    query = signed({"host": host, "shop": DOMAIN, "timestamp": str(int(time.time()))})
+    response = client.get(f"/admin/shopify?{query}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/shopify/install?{query}"
+    grant = client.get(response.headers["Location"])
+    assert grant.status_code == 302
+    assert urlsplit(grant.headers["Location"]).path == "/admin/oauth/authorize"
+    # Without hmac or token it is still refused.
+    assert client.get(f"/admin/shopify?shop={DOMAIN}").status_code == 401

@@ -1,4 +1,4 @@
-"""Issue 5's WooCommerce story end to end: connect (webhooks registered with a per-shop
+"""The WooCommerce story end to end: connect (webhooks registered with a per-shop
 secret), backfill by pages of 100 through a 429 and a 502, train, then an order.created
 delivery with WooCommerce's own headers that changes the next FBT answer (after a retrain:
 FBT pairs are mined at training time), a forged one refused and a replay applied once.

@@ -241,7 +241,7 @@ def test_cli_reprocess_replays_a_fixed_receipt(
     assert db.execute("SELECT count(*) FROM orders").fetchone()[0] == 1
 
 
-# --- issue 5: out-of-order updates, inventory, privacy files, uninstall --------------------
+# --- out-of-order updates, inventory, privacy files, uninstall ----------------------------
 
 
 def product_body(title: str, updated_at: str, price: str = "10.00") -> bytes:

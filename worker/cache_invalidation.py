@@ -22,6 +22,9 @@ import logging
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import redis
@@ -34,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 MARKER_NAME = "cache-generation"
 REDIS_TIMEOUT_S = 0.1
+# Shop folders whose bump waits for the end of the current batch (bumps_deferred).
+_DEFERRED: ContextVar[set[Path] | None] = ContextVar("shoprec_deferred_bumps", default=None)
 
 
 def generation_key(shop: str) -> str:
@@ -81,10 +86,31 @@ def bump_marker(directory: Path) -> str:
 
 
 def bump_db_generation(db: sqlite_utils.Database) -> None:
-    """Bump the marker of the shop whose store `db` is (for code that holds only the db)."""
+    """Bump the marker of the shop whose store `db` is (for code that holds only the db);
+    inside bumps_deferred, only note it."""
     row = db.execute("PRAGMA database_list").fetchone()
     if row and row[2]:
-        bump_marker(Path(row[2]).parent)
+        deferred = _DEFERRED.get()
+        if deferred is not None:
+            deferred.add(Path(row[2]).parent)
+        else:
+            bump_marker(Path(row[2]).parent)
+
+
+@contextmanager
+def bumps_deferred() -> Iterator[None]:
+    """Within the block, bump_db_generation notes the shop, and each noted shop is bumped
+    once when the block ends (also when it raises). A batch of webhook receipts then moves
+    the generation once instead of once per product receipt (a bump writes and renames a
+    file: it cost ~2.6 ms of a product receipt's ~3.4 ms)."""
+    noted: set[Path] = set()
+    token = _DEFERRED.set(noted)
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
+        for directory in noted:
+            bump_marker(directory)
 
 
 def bump_generation(settings: Settings, shop: str) -> None:

@@ -43,6 +43,7 @@ from worker.push import (
     PUSH_RETRY_INTERVALS_S,
     DeliveryRetryLater,
     push_delivery,
+    push_job_id,
     push_rate_limit,
 )
 from worker.timers import shop_campaign_settings
@@ -172,6 +173,7 @@ def plan_push(
             step_id=str(options["step_id"]) if "step_id" in options else None,
             event_name=options.get("event_name"),
             campaign=block.kind,
+            delivery_key=key,
         )
     subject = str(options.get("subject") or block.heading)
     step = send_template_step(
@@ -185,6 +187,7 @@ def plan_push(
         items=items,
         html=html,
         block_url=pull_url,
+        delivery_key=key,
     )
     return [step]
 
@@ -320,7 +323,7 @@ def enqueue_push_retry(queue: Queue, shop: str, delivery_id: int, provider: str)
         PUSH_JOB,
         shop,
         int(delivery_id),
-        job_id=f"push-{shop.replace('.', '_')}-{int(delivery_id)}",
+        job_id=push_job_id(shop, delivery_id),
         result_ttl=PUSH_RESULT_TTL_S,
         retry=Retry(max=len(later), interval=later),
         description=f"push delivery {delivery_id} of {shop}",

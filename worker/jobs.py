@@ -76,10 +76,27 @@ def to_jsonable(value: Any) -> Any:
 
 
 def process_receipt_job(shop: str, receipt_id: int) -> dict[str, Any]:
-    """Apply one stored webhook receipt of `shop` (enqueued by plugin/webhooks.py)."""
-    from worker.receipts import process_receipt
+    """Apply stored webhook receipt `receipt_id` of `shop` (enqueued by plugin/webhooks.py),
+    with every other due receipt of the shop in the same go (worker.receipt_batch: one job
+    per burst, not per receipt); a drain that ran out of time enqueues its follow-up."""
+    from rq import get_current_job
 
-    return process_receipt(load_settings(), shop, int(receipt_id))
+    from storage.receipts import due_pending_receipt_ids
+    from worker.queues import QUEUE_DEFAULT, get_queue
+    from worker.receipt_batch import drain_shop_receipts
+    from worker.receipt_dispatch import ensure_waiting_job
+
+    settings = load_settings()
+    summary = drain_shop_receipts(settings, shop, int(receipt_id))
+    job = get_current_job()
+    if summary.get("more_left") and job is not None:
+        db = open_shop_db(settings.data_dir, shop, create=False)
+        try:
+            due = due_pending_receipt_ids(db, limit=100)
+        finally:
+            db.close()
+        ensure_waiting_job(get_queue(QUEUE_DEFAULT, job.connection), shop, due)
+    return summary
 
 
 def fire_campaign_timer(shop: str, timer_id: int) -> dict[str, Any]:
@@ -188,3 +205,54 @@ def purge_old_events_job(shop: str) -> dict[str, Any]:
     finally:
         db.close()
     return {"shop": shop, **dataclasses.asdict(purge), "more_left": more_left}
+
+
+def sweep_pending_receipts_job(
+    shop: str | None = None, older_than_s: int | None = None
+) -> dict[str, Any]:
+    """Dispatch again every webhook receipt left pending past the grace period with no live
+    job (a lost queue, a failed enqueue): run it periodically and at worker start-up."""
+    from rq import get_current_job
+
+    from worker.receipt_sweep import SWEEP_GRACE_S, redispatch_pending_receipts
+    from worker.redis_connection import get_redis
+
+    settings = load_settings()
+    job = get_current_job()
+    connection = job.connection if job is not None else None
+    if connection is None and settings.redis_url:
+        connection = get_redis(settings)
+    grace = SWEEP_GRACE_S if older_than_s is None else int(older_than_s)
+    return redispatch_pending_receipts(settings, connection, shop, grace)
+
+
+def sweep_deliveries_job(shop: str) -> dict[str, Any]:
+    """Re-drive the shop's deliveries that nothing will push (a periodic job, and run once
+    at each worker start: worker/schedules.py)."""
+    from rq import get_current_job
+
+    from worker.delivery_sweep import sweep_deliveries
+    from worker.queues import QUEUE_EMAIL, get_queue
+    from worker.redis_connection import get_redis
+
+    settings = load_settings()
+    job = get_current_job()
+    connection = job.connection if job is not None else get_redis(settings)
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        return sweep_deliveries(db, get_queue(QUEUE_EMAIL, connection), shop)
+    finally:
+        db.close()
+
+
+def periodic_tick(job: str, shop: str, slot: int) -> dict[str, Any]:
+    """One tick of a periodic chain (worker/schedules.py): schedule the next, run `job(shop)`."""
+    from rq import get_current_job
+
+    from worker.redis_connection import get_redis
+    from worker.schedules import run_tick
+
+    settings = load_settings()
+    current = get_current_job()
+    connection = current.connection if current is not None else get_redis(settings)
+    return run_tick(connection, settings.data_dir, job, shop, int(slot))

@@ -2,6 +2,11 @@
 
 A delivery row holds the planned steps (connectors.email_push.PushStep, no secrets). Sending:
 - a row already 'sent' or 'parked' is left alone: nothing is ever sent twice;
+- a push first claims the row (storage.delivery_claims: one worker at a time) and records
+  each step the platform answered; a claim left by a sender that died mid-request is taken
+  over after CLAIM_LEASE, and the step that was in flight is re-sent only when the platform
+  dedupes it (Klaviyo's unique_id, a PATCH) or says it never got it; when it cannot tell,
+  the delivery is parked for the owner rather than risk a second mail;
 - each HTTP try lands in delivery_attempts with its status code, duration and error;
 - 429/5xx/timeouts are retried in-process by send_with_retry (honouring Retry-After); when
   those run out, DeliveryRetryLater tells the caller to try again later (the timer job then
@@ -16,24 +21,35 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import sqlite_utils
 from rq.rate_limit import RateLimit
 
 from config import Settings
-from connectors.email_push import DEFAULT_PUSH_POLICY, PushClient, PushRejected, PushStep
+from connectors.email_push import (
+    DEFAULT_PUSH_POLICY,
+    PushClient,
+    PushRejected,
+    PushStep,
+    SentCheck,
+)
 from connectors.errors import ConnectorError
 from connectors.http_client import Attempt, HTTPCallError, RetryPolicy
 from connectors.klaviyo import KlaviyoClient
 from connectors.mailchimp import MailchimpMarketingClient, MailchimpTransactionalClient
 from storage.deliveries import AttemptRecord, get_delivery, record_attempt, set_delivery_status
+from storage.delivery_claims import Claim, claim_delivery, record_steps_done
 
 logger = logging.getLogger(__name__)
 
 PUSH_JOB = "worker.jobs.push_delivery_job"
 PUSH_RETRY_INTERVALS_S = [60, 600, 3600]  # RQ-level retries after in-process ones ran out
+# A push job dies at RQ's 180 s job timeout at most, so a claim this old has no live sender.
+CLAIM_LEASE = timedelta(minutes=10)
 # Pushes in flight at once per provider, across all workers (below each platform's limit:
 # Mailchimp allows 10 simultaneous connections per key, PLATFORMS.md 4.1).
 PUSH_CONCURRENCY = {"klaviyo": 16, "mailchimp": 8, "mailchimp_transactional": 8}
@@ -46,6 +62,11 @@ _CLIENTS: dict[tuple[str, str, float, str], PushClient] = {}
 
 class DeliveryRetryLater(HTTPCallError):
     """Retries ran out this time; RQ's Retry will run the push again."""
+
+
+def push_job_id(shop: str, delivery_id: int) -> str:
+    """The one RQ job id a delivery's later push runs under (RQ ids allow no '.')."""
+    return f"push-{shop.replace('.', '_')}-{int(delivery_id)}"
 
 
 def push_rate_limit(provider: str) -> RateLimit:
@@ -106,6 +127,10 @@ def push_delivery(
     except (ValueError, ConnectorError) as exc:  # a missing or malformed key
         set_delivery_status(db, delivery_id, "parked", str(exc))
         return {**summary, "status": "parked", "error": str(exc)}
+    claim = claim_delivery(db, delivery_id, uuid.uuid4().hex, CLAIM_LEASE)
+    if claim is None:
+        current = get_delivery(db, delivery_id) or delivery
+        return {**summary, "status": current["status"], "skipped": True, "claimed": True}
     number = int(delivery["attempts"])
     # Tries are written with the outcome in one transaction; one that waits before the next
     # try is written at once, so a crash during a long backoff still leaves it on record.
@@ -128,8 +153,7 @@ def push_delivery(
     steps = [PushStep.from_json(s) for s in json.loads(delivery["payload"])["steps"]]
     kwargs: dict[str, Any] = {"policy": policy, "on_attempt": on_attempt, "sleep": sleep or _sleep}
     try:
-        for step in steps:
-            client.send(step, **kwargs)
+        unknown = _send_steps(db, client, claim, steps, delivery["idempotency_key"], kwargs)
     except HTTPCallError as exc:
         reason = f"{exc}: {exc.body}" if exc.body else str(exc)
         if exc.retryable and not last_try:
@@ -143,5 +167,41 @@ def push_delivery(
     except PushRejected as exc:
         set_delivery_status(db, delivery_id, "parked", str(exc), unsaved)
         return {**summary, "status": "parked", "error": str(exc)}
+    if unknown is not None:
+        set_delivery_status(db, delivery_id, "parked", unknown, unsaved)
+        logger.warning(
+            "delivery %s parked: %s", delivery_id, unknown, extra={"delivery": delivery_id}
+        )
+        return {**summary, "status": "parked", "error": unknown}
     set_delivery_status(db, delivery_id, "sent", None, unsaved)
-    return {**summary, "status": "sent", "attempts": number}
+    return {**summary, "status": "sent", "attempts": number, "resumed": claim.taken_over}
+
+
+def _send_steps(
+    db: sqlite_utils.Database,
+    client: PushClient,
+    claim: Claim,
+    steps: list[PushStep],
+    key: str,
+    kwargs: dict[str, Any],
+) -> str | None:
+    """Send the steps not yet answered, each recorded once answered. After a takeover, the
+    step that was in flight is first checked with the platform; return why the delivery
+    must be parked when the platform cannot tell whether it already has it (else None)."""
+    check = {"policy": kwargs["policy"], "sleep": kwargs["sleep"]}
+    for index in range(claim.steps_done, len(steps)):
+        step = steps[index]
+        if claim.taken_over and index == claim.steps_done:
+            answer = client.check_sent(step, key, **check)
+            if answer is SentCheck.UNKNOWN:
+                return (
+                    f"the sender died during {step.method} {step.path.split('?')[0]}, which "
+                    f"{client.provider} can neither dedupe nor look up: it may have been sent. "
+                    "Check the platform; replay with `shoprec campaigns push --replay-parked`."
+                )
+            if answer is SentCheck.SENT:
+                record_steps_done(db, claim.delivery_id, claim.token, index + 1)
+                continue
+        client.send(step, **kwargs)
+        record_steps_done(db, claim.delivery_id, claim.token, index + 1)
+    return None

@@ -2,9 +2,10 @@
 
 A receipt is written by plugin/webhooks.py before anything else happens to it (STYLE.md 4).
 Here its body is parsed and applied; a malformed payload marks the receipt 'rejected' with
-the precise reason and keeps the row for a replay, it never raises. Unexpected errors (a
-broken store) reach RQ, whose Retry re-runs the job; after the last try it lands in
-FailedJobRegistry and the receipt stays 'pending'.
+the precise reason and keeps the row for a replay, it never raises. An unexpected error (a
+broken store) is counted on the receipt (tries, next_try_at: record_failed_try), which stays
+'pending' for the sweep (worker.receipt_sweep); process_receipt then re-raises it, while a
+drain (worker.receipt_batch) goes on with the next receipt.
 
 Records go through worker.platform_apply, which skips a stale update (one whose platform
 updated_at is older than what was applied). Topic handling:
@@ -25,12 +26,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
-from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError, NoSuchJobError
-from rq.job import Job
 
 from config import Settings
 from connectors import shopify_payloads, woocommerce_payloads
@@ -39,21 +38,30 @@ from connectors.payload_fields import parse_json_object, product_deleted_batch
 from connectors.platform_update import PlatformUpdate
 from storage.catalog import set_inventory
 from storage.connections import mark_uninstalled
-from storage.db import open_shop_db, shop_exists, validate_shop_name
+from storage.db import open_shop_db, shop_exists
 from storage.inventory_items import product_of_item, product_stock, set_inventory_level
-from storage.receipts import get_receipt, mark_receipt
+from storage.receipts import defer_receipt, get_receipt, mark_receipt
 from worker.cache_invalidation import bump_db_generation
 from worker.platform_apply import apply_batch, apply_update
 from worker.privacy import delete_shop_data, erase_customer, export_customer
+from worker.receipt_dispatch import RECEIPT_RETRY, enqueue_receipt, receipt_job_id
 
-__all__ = ["apply_batch", "enqueue_receipt", "process_receipt", "process_stored_receipt"]
+__all__ = [
+    "RECEIPT_RETRY",
+    "apply_batch",
+    "enqueue_receipt",
+    "process_receipt",
+    "process_stored_receipt",
+    "receipt_job_id",
+]
 
 logger = logging.getLogger(__name__)
 
-RECEIPT_JOB = "worker.jobs.process_receipt_job"
-RECEIPT_RESULT_TTL_S = 3600
-# A job that raises (store locked, disk full) is tried again; a payload error never raises.
-RECEIPT_RETRY = Retry(max=3, interval=[10, 60, 300])
+# A receipt left pending (an inventory item of a product not yet synced) or whose processing
+# raised is dispatched again by the sweep after RETRY_BASE_S, doubling per try up to
+# RETRY_MAX_S: it waits for the sync without being re-run in a loop.
+RETRY_BASE_S = 300
+RETRY_MAX_S = 6 * 3600
 
 Mapper = Callable[[Mapping[str, Any], str], PlatformUpdate]
 
@@ -92,31 +100,6 @@ _WOOCOMMERCE: dict[str, Mapper] = {
 _MAPPERS = {"shopify": _SHOPIFY, "woocommerce": _WOOCOMMERCE}
 
 
-def receipt_job_id(shop: str, receipt_id: int) -> str:
-    """The job id of one receipt's processing; RQ ids allow no '.', so dots become '_'."""
-    return f"receipt-{validate_shop_name(shop).replace('.', '_')}-{int(receipt_id)}"
-
-
-def enqueue_receipt(queue: Queue, shop: str, receipt_id: int) -> Job:
-    """Enqueue process_receipt_job(shop, receipt_id) once; a second enqueue returns the first."""
-    job_id = receipt_job_id(shop, receipt_id)
-    try:
-        return queue.enqueue_call(
-            RECEIPT_JOB,
-            args=(shop, int(receipt_id)),
-            job_id=job_id,
-            result_ttl=RECEIPT_RESULT_TTL_S,
-            description=f"webhook receipt {receipt_id} of {shop}",
-            unique=True,
-            retry=RECEIPT_RETRY,
-        )
-    except DuplicateJobError:
-        try:
-            return Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
-        except NoSuchJobError:
-            raise DuplicateJobError(f"job {job_id} vanished while enqueueing") from None
-
-
 def shop_domain(shop: str) -> str:
     """The Shopify domain of a shop name (shop names are the domain minus .myshopify.com)."""
     return shop if shop.endswith(".myshopify.com") else f"{shop}.myshopify.com"
@@ -150,20 +133,48 @@ def process_stored_receipt(
                 raise PayloadError(f"{platform} topic {topic!r} is not handled")
             update = mapper(payload, shop_domain(shop) if platform == "shopify" else "")
             outcome = {"status": "processed", "changed": apply_update(db, update)}
-            if update.batch.orders:  # issue 7: start/cancel campaign timers; never raises
+            if update.batch.orders:  # start/cancel campaign timers; never raises
                 from worker.timers import schedule_after_stored_orders
 
                 outcome["campaigns"] = schedule_after_stored_orders(db, shop, update.batch.orders)
-    except PayloadError as exc:
-        mark_receipt(db, receipt_id, "rejected", str(exc))
-        logger.warning("receipt %s rejected: %s", receipt_id, exc, extra=log_extra)
-        return {**summary, "status": "rejected", "error": str(exc)}
-    # Only a receipt left pending keeps a note (why, and what to do); `error` stays clean
-    # for processed ones.
-    note = outcome.get("note") if outcome["status"] != "processed" else None
-    mark_receipt(db, receipt_id, outcome["status"], note)
+    except (PayloadError, RecursionError) as exc:
+        # RecursionError: a signed body nested deeper than Python can walk (thousands of '[').
+        # Retrying the same bytes can never succeed, so it is rejected like any bad payload.
+        reason = str(exc) if isinstance(exc, PayloadError) else "payload nests too deeply"
+        mark_receipt(db, receipt_id, "rejected", reason)
+        logger.warning("receipt %s rejected: %s", receipt_id, reason, extra=log_extra)
+        return {**summary, "status": "rejected", "error": reason}
+    if outcome["status"] == "pending":
+        # Only a receipt left pending keeps a note (why, and what to do), and a next try.
+        tries = int(receipt.get("tries") or 0) + 1
+        defer_receipt(db, receipt_id, str(outcome.get("note") or ""), next_try_after(tries))
+    else:
+        mark_receipt(db, receipt_id, outcome["status"], None)
     logger.info("receipt %s (%s): %s", receipt_id, topic, outcome["status"], extra=log_extra)
     return {**summary, **outcome}
+
+
+def next_try_after(tries: int, now: datetime | None = None) -> datetime:
+    """When a receipt that has been tried `tries` times may be dispatched again."""
+    delay = min(RETRY_BASE_S * 2 ** max(tries - 1, 0), RETRY_MAX_S)
+    return (now or datetime.now(UTC)) + timedelta(seconds=delay)
+
+
+def record_failed_try(
+    db: sqlite_utils.Database, receipt: Mapping[str, Any], exc: BaseException
+) -> None:
+    """Count a processing run that raised, and push the sweep's next try back; never raises
+    (the store may be what failed), so the caller can re-raise the original error."""
+    tries = int(receipt.get("tries") or 0) + 1
+    try:
+        defer_receipt(
+            db,
+            int(receipt["receipt_id"]),
+            f"processing failed: {exc!r:.300}",
+            next_try_after(tries),
+        )
+    except Exception:  # noqa: BLE001 - the original error is what matters
+        logger.exception("could not record the failed try of receipt %s", receipt["receipt_id"])
 
 
 def _inventory(
@@ -267,7 +278,11 @@ def process_receipt(
             return {**summary, "status": "missing", "error": f"no receipt {receipt_id}"}
         if receipt["status"] == "processed" and not force:
             return {**summary, "topic": receipt["topic"], "status": "processed", "skipped": True}
-        result = process_stored_receipt(db, shop, receipt)
+        try:
+            result = process_stored_receipt(db, shop, receipt)
+        except Exception as exc:
+            record_failed_try(db, receipt, exc)
+            raise
     finally:
         db.close()
     return finish_receipt(settings, shop, result)

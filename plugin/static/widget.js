@@ -111,7 +111,13 @@
 
   function apiBase(el) {
     var explicit = attr(el, "api") || (script && script.getAttribute("data-api")) || "";
-    try { return new URL(explicit || (script && script.src) || location.href, location.href).origin; } catch (e) { return location.origin; }
+    try {
+      // An explicit data-api keeps its path: data-api="/apps/shoprec" is a Shopify shop's app
+      // proxy, same-origin, so requests carry the shop's cookies and Shopify signs who is
+      // logged in (requests are "same-origin": another origin still gets no cookies).
+      var url = new URL(explicit || (script && script.src) || location.href, location.href);
+      return explicit ? url.origin + url.pathname.replace(/\/+$/, "") : url.origin;
+    } catch (e) { return location.origin; }
   }
 
   // Only http(s) links and images: a catalog url of "javascript:..." must never become a link.
@@ -128,13 +134,13 @@
   function send(base, events) {
     var url = base + "/api/v1/events", body = JSON.stringify(events.length === 1 ? events[0] : events);
     try { if (navigator.sendBeacon && navigator.sendBeacon(url, body)) return; } catch (e) { /* fall through */ }
-    try { fetch(url, { method: "POST", body: body, keepalive: true, credentials: "omit", headers: { "Content-Type": "text/plain" } }).catch(noop); } catch (e) { /* offline */ }
+    try { fetch(url, { method: "POST", body: body, keepalive: true, credentials: "same-origin", headers: { "Content-Type": "text/plain" } }).catch(noop); } catch (e) { /* offline */ }
   }
 
   function getJSON(url) {
     var ctrl = typeof AbortController === "function" ? new AbortController() : null;
     var timer = setTimeout(function () { if (ctrl) ctrl.abort(); }, TIMEOUT_MS);
-    return fetch(url, { credentials: "omit", signal: ctrl ? ctrl.signal : undefined }).then(function (r) {
+    return fetch(url, { credentials: "same-origin", signal: ctrl ? ctrl.signal : undefined }).then(function (r) {
       clearTimeout(timer);
       if (!r.ok) throw new Error("status " + r.status);
       return r.json();
@@ -305,7 +311,7 @@
       ctx.customerToken = attr(box, "customer-token");
     }
     var query = new URLSearchParams();
-    query.set("shop", attr(box, "shop"));
+    if (attr(box, "shop")) query.set("shop", attr(box, "shop"));  // the app proxy names it
     query.set("context", attr(box, "shoprec"));
     if (attr(box, "slot")) query.set("slot", attr(box, "slot"));
     if (attr(box, "limit")) query.set("limit", attr(box, "limit"));

@@ -1,4 +1,4 @@
-"""Schema for campaign timers and outbound email deliveries (issue 7).
+"""Schema for campaign timers and outbound email deliveries.
 
 campaign_timers: one row per (campaign, shopper, window). The UNIQUE constraint is the lock
 that makes scheduling idempotent: a replayed webhook or a second worker inserts nothing, so it

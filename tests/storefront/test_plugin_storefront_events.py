@@ -6,6 +6,7 @@ Each test works on its own copy of the trained demo shop (the trained_settings f
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -150,6 +151,8 @@ def test_experiment_tags_are_checked_but_not_stored(
         "visitor_id": "v-5",
         "experiment_id": 3,
         "variant": "Variant B (content)",
+        # One timestamp for both posts: server time could cross a second between them.
+        "ts": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
     }
     assert client.post("/api/v1/events", json=tagged).status_code == 202
     assert client.post("/api/v1/events", json={**tagged, "variant": None}).status_code == 202
