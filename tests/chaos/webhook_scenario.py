@@ -4,7 +4,8 @@ and Redis are killed and restarted; then what reached the shop's SQLite file, an
 The run, in order (every step bounded):
 1. a shop with a small catalog imported through `shoprec import products`;
 2. a private redis-server, `shoprec serve` (gunicorn) and `shoprec worker` on it;
-3. batch 1 sent; the worker is killed with SIGKILL at once (mid-job: its queue is full);
+3. batch 1 sent; the worker is killed with SIGKILL once it has applied some of it and not
+   the rest (mid-work);
 4. batch 2 sent while no worker runs (the jobs wait in Redis); Redis is restarted without
    persistence (those jobs are gone); the worker is started again;
 5. batch 3 sent; Redis restarted again under the running worker;
@@ -149,6 +150,27 @@ def measure(data_dir: Path, deliveries: list[Delivery], figures: WebhookFigures)
     return applied == len(deliveries) and duplicates == 0 and figures.pending == 0
 
 
+def _wait_until_mid_work(data_dir: Path, timeout_s: float = 10.0) -> bool:
+    """Wait until the worker has applied some receipts and not yet others, so its SIGKILL
+    lands in the middle of its work; False if that moment never came (then it is killed
+    anyway)."""
+    from storage.db import open_shop_db
+
+    db = open_shop_db(data_dir, SHOP, create=False)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            counts = dict(
+                db.execute("SELECT status, count(*) FROM webhook_receipts GROUP BY status")
+            )
+            if counts.get("processed", 0) >= 1 and counts.get("pending", 0) >= 1:
+                return True
+            time.sleep(0.005)
+        return False
+    finally:
+        db.close()
+
+
 def _kill_gunicorn_during(
     server: Managed,
     port: int,
@@ -198,8 +220,10 @@ def run_webhook_chaos(
         batches = [list(range(i * quarter, (i + 1) * quarter)) for i in range(3)]
         batches.append(list(range(3 * quarter, len(deliveries))))
         failed = sender.send(batches[0])
+        mid_work = _wait_until_mid_work(data_dir)
         worker.kill()
         figures.mark("worker SIGKILL after batch 1", sender)
+        figures.mark(f"the worker was {'mid-work' if mid_work else 'idle'}", step=False)
         failed += sender.send(batches[1])
         store.kill()
         start_redis(store, redis_port)
