@@ -100,6 +100,18 @@ class Settings:
         60, "SHOPREC_EVENTS_RATE_WINDOW", "Seconds of the events rate-limit window."
     )
     log_level: str = _setting("INFO", "SHOPREC_LOG_LEVEL", "Python logging level name.")
+    log_format: str = _setting(
+        "text",
+        "SHOPREC_LOG_FORMAT",
+        "'text' (one readable line per event) or 'json' (one JSON object per line with ts, "
+        "level, logger, message and every extra field: shop, request_id, job_id).",
+    )
+    worker_heartbeat_max_age_s: int = _setting(
+        480,
+        "SHOPREC_WORKER_HEARTBEAT_MAX_AGE",
+        "With REDIS_URL, /readyz needs an RQ worker heartbeat younger than this many seconds "
+        "(an idle RQ worker beats about every 405 s).",
+    )
     secure_cookies: str = _setting(
         "true",
         "SHOPREC_SECURE_COOKIES",
@@ -122,6 +134,7 @@ SETTINGS_SPEC: tuple[tuple[str, str, Any, str], ...] = tuple(
 )
 
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+LOG_FORMATS = ("text", "json")
 
 
 def _convert(name: str, env: str, raw: str, kind: Any, problems: list[str], secret: bool) -> Any:
@@ -172,6 +185,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         problems.append(
             f"SHOPREC_LOG_LEVEL must be one of {sorted(_LOG_LEVELS)}, but the current value is "
             f"{settings.log_level!r}"
+        )
+    if settings.log_format not in LOG_FORMATS:
+        problems.append(
+            f"SHOPREC_LOG_FORMAT must be one of {list(LOG_FORMATS)}, but the current value is "
+            f"{settings.log_format!r}"
         )
     if settings.max_limit < settings.default_limit:
         problems.append(

@@ -13,6 +13,7 @@ as `//evil.example`).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from connectors.errors import ConnectorError
@@ -44,8 +45,13 @@ def checked_url(text: str | None, field: str) -> str:
     return url
 
 
+@lru_cache(maxsize=32_768)
 def safe_url(text: str | None) -> str:
-    """The URL if `checked_url` accepts it, else '' (for serving: never raises)."""
+    """The URL if `checked_url` accepts it, else '' (for serving: never raises).
+
+    Memoised (a pure function of the text): serving checks every item's two URLs on every
+    request, and the character scan cost more than the catalog read.
+    """
     try:
         return checked_url(text, "url")
     except UnsafeUrl:

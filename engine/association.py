@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from mlxtend.frequent_patterns import association_rules
 
 from engine.itemsets import ItemsetCounts, count_itemsets, itemsets_frame
+from engine.neighbours import Neighbours
 from engine.pair_coverage import coverage_order
 from engine.slots import whole_cart_factor
 from engine.training_data import Interactions
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 MIN_MULTI_ITEM_BASKETS = 20  # below this, co-purchase counts are anecdotes
 DEFAULT_K = 100
+PLAIN_K = 50  # co-purchased items kept per anchor by plain confidence (lists show <= 12)
 # The set-rule support floor rises until at most this many pairs are frequent: it bounds the
 # three-item sets (and mlxtend's rule generation) to ~1 s on a 20k-order shop.
 MAX_PAIRS_FOR_TRIPLES = 10_000
@@ -60,6 +62,49 @@ class AssociationRules:
     n_baskets: int
     multi_item_baskets: int
     min_count: int
+    cooccurrence: Neighbours | None = None
+    cooccurrence_counts: np.ndarray | None = None
+
+    @property
+    def plain(self) -> Neighbours:
+        """Every co-purchased item of each anchor (no support floor), by plain confidence.
+
+        The ranking a shop is never allowed to fall below: an anchor bought with anything
+        keeps it, however rare the pair (models saved before this table serve an empty one).
+        """
+        if self.cooccurrence is None:
+            return Neighbours.empty(self.pair_indices.shape[0])
+        return self.cooccurrence
+
+    @property
+    def plain_trusted(self) -> bool:
+        """Enough baskets with 2+ items, and some pair at all, for plain co-purchase."""
+        return self.multi_item_baskets >= MIN_MULTI_ITEM_BASKETS and self.plain.n_pairs > 0
+
+    def at_floor(self, floor: int) -> AssociationRules:
+        """The same pair table without the pairs seen in fewer than `floor` orders.
+
+        What validation compares support floors with, from one fit at floor 1; each row
+        keeps its order, the dropped pairs' places go to the padding.
+        """
+        if floor <= self.min_count:
+            return self
+        seen = np.rint(self.pair_stats[:, :, 0] * self.n_baskets)
+        keep = (self.pair_indices >= 0) & (seen >= floor)
+        order = np.argsort(~keep, axis=1, kind="stable")
+        taken = np.take_along_axis(keep, order, axis=1)
+        indices = np.where(taken, np.take_along_axis(self.pair_indices, order, axis=1), -1)
+        score = np.where(taken, np.take_along_axis(self.pair_score, order, axis=1), 0.0)
+        stats = np.where(
+            taken[:, :, None], np.take_along_axis(self.pair_stats, order[:, :, None], axis=1), 0.0
+        )
+        return replace(
+            self,
+            pair_indices=indices.astype(np.int32),
+            pair_score=score.astype(np.float32),
+            pair_stats=stats.astype(np.float32),
+            min_count=floor,
+        )
 
     @property
     def trusted(self) -> bool:
@@ -96,7 +141,14 @@ class AssociationRules:
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Arrays for the npz artifact."""
         counts = np.asarray([self.n_baskets, self.multi_item_baskets, self.min_count], np.int64)
+        plain = {}
+        if self.cooccurrence is not None and self.cooccurrence_counts is not None:
+            plain = {
+                **self.cooccurrence.to_arrays("cooccurrence"),
+                "cooccurrence_counts": self.cooccurrence_counts,
+            }
         return {
+            **plain,
             "pair_indices": self.pair_indices,
             "pair_score": self.pair_score,
             "pair_stats": self.pair_stats,
@@ -122,6 +174,8 @@ class AssociationRules:
             int(c[0]),
             int(c[1]),
             int(c[2]),
+            Neighbours.from_arrays(a, "cooccurrence") if "cooccurrence_indices" in a else None,
+            a.get("cooccurrence_counts"),
         )
 
 
@@ -177,10 +231,18 @@ def _pairs(baskets: sp.csr_matrix, min_count: int, k: int):
     indices = np.full((n_items, k), -1, np.int32)
     score = np.zeros((n_items, k), np.float32)
     stats = np.zeros((n_items, k, 4), np.float32)
+    plain = _PlainTable(
+        np.full((n_items, PLAIN_K), -1, np.int32),
+        np.zeros((n_items, PLAIN_K), np.float32),
+        np.zeros((n_items, PLAIN_K), np.float32),
+    )
     for start in range(0, n_items, 2048):
         co = (by_item[start : start + 2048] @ baskets).tocoo()
         a, b, c = co.row + start, co.col, co.data.astype(np.float64)
-        keep = (a != b) & (c >= min_count)
+        keep = a != b
+        a, b, c = a[keep], b[keep], c[keep]
+        _plain_rows(a, b, c, counts, plain)
+        keep = c >= min_count
         a, b, c = a[keep], b[keep], c[keep]
         conf = c / counts[a]
         lift = c * n_baskets / (counts[a] * counts[b])
@@ -198,7 +260,34 @@ def _pairs(baskets: sp.csr_matrix, min_count: int, k: int):
         stats[rows, slots] = np.stack([c / n_baskets, conf, lift, sig], axis=1)[order][top].astype(
             np.float32
         )
-    return indices, score, stats, counts
+    return indices, score, stats, counts, plain
+
+
+@dataclass(frozen=True)
+class _PlainTable:
+    indices: np.ndarray
+    confidence: np.ndarray
+    together: np.ndarray
+
+
+def _plain_rows(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, counts: np.ndarray, plain: _PlainTable
+) -> None:
+    """Fill plain's rows of anchors `a`: consequents by confidence (= by orders together),
+    ties to the lower index (serving's popularity fill then puts the better seller first)."""
+    # One int64 key (anchor, then most orders together, then lower index): an argsort of
+    # it is ~10x faster than a lexsort of the three.
+    top_c = np.int64(c.max(initial=0)) + 1
+    local = (a - a.min(initial=0)).astype(np.int64)
+    key = (local * top_c + (top_c - 1 - c.astype(np.int64))) * np.int64(counts.size) + b
+    order = np.argsort(key, kind="stable")
+    a, b, c = a[order], b[order], c[order]
+    rank = np.arange(a.size) - np.searchsorted(a, a)
+    top = rank < plain.indices.shape[1]
+    rows, slots = a[top], rank[top]
+    plain.indices[rows, slots] = b[top]
+    plain.confidence[rows, slots] = (c[top] / counts[rows]).astype(np.float32)
+    plain.together[rows, slots] = c[top]
 
 
 def _itemsets(baskets: sp.csr_matrix, min_count: int) -> pd.DataFrame:
@@ -239,13 +328,17 @@ def _rows_in(rows: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return np.isin(keys, wanted[:, 0].astype(np.int64) * width + wanted[:, 1])
 
 
-def _set_rules(itemsets: pd.DataFrame, n_baskets: int, counts: np.ndarray):
-    empty = (
+def _no_set_rules():
+    return (
         np.zeros((0, 2), np.int32),
         np.zeros(0, np.int32),
         np.zeros((0, 4), np.float32),
         np.zeros(0, np.float32),
     )
+
+
+def _set_rules(itemsets: pd.DataFrame, n_baskets: int, counts: np.ndarray):
+    empty = _no_set_rules()
     if not (itemsets["itemsets"].map(len) == 3).any():
         return empty
     rules = association_rules(
@@ -265,21 +358,25 @@ def _set_rules(itemsets: pd.DataFrame, n_baskets: int, counts: np.ndarray):
 
 
 def fit_association(
-    inter: Interactions, k: int = DEFAULT_K, min_count: int | None = None
+    inter: Interactions, k: int = DEFAULT_K, min_count: int | None = None, set_rules: bool = True
 ) -> AssociationRules:
-    """Mine pair statistics and two-item-antecedent rules from order baskets."""
+    """Mine pair statistics, two-item-antecedent rules (unless not set_rules) and the plain
+    co-purchase table (every pair, by confidence) from order baskets."""
     baskets = inter.baskets
     n_baskets = baskets.shape[0]
     multi = int((np.diff(baskets.indptr) >= 2).sum())
     floor = auto_min_count(n_baskets) if min_count is None else min_count
-    indices, score, stats, counts = _pairs(baskets, floor, k)
+    indices, score, stats, counts, plain = _pairs(baskets, floor, k)
     indices, stats = coverage_order(baskets, indices, stats)
     # Set rules need real support; _itemsets raises this floor until at most
     # MAX_PAIRS_FOR_TRIPLES pairs pass, so a big shop's floor follows its data, not 0.1% of
     # its orders (which left a 1M-order shop with no three-item set at all).
     rule_floor = max(3, math.ceil(n_baskets * 1e-4))
-    itemsets = _itemsets(baskets, rule_floor)
-    ante, cons, rule_stats, rule_score = _set_rules(itemsets, n_baskets, counts)
+    if set_rules:
+        itemsets = _itemsets(baskets, rule_floor)
+        ante, cons, rule_stats, rule_score = _set_rules(itemsets, n_baskets, counts)
+    else:  # one-anchor validation never fires a set rule
+        ante, cons, rule_stats, rule_score = _no_set_rules()
     logger.info(
         "association: %d baskets (%d with 2+ items), pair floor %d, %d set rules",
         n_baskets,
@@ -288,5 +385,16 @@ def fit_association(
         cons.size,
     )
     return AssociationRules(
-        indices, score, stats, ante, cons, rule_stats, rule_score, n_baskets, multi, floor
+        indices,
+        score,
+        stats,
+        ante,
+        cons,
+        rule_stats,
+        rule_score,
+        n_baskets,
+        multi,
+        floor,
+        Neighbours(plain.indices, plain.confidence),
+        plain.together,
     )

@@ -17,6 +17,7 @@ from engine.errors import InputError
 
 SOURCES: tuple[str, ...] = (
     "rules",
+    "confidence",
     "collaborative",
     "content",
     "taste",
@@ -26,6 +27,10 @@ SOURCES: tuple[str, ...] = (
 )
 # Sources that need no learned pattern: never handed over for lack of data.
 ALWAYS_TRUSTED = ("content", "popularity", "trending", "newness")
+# A source with nothing for a request hands its weight here first, when this one has
+# something: an anchor whose pairs all fall under the rules' support floor keeps its plain
+# co-purchases (confidence, no floor) instead of drifting to content and trending.
+HANDOVER = {"rules": "confidence"}
 FILL_WEIGHT = 1e-3  # popularity under everything: a list is never short while items remain
 
 # The design's default (50% collaborative, 30% content, 20% rules), adapted to what each slot
@@ -82,6 +87,23 @@ class BlendPlan:
     fill: bool
 
 
+def base_weights(
+    context: str,
+    slot: str,
+    overrides: Mapping[str, Mapping[str, float]],
+    learned: Mapping[str, Mapping[str, float]] | None = None,
+) -> Mapping[str, float]:
+    """The mix a slot starts from: the owner's ('context/slot', else 'context'), else the
+    weights validation chose for this shop, else the built-in default."""
+    key = f"{context}/{slot}"
+    return (
+        overrides.get(key)
+        or overrides.get(context)
+        or (learned or {}).get(key)
+        or DEFAULT_WEIGHTS[key]
+    )
+
+
 def plan_weights(
     context: str,
     slot: str,
@@ -89,21 +111,19 @@ def plan_weights(
     trusted: Mapping[str, float],
     evidence: float,
     adaptive: bool = True,
+    learned: Mapping[str, Mapping[str, float]] | None = None,
 ) -> BlendPlan:
     """Weights for one request.
 
-    overrides: validated owner weights ('context/slot' wins over 'context').
+    overrides: validated owner weights ('context/slot' wins over 'context'); they win over
+        learned, the shop's validated weights per 'context/slot' (engine.blend_search).
     trusted: per source, how far its model can be trusted for this request: True / 1.0
         keeps its weight, False / 0.0 hands it all to content and trending, a share in
         between hands over the rest (rules borrowed from similar products, say).
     evidence: 0..1, how much history anchors this request (0 = anonymous, nothing viewed).
     adaptive: False serves the weights exactly (evaluation of one strategy alone).
     """
-    base = (
-        overrides.get(f"{context}/{slot}")
-        or overrides.get(context)
-        or DEFAULT_WEIGHTS[f"{context}/{slot}"]
-    )
+    base = base_weights(context, slot, overrides, learned)
     weights = {s: float(w) for s, w in base.items() if w > 0}
     if not adaptive:
         return BlendPlan(weights, fill=False)
@@ -112,7 +132,12 @@ def plan_weights(
         if source in ALWAYS_TRUSTED:
             continue
         share = min(max(float(trusted.get(source, 0.0)), 0.0), 1.0)
-        moved += weights[source] * (1.0 - share)
+        lost = weights[source] * (1.0 - share)
+        heir = HANDOVER.get(source)
+        if heir and lost and float(trusted.get(heir, 0.0)) >= 1.0:
+            weights[heir] = weights.get(heir, 0.0) + lost
+        else:
+            moved += lost
         if share > 0:
             weights[source] *= share
         else:

@@ -102,9 +102,19 @@ def select_diverse(
     ranked_counts: dict[str, int] = {}
     while remaining and len(chosen) < k:
         open_slots = k - len(chosen)
-        eligible = [
-            i for i, c in enumerate(remaining) if counts.get(c[2], 0) < per_category.get(c[2], cap)
-        ] or list(range(len(remaining)))
+        # Per category, not per candidate (this loop runs k times over the pool): which
+        # categories are at their cap, and the penalty factor of those picked or expected.
+        if cap > 0:  # a category never picked is under the cap unless `caps` says 0
+            full = {c for c, n in counts.items() if n >= per_category.get(c, cap)}
+            full |= {c for c, n in per_category.items() if counts.get(c, 0) >= n}
+            eligible = [i for i, c in enumerate(remaining) if c[2] not in full]
+        else:
+            eligible = [
+                i
+                for i, c in enumerate(remaining)
+                if counts.get(c[2], 0) < per_category.get(c[2], cap)
+            ]
+        eligible = eligible or list(range(len(remaining)))
         if len(counts) < want_categories and want_categories - len(counts) >= open_slots:
             eligible = [i for i in eligible if remaining[i][2] not in counts] or eligible
         if mix_bands and len(pool_bands) >= 2 and len(used_bands) < 2 and open_slots == 1:
@@ -116,10 +126,14 @@ def select_diverse(
             eligible = other or eligible
         # The soft penalty counts only this ranking's picks: a pinned or explored item must
         # not push the best item of its category off the top. Ties: the earlier candidate.
+        factors = {
+            c: penalty ** max(ranked_counts.get(c, 0) + 1 - allowed.get(c, 1), 0)
+            for c in ranked_counts.keys() | allowed.keys()
+        }
         index, best = -1, -math.inf
         for i in eligible:
             _, score, cat, _ = remaining[i]
-            value = score * penalty ** max(ranked_counts.get(cat, 0) + 1 - allowed.get(cat, 1), 0)
+            value = score * factors.get(cat, 1)  # elsewhere penalty ** 0
             if value > best:
                 index, best = i, value
         if index < 0:  # NaN scores: keep the ranking's order

@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
-import pandas as pd
 
 from engine.base import RecommendationRequest
+from engine.holdout import Query, split_at
 from engine.offline_rules import offline_rules, rules_answerer
 from engine.shop_fit import fit_shop_models
 from engine.shop_models import ShopModels
-from engine.training_data import TrainingData, utc
+from engine.training_data import TrainingData
 
 # Each single strategy is the blend with one source at full weight, served un-adapted.
 STRATEGIES: dict[str, dict[str, float] | None] = {
     "popularity": {"popularity": 1.0},
+    "confidence": {"confidence": 1.0},
     "rules": {"rules": 1.0},
     "item-item": {"collaborative": 1.0},
     "content": {"content": 1.0},
@@ -65,54 +65,6 @@ def list_diversity(ranked: Sequence[str], category: Mapping[str, str]) -> float:
     if not pairs or not any(cats):
         return 0.0
     return sum(1 for a, b in pairs if a != b) / len(pairs)
-
-
-@dataclass(frozen=True)
-class Query:
-    """One evaluation request and the items that count as right answers."""
-
-    request: RecommendationRequest
-    relevant: frozenset[str]
-
-
-@dataclass(frozen=True)
-class SplitData:
-    """Training data before the split and the queries built from orders after it."""
-
-    train: TrainingData
-    next_purchase: tuple[Query, ...]
-    fbt: tuple[Query, ...]
-
-
-def split_at(data: TrainingData, split: datetime, k: int) -> SplitData:
-    """Cut purchases and events at `split`; build both tasks' queries from the later orders."""
-    stamp = pd.Timestamp(utc(split))
-    bought_at = pd.to_datetime(data.purchases["created_at"], utc=True, format="ISO8601")
-    seen_at = pd.to_datetime(data.events["ts"], utc=True, format="ISO8601")
-    before, after = data.purchases[bought_at < stamp], data.purchases[bought_at >= stamp]
-    train = replace(data, purchases=before, events=data.events[seen_at < stamp], now=utc(split))
-    history = before.dropna(subset=["customer_id"]).groupby("customer_id")["product_id"].agg(set)
-    later = after.dropna(subset=["customer_id"]).groupby("customer_id")["product_id"].agg(set)
-    next_purchase = []
-    for customer in sorted(set(history.index) & set(later.index)):
-        past = frozenset(str(p) for p in history[customer])
-        new = frozenset(str(p) for p in later[customer]) - past
-        if new:
-            request = RecommendationRequest(
-                "home", "for_you", customer_id=str(customer), exclude_ids=past, limit=k
-            )
-            next_purchase.append(Query(request, new))
-    fbt = []
-    for _, items in sorted(after.groupby("order_id")["product_id"].agg(set).items()):
-        distinct = sorted(str(p) for p in items)
-        if len(distinct) < 2:
-            continue
-        for anchor in distinct:
-            request = RecommendationRequest(
-                "product", "frequently_bought_together", product_ids=(anchor,), limit=k
-            )
-            fbt.append(Query(request, frozenset(distinct) - {anchor}))
-    return SplitData(train, tuple(next_purchase), tuple(fbt))
 
 
 def score_task(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from functools import lru_cache
 
 # Month ranges (first, last) in the northern hemisphere; the south is six months on.
 SEASON_MONTHS: dict[str, tuple[int, int]] = {
@@ -36,6 +37,14 @@ def in_season(tags: Sequence[str], today: date, hemisphere: str, lead_days: int)
     it starts (shops sell Christmas from October, barbecues from May). A
     product with several season tags is in season when any of them is.
     """
+    if not tags:  # most products: asked for every candidate of every request
+        return True
+    return _in_season(tuple(tags), today, hemisphere, lead_days)
+
+
+@lru_cache(maxsize=4096)
+def _in_season(tags: tuple[str, ...], today: date, hemisphere: str, lead_days: int) -> bool:
+    """in_season for one set of tags and day (a pure function, so memoised)."""
     known = [t for t in tags if t in SEASON_MONTHS or t in CHRISTMAS_TAGS]
     if not known:
         return True

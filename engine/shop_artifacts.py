@@ -6,6 +6,7 @@ Apart from engine.shop_models, which answers requests, so neither grows past one
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,16 @@ from engine.training_data import ItemSpace
 MODEL_FILES = ("items", "popularity", "collaborative", "rules", "content", "taste")
 
 
-def save_shop_models(models: ShopModels, directory: Path) -> dict[str, int]:
-    """Write every model's npz and the manifest into directory; file name -> bytes."""
+def save_shop_models(
+    models: ShopModels, directory: Path, run: Mapping[str, Any] | None = None
+) -> dict[str, int]:
+    """Write every model's npz and the manifest into directory; file name -> bytes.
+
+    Args:
+        run: facts about the training run kept in the manifest (trained_at,
+            training_seconds), so any process can report a shop's model age and how long
+            its last training took, across restarts.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = {}
@@ -34,7 +43,10 @@ def save_shop_models(models: ShopModels, directory: Path) -> dict[str, int]:
     manifest: dict[str, Any] = {
         "n_items": models.items.n_items,
         "weights": models.weights,
+        "learned_weights": models.learned,
+        "validation": models.validation,
         "models": [vars(s) for s in models.summaries],
+        **(run or {}),
     }
     written["manifest.json"] = save_manifest(directory, manifest)
     return written
@@ -78,4 +90,7 @@ def load_shop_models(directory: Path) -> ShopModels:
         taste_from_arrays(a["taste"]),
         summaries,
         validate_weights(manifest["weights"]),
+        # Models saved before validation existed serve the built-in weights.
+        learned=validate_weights(manifest.get("learned_weights") or {}),
+        validation=manifest.get("validation") or {},
     )

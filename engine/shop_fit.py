@@ -17,13 +17,15 @@ import pandas as pd
 
 from engine.association import fit_association
 from engine.blend import validate_weights
-from engine.collaborative import fit_collaborative
-from engine.content import fit_content, item_features
+from engine.collaborative import Collaborative, fit_collaborative
+from engine.content import ContentModel, ItemFeatures, fit_content, item_features
+from engine.neighbours import Neighbours
 from engine.popularity import NEW_DAYS, fit_popularity, newness_of
 from engine.shop_artifacts import model_arrays
 from engine.shop_models import ModelSummary, ShopModels
+from engine.shop_validation import Validation, validate_shop
 from engine.taste import fit_taste
-from engine.training_data import TrainingData, build_item_space, prepare_interactions
+from engine.training_data import ItemSpace, TrainingData, build_item_space, prepare_interactions
 
 
 def _created_at(data: TrainingData, items: Any) -> Any:
@@ -54,7 +56,8 @@ def _why(models: ShopModels) -> dict[str, str]:
         "collaborative": f"{c.purchase_users} purchase histories and {c.view_users} sessions with "
         f"2+ items (needs 10 of either)",
         "rules": f"{r.multi_item_baskets} orders with 2+ items (needs 20), pair floor "
-        f"{r.min_count}, {r.rule_consequents.size} multi-item rules",
+        f"{r.min_count}, {r.rule_consequents.size} multi-item rules, "
+        f"{r.plain.n_pairs} co-purchased pairs kept without a floor",
         "content": f"{ct.n_described} products with text (needs 2) and "
         f"{ct.neighbours.n_pairs} similar pairs (needs 1)",
         "taste": f"{t.customers_with_pairs} customers with 2+ items (needs 10), EASE over "
@@ -63,22 +66,49 @@ def _why(models: ShopModels) -> dict[str, str]:
 
 
 def fit_shop_models(
-    data: TrainingData, weights: Mapping[str, Mapping[str, float]] | None = None
+    data: TrainingData,
+    weights: Mapping[str, Mapping[str, float]] | None = None,
+    validate: bool = True,
 ) -> ShopModels:
-    """Fit every model on a shop's data; weights: owner overrides per context or context/slot."""
+    """Fit every model on a shop's data; weights: owner overrides per context or context/slot.
+
+    validate: first choose the shop's blend weights and support floor on its newest orders
+    (engine.shop_validation); False keeps the built-in weights and the automatic floor.
+    """
     checked = validate_weights(weights)
     start = time.perf_counter()
     items = build_item_space(data)
     inter = prepare_interactions(data, items)
     prep = time.perf_counter() - start
+    features, t_features = _timed(lambda: item_features(data, items))
+    content, t_content = _timed(lambda: fit_content(data, items, features=features))
+    validation, t_valid = _timed(
+        lambda: (
+            validate_shop(
+                data, lambda prefix, floor: _fit_prefix(prefix, floor, items, features, content)
+            )
+            if validate
+            else Validation(report={"status": "not validated"})
+        )
+    )
     newness = newness_of(_created_at(data, items), data.now)
     popularity, t_pop = _timed(lambda: fit_popularity(inter, items, newness))
     collaborative, t_col = _timed(lambda: fit_collaborative(inter))
-    rules, t_rules = _timed(lambda: fit_association(inter))
-    features, t_features = _timed(lambda: item_features(data, items))
-    content, t_content = _timed(lambda: fit_content(data, items, features=features))
+    rules, t_rules = _timed(lambda: fit_association(inter, min_count=validation.rules_floor))
     taste, t_taste = _timed(lambda: fit_taste(inter, side=features.matrix))
-    models = ShopModels(items, popularity, collaborative, rules, content, taste, (), checked)
+    report = {**validation.report, "seconds": round(t_valid, 2)}
+    models = ShopModels(
+        items,
+        popularity,
+        collaborative,
+        rules,
+        content,
+        taste,
+        (),
+        checked,
+        learned=validation.learned,
+        validation=report,
+    )
     arrays = model_arrays(models)
     trusted = models.trusted()
     why = _why(models)
@@ -100,3 +130,30 @@ def fit_shop_models(
         for name in ("popularity", "collaborative", "rules", "content", "taste")
     )
     return replace(models, summaries=summaries)
+
+
+def _fit_prefix(
+    prefix: TrainingData,
+    floor: int,
+    items: ItemSpace,
+    features: ItemFeatures,
+    content: ContentModel,
+) -> ShopModels:
+    """The models validation scores, fitted on the older orders over the full item space.
+
+    Content reads only the catalog, so the full fit's is shared; rules are mined at the
+    lowest support floor tried (validation derives the higher ones from it) without the set
+    rules no one-product request fires; item-item (no slot validation searches) is empty.
+    """
+    inter = prepare_interactions(prefix, items)
+    newness = newness_of(_created_at(prefix, items), prefix.now)
+    empty = Neighbours.empty(items.n_items)
+    return ShopModels(
+        items,
+        fit_popularity(inter, items, newness),
+        Collaborative(empty, empty, 0, 0),
+        fit_association(inter, min_count=floor, set_rules=False),
+        content,
+        fit_taste(inter, side=features.matrix),
+        (),
+    )

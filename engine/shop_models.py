@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
-from engine import explanations as ex
 from engine import slots
 from engine.association import AssociationRules
 from engine.base import CONTEXT_SLOTS, Recommendation, RecommendationRequest
@@ -25,6 +25,7 @@ from engine.evidence import Evidence, PairSource
 from engine.lookalikes import DEFAULT_LOOKALIKES, find_lookalikes, title_words
 from engine.neighbours import Neighbours
 from engine.popularity import Popularity
+from engine.reasons import item_reason
 from engine.taste import Taste
 from engine.training_data import ItemSpace
 
@@ -51,6 +52,17 @@ class ModelSummary:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """One request's evidence, allowed items (bool (n_items,)), per-source trust and how much
+    history anchors it (0..1; engine.blend.plan_weights)."""
+
+    evidence: Evidence
+    allowed: np.ndarray
+    trust: dict[str, float]
+    strength: float
+
+
+@dataclass(frozen=True)
 class ShopModels:
     """Every fitted model of one shop over one item space."""
 
@@ -63,6 +75,10 @@ class ShopModels:
     summaries: tuple[ModelSummary, ...]
     weights: dict[str, dict[str, float]] = field(default_factory=dict)
     adaptive: bool = True
+    # What validation chose for this shop (engine.blend_search): the slot's defaults under
+    # the owner's weights, and the table that says why.
+    learned: dict[str, dict[str, float]] = field(default_factory=dict)
+    validation: dict[str, Any] = field(default_factory=dict)
 
     @property
     def item_ids(self) -> np.ndarray:
@@ -84,6 +100,7 @@ class ShopModels:
         # Computed once per loaded model set: counting pairs per request cost ~0.3 ms.
         return {
             "rules": self.rules.trusted,
+            "confidence": self.rules.plain_trusted,
             "taste": self.taste.trusted,
             "collaborative": self.collaborative.purchase_trusted or self.collaborative.view_trusted,
             "content": self.content.trusted,
@@ -96,11 +113,18 @@ class ShopModels:
         return list(self.summaries)
 
     def _indexes(self, ids: tuple[str, ...]) -> np.ndarray:
+        """Positions of the known ids in the item space, in first-seen order."""
         if not ids or self.item_ids.size == 0:
             return np.zeros(0, np.int32)
-        wanted = np.asarray(list(dict.fromkeys(ids)), dtype=str)
-        pos = np.minimum(np.searchsorted(self.item_ids, wanted), self.item_ids.size - 1)
-        return pos[self.item_ids[pos] == wanted].astype(np.int32)
+        position = self._position
+        wanted = map(str, dict.fromkeys(ids))
+        return np.array([position[i] for i in wanted if i in position], np.int32)
+
+    @cached_property
+    def _position(self) -> dict[str, int]:
+        # Built once per loaded model set: a request asks positions of its anchors, session
+        # views and every excluded id, and a dict beats a string array search at that size.
+        return {pid: i for i, pid in enumerate(self.item_ids.tolist())}
 
     def recommend(self, request: RecommendationRequest) -> list[Recommendation]:
         """Up to request.limit recommendations; never the request's products or excluded ids."""
@@ -112,6 +136,42 @@ class ShopModels:
             )
         if request.limit < 1 or self.items.n_items == 0:
             return []
+        prepared = self.prepare(request)
+        evidence_in = prepared.evidence
+        plan = plan_weights(
+            request.context,
+            request.slot,
+            self.weights,
+            prepared.trust,
+            prepared.strength,
+            self.adaptive,
+            self.learned,
+        )
+        vectors = {s: self._source(s)(evidence_in) for s in plan.weights}
+        chosen, totals, labels, parts = blend_scores(
+            vectors, plan, prepared.allowed, request.limit, self.popularity.popular
+        )
+        hist_items = evidence_in.history
+        bought = self.collaborative.purchase_users > 0 and hist_items.size > 0
+        lookups: dict[str, dict[int, int]] = {}  # per table: item -> anchor, built once
+        out = []
+        for pos, (item, total, label) in enumerate(zip(chosen, totals, labels, strict=True)):
+            reason = item_reason(self, label, request.slot, int(item), evidence_in, bought, lookups)
+            out.append(
+                Recommendation(
+                    product_id=str(self.item_ids[item]),
+                    score=float(total),
+                    strategy=label,
+                    reason=reason,
+                    scores={s: float(v[pos]) for s, v in parts.items()},
+                )
+            )
+        return out
+
+    def prepare(self, request: RecommendationRequest) -> Prepared:
+        """What a request tells the models, decided once: evidence, allowed items, per-source
+        trust and evidence strength. recommend() blends from it; validation scores many
+        weight mixes from one (engine.blend_search), through the same steps."""
         anchors = self._indexes(request.product_ids)[:MAX_ANCHORS]
         session = self._indexes(request.session_product_ids)[:MAX_ANCHORS]
         hist_items, hist_weights = self.taste.history_of(
@@ -132,38 +192,16 @@ class ShopModels:
         else:
             seeds, seed_weights = self._seeds(request, anchors, session, hist_items, hist_weights)
         # A page's own product is full evidence; a history is, from FULL_EVIDENCE_ITEMS items.
-        evidence = 1.0 if anchors.size or lent else min(1.0, seeds.size / FULL_EVIDENCE_ITEMS)
+        strength = 1.0 if anchors.size or lent else min(1.0, seeds.size / FULL_EVIDENCE_ITEMS)
         evidence_in = Evidence(
             request.slot, seeds, seed_weights, hist_items, hist_weights, session, lent
         )
         evidence_in = replace(evidence_in, pairs=self._pair_source(evidence_in))
-        plan = plan_weights(
-            request.context,
-            request.slot,
-            self.weights,
-            self._request_trust(evidence_in),
-            evidence,
-            self.adaptive,
-        )
-        vectors = {s: self._source(s)(evidence_in) for s in plan.weights}
-        chosen, totals, labels, parts = blend_scores(
-            vectors, plan, allowed, request.limit, self.popularity.popular
-        )
-        bought = self.collaborative.purchase_users > 0 and hist_items.size > 0
-        lookups: dict[str, dict[int, int]] = {}  # per table: item -> anchor, built once
-        out = []
-        for pos, (item, total, label) in enumerate(zip(chosen, totals, labels, strict=True)):
-            reason = self._reason(label, request.slot, int(item), evidence_in, bought, lookups)
-            out.append(
-                Recommendation(
-                    product_id=str(self.item_ids[item]),
-                    score=float(total),
-                    strategy=label,
-                    reason=reason,
-                    scores={s: float(v[pos]) for s, v in parts.items()},
-                )
-            )
-        return out
+        return Prepared(evidence_in, allowed, self._request_trust(evidence_in), strength)
+
+    def source_scores(self, source: str, prepared: Prepared) -> np.ndarray:
+        """One source's raw float32 (n_items,) scores for a prepared request."""
+        return self._source(source)(prepared.evidence)
 
     def knows_any(self, product_ids: tuple[str, ...]) -> bool:
         """Whether any of these products is in the models' item space."""
@@ -213,11 +251,14 @@ class ShopModels:
         """
         trusted: dict[str, float] = {s: float(t) for s, t in self._trusted.items()}
         seeds = ev.seeds
-        pairs = self._pairs_for(ev)
+        pairs = self.pairs_for(ev)
         if not self._trusted["rules"] or not _has_rows(self.rules.pair_indices, pairs.lenders):
             trusted["rules"] = 0.0
         else:
             trusted["rules"] = BORROWED_TRUST if pairs.borrowed else 1.0
+        trusted["confidence"] = float(
+            self._trusted["confidence"] and _has_rows(self.rules.plain.indices, seeds)
+        )
         c = self.collaborative
         trusted["collaborative"] = float(
             self._trusted["collaborative"]
@@ -230,11 +271,14 @@ class ShopModels:
     def _pair_source(self, ev: Evidence) -> PairSource:
         """The seeds' own pairs when they have any (lent ones when the seeds are look-alikes),
         else those of their most similar products (_borrowed_seeds)."""
-        if _has_rows(self.rules.pair_indices, ev.seeds):
+        # Seeds with co-purchases of their own, if all under the rules' support floor, keep
+        # them (plain co-purchase takes the rules' weight) rather than borrow look-alikes'.
+        own = self.rules.plain.indices
+        if _has_rows(self.rules.pair_indices, ev.seeds) or _has_rows(own, ev.seeds):
             return PairSource(ev.seeds, ev.seed_weights, ev.lent)
         return PairSource(*self._borrowed_seeds(ev.seeds), borrowed=True)
 
-    def _pairs_for(self, ev: Evidence) -> PairSource:
+    def pairs_for(self, ev: Evidence) -> PairSource:
         return ev.pairs if ev.pairs is not None else self._pair_source(ev)
 
     def _borrowed_seeds(self, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -290,14 +334,17 @@ class ShopModels:
 
     def _score_rules(self, ev: Evidence) -> np.ndarray:
         n = self.items.n_items
-        pairs = self._pairs_for(ev)
+        pairs = self.pairs_for(ev)
         if pairs.borrowed:
-            return self._pairs_table.aggregate(pairs.lenders, pairs.weights, n)
+            return self.pairs_table.aggregate(pairs.lenders, pairs.weights, n)
         whole = ev.slot == "complete_the_look"
         return self.rules.score_for(ev.seeds, n, whole_set=whole)
 
+    def _score_confidence(self, ev: Evidence) -> np.ndarray:
+        return self.rules.plain.aggregate(ev.seeds, ev.seed_weights, self.items.n_items)
+
     @cached_property
-    def _pairs_table(self) -> Neighbours:
+    def pairs_table(self) -> Neighbours:
         return Neighbours(self.rules.pair_indices, self.rules.pair_score)
 
     def _score_collaborative(self, ev: Evidence) -> np.ndarray:
@@ -340,49 +387,6 @@ class ShopModels:
         share = slots.category_share(self.items, ev.seeds, ev.seed_weights)
         tilt = slots.category_tilt(self.items, share)
         return scores if tilt is None else scores * tilt
-
-    def _reason(
-        self,
-        label: str,
-        slot: str,
-        item: int,
-        ev: Evidence,
-        bought: bool,
-        lookups: dict[str, dict[int, int]],
-    ) -> str:
-        """The sentence for one item; lookups caches each table's item -> anchor per request."""
-        seeds, hist = ev.seeds, ev.history
-        table: Neighbours | None = None
-        if label == "rules":
-            table = self._pairs_table
-            pairs = self._pairs_for(ev)
-            if pairs.borrowed:  # lent by look-alikes or similar products
-                return ex.borrowed_pair_reason(
-                    self.items, item, pairs.lenders, pairs.weights, table
-                )
-        elif label == "collaborative":
-            view_first = slot == "also_viewed" or not self.collaborative.purchase_trusted
-            table = self.collaborative.view if view_first else self.collaborative.purchase
-        elif label == "content":
-            table = self.content.neighbours
-        if table is not None:
-            if label not in lookups:
-                lookups[label] = ex.best_anchors(seeds, table.indices, table.scores)
-            anchor = lookups[label].get(item, -1)
-            together = 0
-            if label == "rules":
-                r = self.rules
-                together = ex.orders_together(
-                    r.pair_indices, r.pair_stats, r.n_baskets, anchor, item
-                )
-            return ex.anchor_sentence(label, slot, self.items, anchor, together)
-        if label == "taste":
-            return ex.taste_reason(self.items, item, hist, bought)
-        if label == "trending":
-            return ex.trend_reason(self.items, item)
-        if label == "newness":
-            return ex.new_reason(self.items, item, np.concatenate([seeds, hist]))
-        return "Popular right now"
 
 
 def _has_rows(indices: np.ndarray, items: np.ndarray) -> bool:

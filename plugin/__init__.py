@@ -70,4 +70,11 @@ def create_app(
     from plugin import app_proxy_storefront
 
     app.register_blueprint(app_proxy_storefront.bp)
+    from plugin import health, metrics, metrics_scrape
+    from plugin.log_format import configure_logging_once
+
+    configure_logging_once(settings)
+    metrics.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(metrics_scrape.bp)
     return app

@@ -7,13 +7,13 @@ cli_worker), loaded lazily, and receives the validated settings and shop name th
 from __future__ import annotations
 
 import importlib
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from config import ConfigError, Settings, load_settings
+from plugin.log_format import configure_logging_once
 from storage.db import validate_shop_name
 from storage.errors import InvalidShopName
 
@@ -84,9 +84,7 @@ def cli(ctx: click.Context, data_dir: Path | None, shop: str | None) -> None:
         validate_shop_name(settings.default_shop)
     except (ConfigError, InvalidShopName) as exc:
         raise click.ClickException(str(exc)) from exc
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging_once(settings)  # as basicConfig: not over a test runner's capture
     ctx.obj = CliContext(settings=settings, shop=settings.default_shop)
 
 

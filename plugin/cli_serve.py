@@ -29,6 +29,7 @@ from plugin.demo_storefront import DEMO_SIGNS_CUSTOMERS
 from plugin.errors import ApiError
 from plugin.recommendations import FALLBACK_NEWEST, FALLBACK_POPULAR, build_service
 from plugin.request_params import parse_recommendation_query
+from plugin.serve_metrics import prepare_multiprocess_dir, serve_options
 from plugin.shop_display import FORMAT_KEY, TITLES_KEY, display_from_settings
 from storage.admin_users import has_admin_user, set_admin_password
 from storage.catalog import count_products
@@ -153,7 +154,10 @@ def run_server(
     dev: bool,
     app_config: Mapping[str, Any] | None = None,
 ) -> None:
-    """Serve create_app(settings) with gunicorn, or with werkzeug when `dev`."""
+    """Serve create_app(settings) with gunicorn (counters summed over its workers in
+    /metrics), or with werkzeug when `dev` (one process: its own counters)."""
+    if not dev:
+        prepare_multiprocess_dir()  # before the app's metrics are made
     app = create_app(settings, app_config)
     if dev:
         from werkzeug.serving import run_simple
@@ -169,6 +173,7 @@ def run_server(
             "errorlog": "-",
             "timeout": 30,
             "graceful_timeout": 10,
+            **serve_options(settings.log_format),
         },
     ).run()
 

@@ -7,6 +7,7 @@ module global, so tests build their own and two apps never share one.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,16 +23,19 @@ Signature = tuple[Any, ...]
 
 def folder_signature(directory: Path) -> Signature | None:
     """What changes when the model folder is rewritten; None when it does not exist."""
+    # Read on every request: os.scandir knows file types without a stat, and each file is
+    # stat-ed once (not once per field).
     try:
         stat = directory.stat()
-        entries = sorted(
-            (entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
-            for entry in directory.iterdir()
-            if entry.is_file()
-        )
+        entries = []
+        with os.scandir(directory) as found:
+            for entry in found:
+                if entry.is_file():
+                    info = entry.stat()
+                    entries.append((entry.name, info.st_mtime_ns, info.st_size))
     except FileNotFoundError:
         return None
-    return (stat.st_ino, stat.st_mtime_ns, tuple(entries))
+    return (stat.st_ino, stat.st_mtime_ns, tuple(sorted(entries)))
 
 
 @dataclass

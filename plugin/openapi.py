@@ -167,6 +167,14 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
             }},
             "/healthz": {"get": {"summary": "Health: ok or degraded (Redis configured but down).",
                                  "responses": {"200": {"description": "Health"}}}},
+            "/livez": {"get": {"summary": "Liveness: the process answers (no I/O).",
+                               "responses": {"200": {"description": "Alive"}}}},
+            "/readyz": {"get": {"summary": "Readiness: data dir, Redis and a worker heartbeat "
+                                           "(with REDIS_URL).",
+                                "responses": {"200": {"description": "Ready"},
+                                              "503": {"description": "Not ready; see checks"}}}},
+            "/metrics": {"get": {"summary": "Prometheus text exposition.",
+                                 "responses": {"200": {"description": "Metrics"}}}},
         },
         "components": {"schemas": {
             "Recommendations": answer,

@@ -10,7 +10,6 @@ honest reason, so a new shop shows something instead of an error.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,8 @@ from engine.rule_context import RuleContext, is_excluded
 from engine.rules import pool_size
 from engine.shop_artifacts import load_shop_models
 from engine.slot_limits import clamp_limit
+from plugin.log_format import answer_request_id
+from plugin.metrics import record_answer
 from plugin.model_cache import ModelCache
 from plugin.request_params import RecommendationParams
 from plugin.rule_inputs import fallback_reason, on_sale, read_facts
@@ -35,9 +36,9 @@ from plugin.serving_cache import ExpiringSets, ExpiringValues, ServingCache, Sho
 from plugin.serving_profile import (
     NO_PROFILE,
     ServingProfile,
+    SettingsMemo,
     serving_profile,
     shop_rule_settings,
-    weighted_models,
 )
 from plugin.serving_rules import RulesStep
 from plugin.shop_connections import ShopConnections
@@ -121,6 +122,7 @@ class RecommendationService:
         # Through a lambda: the rules step follows the service's clock if a test moves it.
         self.rules = RulesStep(self._readers, lambda: self._now(), impressions)
         self._connections = ShopConnections(settings.data_dir)
+        self._settings_memo = SettingsMemo()
         self.engine_calls = 0  # how often the models were asked: lets tests see the caching
 
     def shop_exists(self, shop: str) -> bool:
@@ -205,11 +207,12 @@ class RecommendationService:
         return f"{self.serving_cache.generation(shop)}.s{stamp}"
 
     def _answer(self, params: RecommendationParams, items: list[dict[str, Any]]) -> dict[str, Any]:
+        record_answer(params.shop, params.context, items)
         return {
             "shop": params.shop,
             "context": params.context,
             "slot": params.slot,
-            "request_id": uuid.uuid4().hex,
+            "request_id": answer_request_id(),
             "identity": params.identity_label,
             "items": items,
         }
@@ -256,8 +259,11 @@ class RecommendationService:
             return None
         if models is None:
             return None
-        models = weighted_models(db, params.shop, models, serving)
-        settings = shop_rule_settings(db, params.shop, params.context, params.slot, serving)
+        memo = self._settings_memo
+        models = memo.models(db, params.shop, models, serving, generation)
+        settings = memo.rule_settings(
+            db, params.shop, params.context, params.slot, serving, generation
+        )
         request = RecommendationRequest(
             context=params.context,
             slot=params.slot,

@@ -8,6 +8,7 @@ bought: storage.orders.categories_bought_within, which the campaign worker reads
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import sqlite_utils
@@ -18,8 +19,21 @@ from storage.catalog import get_product_facts
 
 
 def read_facts(db: sqlite_utils.Database, product_ids: Sequence[str]) -> dict[str, ItemFacts]:
-    """ItemFacts per product id from the catalog (ids no longer in it are left out)."""
-    return {pid: facts_from_row(row) for pid, row in get_product_facts(db, product_ids).items()}
+    """ItemFacts per product id from the catalog (ids no longer in it are left out).
+
+    The rows are read every time (stock and prices are the store's current ones); only the
+    parsing of a row seen before is skipped (_facts_of, keyed by the row's values).
+    """
+    return {
+        pid: _facts_of(tuple(row.items()))
+        for pid, row in get_product_facts(db, product_ids).items()
+    }
+
+
+@lru_cache(maxsize=65_536)
+def _facts_of(row: tuple[tuple[str, Any], ...]) -> ItemFacts:
+    """facts_from_row of one row's (column, value) pairs; ItemFacts is frozen, so shared."""
+    return facts_from_row(dict(row))
 
 
 def fallback_reason(strategy: str, category: str) -> str:

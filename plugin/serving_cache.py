@@ -24,6 +24,7 @@ import redis
 import sqlite_utils
 
 from config import Settings
+from plugin.metrics import record_cache_lookup
 from plugin.redis_breaker import RedisBreaker
 from storage.db import shop_db_path, shop_dir
 from worker.cache_invalidation import generation_key, marker_stamp
@@ -123,6 +124,7 @@ class ServingCache:
                 self._trip(exc)
             if raw is not None:
                 self._local_set(full, raw.decode() if isinstance(raw, bytes) else raw)
+        record_cache_lookup(shop, raw is not None)
         if raw is None:
             self.misses += 1
             return None

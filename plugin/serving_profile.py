@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,3 +117,68 @@ def weighted_models(
         return models
     merged = {**models.weights, **shop_weights, **serving.weights}
     return models.with_weights(merged, adaptive=models.adaptive)
+
+
+class SettingsMemo:
+    """The shop's rule settings and blended models per settings generation, list and profile.
+
+    Reading, parsing and validating the "rules" and "weights" settings cost more per request
+    than the two rows they come from. The caller's generation carries the shop's settings
+    stamp (storage.shop_settings.settings_stamp: every change adds a row), so a new value is
+    read on the very next request, as before; an empty generation (no serving cache) reads
+    every time. Values are shared between requests and must be treated as read-only.
+    """
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._max_entries = max_entries
+        self._values: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def rule_settings(
+        self,
+        db: sqlite_utils.Database,
+        shop: str,
+        context: str,
+        slot: str,
+        serving: ServingProfile,
+        generation: str,
+    ) -> RuleSettings:
+        """shop_rule_settings, once per (shop, generation, context, slot, profile)."""
+        if not generation:
+            return shop_rule_settings(db, shop, context, slot, serving)
+        key = ("rules", shop, generation, context, slot, serving.key)
+        return self._get(key, lambda: shop_rule_settings(db, shop, context, slot, serving))
+
+    def models(
+        self,
+        db: sqlite_utils.Database,
+        shop: str,
+        models: Any,
+        serving: ServingProfile,
+        generation: str,
+    ) -> Any:
+        """weighted_models, once per (shop, generation, profile) for the same loaded models."""
+        if not generation:
+            return weighted_models(db, shop, models, serving)
+        key = ("weights", shop, generation, serving.key)
+        loaded, weighted = self._get(
+            key, lambda: (models, weighted_models(db, shop, models, serving))
+        )
+        if loaded is not models:  # reloaded since (a retrain): blend the new ones
+            loaded, weighted = models, weighted_models(db, shop, models, serving)
+            self._put(key, (loaded, weighted))
+        return weighted
+
+    def _get(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._values:
+                return self._values[key]
+        value = compute()
+        self._put(key, value)
+        return value
+
+    def _put(self, key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            if len(self._values) >= self._max_entries:
+                self._values.clear()  # old generations pile up; a rebuild costs one read each
+            self._values[key] = value

@@ -1,4 +1,4 @@
-"""Blueprint 'storefront': the recommendations API, the widget HTML and script, events, healthz.
+"""Blueprint 'storefront': the recommendations API, the widget HTML and script, events.
 
 These routes are called from shop pages on other origins, so they answer CORS (plugin/cors.py:
 the shop's own origins when it lists them, else any origin without credentials), limit event
@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import redis
 from flask import (
     Blueprint,
     Response,
@@ -44,7 +43,7 @@ from plugin.serving_cache import ShopReaders
 from plugin.shop_display import WIDGET_FORMATS, ShopDisplays
 from plugin.shopper_identity import API_KEY_HEADER, ShopperIdentity
 from plugin.storefront_experiments import ExperimentServing
-from storage.db import list_shops, open_shop_db
+from storage.db import open_shop_db
 from storage.events import insert_events
 
 bp = Blueprint("storefront", __name__)
@@ -56,7 +55,6 @@ EXPERIMENTS_KEY = "shoprec.storefront_experiments"
 DISPLAYS_KEY = "shoprec.shop_displays"
 IDENTITY_KEY = "shoprec.shopper_identity"
 MAX_EVENT_BODY_BYTES = 256 * 1024
-REDIS_TIMEOUT_S = 0.5
 WIDGET_JS = Path(__file__).resolve().parent / "static" / "widget.js"
 PERSONAL_CACHE = "private, max-age=60"
 SHARED_CACHE = "public, max-age=300"
@@ -293,22 +291,6 @@ def _charge_rate_limit(payload: Any) -> None:
         )
 
 
-def redis_state(url: str) -> str:
-    """'absent' without REDIS_URL, else 'ok' or 'down' after one short ping."""
-    if not url:
-        return "absent"
-    conn = redis.Redis.from_url(
-        url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
-    )
-    try:
-        conn.ping()
-    except (redis.RedisError, OSError):
-        return "down"
-    finally:
-        conn.close()
-    return "ok"
-
-
 @bp.get("/api/v1/openapi.json")
 def openapi_document() -> Response:
     """The OpenAPI document of this API (built from the validators' own constants)."""
@@ -319,22 +301,3 @@ def openapi_document() -> Response:
 def ping() -> Response:
     """A bare JSON answer: the reference the serving benchmark (bench/serve.sh) compares to."""
     return jsonify({"ok": True})
-
-
-@bp.get("/healthz")
-def healthz() -> Response:
-    """Liveness plus the state of what serving depends on (Redis through the cache's breaker,
-    so a dead Redis is reported at once instead of costing a timeout per probe)."""
-    service = _service()
-    settings = service.settings
-    cache = service.serving_cache
-    state = cache.redis_state() if cache is not None else redis_state(settings.redis_url)
-    response = jsonify(
-        {
-            "status": "degraded" if state == "down" else "ok",
-            "redis": state,
-            "shops": len(list_shops(settings.data_dir)),
-        }
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response

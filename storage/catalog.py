@@ -73,7 +73,12 @@ def get_products(
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
-        for row in db.query(f"SELECT * FROM products WHERE product_id IN ({marks})", chunk):
+        # db.execute, not db.query: the latter wraps each read in a savepoint and tokenises
+        # the statement, which cost more than the read on the serving path.
+        cursor = db.execute(f"SELECT * FROM products WHERE product_id IN ({marks})", chunk)
+        keys = [d[0] for d in cursor.description]
+        for values in cursor.fetchall():
+            row = dict(zip(keys, values, strict=True))
             found[row["product_id"]] = row
     return found
 

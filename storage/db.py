@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from functools import lru_cache
 from pathlib import Path
 
 import sqlite_utils
@@ -27,8 +28,10 @@ def validate_shop_name(shop: str) -> str:
     return shop
 
 
+@lru_cache(maxsize=1024)
 def shop_dir(data_dir: Path, shop: str) -> Path:
-    """Folder holding a shop's database and model artifacts."""
+    """Folder holding a shop's database and model artifacts (memoised: a pure function of
+    its arguments, asked several times by every storefront request)."""
     return Path(data_dir) / validate_shop_name(shop)
 
 

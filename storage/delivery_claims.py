@@ -9,6 +9,7 @@ belongs to a sender that died mid-push: the next claim takes it over and is told
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,9 +37,11 @@ def claim_delivery(
     token: str,
     lease: timedelta,
     now: datetime | None = None,
+    holder_gone: Callable[[str], bool] | None = None,
 ) -> Claim | None:
     """Claim a pending/failed delivery for `token`; None when it is not sendable or another
-    sender's claim is younger than `lease`."""
+    sender's claim is younger than `lease` and `holder_gone` (when given) does not say that
+    sender is dead."""
     moment = now or datetime.now(UTC)
     stamp, expired = to_iso(moment), to_iso(moment - lease)
     with db.conn:
@@ -51,7 +54,8 @@ def claim_delivery(
             return None
         status, claimed_at, previous, steps_done = row
         if claimed_at is not None and claimed_at > expired:
-            return None
+            if holder_gone is None or not holder_gone(str(previous or "")):
+                return None
         cursor = db.conn.execute(
             "UPDATE deliveries SET claimed_at = ?, claim_token = ?, updated_at = ? "
             "WHERE delivery_id = ? AND status = ? AND claim_token IS ?",
@@ -71,6 +75,19 @@ def record_steps_done(
             "UPDATE deliveries SET steps_done = ? WHERE delivery_id = ? AND claim_token = ?",
             (steps_done, delivery_id, token),
         )
+
+
+def claimed_deliveries(db: sqlite_utils.Database, limit: int = 500) -> list[dict[str, Any]]:
+    """Pending/failed deliveries held by a claim of any age (the sweep asks whether each
+    holder is still alive). Oldest first, without payloads."""
+    return list(
+        db.query(
+            "SELECT delivery_id, provider, status, claimed_at, claim_token, steps_done, attempts, "
+            "updated_at FROM deliveries WHERE status IN ('pending', 'failed') "
+            "AND claim_token IS NOT NULL ORDER BY delivery_id LIMIT ?",
+            [limit],
+        )
+    )
 
 
 def stuck_deliveries(

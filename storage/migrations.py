@@ -18,6 +18,7 @@ from storage.schema import (
     experiments,
     inbox,
     privacy,
+    session_reads,
     storefront,
 )
 
@@ -178,6 +179,8 @@ MIGRATIONS: list[str] = [
     inbox.SQL,
     # a delivery being sent is claimed (re-driven when its sender died)
     delivery_claims.SQL,
+    # indexes for the serving path's reads by session and customer and event type
+    session_reads.SQL,
 ]
 
 

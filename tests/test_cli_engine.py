@@ -38,6 +38,7 @@ def test_evaluate_json_and_table(settings):
     payload = json.loads(result.output)
     assert set(payload["tasks"]["next_purchase"]) == {
         "popularity",
+        "confidence",
         "rules",
         "item-item",
         "content",

@@ -162,7 +162,12 @@ def test_serve_answers_over_http(data_dir: Path, tmp_path: Path, mode: list[str]
     server = start_server(data_dir, tmp_path / "serve.log", "--workers", "1", *mode)
     try:
         with urllib.request.urlopen(f"{server.url}/healthz", timeout=5) as response:
-            assert json.loads(response.read()) == {"status": "ok", "redis": "absent", "shops": 1}
+            assert json.loads(response.read()) == {
+                "status": "ok",
+                "redis": "absent",
+                "shops": 1,
+                "checks": {"data_dir": {"ok": True}},
+            }
         api = f"{server.url}/api/v1/recommendations?shop=demo&context=home"
         with urllib.request.urlopen(api, timeout=5) as response:
             assert len(json.loads(response.read())["items"]) == 8

@@ -26,6 +26,8 @@ def test_every_env_var_binds(name: str, env: str, default: object, help_text: st
         value = "DEBUG"
     if name == "redis_url":
         value = "redis://127.0.0.1:6379/3"
+    if name == "log_format":
+        value = "json"
     settings = load_settings(
         {env: value, "SHOPREC_MAX_LIMIT": "50"}
         if name != "max_limit"
@@ -33,6 +35,12 @@ def test_every_env_var_binds(name: str, env: str, default: object, help_text: st
     )
     assert str(getattr(settings, name)) == value
     assert help_text
+
+
+def test_an_unknown_log_format_is_named() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"SHOPREC_LOG_FORMAT": "yaml"})
+    assert "SHOPREC_LOG_FORMAT must be one of ['text', 'json']" in str(info.value)
 
 
 def test_bad_values_are_all_named_and_secrets_hidden() -> None:

@@ -90,6 +90,7 @@ def test_evaluate_split_scores_through_recommend():
     assert set(results) == {"next_purchase", "fbt"}
     assert set(results["fbt"]) == {
         "popularity",
+        "confidence",
         "rules",
         "item-item",
         "content",

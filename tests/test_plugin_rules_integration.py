@@ -259,6 +259,25 @@ def test_a_rules_or_weights_change_shows_on_the_next_request(
     assert app_ids(client, **ask) == shown
 
 
+def test_a_rules_or_weights_change_shows_on_a_shoppers_next_request(
+    db: sqlite_utils.Database, client: FlaskClient
+) -> None:
+    """The personal path (session and visitor ids, never a cached answer) keeps the parsed
+    settings per settings change: each change still shows on the very next request."""
+    ask = {"context": "home", "slot": "for_you", "limit": 6, "visitor_id": "v-memo"}
+    shown = app_ids(client, session_id="s-memo-1", **ask)
+    assert app_ids(client, session_id="s-memo-2", **ask) == shown
+    set_shop_setting(db, "rules", {"home": {"blocked_products": [shown[1]]}}, "owner")
+    blocked = app_ids(client, session_id="s-memo-3", **ask)
+    assert shown[1] not in blocked and blocked[0] == shown[0]
+    set_shop_setting(db, "weights", {"home/for_you": {"content": 0.1, "popularity": 1}}, "owner")
+    reweighted = app_ids(client, session_id="s-memo-4", **ask)
+    assert reweighted != blocked and shown[1] not in reweighted
+    set_shop_setting(db, "rules", {}, "owner")
+    set_shop_setting(db, "weights", {}, "owner")
+    assert app_ids(client, session_id="s-memo-5", **ask) == shown
+
+
 def test_default_lists_are_diverse_where_the_catalog_allows(
     settings: Settings, db: sqlite_utils.Database
 ) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -34,7 +36,8 @@ from storage.db import open_shop_db
 from storage.deliveries import create_delivery, delivery_counts, get_delivery
 from storage.delivery_claims import claim_delivery, record_steps_done
 from worker.delivery_sweep import sweep_deliveries
-from worker.push import CLAIM_LEASE
+from worker.process_claims import claim_holder_gone, new_claim_token
+from worker.push import CLAIM_LEASE, push_job_id
 from worker.queues import QUEUE_EMAIL, get_queue
 from worker.supervisor import SurvivingSimpleWorker
 
@@ -266,3 +269,39 @@ def test_redrive_command_queues_the_stuck_or_pushes_them_here(
     assert here.exit_code == 0, here.output
     assert f"delivery_id={delivery_id} provider=klaviyo status=sent" in here.output
     assert platform.mails == {KEY: 1}
+
+
+def dead_process_token() -> str:
+    """A claim token of a process of this host that has exited (as after a SIGKILL)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return f"{socket.gethostname()}:{child.pid}:killed"
+
+
+@pytest.mark.redis
+def test_a_claim_of_a_dead_process_is_taken_over_at_once(
+    db: sqlite_utils.Database, redis_conn: redis.Redis, platform: FakePlatform
+) -> None:
+    delivery_id = klaviyo_delivery(db)
+    assert claim_delivery(db, delivery_id, dead_process_token(), CLAIM_LEASE)  # just now
+    queue = get_queue(QUEUE_EMAIL, redis_conn)
+    # Its job still looks alive in RQ (the worker died before RQ noticed).
+    queue.enqueue_call(
+        "worker.jobs.push_delivery_job",
+        args=("demo", delivery_id),
+        job_id=push_job_id("demo", delivery_id),
+    )
+    summary = sweep_deliveries(db, queue, "demo")  # no lease to wait out
+    assert summary["redriven"] == [delivery_id] and queue.count == 1
+    SurvivingSimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer).work(
+        burst=True
+    )
+    assert platform.mails == {KEY: 1}
+    assert get_delivery(db, delivery_id)["status"] == "sent"
+
+
+def test_a_claim_of_a_live_process_is_not_judged_gone() -> None:
+    assert not claim_holder_gone(new_claim_token())
+    assert not claim_holder_gone("other-host:1:x")  # another host: only the lease can tell
+    assert not claim_holder_gone("killed-worker")  # no pid in it
+    assert claim_holder_gone(dead_process_token())

@@ -101,7 +101,12 @@ def test_train_shop_with_little_data_marks_models_untrusted(settings):
         "content": True,
         "taste": False,
     }
+    # Too little to hold any orders out: the built-in blend weights, and the report says so.
+    text = "\n".join(report.lines())
+    assert "blend weights: the built-in ones (too little data to validate)" in text
+    assert "fewer than 200 orders" in text
     models = load_shop_models(models_dir(settings, "tiny"))
+    assert models.learned == {} and models.validation["product/frequently_bought_together"]
     recs = models.recommend(
         RecommendationRequest("product", "frequently_bought_together", product_ids=("K1",), limit=3)
     )

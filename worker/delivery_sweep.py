@@ -20,7 +20,8 @@ from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from storage.delivery_claims import stuck_deliveries
+from storage.delivery_claims import claimed_deliveries, stuck_deliveries
+from worker.process_claims import claim_holder_gone
 from worker.push import (
     CLAIM_LEASE,
     PUSH_JOB,
@@ -56,6 +57,14 @@ def _live_job(queue: Queue, job_id: str) -> bool:
     return False
 
 
+def _drop_job(queue: Queue, job_id: str) -> None:
+    """Delete a job whose process died holding its delivery, so the id can be enqueued."""
+    try:
+        Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer).delete()
+    except NoSuchJobError:
+        pass
+
+
 def enqueue_push_now(queue: Queue, shop: str, delivery_id: int, provider: str) -> Job:
     """Push one delivery as soon as a worker is free, with RQ's retries after that."""
     return queue.enqueue_call(
@@ -79,10 +88,21 @@ def sweep_deliveries(
 ) -> dict[str, Any]:
     """Enqueue a push for each stuck delivery of `shop` that has no live job; a summary."""
     stuck = stuck_deliveries(db, older_than, now)
+    seen = {int(row["delivery_id"]) for row in stuck}
+    # A claim whose process is gone on this host is stuck at once: its job, still 'started'
+    # in RQ until RQ notices, will never finish it.
+    orphaned = [
+        row
+        for row in claimed_deliveries(db)
+        if int(row["delivery_id"]) not in seen and claim_holder_gone(row["claim_token"])
+    ]
     redriven, waiting = [], 0
-    for row in stuck:
+    for row in [*stuck, *orphaned]:
         delivery_id = int(row["delivery_id"])
-        if _live_job(queue, push_job_id(shop, delivery_id)):
+        job_id = push_job_id(shop, delivery_id)
+        if claim_holder_gone(row["claim_token"]):
+            _drop_job(queue, job_id)
+        elif _live_job(queue, job_id):
             waiting += 1
             continue
         enqueue_push_now(queue, shop, delivery_id, str(row["provider"]))

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -43,6 +42,7 @@ from connectors.klaviyo import KlaviyoClient
 from connectors.mailchimp import MailchimpMarketingClient, MailchimpTransactionalClient
 from storage.deliveries import AttemptRecord, get_delivery, record_attempt, set_delivery_status
 from storage.delivery_claims import Claim, claim_delivery, record_steps_done
+from worker.process_claims import claim_holder_gone, new_claim_token
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +127,9 @@ def push_delivery(
     except (ValueError, ConnectorError) as exc:  # a missing or malformed key
         set_delivery_status(db, delivery_id, "parked", str(exc))
         return {**summary, "status": "parked", "error": str(exc)}
-    claim = claim_delivery(db, delivery_id, uuid.uuid4().hex, CLAIM_LEASE)
+    claim = claim_delivery(
+        db, delivery_id, new_claim_token(), CLAIM_LEASE, holder_gone=claim_holder_gone
+    )
     if claim is None:
         current = get_delivery(db, delivery_id) or delivery
         return {**summary, "status": current["status"], "skipped": True, "claimed": True}

@@ -83,9 +83,11 @@ def apply_receipts(
 
 
 BATCH_SIZE = 500
-# Longer than any batch takes: a claimed receipt is skipped by others until then, and falls
-# due for the sweep if the batch died.
-LEASE_S = 600
+# Longer than a batch of BATCH_SIZE takes (about a second; a minute would be 8 receipts/s): a
+# claimed receipt is skipped by others until then, and falls due for the sweep if the batch
+# died. Kept short so a SIGKILLed worker's batch is applied again within a minute or two; a
+# batch that did overrun it could meet another drain, whose keyed upserts store nothing twice.
+LEASE_S = 60
 # A drain hands over after this long so one busy shop cannot hold a worker for ever; what is
 # left is dispatched again (the caller enqueues a follow-up job).
 DRAIN_BUDGET_S = 60.0

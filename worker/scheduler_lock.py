@@ -24,11 +24,12 @@ import socket
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import redis
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 from rq.scripts import release_lock
+
+from worker.process_claims import pid_alive
 
 logger = logging.getLogger(__name__)
 
@@ -42,24 +43,6 @@ def _text(value: bytes | str | None) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
-def _pid_alive(pid: int) -> bool:
-    """Whether `pid` runs here; a zombie (killed, not yet reaped: a container's PID 1 may
-    never reap) counts as dead."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc: trust kill(0)
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
 def holder_gone(connection: redis.Redis, holder: str, now: datetime | None = None) -> str | None:
     """Why the scheduler named `holder` is gone (None: it may be alive)."""
     raw = connection.hgetall(SCHEDULER_KEY_TEMPLATE % holder)
@@ -67,7 +50,7 @@ def holder_gone(connection: redis.Redis, holder: str, now: datetime | None = Non
         return "its scheduler record has expired"
     data = {_text(k): _text(v) for k, v in raw.items()}
     pid = int(data.get("pid") or 0)
-    if data.get("hostname") == socket.gethostname() and not _pid_alive(pid):
+    if data.get("hostname") == socket.gethostname() and not pid_alive(pid):
         return f"its process {pid} on this host is dead"
     beat = data.get("last_heartbeat")
     if beat:

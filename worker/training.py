@@ -6,9 +6,10 @@ import logging
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from config import Settings
 from engine.shop_artifacts import save_shop_models
@@ -38,6 +39,7 @@ class TrainReport:
     files: dict[str, int]
     load_seconds: float = 0.0
     save_seconds: float = 0.0
+    validation: dict[str, Any] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """Human-readable lines for `shoprec train`."""
@@ -51,6 +53,7 @@ class TrainReport:
                 f"{m.name:<14}{'yes' if m.trusted else 'NO':<9}{m.fit_seconds:>9.2f}"
                 f"{_size(m.size_bytes):>12}  {m.why}"
             )
+        out.extend(validation_lines(self.validation))
         out.append(
             f"trained in {self.seconds:.1f} s (load from the store {self.load_seconds:.1f} s, "
             f"fit {self.seconds - self.load_seconds - self.save_seconds:.1f} s, save "
@@ -58,6 +61,42 @@ class TrainReport:
             f"in {len(self.files)} files"
         )
         return out
+
+
+def validation_lines(report: dict[str, Any]) -> list[str]:
+    """The weights training chose per slot on the shop's newest orders, and why."""
+    if not report or report.get("status") == "not validated":
+        return []
+    if "holdout_from" in report:
+        out = [
+            f"blend weights chosen on the orders from {report['holdout_from']} "
+            f"(held out, {report.get('seconds', 0):.1f} s)"
+        ]
+    else:
+        out = ["blend weights: the built-in ones (too little data to validate)"]
+    for key, slot in report.items():
+        if not isinstance(slot, dict) or "weights" not in slot:
+            continue
+        mix = ", ".join(f"{s} {w:.2f}" for s, w in slot["weights"].items())
+        if slot.get("status") != "validated":
+            out.append(f"  {key}: {mix} ({slot.get('why', 'built-in weights')})")
+            continue
+        metric = slot["metric"]
+        out.append(f"  {key}: {mix} ({slot['queries']} held-out cases, {metric})")
+        floor = slot.get("support_floor")
+        if floor:
+            tried = ", ".join(
+                f"{row['floor']}: {next(v for k, v in row.items() if k != 'floor'):.3f}"
+                for row in floor["tried"]
+            )
+            out.append(f"    support floor {floor['chosen']} (best mix per floor: {tried})")
+        for row in slot["rows"]:
+            value = next(v for k, v in row.items() if k not in ("name", "weights", "coverage"))
+            cover = f"  coverage {row['coverage']:.3f}" if "coverage" in row else ""
+            out.append(f"    {row['name']:<34}{metric} {value:.3f}{cover}")
+        for source, why in slot.get("dropped", {}).items():
+            out.append(f"    {source} weight 0: {why}")
+    return out
 
 
 def _size(n: int) -> str:
@@ -106,7 +145,11 @@ def train_shop(settings: Settings, shop: str, now: datetime | None = None) -> Tr
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".models-", dir=target.parent))
     try:
-        files = save_shop_models(models, staging)
+        run = {
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "training_seconds": round(time.perf_counter() - start, 3),
+        }
+        files = save_shop_models(models, staging, run)
         old = target.with_name(f".models-old-{time.time_ns()}")
         if target.exists():
             target.rename(old)
@@ -128,6 +171,7 @@ def train_shop(settings: Settings, shop: str, now: datetime | None = None) -> Tr
         files,
         load_seconds=loaded - start,
         save_seconds=time.perf_counter() - fitted,
+        validation=models.validation,
     )
     logger.info("trained %s in %.1f s", shop, report.seconds, extra={"shop": shop})
     return report
