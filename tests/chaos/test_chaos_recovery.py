@@ -8,19 +8,6 @@ import pytest
 
 pytestmark = [pytest.mark.chaos, pytest.mark.redis, pytest.mark.slow]
 
-# A worker killed with SIGKILL leaves what it had claimed to a lease: a receipt batch
-# (worker/receipt_batch.py LEASE_S) and a delivery being sent (worker/push.py CLAIM_LEASE)
-# are taken over only after 10 minutes, past the two minutes this run waits. When the kill
-# lands before the worker claimed anything, everything is applied within seconds.
-RECEIPT_LEASE = pytest.mark.xfail(
-    strict=False,
-    reason="receipts claimed by a SIGKILLed worker wait out a 10-minute lease",
-)
-DELIVERY_LEASE = pytest.mark.xfail(
-    strict=False,
-    reason="a delivery claimed by a SIGKILLed worker waits out a 10-minute lease",
-)
-
 
 def test_the_chaos_happened_and_every_delivery_was_acknowledged(chaos_run) -> None:
     hooks, pushes = chaos_run.webhooks, chaos_run.pushes
@@ -52,7 +39,6 @@ def test_every_sent_order_is_stored_in_the_inbox(chaos_run) -> None:
     assert figures.stored == figures.sent, figures.summary()
 
 
-@RECEIPT_LEASE
 def test_every_sent_order_is_applied_and_nothing_is_left_pending(chaos_run) -> None:
     figures = chaos_run.webhooks
     assert (figures.applied, figures.pending) == (figures.sent, 0), figures.missing
@@ -66,7 +52,6 @@ def test_no_block_is_recorded_twice_for_one_shopper(chaos_run) -> None:
     assert chaos_run.pushes.duplicates == 0
 
 
-@DELIVERY_LEASE
 def test_every_due_block_is_accepted_once_and_recorded_sent(chaos_run) -> None:
     figures = chaos_run.pushes
     assert figures.due == 6
