@@ -39,7 +39,7 @@ def test_every_sent_order_is_stored_in_the_inbox(chaos_run) -> None:
     assert figures.stored == figures.sent, figures.summary()
 
 
-# One run in three or so (2026-12-04) left 9-13 receipts of the batch the worker was
+# One run in 13 (2026-12-04) left 9 receipts of the batch the worker was
 # killed in still pending after the two minutes: their one-minute claim lease plus the
 # one-minute sweep can overrun the wait. Not expected to pass every time until that is cut.
 @pytest.mark.xfail(
