@@ -69,6 +69,11 @@ class Settings:
         "2026-10", "SHOPIFY_API_VERSION", "The one pinned Shopify Admin API version."
     )
     klaviyo_api_key: str = _setting("", "KLAVIYO_API_KEY", "Klaviyo private API key.", secret=True)
+    klaviyo_base_url: str = _setting(
+        "https://a.klaviyo.com",
+        "SHOPREC_KLAVIYO_BASE_URL",
+        "Where Klaviyo pushes go; only changed to point at a local stand-in (tests, staging).",
+    )
     mailchimp_api_key: str = _setting(
         "", "MAILCHIMP_API_KEY", "Mailchimp Marketing API key (ends in -<dc>).", secret=True
     )
@@ -195,6 +200,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         problems.append(
             f"SHOPREC_PUBLIC_URL must start with http:// or https://, but the current value is "
             f"{settings.public_url!r}"
+        )
+    if not settings.klaviyo_base_url.startswith(("http://", "https://")):
+        problems.append(
+            f"SHOPREC_KLAVIYO_BASE_URL must start with http:// or https://, but the current "
+            f"value is {settings.klaviyo_base_url!r}"
         )
     if settings.redis_url and not settings.redis_url.startswith(
         ("redis://", "rediss://", "unix://")

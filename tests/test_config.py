@@ -58,6 +58,23 @@ def test_bad_values_are_all_named_and_secrets_hidden() -> None:
     assert "SHOPREC_CACHE_TTL" in message and "REDIS_URL" in message
 
 
+def test_klaviyo_pushes_go_to_the_configured_base_url() -> None:
+    import responses
+
+    from connectors.email_push import PushStep
+    from worker.push import client_for
+
+    with pytest.raises(ConfigError, match="SHOPREC_KLAVIYO_BASE_URL"):
+        load_settings({"SHOPREC_KLAVIYO_BASE_URL": "127.0.0.1:9000"})
+    settings = load_settings(
+        {"KLAVIYO_API_KEY": "pk_x", "SHOPREC_KLAVIYO_BASE_URL": "http://127.0.0.1:9/"}
+    )
+    with responses.RequestsMock() as rsps:
+        rsps.post("http://127.0.0.1:9/api/events", status=202, body="")
+        client_for(settings, "klaviyo").send(PushStep("POST", "/api/events", {"data": {}}))
+        assert len(rsps.calls) == 1
+
+
 def test_every_setting_documented_in_readme() -> None:
     text = README.read_text(encoding="utf-8")
     missing = [env for _, env, _, _ in SETTINGS_SPEC if f"`{env}`" not in text]

@@ -57,7 +57,7 @@ PUSH_CONCURRENCY = {"klaviyo": 16, "mailchimp": 8, "mailchimp_transactional": 8}
 _sleep: Callable[[float], None] = time.sleep
 # One client per provider and key per process: its session pools connections, so a worker
 # does not pay a TLS handshake per push. Built from the settings, never shared across keys.
-_CLIENTS: dict[tuple[str, str, float], PushClient] = {}
+_CLIENTS: dict[tuple[str, str, float, str], PushClient] = {}
 
 
 class DeliveryRetryLater(HTTPCallError):
@@ -85,12 +85,14 @@ def client_for(settings: Settings, provider: str) -> PushClient:
     }
     if provider not in keys:
         raise ValueError(f"provider must be one of {sorted(keys)}, got {provider!r}")
-    cache_key = (provider, keys[provider], settings.http_timeout_s)
+    cache_key = (provider, keys[provider], settings.http_timeout_s, settings.klaviyo_base_url)
     client = _CLIENTS.get(cache_key)
     if client is None:
         timeout = settings.http_timeout_s
         if provider == "klaviyo":
-            client = KlaviyoClient(keys[provider], timeout_s=timeout)
+            client = KlaviyoClient(
+                keys[provider], timeout_s=timeout, base_url=settings.klaviyo_base_url
+            )
         elif provider == "mailchimp":
             client = MailchimpMarketingClient(keys[provider], timeout_s=timeout)
         else:
