@@ -30,6 +30,7 @@ register_admin_guards(bp)
 ROWS = 50
 STUCK_AFTER = timedelta(minutes=10)
 STALE_AFTER = timedelta(days=7)
+RETRAIN_TARGET = "retrained at least daily"  # what the worker's nightly retrain aims for
 _ISO = "%Y-%m-%dT%H:%M:%S"
 
 
@@ -106,6 +107,54 @@ def model_freshness(db: sqlite_utils.Database, shop: str, now: datetime) -> dict
     }
 
 
+def _source_words(slot: dict[str, Any]) -> list[str]:
+    """Each source's score alone against a random list, in plain words, with why it got no
+    weight when it did not (the validation table `shoprec train` prints)."""
+    noise = slot.get("noise")
+    dropped = slot.get("dropped") or {}
+    words = []
+    for row in slot.get("rows") or []:
+        name = str(row.get("name", ""))
+        if not name.endswith(" alone (its own ranking)"):
+            continue
+        source = name.split(" ", 1)[0]
+        score = next((v for k, v in row.items() if k not in ("name", "weights")), None)
+        if not isinstance(score, (int, float)) or not isinstance(noise, (int, float)):
+            continue  # a report from another version: show nothing rather than break the page
+        line = f"{source.capitalize()}: {score:.3f} alone, random {noise:.3f}"
+        if source in dropped:
+            line += " — not used: no better than chance on this shop"
+        words.append(line)
+    return words
+
+
+def blend_weights(shop: str) -> list[dict[str, Any]]:
+    """Per validated slot: the weights in effect, where they come from (learned at training
+    or built-in), and the validation table in plain words; empty without a manifest."""
+    manifest = models_dir(admin_settings(), shop) / MANIFEST
+    try:
+        data = json.loads(manifest.read_text())
+    except (OSError, json.JSONDecodeError):
+        return []
+    learned = data.get("learned_weights") or {}
+    validation = data.get("validation") or {}
+    slots = []
+    for key, slot in sorted(validation.items()):
+        if not isinstance(slot, dict):
+            continue  # e.g. holdout_from
+        is_learned = key in learned
+        slots.append(
+            {
+                "slot": key,
+                "weights": learned.get(key) or slot.get("weights") or {},
+                "origin": "learned at training" if is_learned else "built-in",
+                "why": slot.get("why", ""),
+                "sources": _source_words(slot) if slot.get("status") == "validated" else [],
+            }
+        )
+    return slots
+
+
 @bp.get("/health")
 def health_page(shop: str) -> str:
     """Connection, sync, inbox, deliveries, imports and model freshness of the shop."""
@@ -119,4 +168,6 @@ def health_page(shop: str) -> str:
         deliveries=deliveries(db),
         runs=import_runs(db),
         models=model_freshness(db, shop, now),
+        blend=blend_weights(shop),
+        retrain_target=RETRAIN_TARGET,
     )
