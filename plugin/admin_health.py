@@ -21,6 +21,7 @@ from engine.artifacts import MANIFEST
 from plugin.admin_auth import admin_settings, open_admin_db, register_admin_guards
 from plugin.storefront import SERVICE_KEY
 from storage.receipts import list_receipts
+from storage.shop_settings import all_shop_settings
 from storage.sync_state import list_sync_states
 from worker.training import models_dir
 
@@ -128,26 +129,44 @@ def _source_words(slot: dict[str, Any]) -> list[str]:
     return words
 
 
-def blend_weights(shop: str) -> list[dict[str, Any]]:
-    """Per validated slot: the weights in effect, where they come from (learned at training
-    or built-in), and the validation table in plain words; empty without a manifest."""
-    manifest = models_dir(admin_settings(), shop) / MANIFEST
+def read_manifest(shop: str) -> dict[str, Any]:
+    """The shop's model manifest ({} before training or when unreadable)."""
     try:
-        data = json.loads(manifest.read_text())
+        data = json.loads((models_dir(admin_settings(), shop) / MANIFEST).read_text())
     except (OSError, json.JSONDecodeError):
-        return []
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def learned_weights(shop: str) -> dict[str, Any]:
+    """Per 'context/slot', the weights training chose on this shop's newest orders."""
+    learned = read_manifest(shop).get("learned_weights")
+    return learned if isinstance(learned, dict) else {}
+
+
+def blend_weights(shop: str, owner: Any) -> list[dict[str, Any]]:
+    """Per validated slot: the weights in effect, where they come from (owner setting >
+    learned at training > built-in), and the validation table in plain words."""
+    data = read_manifest(shop)
+    owner = owner if isinstance(owner, dict) else {}
     learned = data.get("learned_weights") or {}
     validation = data.get("validation") or {}
     slots = []
     for key, slot in sorted(validation.items()):
         if not isinstance(slot, dict):
             continue  # e.g. holdout_from
-        is_learned = key in learned
+        mine = owner.get(key) or owner.get(key.split("/")[0])
+        if mine:
+            weights, origin = mine, "owner setting"
+        elif key in learned:
+            weights, origin = learned[key], "learned at training"
+        else:
+            weights, origin = slot.get("weights") or {}, "built-in"
         slots.append(
             {
                 "slot": key,
-                "weights": learned.get(key) or slot.get("weights") or {},
-                "origin": "learned at training" if is_learned else "built-in",
+                "weights": weights,
+                "origin": origin,
                 "why": slot.get("why", ""),
                 "sources": _source_words(slot) if slot.get("status") == "validated" else [],
             }
@@ -168,6 +187,6 @@ def health_page(shop: str) -> str:
         deliveries=deliveries(db),
         runs=import_runs(db),
         models=model_freshness(db, shop, now),
-        blend=blend_weights(shop),
+        blend=blend_weights(shop, all_shop_settings(db).get("weights")),
         retrain_target=RETRAIN_TARGET,
     )
