@@ -21,6 +21,7 @@ from engine.artifacts import MANIFEST
 from plugin.admin_auth import admin_settings, open_admin_db, register_admin_guards
 from plugin.storefront import SERVICE_KEY
 from storage.receipts import list_receipts
+from storage.shop_settings import all_shop_settings
 from storage.sync_state import list_sync_states
 from worker.training import models_dir
 
@@ -30,6 +31,7 @@ register_admin_guards(bp)
 ROWS = 50
 STUCK_AFTER = timedelta(minutes=10)
 STALE_AFTER = timedelta(days=7)
+RETRAIN_TARGET = "retrained at least daily"  # what the worker's nightly retrain aims for
 _ISO = "%Y-%m-%dT%H:%M:%S"
 
 
@@ -106,6 +108,72 @@ def model_freshness(db: sqlite_utils.Database, shop: str, now: datetime) -> dict
     }
 
 
+def _source_words(slot: dict[str, Any]) -> list[str]:
+    """Each source's score alone against a random list, in plain words, with why it got no
+    weight when it did not (the validation table `shoprec train` prints)."""
+    noise = slot.get("noise")
+    dropped = slot.get("dropped") or {}
+    words = []
+    for row in slot.get("rows") or []:
+        name = str(row.get("name", ""))
+        if not name.endswith(" alone (its own ranking)"):
+            continue
+        source = name.split(" ", 1)[0]
+        score = next((v for k, v in row.items() if k not in ("name", "weights")), None)
+        if not isinstance(score, (int, float)) or not isinstance(noise, (int, float)):
+            continue  # a report from another version: show nothing rather than break the page
+        line = f"{source.capitalize()}: {score:.3f} alone, random {noise:.3f}"
+        if source in dropped:
+            line += " — not used: no better than chance on this shop"
+        words.append(line)
+    return words
+
+
+def read_manifest(shop: str) -> dict[str, Any]:
+    """The shop's model manifest ({} before training or when unreadable)."""
+    try:
+        data = json.loads((models_dir(admin_settings(), shop) / MANIFEST).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def learned_weights(shop: str) -> dict[str, Any]:
+    """Per 'context/slot', the weights training chose on this shop's newest orders."""
+    learned = read_manifest(shop).get("learned_weights")
+    return learned if isinstance(learned, dict) else {}
+
+
+def blend_weights(shop: str, owner: Any) -> list[dict[str, Any]]:
+    """Per validated slot: the weights in effect, where they come from (owner setting >
+    learned at training > built-in), and the validation table in plain words."""
+    data = read_manifest(shop)
+    owner = owner if isinstance(owner, dict) else {}
+    learned = data.get("learned_weights") or {}
+    validation = data.get("validation") or {}
+    slots = []
+    for key, slot in sorted(validation.items()):
+        if not isinstance(slot, dict):
+            continue  # e.g. holdout_from
+        mine = owner.get(key) or owner.get(key.split("/")[0])
+        if mine:
+            weights, origin = mine, "owner setting"
+        elif key in learned:
+            weights, origin = learned[key], "learned at training"
+        else:
+            weights, origin = slot.get("weights") or {}, "built-in"
+        slots.append(
+            {
+                "slot": key,
+                "weights": weights,
+                "origin": origin,
+                "why": slot.get("why", ""),
+                "sources": _source_words(slot) if slot.get("status") == "validated" else [],
+            }
+        )
+    return slots
+
+
 @bp.get("/health")
 def health_page(shop: str) -> str:
     """Connection, sync, inbox, deliveries, imports and model freshness of the shop."""
@@ -119,4 +187,6 @@ def health_page(shop: str) -> str:
         deliveries=deliveries(db),
         runs=import_runs(db),
         models=model_freshness(db, shop, now),
+        blend=blend_weights(shop, all_shop_settings(db).get("weights")),
+        retrain_target=RETRAIN_TARGET,
     )

@@ -19,6 +19,7 @@ from engine.base import CONTEXT_SLOTS
 from engine.blend import SOURCES
 from plugin import admin_settings_forms as forms
 from plugin.admin_auth import admin_settings, open_admin_db, register_admin_guards
+from plugin.admin_health import learned_weights
 from plugin.recommendations import SLOT_TITLES
 from plugin.shopper_identity import IDENTITY_MODES, read_identity_config
 from plugin.storefront import WIDGET_FORMATS
@@ -118,7 +119,7 @@ def _page(
         json_texts=json_texts,
         slot_keys=forms.SLOT_KEYS,
         sources=SOURCES,
-        weights=forms.effective_weights(weights),
+        weights=forms.effective_weights(weights, learned_weights(g.admin_shop)),
         custom_weights=set(weights),
         rule_rows=forms.rule_rows(rules),
         knobs=forms.COMMON_RULE_KNOBS,

@@ -138,12 +138,20 @@ def stored_problems(stored: Mapping[str, Any]) -> dict[str, list[str]]:
     return problems
 
 
-def effective_weights(stored: Any) -> dict[str, dict[str, float]]:
+def effective_weights(
+    stored: Any, learned: Mapping[str, Any] | None = None
+) -> dict[str, dict[str, float]]:
     """Per 'context/slot', the mix serving uses: the slot's own, else its context's, else the
-    built-in default (the order engine.blend.plan_weights reads them in)."""
+    weights learned at training (the model manifest), else the built-in default."""
     stored = stored if isinstance(stored, dict) else {}
+    learned = learned or {}
     return {
-        key: dict(stored.get(key) or stored.get(key.split("/")[0]) or DEFAULT_WEIGHTS[key])
+        key: dict(
+            stored.get(key)
+            or stored.get(key.split("/")[0])
+            or learned.get(key)
+            or DEFAULT_WEIGHTS[key]
+        )
         for key in SLOT_KEYS
     }
 

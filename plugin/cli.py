@@ -44,6 +44,7 @@ COMMAND_MODULES: dict[str, str] = {
     "admin": "plugin.cli_admin",
     "privacy": "plugin.cli_privacy",
     "identity": "plugin.cli_identity",
+    "schedule": "plugin.cli_schedule",
 }
 
 

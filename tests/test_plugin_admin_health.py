@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -11,9 +12,11 @@ import sqlite_utils
 from flask.testing import FlaskClient
 
 from config import Settings
+from storage.db import open_shop_db
 from storage.deliveries import create_delivery, set_delivery_status
 from storage.import_runs import finish_import_run, start_import_run
 from storage.receipts import mark_receipt, store_receipt
+from storage.shop_settings import set_shop_setting
 from storage.sync_state import save_sync_state
 from tests.admin_client import add_admin_user, log_in, make_admin_app
 
@@ -110,3 +113,47 @@ def test_orders_stored_after_training_count_as_new(trained_settings: Settings) -
     upsert_orders(db, [{"order_id": "late-1", "created_at": "2001-01-01T00:00:00"}])
     db.close()
     assert orders_since() == before + 1  # stored now, though dated 2001
+
+
+def test_learned_weights_and_a_dropped_source_are_shown(trained_settings: Settings) -> None:
+    manifest_path = trained_settings.shop_dir("demo") / "models" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    slot = "product/frequently_bought_together"
+    manifest["learned_weights"] = {slot: {"rules": 0.7, "popularity": 0.3}}
+    manifest["validation"] = {
+        "holdout_from": "2026-01-01T00:00:00+00:00",
+        slot: {
+            "status": "validated",
+            "noise": 0.04,
+            "weights": {"rules": 0.7, "popularity": 0.3},
+            "dropped": {"content": "alone HR@8 0.051, a random list 0.040: no signal"},
+            "rows": [
+                {"name": "rules alone (its own ranking)", "hr": 0.31},
+                {"name": "content alone (its own ranking)", "hr": 0.051},
+            ],
+        },
+        "home/for_you": {"status": "defaults", "why": "built-in weights: too few orders"},
+    }
+    manifest_path.write_text(json.dumps(manifest))
+    page = _client(trained_settings).get("/admin/demo/health").get_data(as_text=True)
+    assert "In effect (learned at training)" in page and "rules 0.70" in page
+    assert "Content: 0.051 alone, random 0.040 — not used: no better than chance" in page
+    assert "Rules: 0.310 alone, random 0.040</li>" in page
+    assert "In effect (built-in)" in page and "too few orders" in page
+    assert "retrained at least daily" in page
+
+
+def test_an_owner_weight_setting_wins_over_learned_ones(trained_settings: Settings) -> None:
+    manifest_path = trained_settings.shop_dir("demo") / "models" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    slot = "product/frequently_bought_together"
+    manifest["learned_weights"] = {slot: {"rules": 0.7, "popularity": 0.3}}
+    manifest["validation"] = {slot: {"status": "validated", "noise": 0.04, "rows": []}}
+    manifest_path.write_text(json.dumps(manifest))
+    settings_page = _client(trained_settings).get("/admin/demo/settings").get_data(as_text=True)
+    assert 'value="0.7"' in settings_page  # learned weights are the effective defaults
+    db = open_shop_db(trained_settings.data_dir, "demo")
+    set_shop_setting(db, "weights", {slot: {"confidence": 1.0}})
+    page = _client(trained_settings).get("/admin/demo/health").get_data(as_text=True)
+    assert "In effect (owner setting)" in page and "confidence 1.00" in page
+    assert "learned at training" not in page

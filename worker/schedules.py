@@ -90,6 +90,17 @@ def _head_key(periodic: PeriodicJob, shop: str) -> str:
     return f"shoprec:chain:{periodic.short_name}:{_shop_id(shop)}"
 
 
+def last_run_key(periodic: PeriodicJob, shop: str) -> str:
+    """Redis key holding when the chain's latest tick finished its job (ISO time, UTC)."""
+    return f"shoprec:lastrun:{periodic.short_name}:{_shop_id(shop)}"
+
+
+def chain_head(connection: redis.Redis, periodic: PeriodicJob, shop: str) -> str | None:
+    """Id of the chain's latest scheduled tick, or None when the chain was never started."""
+    head = connection.get(_head_key(periodic, shop))
+    return head.decode() if head else None
+
+
 def schedule_slot(connection: redis.Redis, periodic: PeriodicJob, shop: str, slot: int) -> bool:
     """Schedule the chain's tick for `slot` (at the slot's start); False if it exists."""
     queue = get_queue(periodic.queue, connection)
@@ -209,4 +220,5 @@ def run_tick(
     current = max(int(slot), slot_of(now or datetime.now(UTC), periodic.every))
     schedule_slot(connection, periodic, shop, current + 1)
     result = import_attribute(periodic.job)(shop)
+    connection.set(last_run_key(periodic, shop), datetime.now(UTC).isoformat())
     return {"job": job, "shop": shop, "result": result}
