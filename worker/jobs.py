@@ -15,7 +15,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from config import load_settings
+import redis
+
+from config import Settings, load_settings
 from storage import catalog
 from storage.db import open_shop_db, shop_exists
 from storage.errors import UnknownShop
@@ -75,6 +77,17 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
+def job_redis(settings: Settings) -> redis.Redis:
+    """The Redis of the job running now (so follow-up work lands where this job came from),
+    or a new connection from settings when the function is called outside a job."""
+    from rq import get_current_job
+
+    from worker.redis_connection import get_redis
+
+    job = get_current_job()
+    return job.connection if job is not None else get_redis(settings)
+
+
 def process_receipt_job(shop: str, receipt_id: int) -> dict[str, Any]:
     """Apply stored webhook receipt `receipt_id` of `shop` (enqueued by plugin/webhooks.py),
     with every other due receipt of the shop in the same go (worker.receipt_batch: one job
@@ -102,15 +115,11 @@ def process_receipt_job(shop: str, receipt_id: int) -> dict[str, Any]:
 def fire_campaign_timer(shop: str, timer_id: int) -> dict[str, Any]:
     """Fire one campaign timer (enqueued with enqueue_at by worker/timers.py): re-check,
     build the block from current stock, store the delivery and push it."""
-    from rq import get_current_job
-
     from worker.campaigns import fire_and_push
     from worker.queues import QUEUE_EMAIL, get_queue
-    from worker.redis_connection import get_redis
 
     settings = load_settings()
-    job = get_current_job()
-    connection = job.connection if job is not None else get_redis(settings)
+    connection = job_redis(settings)
     db = open_shop_db(settings.data_dir, shop, create=False)
     try:
         return fire_and_push(settings, db, get_queue(QUEUE_EMAIL, connection), shop, int(timer_id))
@@ -140,15 +149,11 @@ def schedule_browse_timer(
 ) -> dict[str, Any]:
     """Set a shopper's browse re-engagement timer after a product view (enqueued by the
     storefront event path, so the HTTP request itself never touches the scheduler)."""
-    from rq import get_current_job
-
     from worker.queues import QUEUE_EMAIL, get_queue
-    from worker.redis_connection import get_redis
     from worker.timers import schedule_after_views
 
     settings = load_settings()
-    job = get_current_job()
-    connection = job.connection if job is not None else get_redis(settings)
+    connection = job_redis(settings)
     db = open_shop_db(settings.data_dir, shop, create=False)
     try:
         timer = schedule_after_views(
@@ -171,15 +176,11 @@ def sweep_browse_timers(shop: str, hours: int = 24) -> dict[str, Any]:
     few hours; storefront views are stored on the HTTP path without scheduling)."""
     from datetime import UTC, timedelta
 
-    from rq import get_current_job
-
     from worker.queues import QUEUE_EMAIL, get_queue
-    from worker.redis_connection import get_redis
     from worker.timers import schedule_browse_from_views
 
     settings = load_settings()
-    job = get_current_job()
-    connection = job.connection if job is not None else get_redis(settings)
+    connection = job_redis(settings)
     since = datetime.now(UTC) - timedelta(hours=int(hours))
     db = open_shop_db(settings.data_dir, shop, create=False)
     try:
@@ -215,13 +216,9 @@ def sweep_pending_receipts_job(
     from rq import get_current_job
 
     from worker.receipt_sweep import SWEEP_GRACE_S, redispatch_pending_receipts
-    from worker.redis_connection import get_redis
 
     settings = load_settings()
-    job = get_current_job()
-    connection = job.connection if job is not None else None
-    if connection is None and settings.redis_url:
-        connection = get_redis(settings)
+    connection = job_redis(settings) if settings.redis_url or get_current_job() else None
     grace = SWEEP_GRACE_S if older_than_s is None else int(older_than_s)
     return redispatch_pending_receipts(settings, connection, shop, grace)
 
@@ -229,15 +226,11 @@ def sweep_pending_receipts_job(
 def sweep_deliveries_job(shop: str) -> dict[str, Any]:
     """Re-drive the shop's deliveries that nothing will push (a periodic job, and run once
     at each worker start: worker/schedules.py)."""
-    from rq import get_current_job
-
     from worker.delivery_sweep import sweep_deliveries
     from worker.queues import QUEUE_EMAIL, get_queue
-    from worker.redis_connection import get_redis
 
     settings = load_settings()
-    job = get_current_job()
-    connection = job.connection if job is not None else get_redis(settings)
+    connection = job_redis(settings)
     db = open_shop_db(settings.data_dir, shop, create=False)
     try:
         return sweep_deliveries(db, get_queue(QUEUE_EMAIL, connection), shop)
@@ -247,12 +240,8 @@ def sweep_deliveries_job(shop: str) -> dict[str, Any]:
 
 def periodic_tick(job: str, shop: str, slot: int) -> dict[str, Any]:
     """One tick of a periodic chain (worker/schedules.py): schedule the next, run `job(shop)`."""
-    from rq import get_current_job
-
-    from worker.redis_connection import get_redis
     from worker.schedules import run_tick
 
     settings = load_settings()
-    current = get_current_job()
-    connection = current.connection if current is not None else get_redis(settings)
+    connection = job_redis(settings)
     return run_tick(connection, settings.data_dir, job, shop, int(slot))
