@@ -333,29 +333,29 @@ def check_cache_ttl(value: Any) -> None:
         )
 
 
-def cache_ttl_from_form(raw: str) -> Any:
-    """The TTL field ('' = the process default SHOPREC_CACHE_TTL)."""
+def _whole_number_from_form(raw: str, key: str, unit: str) -> int | None:
+    """A whole-number field ('' = None, the default); SettingsFormError names the key."""
     raw = raw.strip()
     if not raw:
         return None
     try:
-        value = int(raw)
+        return int(raw)
     except ValueError as exc:
-        raise SettingsFormError([f"{CACHE_TTL_KEY} must be whole seconds, got {raw!r}"]) from exc
+        raise SettingsFormError([f"{key} must be whole {unit}, got {raw!r}"]) from exc
+
+
+def cache_ttl_from_form(raw: str) -> Any:
+    """The TTL field ('' = the process default SHOPREC_CACHE_TTL)."""
+    value = _whole_number_from_form(raw, CACHE_TTL_KEY, "seconds")
     check_cache_ttl(value)
     return value
 
 
 def retention_from_form(raw: str) -> Any:
     """The retention field in whole months ('' = the default)."""
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise SettingsFormError([f"{RETENTION_KEY} must be whole months, got {raw!r}"]) from exc
-    check_value(RETENTION_KEY, value)
+    value = _whole_number_from_form(raw, RETENTION_KEY, "months")
+    if value is not None:
+        check_value(RETENTION_KEY, value)
     return value
 
 
