@@ -29,8 +29,8 @@ from plugin.storefront import (
     SERVICE_KEY,
     SHARED_CACHE,
     WIDGET_JS,
-    _charge_rate_limit,
-    _json_body,
+    charge_event_rate_limit,
+    parse_event_body,
     store_events,
 )
 
@@ -76,8 +76,8 @@ def proxied_events() -> tuple[Response, int]:
     """Store the widget's and the app embed's events; 202 with how many were new."""
     shop = verified_proxy_shop()
     request.max_content_length = MAX_EVENT_BODY_BYTES
-    payload, problem = _json_body(request.get_data(cache=False))
-    _charge_rate_limit(payload)
+    payload, problem = parse_event_body(request.get_data(cache=False))
+    charge_event_rate_limit(payload)
     if problem is not None:
         raise problem
     customer = request.args.get("logged_in_customer_id", "") or None

@@ -16,7 +16,7 @@ import redis
 from rq.registry import ScheduledJobRegistry
 
 from plugin.cli import CliContext, pass_cli
-from plugin.cli_worker import _connect
+from plugin.cli_worker import connect_redis
 from storage.db import list_shops, validate_shop_name
 from storage.errors import InvalidShopName
 from worker.queues import get_queue
@@ -75,7 +75,7 @@ def schedule_group() -> None:
 @pass_cli
 def show_command(cli_ctx: CliContext, as_json: bool) -> None:
     """Each shop's periodic jobs: interval, queue, next scheduled tick and last run."""
-    connection = _connect(cli_ctx.settings)
+    connection = connect_redis(cli_ctx.settings)
     rows = schedule_rows(connection, _valid_shops(cli_ctx))
     if as_json:
         click.echo(json.dumps(rows, indent=2))

@@ -32,7 +32,7 @@ from worker.supervisor import (
 _BURST_HELP = "Process the jobs already queued (and due), then exit."
 
 
-def _connect(settings: Settings) -> redis.Redis:
+def connect_redis(settings: Settings) -> redis.Redis:
     """A live Redis connection, or a one-line ClickException saying what to fix."""
     try:
         connection = get_redis(settings)
@@ -102,7 +102,7 @@ def run_command(
     """
     settings = cli_ctx.settings
     if burst:
-        connection = _connect(settings)
+        connection = connect_redis(settings)
     else:
         try:
             connection = get_redis(settings)
@@ -151,7 +151,7 @@ def enqueue_retrain_command(cli_ctx: CliContext, shop: str | None) -> None:
             raise click.ClickException(f"no shop named {name!r} under {cli_ctx.settings.data_dir}")
     except InvalidShopName as exc:
         raise click.ClickException(str(exc)) from exc
-    connection = _connect(cli_ctx.settings)
+    connection = connect_redis(cli_ctx.settings)
     job = enqueue_retrain(get_queue("default", connection), name)
     click.echo(f"{job.id}: {job.get_status().value} on queue {job.origin}")
 
@@ -160,7 +160,7 @@ def enqueue_retrain_command(cli_ctx: CliContext, shop: str | None) -> None:
 @pass_cli
 def info_command(cli_ctx: CliContext) -> None:
     """Show each queue's waiting, scheduled and failed job counts."""
-    connection = _connect(cli_ctx.settings)
+    connection = connect_redis(cli_ctx.settings)
     for queue in get_queues(connection):
         click.echo(
             f"{queue.name}: {queue.count} queued, "
@@ -274,7 +274,7 @@ def campaigns_sweep_command(cli_ctx: CliContext, hours: int) -> None:
     from storage.db import open_shop_db
     from worker.timers import schedule_browse_from_views
 
-    connection = _connect(cli_ctx.settings)
+    connection = connect_redis(cli_ctx.settings)
     try:
         db = open_shop_db(cli_ctx.settings.data_dir, cli_ctx.shop, create=False)
     except (InvalidShopName, UnknownShop) as exc:
@@ -355,7 +355,7 @@ def campaigns_redrive_command(cli_ctx: CliContext, minutes: int, here: bool) -> 
                 result = push_delivery(cli_ctx.settings, db, int(row["delivery_id"]))
                 click.echo(" ".join(f"{key}={value}" for key, value in result.items()))
             return
-        queue = get_queue("email", _connect(cli_ctx.settings))
+        queue = get_queue("email", connect_redis(cli_ctx.settings))
         summary = sweep_deliveries(db, queue, cli_ctx.shop, older_than=older_than)
     finally:
         db.close()

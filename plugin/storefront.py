@@ -231,9 +231,9 @@ def events() -> tuple[Response, int] | Response:
         return Response(status=204)
     # Werkzeug stops reading past this and raises 413, also for bodies without Content-Length.
     request.max_content_length = MAX_EVENT_BODY_BYTES
-    payload, problem = _json_body(request.get_data(cache=False))
+    payload, problem = parse_event_body(request.get_data(cache=False))
     # Charged before validation: junk bodies count too (against the client's address).
-    _charge_rate_limit(payload)
+    charge_event_rate_limit(payload)
     if problem is not None:
         raise problem
     service = _service()
@@ -265,7 +265,7 @@ def store_events(service: RecommendationService, shop: str, rows: list[dict[str,
     return stored
 
 
-def _json_body(body: bytes) -> tuple[Any, ApiError | None]:
+def parse_event_body(body: bytes) -> tuple[Any, ApiError | None]:
     """The parsed body, or None and the 400 to answer once the rate limit is charged."""
     try:
         # Beacons send JSON as text/plain (a CORS-safelisted type, so no preflight): the
@@ -277,7 +277,7 @@ def _json_body(body: bytes) -> tuple[Any, ApiError | None]:
         return None, ApiError("body must be JSON nested at most a few levels", 400, "invalid_json")
 
 
-def _charge_rate_limit(payload: Any) -> None:
+def charge_event_rate_limit(payload: Any) -> None:
     """Count this body's events against its visitor; 429 with Retry-After past the limit."""
     limiter: EventRateLimiter = current_app.extensions[RATE_LIMIT_KEY]
     wait_s = limiter.charge(visitor_key(payload, request.remote_addr), event_count(payload))
