@@ -21,7 +21,7 @@ from rq.serializers import JSONSerializer
 from config import Settings, load_settings
 from connectors.signatures import sign_body
 from plugin import create_app
-from plugin.cli import cli
+from plugin.cli.main import cli
 from storage.db import open_shop_db
 from storage.receipts import get_receipt, store_receipt
 from worker.jobs import sweep_pending_receipts_job
