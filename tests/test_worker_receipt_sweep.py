@@ -315,7 +315,7 @@ def test_an_ended_job_does_not_hold_a_receipt_still_pending(
 def test_a_batch_of_product_receipts_moves_the_cache_generation_once(
     settings: Settings, shop_db: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from worker import cache_invalidation
+    from serving import generations as cache_invalidation
     from worker.receipt_batch import drain_receipts
 
     product = json.loads((FIXTURES / "products_update.json").read_text())
