@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
@@ -22,7 +22,18 @@ from scipy import stats
 from engine.errors import InputError
 
 METRICS: tuple[str, ...] = ("ctr", "conversion", "revenue")
+# Revenue per session is what a shop is paid in: it is the verdict's metric unless the owner
+# asks for another; CTR and conversion are read beside it.
+PRIMARY_METRIC = "revenue"
 WINNER, NO_DIFFERENCE, NOT_YET = "winner", "no difference", "not yet conclusive"
+BLOCKED = "blocked by a guardrail"
+# Guardrails: a variant whose revenue or conversion falls at least this far below the
+# control's, significant at this level (not split over the comparisons, unlike a winner's),
+# is flagged whatever the verdict's metric says: wrongly holding back a variant costs a few
+# more days of testing, wrongly promoting one costs sales every day after.
+GUARDRAIL_METRICS: tuple[str, ...] = ("revenue", "conversion")
+GUARDRAIL_LOSS = 0.05
+GUARDRAIL_ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -75,8 +86,28 @@ class VariantResult:
 
 
 @dataclass(frozen=True)
+class GuardrailBreach:
+    """A variant losing revenue or conversion against the control beyond the guardrail."""
+
+    variant: str
+    metric: str
+    relative_lift: float
+    p_value: float
+
+    @property
+    def message(self) -> str:
+        """What the owner reads beside the variant."""
+        label = "revenue per session" if self.metric == "revenue" else "conversion"
+        return (
+            f"{self.variant} loses {-100 * self.relative_lift:.1f}% {label} against the control "
+            f"(p = {self.p_value:.3f})"
+        )
+
+
+@dataclass(frozen=True)
 class ExperimentReport:
-    """Every arm's figures, and the verdict on the primary metric with its reason."""
+    """Every arm's figures, the verdict on the primary metric with its reason, and the
+    guardrail breaches (variant name -> breaches; a variant with any is not promotable)."""
 
     variants: list[VariantResult]
     primary_metric: str
@@ -84,6 +115,11 @@ class ExperimentReport:
     winner: str | None
     reason: str
     alpha: float  # per comparison, after the Bonferroni split
+    guardrails: dict[str, list[GuardrailBreach]] = field(default_factory=dict)
+
+    def promotable(self, variant: str) -> bool:
+        """Whether promoting `variant` passes every guardrail."""
+        return not self.guardrails.get(variant)
 
 
 def wilson_interval(successes: int, trials: int, alpha: float = 0.05) -> Estimate:
@@ -226,7 +262,7 @@ def _check(samples: Sequence[VariantSample], primary: str, mde: float) -> None:
 
 def analyse_experiment(
     samples: Sequence[VariantSample],
-    primary: str = "ctr",
+    primary: str = PRIMARY_METRIC,
     mde: float = 0.1,
     alpha: float = 0.05,
     power: float = 0.8,
@@ -235,7 +271,8 @@ def analyse_experiment(
 
     Args:
         samples: 2 or 3 arms, the control first.
-        primary: the metric the verdict is about: 'ctr', 'conversion' or 'revenue'.
+        primary: the metric the verdict is about: 'revenue' (per session, the default),
+            'conversion' or 'ctr'. Guardrails on revenue and conversion apply whatever it is.
         mde: the minimum relative lift worth detecting (0.1 = 10%); it sizes the sample.
         alpha, power: the test's significance level (before the Bonferroni split) and power.
     """
@@ -254,7 +291,33 @@ def analyse_experiment(
             )
         )
     verdict, winner, reason = _verdict(results, primary, per_test)
-    return ExperimentReport(results, primary, verdict, winner, reason, per_test)
+    breaches = guardrail_breaches(results)
+    if winner is not None and breaches.get(winner):
+        reason = f"{reason}, but {breaches[winner][0].message}"
+        verdict, winner = BLOCKED, None
+    return ExperimentReport(results, primary, verdict, winner, reason, per_test, breaches)
+
+
+def guardrail_breaches(
+    results: Sequence[VariantResult],
+    loss: float = GUARDRAIL_LOSS,
+    alpha: float = GUARDRAIL_ALPHA,
+) -> dict[str, list[GuardrailBreach]]:
+    """Variants (not the control) whose revenue or conversion is at least `loss` below the
+    control's with p < `alpha`, each with what it loses."""
+    breaches: dict[str, list[GuardrailBreach]] = {}
+    for result in results[1:]:
+        for metric in GUARDRAIL_METRICS:
+            c = result.comparisons[metric]
+            if (
+                c.relative_lift is not None
+                and c.p_value is not None
+                and c.relative_lift <= -loss
+                and c.p_value < alpha
+            ):
+                breach = GuardrailBreach(result.name, metric, c.relative_lift, c.p_value)
+                breaches.setdefault(result.name, []).append(breach)
+    return breaches
 
 
 def _value(result: VariantResult, metric: str) -> float:

@@ -115,3 +115,24 @@ def test_relative_lift_interval_covers_the_true_lift():
     lift = relative_lift(treatment, reference)
     assert lift.low < 0.2 < lift.high and lift.p_value < 0.05
     assert relative_lift(treatment, np.zeros(10)).relative is None  # nothing to divide by
+
+
+def test_guardrails_flag_a_click_winner_that_loses_revenue_and_block_its_verdict():
+    rng = np.random.default_rng(3)
+    control = VariantSample("control", 4000, 400, 250, np.where(rng.random(1000) < 0.25, 50.0, 0.0))
+    content = VariantSample("content", 4000, 600, 200, np.where(rng.random(1000) < 0.20, 45.0, 0.0))
+    on_ctr = analyse_experiment([control, content], primary="ctr", mde=0.5)
+    assert on_ctr.verdict == "blocked by a guardrail" and on_ctr.winner is None
+    assert "content loses" in on_ctr.reason
+    assert {b.metric for b in on_ctr.guardrails["content"]} == {"revenue", "conversion"}
+    assert not on_ctr.promotable("content") and on_ctr.promotable("control")
+    default = analyse_experiment([control, content], mde=0.5)
+    assert default.primary_metric == "revenue"
+    assert default.guardrails == on_ctr.guardrails
+
+
+def test_a_small_or_noisy_loss_is_not_a_guardrail_breach():
+    flat = np.full(500, 10.0)
+    control = VariantSample("a", 1000, 100, 500, flat)
+    slightly_worse = VariantSample("b", 1000, 100, 490, np.full(500, 9.8))  # -2%
+    assert analyse_experiment([control, slightly_worse], mde=0.5).guardrails == {}

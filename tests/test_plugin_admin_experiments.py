@@ -304,3 +304,36 @@ def test_the_loop_from_served_variant_to_attributed_revenue(client, shop_db, set
     assert samples["control"].impressions == 0
     page = client.get(base).get_data(as_text=True)
     assert "37.50" in page
+
+
+def test_a_variant_that_wins_clicks_and_loses_revenue_is_flagged_everywhere(client, shop_db):
+    from experiment_traffic import simulate_clicks_up_revenue_down
+
+    experiment_id = simulate_clicks_up_revenue_down(shop_db)
+    base = f"/admin/demo/experiments/{experiment_id}"
+    # On CTR alone, content would win: the verdict is blocked and says why.
+    on_ctr = client.get(f"{base}?metric=ctr").get_data(as_text=True)
+    assert "blocked by a guardrail" in on_ctr
+    assert "content loses" in on_ctr and "revenue per session" in on_ctr
+    assert '<option value="content"' not in on_ctr  # not offered for promotion
+    # The default verdict is on revenue per session, and the list page agrees.
+    page = client.get(base).get_data(as_text=True)
+    assert "revenue per session (primary)" in page and 'id="guardrails"' in page
+    listing = client.get("/admin/demo/experiments").get_data(as_text=True)
+    assert 'class="badge bad guardrail" data-variant="content"' in listing
+    # The server refuses the promotion too, and nothing changes in the settings.
+    refused = client.post(
+        f"{base}/promote",
+        data={"csrf_token": csrf_of(client), "variant": "content"},
+        follow_redirects=True,
+    )
+    assert "is not promoted" in refused.get_data(as_text=True)
+    assert get_experiment(shop_db, experiment_id).winner is None
+    assert get_shop_setting(shop_db, "weights") is None
+    # The control passes its guardrails and can still be promoted.
+    kept = client.post(
+        f"{base}/promote",
+        data={"csrf_token": csrf_of(client), "variant": "control"},
+        follow_redirects=True,
+    )
+    assert "Promoted &#39;control&#39;" in kept.get_data(as_text=True)

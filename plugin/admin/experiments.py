@@ -24,6 +24,7 @@ from engine.blend import validate_weights
 from engine.errors import InputError
 from engine.experiment_stats import (
     METRICS,
+    PRIMARY_METRIC,
     ExperimentReport,
     Lift,
     VariantSample,
@@ -178,10 +179,28 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def experiment_report(
+    db: sqlite_utils.Database, experiment: Experiment, metric: str = PRIMARY_METRIC
+) -> tuple[ExperimentReport | None, list[VariantSample]]:
+    """The one verdict every page and the promote action use (None before the start).
+
+    The list, the detail page and promotion all read it, so a variant flagged by a guardrail
+    on one is flagged on all, and the promote button is refused for it on the server too.
+    """
+    if not experiment.started_at:
+        return None, []
+    window = attribution_window_hours(db, admin_settings().attribution_window_hours)
+    samples = variant_samples(db, experiment, window, _now())
+    return analyse_experiment(samples, metric, experiment.min_detectable_effect), samples
+
+
 def _list_page(form: dict[str, str] | None = None) -> str:
+    db = open_admin_db()
+    experiments = list_experiments(db)
     return render_template(
         "admin/experiments.html",
-        experiments=list_experiments(open_admin_db()),
+        experiments=experiments,
+        reports={e.experiment_id: experiment_report(db, e)[0] for e in experiments},
         contexts=EXPERIMENT_CONTEXTS,
         max_variants=MAX_VARIANTS,
         form=form or {},
@@ -220,20 +239,19 @@ def _experiment_or_404(experiment_id: int) -> Experiment:
 def results_page(shop: str, experiment_id: int) -> str:
     """One experiment: its definition, per-variant results with CIs and tests, the actions."""
     experiment = _experiment_or_404(experiment_id)
-    metric = request.args.get("metric", "ctr")
+    metric = request.args.get("metric", PRIMARY_METRIC)
     if metric not in METRICS:
-        flash(f"metric must be one of {list(METRICS)}, got {metric[:40]!r}; showing ctr", "error")
-        metric = "ctr"
+        flash(
+            f"metric must be one of {list(METRICS)}, got {metric[:40]!r}; "
+            f"showing {METRIC_LABELS[PRIMARY_METRIC]}",
+            "error",
+        )
+        metric = PRIMARY_METRIC
     db = open_admin_db()
-    report: ExperimentReport | None = None
-    samples: list[VariantSample] = []
+    report, samples = experiment_report(db, experiment, metric)
     holdout_lift: Lift | None = None
-    if experiment.started_at:
-        window = attribution_window_hours(db, admin_settings().attribution_window_hours)
-        samples = variant_samples(db, experiment, window, _now())
-        report = analyse_experiment(samples, metric, experiment.min_detectable_effect)
-        if experiment.holdout_share > 0:
-            holdout_lift = _holdout_lift(db, experiment)
+    if report is not None and experiment.holdout_share > 0:
+        holdout_lift = _holdout_lift(db, experiment)
     return render_template(
         "admin/experiments_detail.html",
         e=experiment,
@@ -241,6 +259,7 @@ def results_page(shop: str, experiment_id: int) -> str:
         clicks={s.name: s.clicks for s in samples},
         holdout_lift=holdout_lift,
         metric=metric,
+        primary_metric=PRIMARY_METRIC,
         metrics=METRICS,
         metric_labels=METRIC_LABELS,
         holdout=HOLDOUT,
@@ -307,6 +326,13 @@ def promote(shop: str, experiment_id: int) -> Response:
     variant_name = request.form.get("variant", "")
     try:
         experiment = check_promotable(db, experiment_id, variant_name)
+        report, _ = experiment_report(db, experiment)
+        if report is not None and not report.promotable(variant_name):
+            losses = "; ".join(b.message for b in report.guardrails[variant_name])
+            raise ExperimentError(
+                f"{variant_name!r} is not promoted: {losses}. Promoting it would lose sales; "
+                "keep testing, or change the settings by hand if you accept the loss"
+            )
         profile = experiment.variant(variant_name).profile
         parse_profile(json.dumps(profile), variant_name)  # settings validators may have tightened
         who = f"{g.admin_user} (experiment {experiment_id})"

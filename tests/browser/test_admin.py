@@ -194,3 +194,27 @@ def test_owner_creates_an_experiment(page: Any, server: LiveServer, artifacts: P
     assert rows == [("Popular also-viewed", "product", "running", 0.1)]
     page.screenshot(path=str(artifacts / "admin-experiment-created.png"), full_page=True)
     assert page.page_errors == []
+
+
+def test_a_click_winner_that_loses_revenue_is_flagged_and_not_offered(
+    page: Any, server: LiveServer, artifacts: Path
+) -> None:
+    from experiment_traffic import simulate_clicks_up_revenue_down
+
+    db = open_shop_db(server.data_dir, SHOP, create=False)
+    try:
+        experiment_id = simulate_clicks_up_revenue_down(db)
+    finally:
+        db.close()
+    log_in(page, server, artifacts)
+    page.goto(f"{server.url}/admin/{SHOP}/experiments/{experiment_id}?metric=ctr")
+    assert page.locator("#verdict").inner_text().startswith("blocked by a guardrail")
+    alert = page.locator("#guardrails")
+    assert alert.is_visible() and "content loses" in alert.inner_text()
+    offered = page.locator('#promote select[name="variant"] option').all_inner_texts()
+    assert offered == ["control"]
+    page.screenshot(path=str(artifacts / "admin-experiment-guardrail.png"), full_page=True)
+    page.goto(f"{server.url}/admin/{SHOP}/experiments")
+    flagged = page.locator(f'tr[data-experiment="{experiment_id}"] .guardrail')
+    assert flagged.inner_text() == "content: loses revenue"
+    assert page.page_errors == []
