@@ -97,9 +97,11 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
             "widget": {
                 "type": "object", "required": ["title", "format"],
                 "description": "The shop's display choices (admin settings slot_titles and "
-                               "widget_format); a page's data-title/data-format win.",
+                               "widget_format); a page's data-title/data-format win, except "
+                               "a format_assigned by a display experiment.",
                 "properties": {"title": {"type": "string"},
-                               "format": {"enum": list(WIDGET_FORMATS)}},
+                               "format": {"enum": list(WIDGET_FORMATS)},
+                               "format_assigned": {"type": "boolean"}},
             },
             "experiment": {
                 "type": "object", "required": ["id", "variant"],

@@ -21,6 +21,8 @@ from storage.clock import utc_now_iso
 from storage.errors import StorageError
 
 EXPERIMENT_CONTEXTS: tuple[str, ...] = ("all", "product", "cart", "home", "email", "post_purchase")
+# What a variant may change: served lists (weights, rules), item count, layout.
+PROFILE_KEYS: tuple[str, ...] = ("weights", "rules", "limit", "format")
 HOLDOUT = "holdout"
 MAX_HOLDOUT_SHARE = 0.5
 MIN_VARIANTS, MAX_VARIANTS = 2, 3
@@ -32,7 +34,8 @@ class ExperimentError(StorageError, ValueError):
 
 @dataclass(frozen=True)
 class Variant:
-    """One arm: its name, share of the (non-holdout) traffic, and weights/rules profile."""
+    """One arm: its name, share of the (non-holdout) traffic, and profile (weights, rules,
+    item count, layout)."""
 
     name: str
     weight: float
@@ -118,10 +121,10 @@ def check_variants(variants: Sequence[Mapping[str, Any]]) -> tuple[Variant, ...]
         ):
             raise ExperimentError(f"variant {name!r} weight must be a number > 0, got {weight!r}")
         profile = raw.get("profile") or {}
-        if not isinstance(profile, Mapping) or set(profile) - {"weights", "rules"}:
+        if not isinstance(profile, Mapping) or set(profile) - set(PROFILE_KEYS):
             raise ExperimentError(
-                f"variant {name!r} profile must be an object with 'weights' and/or 'rules', "
-                f"got {profile!r}"
+                f"variant {name!r} profile must be an object with keys among "
+                f"{list(PROFILE_KEYS)}, got {profile!r}"
             )
         checked.append(Variant(name, float(weight), dict(profile)))
     names = [v.name for v in checked]

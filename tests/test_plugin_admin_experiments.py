@@ -337,3 +337,93 @@ def test_a_variant_that_wins_clicks_and_loses_revenue_is_flagged_everywhere(clie
         follow_redirects=True,
     )
     assert "Promoted &#39;control&#39;" in kept.get_data(as_text=True)
+
+
+def _shop_with_best_sellers(db: sqlite_utils.Database, n: int = 12) -> None:
+    from storage.catalog import upsert_products
+
+    upsert_products(
+        db, [{"product_id": f"p{i}", "title": f"P{i}", "price": 10.0} for i in range(n)]
+    )
+    for i in range(n):
+        db.execute(
+            "INSERT INTO orders (order_id, customer_id, created_at, updated_at) "
+            "VALUES (?, NULL, '2026-01-01T00:00:00', '2026-01-01T00:00:00')",
+            (f"h{i}",),
+        )
+        db.execute(
+            "INSERT INTO order_lines VALUES (?, 'x#0', ?, NULL, '2026-01-01T00:00:00', 1, 10.0)",
+            (f"h{i}", f"p{i}"),
+        )
+    db.conn.commit()
+
+
+def _served(client: FlaskClient, experiment_id: int, variant: str, shop_db) -> dict:
+    experiment = get_experiment(shop_db, experiment_id)
+    visitor = next(f"v{i}" for i in range(500) if assign_variant(experiment, f"v{i}") == variant)
+    return client.get(
+        "/api/v1/recommendations",
+        query_string={"shop": "demo", "context": "home", "visitor_id": visitor, "limit": 12},
+    ).get_json()
+
+
+def test_a_volume_experiment_needs_no_json_and_serves_each_variant_its_count(client, shop_db):
+    _shop_with_best_sellers(shop_db)
+    form = _form(
+        client,
+        name="4 or 8 on home",
+        context="home",
+        holdout_percent="0",
+        variant1_name="four",
+        variant1_limit="4",
+        variant2_name="eight",
+        variant2_limit="8",
+        variant2_profile="",
+    )
+    created = client.post("/admin/demo/experiments", data=form)
+    assert created.status_code == 302, created.get_data(as_text=True)
+    experiment_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    experiment = get_experiment(shop_db, experiment_id)
+    assert [v.profile for v in experiment.variants] == [{"limit": 4}, {"limit": 8}]
+    base = f"/admin/demo/experiments/{experiment_id}"
+    assert "shows 8 items" in client.get(base).get_data(as_text=True)
+    client.post(f"{base}/start", data={"csrf_token": csrf_of(client)})
+    four = _served(client, experiment_id, "four", shop_db)
+    eight = _served(client, experiment_id, "eight", shop_db)
+    assert (len(four["items"]), len(eight["items"])) == (4, 8)  # both asked for 12
+    assert four["experiment"]["variant"] == "four"
+
+
+def test_a_display_experiment_assigns_the_layout_over_the_pages(client, shop_db):
+    _shop_with_best_sellers(shop_db)
+    form = _form(
+        client,
+        name="layout",
+        context="home",
+        holdout_percent="0",
+        variant1_name="shop",
+        variant2_name="grid",
+        variant2_format="grid",
+        variant2_profile="",
+    )
+    created = client.post("/admin/demo/experiments", data=form)
+    experiment_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    client.post(
+        f"/admin/demo/experiments/{experiment_id}/start", data={"csrf_token": csrf_of(client)}
+    )
+    grid = _served(client, experiment_id, "grid", shop_db)["widget"]
+    assert grid == {**grid, "format": "grid", "format_assigned": True}
+    shop = _served(client, experiment_id, "shop", shop_db)["widget"]
+    assert "format_assigned" not in shop
+
+
+def test_bad_item_counts_and_layouts_are_refused_beside_what_was_typed(client, shop_db):
+    for extra, message in (
+        ({"variant2_limit": "lots"}, "items shown must be a whole number"),
+        ({"variant2_limit": "99"}, "items shown must be a whole number from 1 to 24"),
+        ({"variant2_format": "marquee"}, "layout must be one of"),
+    ):
+        response = client.post("/admin/demo/experiments", data=_form(client, **extra))
+        assert response.status_code == 400
+        assert message in response.get_data(as_text=True)
+    assert list_experiments(shop_db) == []

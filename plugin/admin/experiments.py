@@ -1,8 +1,10 @@
 """Blueprint 'admin_experiments': /admin/<shop>/experiments, A/B tests from draft to promotion.
 
-An experiment is 2 or 3 variants, each a profile {"weights": ..., "rules": ...} checked with
-the very validators of the shop settings (engine.blend.validate_weights,
-engine.rule_settings.validate_rules), plus an optional holdout that gets no recommendations.
+An experiment is 2 or 3 variants, each a profile checked with the very validators of the shop
+settings: what is served ("weights", "rules": an algorithm test), how many items ("limit": a
+volume test, e.g. 4 against 8) and how they are laid out ("format": grid, carousel or scroll,
+a display test); plus an optional holdout that gets no recommendations. Item count and layout
+have form fields of their own, so those tests need no JSON.
 Start and stop take effect on the next request (the assignment snapshot is cleared and the
 serving cache generation bumped); promoting writes the winner's profile into the shop settings
 through set_shop_setting, so the change is audited like one made on the settings page.
@@ -35,12 +37,15 @@ from engine.rule_settings import RuleSettingsError, merge_rules, validate_rules
 from plugin.admin.auth import admin_settings, open_admin_db, register_admin_guards
 from plugin.admin.experiment_assignment import DEFAULT_SNAPSHOTS
 from plugin.admin.owner_json import OwnerJSONError, parse_owner_json
+from plugin.admin.settings_forms import WIDGET_FORMAT_KEY
+from plugin.storefront.shop_display import WIDGET_FORMATS
 from serving.generations import bump_generation
 from storage.attribution import attributed_lines, attribution_window_hours
 from storage.experiments import (
     EXPERIMENT_CONTEXTS,
     HOLDOUT,
     MAX_VARIANTS,
+    PROFILE_KEYS,
     Experiment,
     ExperimentError,
     check_promotable,
@@ -57,7 +62,7 @@ from storage.shop_settings import get_shop_setting, set_shop_setting
 bp = Blueprint("admin_experiments", __name__, url_prefix="/admin/<shop>")
 register_admin_guards(bp)
 
-PROFILE_KEYS = ("weights", "rules")
+LIMIT_RANGE = (1, 24)  # what a variant may ask; serving still cuts it to the context's range
 METRIC_LABELS = {"ctr": "CTR", "conversion": "conversion rate", "revenue": "revenue per session"}
 
 
@@ -92,7 +97,39 @@ def parse_profile(text: str, variant: str) -> dict[str, Any]:
             validate_rules(profile["rules"])
         except RuleSettingsError as exc:
             raise ExperimentError(f"variant {variant!r}: {exc}") from exc
+    limit = profile.get("limit")
+    if limit is not None and (
+        not isinstance(limit, int)
+        or isinstance(limit, bool)
+        or not LIMIT_RANGE[0] <= limit <= LIMIT_RANGE[1]
+    ):
+        raise ExperimentError(
+            f"variant {variant!r}: items shown must be a whole number from {LIMIT_RANGE[0]} "
+            f"to {LIMIT_RANGE[1]}, got {limit!r}"
+        )
+    layout = profile.get("format")
+    if layout is not None and layout not in WIDGET_FORMATS:
+        raise ExperimentError(
+            f"variant {variant!r}: layout must be one of {list(WIDGET_FORMATS)}, got {layout!r}"
+        )
     return {k: v for k, v in profile.items() if v is not None}
+
+
+def presentation_fields(form: Any, n: int, variant: str) -> dict[str, Any]:
+    """A variant row's "items shown" and "layout" fields as profile keys ('' = unchanged)."""
+    fields: dict[str, Any] = {}
+    limit_text = form.get(f"variant{n}_limit", "").strip()
+    if limit_text:
+        try:
+            fields["limit"] = int(limit_text)
+        except ValueError:
+            raise ExperimentError(
+                f"variant {variant!r}: items shown must be a whole number, got {limit_text[:20]!r}"
+            ) from None
+    layout = form.get(f"variant{n}_format", "").strip()
+    if layout:
+        fields["format"] = layout
+    return fields
 
 
 def _share(raw: str, name: str, default: float) -> float:
@@ -111,7 +148,8 @@ def experiment_from_form(form: Any) -> dict[str, Any]:
     for n in range(1, MAX_VARIANTS + 1):
         name = form.get(f"variant{n}_name", "").strip()
         profile_text = form.get(f"variant{n}_profile", "")
-        if not name and not profile_text.strip():
+        shown = presentation_fields(form, n, name)
+        if not name and not profile_text.strip() and not shown:
             continue
         weight_text = form.get(f"variant{n}_weight", "").strip() or "1"
         try:
@@ -120,8 +158,13 @@ def experiment_from_form(form: Any) -> dict[str, Any]:
             raise ExperimentError(
                 f"variant {name!r} weight must be a number, got {weight_text[:40]!r}"
             ) from exc
+        profile = parse_profile(profile_text, name)
         variants.append(
-            {"name": name, "weight": weight, "profile": parse_profile(profile_text, name)}
+            {
+                "name": name,
+                "weight": weight,
+                "profile": parse_profile(json.dumps({**profile, **shown}), name),
+            }
         )
     return {
         "name": form.get("name", ""),
@@ -203,6 +246,7 @@ def _list_page(form: dict[str, str] | None = None) -> str:
         reports={e.experiment_id: experiment_report(db, e)[0] for e in experiments},
         contexts=EXPERIMENT_CONTEXTS,
         max_variants=MAX_VARIANTS,
+        widget_formats=WIDGET_FORMATS,
         form=form or {},
     )
 
@@ -306,8 +350,12 @@ def stop(shop: str, experiment_id: int) -> Response:
 def promoted_settings(db: sqlite_utils.Database, profile: dict[str, Any]) -> dict[str, Any]:
     """The shop's "weights"/"rules" with the profile merged over them exactly as serving merged
     it for the variant (serving.profile): weights key by key, rules section by section
-    and key by key, so promoting keeps the owner's other slots, blocks and pins."""
+    and key by key, so promoting keeps the owner's other slots, blocks and pins. A layout
+    becomes the shop's widget format. (An item count is the page's own data-limit or theme
+    block setting: the promotion message says so.)"""
     new: dict[str, Any] = {}
+    if profile.get("format"):
+        new[WIDGET_FORMAT_KEY] = profile["format"]
     if profile.get("weights"):
         new["weights"] = {**(get_shop_setting(db, "weights") or {}), **profile["weights"]}
     if profile.get("rules"):
@@ -345,4 +393,9 @@ def promote(shop: str, experiment_id: int) -> Response:
     except ExperimentError as exc:
         return _refused(experiment_id, exc)
     what = f"settings changed: {', '.join(changed)}" if changed else "no setting needed a change"
+    if profile.get("limit"):
+        what += (
+            f". Show {profile['limit']} items: set the widget's item count (theme block or "
+            "data-limit) to it"
+        )
     return _after_change(experiment_id, f"Promoted {variant_name!r}; {what}.")

@@ -179,7 +179,8 @@
     // The page's own data-title/data-format win; else the shop's choices from the admin.
     var shown = answer.widget || {};
     var title = attr(box, "title") || shown.title || "";
-    var fmt = attr(box, "format") || shown.format;
+    // ...except a display experiment's layout, which must be what its visitors see.
+    var fmt = shown.format_assigned ? shown.format : (attr(box, "format") || shown.format);
     fmt = fmt === "grid" || fmt === "carousel" ? fmt : "scroll";
     var exp = answer.experiment || null;
     var section = el("section", "shoprec shoprec-" + fmt);

@@ -93,7 +93,11 @@ def _recommend(params: RecommendationParams) -> dict[str, Any]:
     experiments: ExperimentServing = current_app.extensions[EXPERIMENTS_KEY]
     displays: ShopDisplays = current_app.extensions[DISPLAYS_KEY]
     answer = experiments.recommend(_service(), params)
-    answer["widget"] = displays.for_shop(params.shop).widget(params.slot)
+    widget = displays.for_shop(params.shop).widget(params.slot)
+    assigned = answer.pop("widget_format", None)
+    if assigned in WIDGET_FORMATS:  # a display experiment's layout wins over the page's
+        widget = {**widget, "format": assigned, "format_assigned": True}
+    answer["widget"] = widget
     return answer
 
 
@@ -210,7 +214,9 @@ def widget_html(context: str) -> Response:
         answer=answer,
         items=items,
         title=answer["widget"]["title"],
-        format=fmt if fmt in WIDGET_FORMATS else answer["widget"]["format"],
+        format=answer["widget"]["format"]
+        if answer["widget"].get("format_assigned") or fmt not in WIDGET_FORMATS
+        else fmt,
     )
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = _cache_control(params)

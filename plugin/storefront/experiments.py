@@ -3,8 +3,11 @@
 For a request with a visitor id, plugin.admin.experiment_assignment says which variant of the
 experiment running for the context the visitor is in. A holdout visitor gets no items at all
 (the widget then shows nothing: the baseline of the lift figure); any other variant is served
-with its profile (weights and rules) over the shop's own settings. The answer names the
-experiment, so the widget's links and beacons can carry the variant.
+with its profile over the shop's own settings: weights and rules (an algorithm test), an item
+count (a volume test: "limit", within the context's range) and a widget layout (a display
+test: "format", which the answer carries as "widget_format" and the widget obeys over the
+page's own data-format). The answer names the experiment, so the widget's links and beacons
+can carry the variant.
 
 Requests without a visitor id are never in an experiment (the variant could not be sticky)
 and cost nothing here.
@@ -12,6 +15,7 @@ and cost nothing here.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from typing import Any
@@ -19,6 +23,7 @@ from typing import Any
 import sqlite_utils
 
 from engine.errors import InputError
+from engine.slot_limits import clamp_limit
 from plugin.admin.experiment_assignment import Assignment, assignment_for
 from plugin.storefront.request_params import RecommendationParams
 from serving.cache import ShopReaders
@@ -64,8 +69,13 @@ class ExperimentServing:
         if assignment.holdout:
             answer = holdout_answer(params)
         else:
+            profile = dict(assignment.profile or {})
+            limit = profile.pop("limit", None)
+            layout = profile.pop("format", None)
+            if isinstance(limit, int) and not isinstance(limit, bool):
+                params = dataclasses.replace(params, limit=clamp_limit(params.context, limit))
             try:
-                answer = service.recommend(params, profile=assignment.profile)
+                answer = service.recommend(params, profile=profile or None)
             except InputError:
                 # A variant whose profile no longer validates must not take the widgets down;
                 # the visitor gets the shop's own list and is left out of the experiment.
@@ -76,6 +86,8 @@ class ExperimentServing:
                     extra={"shop": params.shop},
                 )
                 return service.recommend(params)
+            if isinstance(layout, str):
+                answer["widget_format"] = layout
         answer["experiment"] = {"id": assignment.experiment_id, "variant": assignment.variant}
         return answer
 

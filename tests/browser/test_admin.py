@@ -218,3 +218,46 @@ def test_a_click_winner_that_loses_revenue_is_flagged_and_not_offered(
     flagged = page.locator(f'tr[data-experiment="{experiment_id}"] .guardrail')
     assert flagged.inner_text() == "content: loses revenue"
     assert page.page_errors == []
+
+
+def test_owner_creates_a_volume_experiment_without_json(
+    page: Any, server: LiveServer, artifacts: Path
+) -> None:
+    from storage.experiments import assign_variant, get_experiment
+
+    log_in(page, server, artifacts)
+    page.goto(f"{server.url}/admin/{SHOP}/experiments")
+    form = page.locator("form#create-experiment")
+    form.locator('input[name="name"]').fill("Four or eight on home")
+    form.locator('select[name="context"]').select_option("home")
+    form.locator('input[name="variant1_name"]').fill("four")
+    form.get_by_label("variant 1 items shown").fill("4")
+    form.locator('input[name="variant2_name"]').fill("eight")
+    form.get_by_label("variant 2 items shown").fill("8")
+    with page.expect_navigation():
+        form.locator('button[type="submit"]').click()
+    assert "shows 8 items" in page.locator("#variants").inner_text()
+    with page.expect_navigation():
+        page.locator('form[action$="/start"] button').click()
+    page.screenshot(path=str(artifacts / "admin-experiment-volume.png"), full_page=True)
+    (row,) = query(
+        server, "SELECT experiment_id, variants FROM experiments WHERE name LIKE 'Four%'"
+    )
+    assert [v["profile"] for v in json.loads(row[1])] == [{"limit": 4}, {"limit": 8}]
+    db = open_shop_db(server.data_dir, SHOP, create=False)
+    try:
+        experiment = get_experiment(db, row[0])
+    finally:
+        db.close()
+    lengths = {}
+    for n in range(400):
+        arm = assign_variant(experiment, f"browser-visitor-{n}")
+        if arm in ("four", "eight") and arm not in lengths:
+            url = (
+                f"{server.url}/api/v1/recommendations?shop={SHOP}&context=home&limit=12"
+                f"&visitor_id=browser-visitor-{n}"
+            )
+            with urllib.request.urlopen(url, timeout=10) as response:
+                lengths[arm] = len(json.load(response)["items"])
+    assert lengths == {"four": 4, "eight": 8}
+    assert page.page_errors == []
