@@ -1,14 +1,19 @@
-"""The app shops install: the Flask app (`create_app`) and the `shoprec` CLI."""
+"""The app shops install: the Flask app (`create_app`) and the `shoprec` CLI.
+
+Flask is imported inside create_app: the CLI package lives under plugin/, and `shoprec --help`
+must not pay for the web stack.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 
@@ -22,6 +27,8 @@ def create_app(
         settings: the process settings; read from the environment when None.
         test_config: Flask config keys (TESTING, ...) applied last.
     """
+    from flask import Flask
+
     from plugin import health, metrics, metrics_scrape, shopify_install, webhooks
     from plugin.admin import (
         experiments as admin_experiments,

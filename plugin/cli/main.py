@@ -1,7 +1,9 @@
 """The `shoprec` command: a thin click group over the packages.
 
-Each family of commands lives in its own module (cli_import, cli_engine, cli_serve,
-cli_worker), loaded lazily, and receives the validated settings and shop name through `CliContext`.
+Each family of commands lives in its own module of plugin/cli/, imported only when its command
+runs, and receives the validated settings and shop name through `CliContext`. `shoprec --help`
+imports none of them (their one-line help is listed here, and a test keeps the two equal), so
+asking for help costs click and the settings, not pandas, scikit-learn and Flask.
 """
 
 from __future__ import annotations
@@ -13,9 +15,6 @@ from pathlib import Path
 import click
 
 from config import ConfigError, Settings, load_settings
-from plugin.log_format import configure_logging_once
-from storage.db import validate_shop_name
-from storage.errors import InvalidShopName
 
 
 @dataclass(frozen=True)
@@ -28,23 +27,60 @@ class CliContext:
 
 pass_cli = click.make_pass_decorator(CliContext)
 
-# Command name -> module defining it. Modules are imported only when their command runs (or
-# for --help), so `shoprec import` does not pay for scikit-learn and Flask at start-up.
-COMMAND_MODULES: dict[str, str] = {
-    "import": "plugin.cli.imports",
-    "train": "plugin.cli.engine_commands",
-    "evaluate": "plugin.cli.engine_commands",
-    "recommend": "plugin.cli.serve",
-    "serve": "plugin.cli.serve",
-    "demo": "plugin.cli.serve",
-    "worker": "plugin.cli.worker",
-    "campaigns": "plugin.cli.worker",
-    "connect": "plugin.cli.connect",
-    "sync": "plugin.cli.connect",
-    "admin": "plugin.cli.admin",
-    "privacy": "plugin.cli.privacy",
-    "identity": "plugin.cli.identity",
-    "schedule": "plugin.cli.schedule",
+# Command name -> (module defining it, its one-line help as `shoprec --help` lists it). Modules
+# are imported only when their command runs, so `shoprec import` does not pay for scikit-learn
+# and Flask, and `shoprec --help` pays for none of them.
+COMMAND_MODULES: dict[str, tuple[str, str]] = {
+    "admin": ("plugin.cli.admin", "Admin dashboard logins of the shop (--shop)."),
+    "campaigns": (
+        "plugin.cli.worker",
+        "Email campaign timers and deliveries: see what is pending or parked, re-drive.",
+    ),
+    "connect": (
+        "plugin.cli.connect",
+        "Connect the shop to a platform (WooCommerce; Shopify installs via /shopify/install).",
+    ),
+    "demo": (
+        "plugin.cli.serve",
+        "Generate the demo shop and its traffic (unless it has data), train it, add a 'demo'...",
+    ),
+    "evaluate": (
+        "plugin.cli.engine_commands",
+        "Temporal split of the shop's orders: metrics for every strategy side by side.",
+    ),
+    "identity": (
+        "plugin.cli.identity",
+        "Signed shopper identity of the shop (--shop): tokens, secret, API key, mode.",
+    ),
+    "import": (
+        "plugin.cli.imports",
+        "Import a CSV (plain or .gz) of products, orders or events into the shop.",
+    ),
+    "privacy": (
+        "plugin.cli.privacy",
+        "Data subject requests (export, erase) and event retention of the shop (--shop).",
+    ),
+    "recommend": (
+        "plugin.cli.serve",
+        "Print one recommendation list, as the storefront API would answer it.",
+    ),
+    "schedule": ("plugin.cli.schedule", "Periodic jobs per shop (needs REDIS_URL)."),
+    "serve": (
+        "plugin.cli.serve",
+        "Serve the web app (storefront API, widget, demo storefront) under gunicorn.",
+    ),
+    "sync": (
+        "plugin.cli.connect",
+        "Incremental/reconciliation sync of every platform the shop is connected to (the...",
+    ),
+    "train": (
+        "plugin.cli.engine_commands",
+        "Fit every model for the shop; print per-model time, size, and whether it is trusted.",
+    ),
+    "worker": (
+        "plugin.cli.worker",
+        "Run the RQ worker (with the scheduler) on the default, sync and email queues.",
+    ),
 }
 
 
@@ -57,9 +93,16 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands or cmd_name not in COMMAND_MODULES:
             return super().get_command(ctx, cmd_name)
-        module = importlib.import_module(COMMAND_MODULES[cmd_name])
+        module = importlib.import_module(COMMAND_MODULES[cmd_name][0])
         found: click.Command | None = next((c for c in module.COMMANDS if c.name == cmd_name), None)
         return found
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from COMMAND_MODULES' help lines, importing no command module."""
+        rows = [(name, COMMAND_MODULES[name][1]) for name in sorted(COMMAND_MODULES)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,6 +123,10 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, shop: str | None) -> None:
     """shoprec: self-hosted recommendations for Shopify and WooCommerce shops."""
+    from plugin.log_format import configure_logging_once
+    from storage.db import validate_shop_name
+    from storage.errors import InvalidShopName
+
     try:
         settings = load_settings(data_dir=data_dir, default_shop=shop)
         validate_shop_name(settings.default_shop)
