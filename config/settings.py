@@ -112,10 +112,11 @@ class Settings:
         "With REDIS_URL, /readyz needs an RQ worker heartbeat younger than this many seconds "
         "(an idle RQ worker beats about every 405 s).",
     )
-    secure_cookies: str = _setting(
-        "true",
+    secure_cookies: bool = _setting(
+        True,
         "SHOPREC_SECURE_COOKIES",
-        "Admin session cookie only over HTTPS; 'false' (exactly) for local development on http.",
+        "Admin session cookie only over HTTPS; false (0, false, no or off) for local "
+        "development on plain http.",
     )
     attribution_window_hours: int = _setting(
         24,
@@ -134,6 +135,8 @@ SETTINGS_SPEC: tuple[tuple[str, str, Any, str], ...] = tuple(
 )
 
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 LOG_FORMATS = ("text", "json")
 
 
@@ -159,6 +162,15 @@ def _convert(name: str, env: str, raw: str, kind: Any, problems: list[str], secr
         return number
     if kind in (Path, "Path"):
         return Path(raw)
+    if kind in (bool, "bool"):
+        word = raw.lower()
+        if word in TRUE_WORDS | FALSE_WORDS:
+            return word in TRUE_WORDS
+        problems.append(
+            f"{env} must be one of 1/true/yes/on or 0/false/no/off, but the current value is "
+            f"{shown}"
+        )
+        return None
     return raw
 
 

@@ -64,6 +64,12 @@ def set_inventory(db: sqlite_utils.Database, product_id: str, inventory: int | N
     return cursor.rowcount > 0
 
 
+def sample_product_ids(db: sqlite_utils.Database, n: int) -> list[str]:
+    """A few product ids of the catalog (for messages that show what an id looks like)."""
+    rows = db.execute("SELECT product_id FROM products ORDER BY product_id LIMIT ?", (n,))
+    return [str(row[0]) for row in rows]
+
+
 def get_products(
     db: sqlite_utils.Database, product_ids: Sequence[str]
 ) -> dict[str, dict[str, Any]]:

@@ -20,6 +20,10 @@ def test_train_prints_every_model(settings):
         assert name in result.output
     assert "trained in" in result.output
     assert (settings.shop_dir("demo") / "models" / "manifest.json").is_file()
+    stages = [line.split("] ", 1)[1] for line in result.stderr.splitlines()]
+    assert stages[0] == "reading the shop's orders, products and events..."
+    assert stages[1].startswith("validating and fitting the models on ")
+    assert stages[2] == "saving the models and switching serving to them..."
 
 
 def test_train_unknown_shop_is_one_line_error(settings):
@@ -35,7 +39,8 @@ def test_evaluate_json_and_table(settings):
     base = ["--data-dir", str(settings.data_dir), "evaluate", "--split-date", "2025-04-01"]
     result = CliRunner().invoke(cli, [*base, "--k", "5", "--json"])
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)  # stage lines go to stderr: stdout stays pure JSON
+    assert "fitting every model on the orders before 2025-04-01" in result.stderr
     assert set(payload["tasks"]["next_purchase"]) == {
         "popularity",
         "confidence",
@@ -59,3 +64,16 @@ def test_evaluate_rejects_bad_date(settings):
         cli, ["--data-dir", str(settings.data_dir), "evaluate", "--split-date", "01/09/2011"]
     )
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
+
+
+def test_evaluate_after_the_last_order_names_the_range_and_a_date_that_works(settings):
+    seed_store(settings)
+    base = ["--data-dir", str(settings.data_dir), "evaluate", "--split-date"]
+    late = CliRunner().invoke(cli, [*base, "2031-01-01"])
+    assert late.exit_code == 1
+    assert "--split-date 2031-01-01 is after the last order" in late.output
+    suggested = late.output.split("e.g. --split-date ", 1)[1].split(" ", 1)[0]
+    early = CliRunner().invoke(cli, [*base, "1999-01-01"])
+    assert early.exit_code == 1 and "on or before the first order" in early.output
+    works = CliRunner().invoke(cli, [*base, suggested, "--json"])
+    assert works.exit_code == 0, works.output

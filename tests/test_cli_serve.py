@@ -225,3 +225,27 @@ def test_demo_setup_adds_no_login_to_a_shop_it_did_not_make(trained_settings: Se
 def test_demo_keeps_a_configured_secret_key(trained_settings: Settings) -> None:
     configured = dataclasses.replace(trained_settings, secret_key="k" * 40)
     assert prepare_demo(configured, SHOP).settings.secret_key == "k" * 40
+
+
+def test_recommend_refuses_a_product_the_catalog_lacks(data_dir: Path, anchor: str) -> None:
+    result = run(data_dir, "recommend", "--context", "product", "--product", "no-such-id")
+    assert result.exit_code == 1
+    assert "no product 'no-such-id' in shop 'demo'" in result.output
+    assert "for example" in result.output and "import or sync" in result.output
+    known = run(data_dir, "recommend", "--context", "product", "--product", anchor)
+    assert known.exit_code == 0, known.output
+
+
+def test_serve_on_a_busy_port_is_one_clear_line(data_dir: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            cli, ["--data-dir", str(data_dir), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        )
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in result.output
+    assert "Traceback" not in result.output and "--port" in result.output

@@ -19,7 +19,7 @@ def test_defaults_load_from_empty_env() -> None:
 
 @pytest.mark.parametrize(("name", "env", "default", "help_text"), SETTINGS_SPEC)
 def test_every_env_var_binds(name: str, env: str, default: object, help_text: str) -> None:
-    value = {int: "7", float: "2.5"}.get(type(default), "https://example.test")
+    value = {int: "7", float: "2.5", bool: "False"}.get(type(default), "https://example.test")
     if name == "data_dir":
         value = "/srv/shoprec-data"
     if name == "log_level":
@@ -35,6 +35,20 @@ def test_every_env_var_binds(name: str, env: str, default: object, help_text: st
     )
     assert str(getattr(settings, name)) == value
     assert help_text
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("0", False), ("false", False), ("No", False), ("off", False), ("1", True), ("TRUE", True),
+     ("yes", True), ("on", True)],
+)  # fmt: skip
+def test_a_boolean_setting_reads_the_usual_words(raw: str, expected: bool) -> None:
+    assert load_settings({"SHOPREC_SECURE_COOKIES": raw}).secure_cookies is expected
+
+
+def test_a_boolean_setting_refuses_anything_else() -> None:
+    with pytest.raises(ConfigError, match="SHOPREC_SECURE_COOKIES must be one of 1/true/yes/on"):
+        load_settings({"SHOPREC_SECURE_COOKIES": "maybe"})
 
 
 def test_an_unknown_log_format_is_named() -> None:

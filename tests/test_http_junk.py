@@ -834,7 +834,7 @@ def harness(trained_demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -
         secret_key=TEST_SECRET,
         shopify_api_key=SHOPIFY_KEY,
         shopify_api_secret=SHOPIFY_SECRET,
-        secure_cookies="false",
+        secure_cookies=False,
     )
     add_admin_user(settings, SHOP)
     db = open_shop_db(data_dir, SHOP, create=False)

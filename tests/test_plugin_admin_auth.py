@@ -110,7 +110,7 @@ def test_secure_flag_can_be_turned_off_for_local_http(settings: Settings) -> Non
     import dataclasses
 
     add_admin_user(settings, "alpha")
-    app = make_admin_app(dataclasses.replace(settings, secure_cookies="false"))
+    app = make_admin_app(dataclasses.replace(settings, secure_cookies=False))
     response = log_in(app.test_client())
     assert "Secure" not in response.headers["Set-Cookie"]
 

@@ -11,3 +11,7 @@ class RedisNotConfigured(WorkerError):
 
 class UnknownQueue(WorkerError, ValueError):
     """A queue name that is not one of shoprec's queues."""
+
+
+class SplitOutsideOrders(WorkerError, ValueError):
+    """An evaluation split date that leaves no orders to fit on or none to test on."""

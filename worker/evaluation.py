@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
+
 from config import Settings
 from engine.evaluation import RULED, evaluate_split
+from worker.errors import SplitOutsideOrders
 from worker.training import load_training_data
 
 METRICS = {
@@ -88,9 +92,41 @@ def _label(metric: str, k: int) -> str:
     return metric
 
 
-def evaluate_shop(settings: Settings, shop: str, split: datetime, k: int = 10) -> EvaluationReport:
-    """Fit on the shop's data before `split`, score every strategy on the orders after it."""
+def check_split(purchases: pd.DataFrame, split: datetime) -> None:
+    """Refuse a split with no orders before it or none after it (the tables would be all zeros),
+    suggesting the date that keeps the newest fifth of the orders for testing."""
+    if not len(purchases):
+        raise SplitOutsideOrders("the shop has no orders to evaluate on: import orders first")
+    times = pd.to_datetime(purchases["created_at"], utc=True, format="ISO8601")
+    first, last = times.min(), times.max()
+    at = pd.Timestamp(split)
+    if first < at <= last:
+        return
+    suggested = times.quantile(0.8).date().isoformat()
+    side = "after the last order" if at > last else "on or before the first order"
+    raise SplitOutsideOrders(
+        f"--split-date {at.date().isoformat()} is {side}: the shop's orders run from "
+        f"{first.date().isoformat()} to {last.date().isoformat()}. Pick a date between them, "
+        f"e.g. --split-date {suggested} (the newest fifth of the orders for testing)."
+    )
+
+
+def evaluate_shop(
+    settings: Settings,
+    shop: str,
+    split: datetime,
+    k: int = 10,
+    progress: Callable[[str], None] | None = None,
+) -> EvaluationReport:
+    """Fit on the shop's data before `split`, score every strategy on the orders after it.
+
+    progress: told each stage as it starts (the CLI prints them: evaluation takes minutes).
+    """
+    say = progress or (lambda _stage: None)
     start = time.perf_counter()
+    say("reading the shop's orders, products and events")
     data = load_training_data(settings, shop)
+    check_split(data.purchases, split)
+    say(f"fitting every model on the orders before {split.date().isoformat()} and scoring them")
     results = evaluate_split(data, split, k)
     return EvaluationReport(shop, split, k, results, time.perf_counter() - start)

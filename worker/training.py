@@ -6,6 +6,7 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,17 +126,30 @@ def load_training_data(
     return data
 
 
-def train_shop(settings: Settings, shop: str, now: datetime | None = None) -> TrainReport:
+def train_shop(
+    settings: Settings,
+    shop: str,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> TrainReport:
     """Fit every model on the shop's store and swap the new artifacts in atomically.
 
     Files are written to a temp folder beside models/ and renamed into place, so a server
-    loading models never sees half a set.
+    loading models never sees half a set. progress: told each stage as it starts (the CLI
+    prints them, since training a large shop takes a minute or more).
     """
+    say = progress or (lambda _stage: None)
     start = time.perf_counter()
+    say("reading the shop's orders, products and events")
     data = load_training_data(settings, shop, now=now)
     loaded = time.perf_counter()
+    say(
+        f"validating and fitting the models on {len(data.purchases):,} order lines and "
+        f"{len(data.products):,} products"
+    )
     models = fit_shop_models(data)
     fitted = time.perf_counter()
+    say("saving the models and switching serving to them")
     target = models_dir(settings, shop)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".models-", dir=target.parent))

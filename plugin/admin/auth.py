@@ -298,7 +298,7 @@ def configure_admin_app(app: Flask) -> None:
     """App-wide admin setup: signed-cookie flags, session lifetime, the Jinja globals."""
     settings: Settings = app.extensions["settings"]
     app.config.update(
-        SESSION_COOKIE_SECURE=settings.secure_cookies != "false",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 import click
@@ -10,8 +11,21 @@ import click
 from engine.errors import EngineError
 from plugin.cli.main import CliContext, pass_cli
 from storage.errors import UnknownShop
+from worker.errors import SplitOutsideOrders
 from worker.evaluation import evaluate_shop
 from worker.training import train_shop
+
+
+class StageLines:
+    """Prints each stage of a long command to stderr as it starts, with the time since the
+    command began, so a minute of training is not a minute of silence (stdout stays the
+    report, so `--json` output can still be piped)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        click.echo(f"[{time.perf_counter() - self.start:6.1f} s] {stage}...", err=True)
 
 
 @click.command(name="train")
@@ -23,7 +37,7 @@ def train_command(cli_ctx: CliContext) -> None:
     together) is marked NO with the reason; its blend weight moves to content and trending.
     """
     try:
-        report = train_shop(cli_ctx.settings, cli_ctx.shop)
+        report = train_shop(cli_ctx.settings, cli_ctx.shop, progress=StageLines())
     except (UnknownShop, EngineError) as exc:
         raise click.ClickException(str(exc)) from exc
     for line in report.lines():
@@ -62,8 +76,8 @@ def evaluate_command(cli_ctx: CliContext, split_date: datetime, k: int, as_json:
     2+ items. Both: catalog coverage, category diversity, novelty (mean popularity rank).
     """
     try:
-        report = evaluate_shop(cli_ctx.settings, cli_ctx.shop, split_date, k)
-    except (UnknownShop, EngineError) as exc:
+        report = evaluate_shop(cli_ctx.settings, cli_ctx.shop, split_date, k, progress=StageLines())
+    except (UnknownShop, EngineError, SplitOutsideOrders) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))

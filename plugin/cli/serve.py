@@ -10,8 +10,10 @@ through serving.service.RecommendationService with the same validation.
 
 from __future__ import annotations
 
+import errno
 import json
 import secrets
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -34,7 +36,7 @@ from plugin.storefront.request_params import parse_recommendation_query
 from plugin.storefront.shop_display import FORMAT_KEY, TITLES_KEY, display_from_settings
 from serving.service import FALLBACK_NEWEST, FALLBACK_POPULAR, build_service
 from storage.admin_users import has_admin_user, set_admin_password
-from storage.catalog import count_products
+from storage.catalog import count_products, get_products, sample_product_ids
 from storage.db import open_shop_db
 from storage.orders import popular_products
 from storage.shop_settings import get_shop_setting
@@ -88,12 +90,34 @@ def recommend(
     except ApiError as exc:
         hint = " (import data or run `shoprec demo` first)" if exc.code == "unknown_shop" else ""
         raise click.ClickException(f"{exc}{hint}") from exc
+    _check_known_products(cli_ctx.settings, params.shop, params.product_ids)
     answer = service.recommend(params)
     answer["widget"] = _widget_display(cli_ctx.settings, params.shop, params.slot)
     if as_json:
         click.echo(json.dumps(answer, indent=2))
         return
     _echo_answer(answer)
+
+
+def _check_known_products(settings: Settings, shop: str, product_ids: tuple[str, ...]) -> None:
+    """Refuse product ids the catalog does not hold: the storefront answers them with best
+    sellers (a page may show a product shoprec has not synced yet), but at the command line
+    that silently hides a typo."""
+    if not product_ids:
+        return
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        known = get_products(db, list(product_ids))
+        sample = sample_product_ids(db, 3)
+    finally:
+        db.close()
+    unknown = [pid for pid in product_ids if pid not in known]
+    if unknown:
+        raise click.ClickException(
+            f"no product {', '.join(repr(p) for p in unknown)} in shop {shop!r}'s catalog. "
+            f"Use a product id from the shop's catalog (for example {', '.join(sample)}), or "
+            "import or sync the products first."
+        )
 
 
 def _widget_display(settings: Settings, shop: str, slot: str) -> dict[str, str]:
@@ -146,6 +170,24 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
         return self.application
 
 
+def check_port_free(host: str, port: int) -> None:
+    """One clear line when the address is taken, instead of gunicorn's five retries and
+    tracebacks. (A race with another program after this check still ends in gunicorn's own
+    error: the check is for the usual case, a second `shoprec serve` or a forgotten one.)"""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise click.ClickException(
+                    f"port {port} on {host} is already in use (another shoprec serve, or "
+                    f"another program): stop it, or serve on a free port with --port"
+                ) from None
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
 def run_server(
     settings: Settings,
     host: str,
@@ -156,6 +198,7 @@ def run_server(
 ) -> None:
     """Serve create_app(settings) with gunicorn (counters summed over its workers in
     /metrics), or with werkzeug when `dev` (one process: its own counters)."""
+    check_port_free(host, port)
     if not dev:
         prepare_multiprocess_dir()  # before the app's metrics are made
     app = create_app(settings, app_config)
@@ -286,7 +329,7 @@ def prepare_demo(
     if not settings.secret_key:
         settings = replace(settings, secret_key=secrets.token_hex(32))
         lines.append("admin sessions: signed with a random key for this run only")
-    settings = replace(settings, secure_cookies="false")  # the demo serves plain http
+    settings = replace(settings, secure_cookies=False)  # the demo serves plain http
     db = open_shop_db(settings.data_dir, shop)
     try:
         generated = _fill_demo_shop(db, shop, seed, sizes or {}, traffic, lines)
