@@ -216,6 +216,15 @@ class ShopReaders:
                 self._memo.popitem(last=False)
             return value
 
+    def close(self) -> None:
+        """Close every shop's read connection and forget the memos (a short-lived owner,
+        such as a worker job, calls this when done)."""
+        with self._lock:
+            for db in self._dbs.values():
+                db.close()
+            self._dbs.clear()
+            self._memo.clear()
+
 
 class ExpiringValues(Generic[V]):
     """Per-shop values that expire after `ttl_s` seconds (an explicit, testable cache).

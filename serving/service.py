@@ -128,6 +128,11 @@ class RecommendationService:
         """Whether the shop has a store on disk."""
         return shop_exists(self.settings.data_dir, shop)
 
+    def close(self) -> None:
+        """Close the service's store connections (for owners shorter-lived than a process)."""
+        self._readers.close()
+        self._connections.close()
+
     def recommend(
         self, params: RecommendationParams, *, profile: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
@@ -406,7 +411,19 @@ class RecommendationService:
         return items
 
 
-def build_service(settings: Settings) -> RecommendationService:
-    """The service wired to the real model folders and loader and the serving cache."""
+def build_service(
+    settings: Settings, now: datetime | None = None, shared_cache: bool = True
+) -> RecommendationService:
+    """The service wired to the real model folders and loader and the serving cache.
+
+    now: a fixed moment to answer at (a campaign block built for its timer's time) instead of
+    the clock. shared_cache: False for callers whose every list is one shopper's (pushed
+    email blocks), which would only fill the cache that storefront answers share.
+    """
     cache = ModelCache(partial(models_dir, settings), load_shop_models)
-    return RecommendationService(settings, cache, serving_cache=ServingCache(settings))
+    return RecommendationService(
+        settings,
+        cache,
+        today=(lambda: now) if now is not None else None,
+        serving_cache=ServingCache(settings) if shared_cache else None,
+    )

@@ -213,3 +213,45 @@ def test_a_pushed_block_keeps_the_owners_pin_and_the_category_spread(
     db.close()
     assert after[0] == pinned  # a soft rule: the worker used to apply only the hard ones
     assert len(set(categories)) >= 3 and len(after) >= 4
+
+
+def _pulled_items(settings: Settings, customer_id: str) -> list[str]:
+    """The ids in the shopper's pulled post-purchase block (the signed URL an email platform
+    fetches), asked of the web app now."""
+    from email_blocks.assembly import block_url
+    from plugin import create_app
+
+    client = create_app(settings=settings, test_config={"TESTING": True}).test_client()
+    path = block_url("", settings.secret_key, "demo", "post_purchase", customer_id, fmt="json")
+    answer = client.get(path)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return [item["product_id"] for item in answer.get_json()["items"]]
+
+
+def test_a_pushed_block_is_the_pulled_block_and_both_follow_the_owners_weights(
+    settings: Settings, redis_conn
+) -> None:
+    from campaign_factories import CUSTOMER
+
+    from storage.shop_settings import set_shop_setting
+    from worker.queues import QUEUE_EMAIL, get_queue
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    db, queue = _subscribed(settings), get_queue(QUEUE_EMAIL, redis_conn)
+
+    def pushed(order_id: str) -> list[str]:
+        order = add_order(db, order_id, now - days(7))
+        timer = schedule_after_order(db, queue, "demo", order, now=now - days(7))["scheduled"][0]
+        fired = fire_timer(settings, db, "demo", timer, now=now)
+        return json.loads(get_delivery(db, fired["delivery_id"])["summary"])["items"]
+
+    first = pushed("o-1")
+    assert first == _pulled_items(settings, CUSTOMER)
+    # The owner's weights reach both (a pushed block used to ignore them).
+    set_shop_setting(
+        db, "weights", {"email/because_you_bought": {"popularity": 1.0}}, changed_by="test"
+    )
+    weighted = pushed("o-2")
+    db.close()
+    assert weighted != first
+    assert weighted == _pulled_items(settings, CUSTOMER)

@@ -4,9 +4,9 @@
 scheduled -> fired, so two runs cannot both go on), re-checks the condition the timer was set
 for (a purchase since the views, a newer order, an unsubscribe or a redaction each skip it
 with the reason), builds the block from the catalog as it is *now* (email_blocks.assembly
-over worker.campaign_recs), renders it, stores one delivery under an idempotency key and
-pushes it (worker/push.py), scheduling a retry job only when the platform is throttling or
-down. The provider and its options come from the shop's
+over the serving package's service, as a pulled block is), renders it, stores one delivery
+under an idempotency key and pushes it (worker/push.py), scheduling a retry job only when
+the platform is throttling or down. The provider and its options come from the shop's
 "campaigns" setting; the keys from Settings.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Mapping
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,14 +32,14 @@ from email_blocks.blocks import EmailBlock, block_kind
 from email_blocks.campaign_settings import CampaignSettings, CampaignSettingsError, PushSettings
 from email_blocks.render import build_environment, render_block_html, render_block_text
 from email_blocks.signing import SigningUnavailable, shop_key
+from serving.email_lists import service_recommender
+from serving.service import build_service
 from storage.campaign_timers import firing, get_timer, skip_fired_timer_in
 from storage.catalog import get_products, unavailable_product_ids
 from storage.clock import to_iso
 from storage.customers import get_customer
-from storage.db import models_dir
 from storage.deliveries import create_delivery_in
 from storage.events import last_viewed_product
-from worker.campaign_recs import store_recommender
 from worker.push import (
     PUSH_JOB,
     PUSH_RETRY_INTERVALS_S,
@@ -246,8 +247,11 @@ def build_delivery(
     kind = block_kind(timer["campaign"])
     unavailable = frozenset(unavailable_product_ids(db, to_iso(now)[:10]))
     ctx = BlockContext(shop, kind, customer, _anchor(db, timer), unavailable)
-    recommend = store_recommender(db, models_dir(settings, shop), now)
-    block, _ = assemble_block(ctx, recommend, settings.public_url, settings.secret_key)
+    # The storefront's own service, at the timer's moment: a pushed block is the block the
+    # same shopper's signed pull URL would give (owner's weights, rules, exclusions).
+    with closing(build_service(settings, now=now, shared_cache=False)) as service:
+        recommend = service_recommender(service, shop)
+        block, _ = assemble_block(ctx, recommend, settings.public_url, settings.secret_key)
     html = render_block_html(block, _env())
     text = render_block_text(block, _env())
     pull_url = block_url(

@@ -28,11 +28,12 @@ from email_blocks.assembly import (
     assemble_block,
     with_utm,
 )
-from email_blocks.blocks import BLOCK_KINDS, BlockKind, EmailBlock, ListSpec
+from email_blocks.blocks import BLOCK_KINDS, BlockKind, EmailBlock
 from email_blocks.render import build_environment, render_block_html, render_block_text
 from email_blocks.signing import SigningUnavailable, verify_params
 from plugin.errors import ApiError
-from plugin.storefront.request_params import RecommendationParams, check_id, check_shop
+from plugin.storefront.request_params import check_id, check_shop
+from serving.email_lists import service_recommender
 from serving.service import RecommendationService
 from storage.catalog import get_products, unavailable_product_ids
 from storage.clock import utc_now_iso
@@ -137,28 +138,7 @@ def _anchor(shop: str, kind: BlockKind, customer_id: str) -> dict[str, Any] | No
 
 def _recommend(shop: str) -> Recommend:
     """The assembly's `recommend`, answered by the app's RecommendationService."""
-    service = _service()
-
-    def recommend(
-        spec: ListSpec,
-        anchor_id: str | None,
-        customer_id: str | None,
-        exclude: tuple[str, ...],
-        limit: int,
-    ) -> tuple[list[dict[str, Any]], str]:
-        params = RecommendationParams(
-            shop=shop,
-            context=spec.context,
-            slot=spec.slot,
-            product_ids=(anchor_id,) if spec.anchored and anchor_id else (),
-            customer_id=customer_id,
-            limit=limit,
-            exclude_ids=exclude,
-        )
-        answer = service.recommend(params)
-        return answer["items"], answer["request_id"]
-
-    return recommend
+    return service_recommender(_service(), shop)
 
 
 def _unavailable_now(shop: str) -> frozenset[str]:
