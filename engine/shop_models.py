@@ -178,6 +178,9 @@ class ShopModels:
             self.taste.customer_row(request.customer_id)
         )
         allowed = self._allowed(request, anchors)
+        if request.slot == "for_you":
+            # What the shopper already owns is not a discovery (engine.taste.Taste.bought).
+            allowed[self.taste.bought_by(self.taste.customer_row(request.customer_id))] = False
         if request.slot == "because_you_bought" and not anchors.size:
             # Complements of the LAST order, not of everything ever bought.
             last = self.taste.last_order_of(self.taste.customer_row(request.customer_id))

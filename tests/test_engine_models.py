@@ -236,3 +236,25 @@ def test_fitted_fbt_scores_stay_descending_so_the_blend_keeps_the_coverage_order
     both = (rules.pair_indices[:, 1:] >= 0) & (rules.pair_indices[:, :-1] >= 0)
     assert both.any()
     assert (np.diff(rules.pair_score, axis=1)[both] <= 0).all()
+
+
+def test_for_you_leaves_out_everything_the_shopper_bought_without_being_told(tmp_path):
+    from engine.shop_artifacts import load_shop_models, save_shop_models
+
+    data = training_data()
+    models = fit_shop_models(data)
+    bought = set(data.purchases.loc[data.purchases["customer_id"] == "c1", "product_id"])
+    assert len(bought) >= 2
+    save_shop_models(models, tmp_path)
+    for served in (models, load_shop_models(tmp_path)):
+        for context in ("home", "email"):
+            request = RecommendationRequest(context, "for_you", customer_id="c1", limit=12)
+            shown = {r.product_id for r in served.recommend(request)}
+            assert shown and not shown & bought
+    # A list that is not a discovery list keeps them (a complement may be re-bought).
+    fbt = models.recommend(
+        RecommendationRequest(
+            "product", "frequently_bought_together", product_ids=(ANCHOR_A,), customer_id="c1"
+        )
+    )
+    assert {r.product_id for r in fbt} & bought
