@@ -431,7 +431,7 @@ def main() -> int:
     print(f"{'served list':<28}{'cases':>7}{'HR':>8}{'NDCG':>8}{'coverage':>10}")
     for label, m in ((f"product FBT @{FBT_K}", fbt), (f"home for_you @{NDCG_K}", home)):
         print(
-            f"{label:<28}{int(m['cases']):>7}{m['hr']:>8.3f}{m['ndcg']:>8.3f}{m['coverage']:>10.3f}"
+            f"{label:<28}{int(m['cases']):>7}{m['hr']:>8.4f}{m['ndcg']:>8.4f}{m['coverage']:>10.4f}"
         )
     print(
         f"reproduce: PYTHONPATH=. python -P bench/served_eval.py {args.dataset} "

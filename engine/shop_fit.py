@@ -94,7 +94,11 @@ def fit_shop_models(
     newness = newness_of(_created_at(data, items), data.now)
     popularity, t_pop = _timed(lambda: fit_popularity(inter, items, newness))
     collaborative, t_col = _timed(lambda: fit_collaborative(inter))
-    rules, t_rules = _timed(lambda: fit_association(inter, min_count=validation.rules_floor))
+    rules, t_rules = _timed(
+        lambda: fit_association(
+            inter, min_count=validation.rules_floor, cover_discount=validation.cover_discount
+        )
+    )
     taste, t_taste = _timed(lambda: fit_taste(inter, side=features.matrix))
     report = {**validation.report, "seconds": round(t_valid, 2)}
     models = ShopModels(

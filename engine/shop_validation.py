@@ -11,8 +11,9 @@ on its own (content over meaningless titles) gets weight 0 with the figures that
 The built-in mix stays unless another beats it by MIN_GAIN and two paired standard errors,
 so a shop the defaults already suit keeps them; among the mixes that do, those within half a
 standard error of the best count as equal and the one nearest the built-in weights wins.
-The rules' support floor is chosen the same way. Too few held-out cases: the built-in
-weights, and why.
+The rules' support floor is chosen the same way, and so is how the plain co-purchase table
+ranks an item's complements: by confidence, or by soft coverage of the item's baskets
+(engine.pair_coverage.soft_cover_order). Too few held-out cases: the built-in weights, and why.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from engine.association import auto_min_count
 from engine.blend import DEFAULT_WEIGHTS, SOURCES
 from engine.blend_search import HeldOut, MixScores, score_mixes, weight_grid
 from engine.holdout import Query, split_at
+from engine.pair_coverage import SOFT_COVER_DISCOUNTS
 from engine.shop_models import ShopModels
 from engine.training_data import TrainingData
 
@@ -76,6 +78,7 @@ class Validation:
     learned: dict[str, dict[str, float]] = field(default_factory=dict)
     rules_floor: int | None = None
     report: dict[str, Any] = field(default_factory=dict)
+    cover_discount: float = 1.0  # 1.0: the plain table ranks by confidence
 
 
 def holdout_moment(data: TrainingData) -> datetime | None:
@@ -113,6 +116,7 @@ def validate_shop(
     learned: dict[str, dict[str, float]] = {}
     report: dict[str, Any] = {"holdout_from": moment.isoformat()}
     floor: int | None = None
+    discount = 1.0
     for key, search in SEARCHES.items():
         queries = HeldOut.of(models.item_ids, _sample(held[search.task]))
         if len(held[search.task]) < MIN_QUERIES[search.task]:
@@ -126,13 +130,16 @@ def validate_shop(
         if search.task == "fbt":
             floor, floor_rows = _choose_floor(models, queries, search, floors, data)
             slot_models = replace(models, rules=models.rules.at_floor(floor))
+            discount, cover_rows = _choose_cover(slot_models, queries, search)
+            slot_models = replace(slot_models, rules=slot_models.rules.soft_covered(discount))
         chosen, slot_report = _search_slot(slot_models, queries, key, search)
         if search.task == "fbt":
             slot_report["support_floor"] = {"chosen": floor, "tried": floor_rows}
+            slot_report["cover_discount"] = {"chosen": discount, "tried": cover_rows}
         report[key] = slot_report
         if chosen is not None:
             learned[key] = chosen
-    return Validation(learned, floor, report)
+    return Validation(learned, floor, report, discount)
 
 
 def _sample(queries: tuple[Query, ...]) -> list[Query]:
@@ -171,6 +178,22 @@ def _choose_floor(
     top = max(floors, key=lambda f: (best[f], f == auto))
     chosen = top if best[top] > best[auto] * (1 + MIN_GAIN) else auto
     return chosen, rows
+
+
+def _choose_cover(
+    models: ShopModels, held: HeldOut, search: SlotSearch
+) -> tuple[float, list[dict[str, float]]]:
+    """How the plain table ranks complements: plain confidence (discount 1.0) unless a soft
+    basket cover's best coarse mix beats its best by half of MIN_GAIN."""
+    mixes = weight_grid(search.sources, COARSE_STEP)
+    rows, best = [], {}
+    for discount in SOFT_COVER_DISCOUNTS:
+        variant = replace(models, rules=models.rules.soft_covered(discount))
+        scores = score_mixes(variant, held, mixes, (), search.metric, search.k)
+        best[discount] = float(scores.metric.max())
+        rows.append({"discount": discount, search.metric: round(best[discount], 4)})
+    top = max(SOFT_COVER_DISCOUNTS, key=lambda d: (best[d], d))
+    return (top if best[top] > best[1.0] * (1 + MIN_GAIN / 2) else 1.0), rows
 
 
 def _search_slot(
