@@ -85,7 +85,11 @@ def fit_shop_models(
     validation, t_valid = _timed(
         lambda: (
             validate_shop(
-                data, lambda prefix, floor: _fit_prefix(prefix, floor, items, features, content)
+                data,
+                lambda prefix, floor: _fit_prefix(prefix, floor, items, features, content),
+                lambda prefix, lam: fit_taste(
+                    prepare_interactions(prefix, items), lam=lam, side=features.matrix
+                ),
             )
             if validate
             else Validation(report={"status": "not validated"})
@@ -99,7 +103,9 @@ def fit_shop_models(
             inter, min_count=validation.rules_floor, cover_discount=validation.cover_discount
         )
     )
-    taste, t_taste = _timed(lambda: fit_taste(inter, side=features.matrix))
+    taste, t_taste = _timed(
+        lambda: fit_taste(inter, lam=validation.taste_lambda, side=features.matrix)
+    )
     report = {**validation.report, "seconds": round(t_valid, 2)}
     models = ShopModels(
         items,

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ from engine.blend_search import HeldOut, MixScores, score_mixes, weight_grid
 from engine.holdout import Query, split_at
 from engine.pair_coverage import SOFT_COVER_DISCOUNTS
 from engine.shop_models import ShopModels
+from engine.taste import DEFAULT_LAMBDA, LAMBDAS, Taste
 from engine.training_data import TrainingData
 
 HOLDOUT_SHARE = 0.12
@@ -79,6 +81,7 @@ class Validation:
     rules_floor: int | None = None
     report: dict[str, Any] = field(default_factory=dict)
     cover_discount: float = 1.0  # 1.0: the plain table ranks by confidence
+    taste_lambda: float = DEFAULT_LAMBDA  # EASE's L2 strength
 
 
 def holdout_moment(data: TrainingData) -> datetime | None:
@@ -98,13 +101,17 @@ def holdout_moment(data: TrainingData) -> datetime | None:
 
 
 def validate_shop(
-    data: TrainingData, fit_prefix: Callable[[TrainingData, int], ShopModels]
+    data: TrainingData,
+    fit_prefix: Callable[[TrainingData, int], ShopModels],
+    taste_at: Callable[[TrainingData, float], Taste] | None = None,
 ) -> Validation:
     """Choose the shop's blend weights on its newest orders (see the module docstring).
 
     fit_prefix: fits the models on the older orders, rules at the given support floor (the
     lowest tried; validation derives the others) with their plain table; the tables
     validation does not score may be left empty.
+    taste_at: fits taste on the older orders at another EASE strength (engine.taste.LAMBDAS
+    are tried for for_you); None keeps the built-in one.
     """
     moment = holdout_moment(data)
     if moment is None:
@@ -116,7 +123,7 @@ def validate_shop(
     learned: dict[str, dict[str, float]] = {}
     report: dict[str, Any] = {"holdout_from": moment.isoformat()}
     floor: int | None = None
-    discount = 1.0
+    discount, lam = 1.0, DEFAULT_LAMBDA
     for key, search in SEARCHES.items():
         queries = HeldOut.of(models.item_ids, _sample(held[search.task]))
         if len(held[search.task]) < MIN_QUERIES[search.task]:
@@ -132,14 +139,21 @@ def validate_shop(
             slot_models = replace(models, rules=models.rules.at_floor(floor))
             discount, cover_rows = _choose_cover(slot_models, queries, search)
             slot_models = replace(slot_models, rules=slot_models.rules.soft_covered(discount))
+        lam_rows: list[dict[str, float]] = []
+        if search.task == "next_purchase" and taste_at is not None:
+            lam, lam_rows, slot_models = _choose_lambda(
+                models, queries, search, partial(taste_at, parts.train)
+            )
         chosen, slot_report = _search_slot(slot_models, queries, key, search)
         if search.task == "fbt":
             slot_report["support_floor"] = {"chosen": floor, "tried": floor_rows}
             slot_report["cover_discount"] = {"chosen": discount, "tried": cover_rows}
+        if lam_rows:
+            slot_report["taste_lambda"] = {"chosen": lam, "tried": lam_rows}
         report[key] = slot_report
         if chosen is not None:
             learned[key] = chosen
-    return Validation(learned, floor, report, discount)
+    return Validation(learned, floor, report, discount, lam)
 
 
 def _sample(queries: tuple[Query, ...]) -> list[Query]:
@@ -194,6 +208,23 @@ def _choose_cover(
         rows.append({"discount": discount, search.metric: round(best[discount], 4)})
     top = max(SOFT_COVER_DISCOUNTS, key=lambda d: (best[d], d))
     return (top if best[top] > best[1.0] * (1 + MIN_GAIN / 2) else 1.0), rows
+
+
+def _choose_lambda(
+    models: ShopModels, held: HeldOut, search: SlotSearch, refit: Callable[[float], Taste]
+) -> tuple[float, list[dict[str, float]], ShopModels]:
+    """EASE's strength: the built-in one unless another's best coarse mix beats its best by
+    MIN_GAIN; with the models to search the slot's weights on."""
+    mixes = weight_grid(search.sources, COARSE_STEP)
+    rows, best, variants = [], {}, {}
+    for lam in LAMBDAS:
+        variant = models if lam == DEFAULT_LAMBDA else replace(models, taste=refit(lam))
+        scores = score_mixes(variant, held, mixes, (), search.metric, search.k)
+        best[lam], variants[lam] = float(scores.metric.max()), variant
+        rows.append({"lambda": lam, search.metric: round(best[lam], 4)})
+    top = max(LAMBDAS, key=lambda v: (best[v], v == DEFAULT_LAMBDA))
+    chosen = top if best[top] > best[DEFAULT_LAMBDA] * (1 + MIN_GAIN) else DEFAULT_LAMBDA
+    return chosen, rows, variants[chosen]
 
 
 def _search_slot(

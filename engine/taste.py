@@ -27,6 +27,10 @@ from engine.training_data import Interactions, ItemSpace
 
 MIN_CUSTOMERS_WITH_PAIRS = 10
 DEFAULT_MAX_ITEMS = 3000
+# EASE's L2 strength: the built-in one, and the ones validation also tries per shop
+# (engine.shop_validation): a shop of a few thousand wholesale histories wants more.
+DEFAULT_LAMBDA = 500.0
+LAMBDAS = (250.0, 500.0, 1000.0)
 SIDE_WEIGHT = 5.0  # beta: one shared term weighs like beta^2 x (1 / doc lengths) customers
 CUSTOMER_HALF_LIFE_DAYS = 90.0
 VIEW_WEIGHT = 0.3
@@ -182,7 +186,7 @@ def last_orders(inter: Interactions) -> sp.csr_matrix:
 
 def fit_taste(
     inter: Interactions,
-    lam: float = 500.0,
+    lam: float = DEFAULT_LAMBDA,
     max_items: int = DEFAULT_MAX_ITEMS,
     side: sp.csr_matrix | None = None,
     side_weight: float = SIDE_WEIGHT,
