@@ -143,3 +143,14 @@ def fit_content(
         block = (matrix[start:stop] @ transposed).toarray().astype(np.float32)
         indices[start:stop], scores[start:stop] = top_k_dense_rows(block, k, start)
     return ContentModel(Neighbours(indices, scores), described)
+
+
+def fit_embedding_content_model(
+    data: TrainingData, items: ItemSpace, k: int = DEFAULT_K
+) -> ContentModel | None:
+    """The same neighbours over sentence embeddings (engine.content_embeddings), or None
+    when the optional model is not installed (training then keeps TF-IDF)."""
+    from engine.content_embeddings import fit_embedding_content  # optional: torch behind it
+
+    fitted = fit_embedding_content(item_documents(data, items), k)
+    return None if fitted is None else ContentModel(*fitted)

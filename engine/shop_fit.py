@@ -18,12 +18,18 @@ import pandas as pd
 from engine.association import fit_association
 from engine.blend import validate_weights
 from engine.collaborative import Collaborative, fit_collaborative
-from engine.content import ContentModel, ItemFeatures, fit_content, item_features
+from engine.content import (
+    ContentModel,
+    ItemFeatures,
+    fit_content,
+    fit_embedding_content_model,
+    item_features,
+)
 from engine.neighbours import Neighbours
 from engine.popularity import NEW_DAYS, fit_popularity, newness_of
 from engine.shop_artifacts import model_arrays
 from engine.shop_models import ModelSummary, ShopModels
-from engine.shop_validation import Validation, validate_shop
+from engine.shop_validation import Validation, holdout_moment, validate_shop
 from engine.taste import fit_taste
 from engine.training_data import ItemSpace, TrainingData, build_item_space, prepare_interactions
 
@@ -82,6 +88,12 @@ def fit_shop_models(
     prep = time.perf_counter() - start
     features, t_features = _timed(lambda: item_features(data, items))
     content, t_content = _timed(lambda: fit_content(data, items, features=features))
+    contents = {"tfidf": content}
+    if validate and holdout_moment(data) is not None:  # only a validated shop can choose
+        embedded, t_embed = _timed(lambda: fit_embedding_content_model(data, items))
+        t_content += t_embed
+        if embedded is not None:
+            contents["embeddings"] = embedded
     validation, t_valid = _timed(
         lambda: (
             validate_shop(
@@ -90,11 +102,13 @@ def fit_shop_models(
                 lambda prefix, lam: fit_taste(
                     prepare_interactions(prefix, items), lam=lam, side=features.matrix
                 ),
+                contents,
             )
             if validate
             else Validation(report={"status": "not validated"})
         )
     )
+    content = contents[validation.content_model]
     newness = newness_of(_created_at(data, items), data.now)
     popularity, t_pop = _timed(lambda: fit_popularity(inter, items, newness))
     collaborative, t_col = _timed(lambda: fit_collaborative(inter))
@@ -122,6 +136,12 @@ def fit_shop_models(
     arrays = model_arrays(models)
     trusted = models.trusted()
     why = _why(models)
+    why["content"] += (
+        ", by sentence embeddings"
+        if validation.content_model == "embeddings"
+        else ", by TF-IDF"
+        + ("" if "embeddings" in contents or not validate else " (embeddings not installed)")
+    )
     seconds = {
         "popularity": t_pop + prep,
         "collaborative": t_col,

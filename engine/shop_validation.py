@@ -30,6 +30,7 @@ import pandas as pd
 from engine.association import auto_min_count
 from engine.blend import DEFAULT_WEIGHTS, SOURCES
 from engine.blend_search import HeldOut, MixScores, score_mixes, weight_grid
+from engine.content import ContentModel
 from engine.holdout import Query, split_at
 from engine.pair_coverage import SOFT_COVER_DISCOUNTS
 from engine.shop_models import ShopModels
@@ -82,6 +83,7 @@ class Validation:
     report: dict[str, Any] = field(default_factory=dict)
     cover_discount: float = 1.0  # 1.0: the plain table ranks by confidence
     taste_lambda: float = DEFAULT_LAMBDA  # EASE's L2 strength
+    content_model: str = "tfidf"  # which content neighbours serve (tfidf or embeddings)
 
 
 def holdout_moment(data: TrainingData) -> datetime | None:
@@ -104,6 +106,7 @@ def validate_shop(
     data: TrainingData,
     fit_prefix: Callable[[TrainingData, int], ShopModels],
     taste_at: Callable[[TrainingData, float], Taste] | None = None,
+    contents: Mapping[str, ContentModel] | None = None,
 ) -> Validation:
     """Choose the shop's blend weights on its newest orders (see the module docstring).
 
@@ -112,6 +115,9 @@ def validate_shop(
     validation does not score may be left empty.
     taste_at: fits taste on the older orders at another EASE strength (engine.taste.LAMBDAS
     are tried for for_you); None keeps the built-in one.
+    contents: content models to choose between by name ("tfidf" first, the one fit_prefix
+    uses; "embeddings" when installed); the first stays unless another's best coarse
+    mixes score better by half of MIN_GAIN on average over the validated slots.
     """
     moment = holdout_moment(data)
     if moment is None:
@@ -124,9 +130,18 @@ def validate_shop(
     report: dict[str, Any] = {"holdout_from": moment.isoformat()}
     floor: int | None = None
     discount, lam = 1.0, DEFAULT_LAMBDA
+    held_out = {
+        key: HeldOut.of(models.item_ids, _sample(held[search.task]))
+        for key, search in SEARCHES.items()
+        if len(held[search.task]) >= MIN_QUERIES[search.task]
+    }
+    content_name = next(iter(contents or {"tfidf": None}))
+    if contents and len(contents) > 1 and held_out:
+        content_name, report["content_model"] = _choose_content(models, held_out, contents)
+        models = replace(models, content=contents[content_name])
     for key, search in SEARCHES.items():
-        queries = HeldOut.of(models.item_ids, _sample(held[search.task]))
-        if len(held[search.task]) < MIN_QUERIES[search.task]:
+        queries = held_out.get(key)
+        if queries is None:
             report[key] = _default_report(
                 key,
                 f"built-in weights: {len(held[search.task])} held-out cases, "
@@ -153,7 +168,7 @@ def validate_shop(
         report[key] = slot_report
         if chosen is not None:
             learned[key] = chosen
-    return Validation(learned, floor, report, discount, lam)
+    return Validation(learned, floor, report, discount, lam, content_name)
 
 
 def _sample(queries: tuple[Query, ...]) -> list[Query]:
@@ -208,6 +223,32 @@ def _choose_cover(
         rows.append({"discount": discount, search.metric: round(best[discount], 4)})
     top = max(SOFT_COVER_DISCOUNTS, key=lambda d: (best[d], d))
     return (top if best[top] > best[1.0] * (1 + MIN_GAIN / 2) else 1.0), rows
+
+
+def _choose_content(
+    models: ShopModels, held_out: Mapping[str, HeldOut], contents: Mapping[str, ContentModel]
+) -> tuple[str, dict[str, Any]]:
+    """The content model to serve: the first (TF-IDF) unless another's best coarse mix per
+    validated slot beats it by half of MIN_GAIN on average (relative to the first's)."""
+    names = list(contents)
+    best: dict[str, dict[str, float]] = {}
+    for name in names:
+        variant = replace(models, content=contents[name])
+        best[name] = {}
+        for key, held in held_out.items():
+            search = SEARCHES[key]
+            mixes = weight_grid(search.sources, COARSE_STEP)
+            scores = score_mixes(variant, held, mixes, (), search.metric, search.k)
+            best[name][key] = float(scores.metric.max())
+    first = names[0]
+
+    def gain(name: str) -> float:
+        return float(np.mean([best[name][k] / max(best[first][k], 1e-9) - 1.0 for k in held_out]))
+
+    top = max(names, key=lambda n: (gain(n), n == first))
+    chosen = top if gain(top) > MIN_GAIN / 2 else first
+    rows = [{"model": n, **{k: round(v, 4) for k, v in best[n].items()}} for n in names]
+    return chosen, {"chosen": chosen, "tried": rows}
 
 
 def _choose_lambda(

