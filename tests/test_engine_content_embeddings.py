@@ -19,6 +19,14 @@ def test_without_the_extra_training_keeps_tfidf_and_says_why(monkeypatch, caplog
     assert "install shoprec[embeddings]" in caplog.text
 
 
+def test_a_catalog_too_large_to_encode_keeps_tfidf(monkeypatch, caplog):
+    monkeypatch.setattr(content_embeddings, "MAX_EMBEDDED_ITEMS", 2)
+    monkeypatch.setattr(content_embeddings, "embed_documents", lambda docs: 1 / 0)
+    with caplog.at_level(logging.INFO, logger="engine.content_embeddings"):
+        assert content_embeddings.fit_embedding_content(["a", "b", "c"], 5) is None
+    assert "more than 2 to encode" in caplog.text
+
+
 def test_neighbours_of_embeddings_skip_items_without_text_and_themselves():
     vectors = np.asarray([[1, 0], [0.8, 0.6], [0.6, 0.8], [0, 0]], np.float32)
     table = embedding_neighbours(vectors, 3)
