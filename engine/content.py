@@ -14,12 +14,14 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from engine.neighbours import Neighbours, top_k_dense_rows
+from engine.neighbours import Neighbours, top_k_sparse_rows
 from engine.training_data import ItemSpace, TrainingData, strip_html
 
 DEFAULT_K = 50
 BLOCK_ROWS = 512
 PRICE_BANDS = 8
+MAX_DF = 0.5  # share of described products a word may appear in and still count
+MIN_DOCS_FOR_MAX_DF = 20
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,10 @@ def item_features(data: TrainingData, items: ItemSpace) -> ItemFeatures:
     vectorizer = TfidfVectorizer(
         sublinear_tf=True,
         stop_words="english",
+        # A word in most of a catalog (a one-brand shop's vendor) says nothing about which
+        # products are alike, and made every pair similar: 100k products' similarities were
+        # dense (50M cells a block). Kept where the catalog is too small to judge.
+        max_df=MAX_DF if described >= MIN_DOCS_FOR_MAX_DF else 1.0,
         max_features=100_000,
         token_pattern=r"(?u)\b\w\w+\b",
         dtype=np.float32,
@@ -140,8 +146,8 @@ def fit_content(
     scores = np.zeros((n, k), np.float32)
     for start in range(0, n, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n)
-        block = (matrix[start:stop] @ transposed).toarray().astype(np.float32)
-        indices[start:stop], scores[start:stop] = top_k_dense_rows(block, k, start)
+        block = matrix[start:stop] @ transposed
+        indices[start:stop], scores[start:stop] = top_k_sparse_rows(block, k, start)
     return ContentModel(Neighbours(indices, scores), described)
 
 

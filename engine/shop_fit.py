@@ -30,7 +30,7 @@ from engine.popularity import NEW_DAYS, fit_popularity, newness_of
 from engine.shop_artifacts import model_arrays
 from engine.shop_models import ModelSummary, ShopModels
 from engine.shop_validation import Validation, holdout_moment, validate_shop
-from engine.taste import fit_taste
+from engine.taste import Taste, fit_taste
 from engine.training_data import ItemSpace, TrainingData, build_item_space, prepare_interactions
 
 
@@ -99,9 +99,7 @@ def fit_shop_models(
             validate_shop(
                 data,
                 lambda prefix, floor: _fit_prefix(prefix, floor, items, features, content),
-                lambda prefix, lam: fit_taste(
-                    prepare_interactions(prefix, items), lam=lam, side=features.matrix
-                ),
+                _taste_refitter(items, features),
                 contents,
             )
             if validate
@@ -137,10 +135,7 @@ def fit_shop_models(
     trusted = models.trusted()
     why = _why(models)
     why["content"] += (
-        ", by sentence embeddings"
-        if validation.content_model == "embeddings"
-        else ", by TF-IDF"
-        + ("" if "embeddings" in contents or not validate else " (embeddings not installed)")
+        ", by sentence embeddings" if validation.content_model == "embeddings" else ", by TF-IDF"
     )
     seconds = {
         "popularity": t_pop + prep,
@@ -160,6 +155,21 @@ def fit_shop_models(
         for name in ("popularity", "collaborative", "rules", "content", "taste")
     )
     return replace(models, summaries=summaries)
+
+
+def _taste_refitter(
+    items: ItemSpace, features: ItemFeatures
+) -> Callable[[TrainingData, float], Taste]:
+    """Taste on the older orders at another EASE strength, their matrices prepared once."""
+    prepared: dict[int, Any] = {}
+
+    def refit(prefix: TrainingData, lam: float) -> Taste:
+        inter = prepared.get(id(prefix))
+        if inter is None:
+            inter = prepared[id(prefix)] = prepare_interactions(prefix, items)
+        return fit_taste(inter, lam=lam, side=features.matrix)
+
+    return refit
 
 
 def _fit_prefix(
