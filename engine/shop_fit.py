@@ -30,7 +30,7 @@ from engine.popularity import NEW_DAYS, fit_popularity, newness_of
 from engine.shop_artifacts import model_arrays
 from engine.shop_models import ModelSummary, ShopModels
 from engine.shop_validation import Validation, holdout_moment, validate_shop
-from engine.taste import Taste, fit_taste
+from engine.taste import fit_taste
 from engine.training_data import ItemSpace, TrainingData, build_item_space, prepare_interactions
 
 
@@ -99,7 +99,6 @@ def fit_shop_models(
             validate_shop(
                 data,
                 lambda prefix, floor: _fit_prefix(prefix, floor, items, features, content),
-                _taste_refitter(items, features),
                 contents,
             )
             if validate
@@ -115,9 +114,7 @@ def fit_shop_models(
             inter, min_count=validation.rules_floor, cover_discount=validation.cover_discount
         )
     )
-    taste, t_taste = _timed(
-        lambda: fit_taste(inter, lam=validation.taste_lambda, side=features.matrix)
-    )
+    taste, t_taste = _timed(lambda: fit_taste(inter, side=features.matrix))
     report = {**validation.report, "seconds": round(t_valid, 2)}
     models = ShopModels(
         items,
@@ -155,21 +152,6 @@ def fit_shop_models(
         for name in ("popularity", "collaborative", "rules", "content", "taste")
     )
     return replace(models, summaries=summaries)
-
-
-def _taste_refitter(
-    items: ItemSpace, features: ItemFeatures
-) -> Callable[[TrainingData, float], Taste]:
-    """Taste on the older orders at another EASE strength, their matrices prepared once."""
-    prepared: dict[int, Any] = {}
-
-    def refit(prefix: TrainingData, lam: float) -> Taste:
-        inter = prepared.get(id(prefix))
-        if inter is None:
-            inter = prepared[id(prefix)] = prepare_interactions(prefix, items)
-        return fit_taste(inter, lam=lam, side=features.matrix)
-
-    return refit
 
 
 def _fit_prefix(

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -34,7 +33,6 @@ from engine.content import ContentModel
 from engine.holdout import Query, split_at
 from engine.pair_coverage import SOFT_COVER_DISCOUNTS
 from engine.shop_models import ShopModels
-from engine.taste import DEFAULT_LAMBDA, LAMBDAS, Taste
 from engine.training_data import TrainingData
 
 HOLDOUT_SHARE = 0.12
@@ -82,7 +80,6 @@ class Validation:
     rules_floor: int | None = None
     report: dict[str, Any] = field(default_factory=dict)
     cover_discount: float = 1.0  # 1.0: the plain table ranks by confidence
-    taste_lambda: float = DEFAULT_LAMBDA  # EASE's L2 strength
     content_model: str = "tfidf"  # which content neighbours serve (tfidf or embeddings)
 
 
@@ -105,7 +102,6 @@ def holdout_moment(data: TrainingData) -> datetime | None:
 def validate_shop(
     data: TrainingData,
     fit_prefix: Callable[[TrainingData, int], ShopModels],
-    taste_at: Callable[[TrainingData, float], Taste] | None = None,
     contents: Mapping[str, ContentModel] | None = None,
 ) -> Validation:
     """Choose the shop's blend weights on its newest orders (see the module docstring).
@@ -113,8 +109,6 @@ def validate_shop(
     fit_prefix: fits the models on the older orders, rules at the given support floor (the
     lowest tried; validation derives the others) with their plain table; the tables
     validation does not score may be left empty.
-    taste_at: fits taste on the older orders at another EASE strength (engine.taste.LAMBDAS
-    are tried for for_you); None keeps the built-in one.
     contents: content models to choose between by name ("tfidf" first, the one fit_prefix
     uses; "embeddings" when installed); the first stays unless another's best coarse
     mixes score better by half of MIN_GAIN on average over the validated slots.
@@ -129,7 +123,7 @@ def validate_shop(
     learned: dict[str, dict[str, float]] = {}
     report: dict[str, Any] = {"holdout_from": moment.isoformat()}
     floor: int | None = None
-    discount, lam = 1.0, DEFAULT_LAMBDA
+    discount = 1.0
     held_out = {
         key: HeldOut.of(models.item_ids, _sample(held[search.task]))
         for key, search in SEARCHES.items()
@@ -154,21 +148,14 @@ def validate_shop(
             slot_models = replace(models, rules=models.rules.at_floor(floor))
             discount, cover_rows = _choose_cover(slot_models, queries, search)
             slot_models = replace(slot_models, rules=slot_models.rules.soft_covered(discount))
-        lam_rows: list[dict[str, float]] = []
-        if search.task == "next_purchase" and taste_at is not None:
-            lam, lam_rows, slot_models = _choose_lambda(
-                models, queries, search, partial(taste_at, parts.train)
-            )
         chosen, slot_report = _search_slot(slot_models, queries, key, search)
         if search.task == "fbt":
             slot_report["support_floor"] = {"chosen": floor, "tried": floor_rows}
             slot_report["cover_discount"] = {"chosen": discount, "tried": cover_rows}
-        if lam_rows:
-            slot_report["taste_lambda"] = {"chosen": lam, "tried": lam_rows}
         report[key] = slot_report
         if chosen is not None:
             learned[key] = chosen
-    return Validation(learned, floor, report, discount, lam, content_name)
+    return Validation(learned, floor, report, discount, content_name)
 
 
 def _sample(queries: tuple[Query, ...]) -> list[Query]:
@@ -249,23 +236,6 @@ def _choose_content(
     chosen = top if gain(top) > MIN_GAIN / 2 else first
     rows = [{"model": n, **{k: round(v, 4) for k, v in best[n].items()}} for n in names]
     return chosen, {"chosen": chosen, "tried": rows}
-
-
-def _choose_lambda(
-    models: ShopModels, held: HeldOut, search: SlotSearch, refit: Callable[[float], Taste]
-) -> tuple[float, list[dict[str, float]], ShopModels]:
-    """EASE's strength: the built-in one unless another's best coarse mix beats its best by
-    MIN_GAIN; with the models to search the slot's weights on."""
-    mixes = weight_grid(search.sources, COARSE_STEP)
-    rows, best, variants = [], {}, {}
-    for lam in LAMBDAS:
-        variant = models if lam == DEFAULT_LAMBDA else replace(models, taste=refit(lam))
-        scores = score_mixes(variant, held, mixes, (), search.metric, search.k)
-        best[lam], variants[lam] = float(scores.metric.max()), variant
-        rows.append({"lambda": lam, search.metric: round(best[lam], 4)})
-    top = max(LAMBDAS, key=lambda v: (best[v], v == DEFAULT_LAMBDA))
-    chosen = top if best[top] > best[DEFAULT_LAMBDA] * (1 + MIN_GAIN) else DEFAULT_LAMBDA
-    return chosen, rows, variants[chosen]
 
 
 def _search_slot(

@@ -27,10 +27,7 @@ from engine.training_data import Interactions, ItemSpace
 
 MIN_CUSTOMERS_WITH_PAIRS = 10
 DEFAULT_MAX_ITEMS = 3000
-# EASE's L2 strength: the built-in one, and the ones validation also tries per shop
-# (engine.shop_validation): a shop of a few thousand wholesale histories wants more.
-DEFAULT_LAMBDA = 500.0
-LAMBDAS = (250.0, 500.0, 1000.0)
+DEFAULT_LAMBDA = 500.0  # EASE's L2 strength
 SIDE_WEIGHT = 5.0  # beta: one shared term weighs like beta^2 x (1 / doc lengths) customers
 CUSTOMER_HALF_LIFE_DAYS = 90.0
 VIEW_WEIGHT = 0.3

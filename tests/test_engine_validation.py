@@ -195,33 +195,3 @@ def test_validation_reports_how_the_plain_table_ranks_and_serves_its_choice():
     plain = models.rules.plain
     both = (plain.indices[:, 1:] >= 0) & (plain.indices[:, :-1] >= 0)
     assert both.any() and (np.diff(plain.scores, axis=1)[both] <= 1e-6).all()
-
-
-def test_validation_tries_each_ease_strength_for_for_you_and_trains_with_its_choice():
-    from engine.taste import LAMBDAS
-
-    rng = np.random.default_rng(11)
-    rows = []
-    for number in range(1500):
-        customer = int(rng.integers(0, 200))
-        group = customer % 5  # five tastes of 8 products each
-        when = (START + timedelta(minutes=90 * number)).isoformat()
-        for item in rng.choice(8, size=2, replace=False):
-            rows.append(
-                {
-                    "order_id": f"o{number:06d}",
-                    "customer_id": f"c{customer:03d}",
-                    "product_id": f"P{8 * group + int(item):03d}",
-                    "quantity": 1,
-                    "unit_price": 1.0,
-                    "created_at": when,
-                }
-            )
-    data = _data(_products([f"Item {i}" for i in range(40)], [1.0] * 40), pd.DataFrame(rows))
-    models = fit_shop_models(data)
-    slot = models.validation["home/for_you"]
-    assert slot["status"] == "validated"
-    tried = slot["taste_lambda"]["tried"]
-    assert [row["lambda"] for row in tried] == list(LAMBDAS)
-    assert slot["taste_lambda"]["chosen"] in LAMBDAS
-    assert models.taste.trusted

@@ -97,13 +97,6 @@ def validation_lines(report: dict[str, Any]) -> list[str]:
                 for row in floor["tried"]
             )
             out.append(f"    support floor {floor['chosen']} (best mix per floor: {tried})")
-        lam = slot.get("taste_lambda")
-        if lam:
-            tried = ", ".join(
-                f"{row['lambda']:.0f}: {next(v for k, v in row.items() if k != 'lambda'):.3f}"
-                for row in lam["tried"]
-            )
-            out.append(f"    EASE L2 {lam['chosen']:.0f} (best mix per strength: {tried})")
         cover = slot.get("cover_discount")
         if cover:
             tried = ", ".join(
