@@ -30,6 +30,9 @@ class ContentModel:
 
     neighbours: Neighbours
     n_described: int
+    # The neighbours for_you lists use when validation chose another content model for
+    # them (engine.shop_validation); None: the same as every other slot.
+    personal: Neighbours | None = None
 
     @property
     def trusted(self) -> bool:
@@ -38,15 +41,22 @@ class ContentModel:
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Arrays for the npz artifact."""
+        personal = {} if self.personal is None else self.personal.to_arrays("personal")
         return {
             **self.neighbours.to_arrays("content"),
+            **personal,
             "n_described": np.asarray([self.n_described], np.int64),
         }
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> ContentModel:
         """Inverse of to_arrays."""
-        return cls(Neighbours.from_arrays(arrays, "content"), int(arrays["n_described"][0]))
+        personal = (
+            Neighbours.from_arrays(arrays, "personal") if "personal_indices" in arrays else None
+        )
+        return cls(
+            Neighbours.from_arrays(arrays, "content"), int(arrays["n_described"][0]), personal
+        )
 
 
 def price_bands(prices: np.ndarray) -> list[str]:

@@ -11,11 +11,14 @@ the embeddings win only where they score better on the shop's own held-out order
 
 from __future__ import annotations
 
+import json
 import logging
-import multiprocessing
 import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -61,9 +64,39 @@ def embed_documents(documents: Sequence[str]) -> np.ndarray | None:
     if not embeddings_available():
         logger.info(_MISSING)
         return None
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(_encode, list(documents)).result()
+    with tempfile.TemporaryDirectory(prefix="shoprec-embed-") as folder:
+        source, target = Path(folder) / "documents.json", Path(folder) / "vectors.npy"
+        source.write_text(json.dumps(list(documents)), encoding="utf-8")
+        # A fresh interpreter, not multiprocessing: a spawned child would re-run the
+        # caller's main module, which a script without a main guard cannot survive.
+        root = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, _path()]))}
+        code = (
+            "import sys; from engine.content_embeddings import _encode_file as e; e(*sys.argv[1:])"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(source), str(target)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0 or not target.exists():
+            logger.warning(
+                "sentence embeddings failed, TF-IDF kept: %s", done.stderr.strip()[-500:]
+            )
+            return None
+        return np.load(target)
+
+
+def _path() -> str:
+    return os.environ.get("PYTHONPATH", "")
+
+
+def _encode_file(source: str, target: str) -> None:
+    """The child process: documents (JSON list) in, float32 vectors (.npy) out."""
+    documents = json.loads(Path(source).read_text(encoding="utf-8"))
+    np.save(target, _encode(documents))
 
 
 def _encode(documents: list[str]) -> np.ndarray:

@@ -106,6 +106,9 @@ def fit_shop_models(
         )
     )
     content = contents[validation.content_model]
+    if validation.personal_content_model != validation.content_model:
+        personal = contents[validation.personal_content_model]
+        content = replace(content, personal=personal.neighbours)
     newness = newness_of(_created_at(data, items), data.now)
     popularity, t_pop = _timed(lambda: fit_popularity(inter, items, newness))
     collaborative, t_col = _timed(lambda: fit_collaborative(inter))
@@ -131,9 +134,10 @@ def fit_shop_models(
     arrays = model_arrays(models)
     trusted = models.trusted()
     why = _why(models)
-    why["content"] += (
-        ", by sentence embeddings" if validation.content_model == "embeddings" else ", by TF-IDF"
-    )
+    names = {"tfidf": "TF-IDF", "embeddings": "sentence embeddings"}
+    why["content"] += f", by {names[validation.content_model]}"
+    if validation.personal_content_model != validation.content_model:
+        why["content"] += f" ({names[validation.personal_content_model]} for for_you)"
     seconds = {
         "popularity": t_pop + prep,
         "collaborative": t_col,

@@ -360,7 +360,10 @@ class ShopModels:
         return (1 - view_share) * _unit(bought) + view_share * _unit(viewed)
 
     def _score_content(self, ev: Evidence) -> np.ndarray:
-        scores = self.content.neighbours.aggregate(ev.seeds, ev.seed_weights, self.items.n_items)
+        table = self.content.neighbours
+        if ev.slot == "for_you" and self.content.personal is not None:
+            table = self.content.personal
+        scores = table.aggregate(ev.seeds, ev.seed_weights, self.items.n_items)
         if ev.slot == "similar":
             scores = scores * slots.similar_boost(self.items, ev.seeds)
         return scores

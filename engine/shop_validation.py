@@ -80,7 +80,10 @@ class Validation:
     rules_floor: int | None = None
     report: dict[str, Any] = field(default_factory=dict)
     cover_discount: float = 1.0  # 1.0: the plain table ranks by confidence
-    content_model: str = "tfidf"  # which content neighbours serve (tfidf or embeddings)
+    # Which content neighbours serve (tfidf or embeddings): every slot's but for_you's, and
+    # for_you's (a shopper's taste and a product's look-alikes may want different ones).
+    content_model: str = "tfidf"
+    personal_content_model: str = "tfidf"
 
 
 def holdout_moment(data: TrainingData) -> datetime | None:
@@ -129,11 +132,14 @@ def validate_shop(
         for key, search in SEARCHES.items()
         if len(held[search.task]) >= MIN_QUERIES[search.task]
     }
-    content_name = next(iter(contents or {"tfidf": None}))
+    first = next(iter(contents or {"tfidf": None}))
+    content_for = dict.fromkeys(SEARCHES, first)
     if contents and len(contents) > 1 and held_out:
-        content_name, report["content_model"] = _choose_content(models, held_out, contents)
-        models = replace(models, content=contents[content_name])
+        chosen_content, report["content_model"] = _choose_content(models, held_out, contents)
+        content_for.update(chosen_content)
     for key, search in SEARCHES.items():
+        if contents:
+            models = replace(models, content=contents[content_for[key]])
         queries = held_out.get(key)
         if queries is None:
             report[key] = _default_report(
@@ -155,7 +161,14 @@ def validate_shop(
         report[key] = slot_report
         if chosen is not None:
             learned[key] = chosen
-    return Validation(learned, floor, report, discount, content_name)
+    return Validation(
+        learned,
+        floor,
+        report,
+        discount,
+        content_for["product/frequently_bought_together"],
+        content_for["home/for_you"],
+    )
 
 
 def _sample(queries: tuple[Query, ...]) -> list[Query]:
@@ -214,9 +227,9 @@ def _choose_cover(
 
 def _choose_content(
     models: ShopModels, held_out: Mapping[str, HeldOut], contents: Mapping[str, ContentModel]
-) -> tuple[str, dict[str, Any]]:
-    """The content model to serve: the first (TF-IDF) unless another's best coarse mix per
-    validated slot beats it by half of MIN_GAIN on average (relative to the first's)."""
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Per validated slot, the content model to serve: the first (TF-IDF) unless another's
+    best coarse mix beats the first's by half of MIN_GAIN; and the report."""
     names = list(contents)
     best: dict[str, dict[str, float]] = {}
     for name in names:
@@ -228,12 +241,10 @@ def _choose_content(
             scores = score_mixes(variant, held, mixes, (), search.metric, search.k)
             best[name][key] = float(scores.metric.max())
     first = names[0]
-
-    def gain(name: str) -> float:
-        return float(np.mean([best[name][k] / max(best[first][k], 1e-9) - 1.0 for k in held_out]))
-
-    top = max(names, key=lambda n: (gain(n), n == first))
-    chosen = top if gain(top) > MIN_GAIN / 2 else first
+    chosen = {}
+    for key in held_out:
+        top = max(names, key=lambda n: (best[n][key], n == first))
+        chosen[key] = top if best[top][key] > best[first][key] * (1 + MIN_GAIN / 2) else first
     rows = [{"model": n, **{k: round(v, 4) for k, v in best[n].items()}} for n in names]
     return chosen, {"chosen": chosen, "tried": rows}
 

@@ -63,6 +63,38 @@ def test_validation_chooses_between_tfidf_and_embeddings_and_reports_both():
     content = models.validation["content_model"]
     assert [row["model"] for row in content["tried"]] == ["tfidf", "embeddings"]
     # SKU codes mean nothing to either: TF-IDF stays, and content gets no weight.
-    assert content["chosen"] == "tfidf"
+    assert content["chosen"] == {"product/frequently_bought_together": "tfidf"}
     assert models.learned["product/frequently_bought_together"].get("content", 0.0) == 0.0
     assert "by TF-IDF" in next(s.why for s in models.describe() if s.name == "content")
+
+
+def test_for_you_can_serve_its_own_content_table_and_it_survives_saving(tmp_path):
+    from dataclasses import replace
+
+    from engine_fixtures import training_data
+
+    from engine.base import RecommendationRequest
+    from engine.neighbours import Neighbours
+    from engine.shop_artifacts import load_shop_models, save_shop_models
+    from engine.shop_fit import fit_shop_models
+
+    data = training_data()
+    models = fit_shop_models(data)
+    bought = set(data.purchases.loc[data.purchases["customer_id"] == "c1", "product_id"])
+    target = next(p for p in models.item_ids.tolist() if p not in bought and p[0] != "G")
+    n = models.items.n_items
+    position = models.item_ids.tolist().index(target)
+    personal = Neighbours(np.full((n, 1), position, np.int32), np.ones((n, 1), np.float32))
+    personal.indices[position, 0] = -1
+    models = replace(models, content=replace(models.content, personal=personal))
+    save_shop_models(models, tmp_path)
+    for served in (models, load_shop_models(tmp_path)):
+        only_content = served.with_weights(
+            {"home": {"content": 1.0}, "product": {"content": 1.0}}, adaptive=False
+        )
+        mine = only_content.recommend(RecommendationRequest("home", "for_you", customer_id="c1"))
+        assert mine[0].product_id == target
+        similar = only_content.recommend(
+            RecommendationRequest("product", "similar", product_ids=("G0",), limit=3)
+        )
+        assert similar[0].product_id.startswith("G")  # other slots keep the shop's table

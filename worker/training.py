@@ -80,7 +80,8 @@ def validation_lines(report: dict[str, Any]) -> list[str]:
             f"{row['model']}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "model")
             for row in content["tried"]
         )
-        out.append(f"  content model {content['chosen']} (best mix per slot: {tried})")
+        chosen = ", ".join(f"{k} {v}" for k, v in content["chosen"].items())
+        out.append(f"  content model per slot: {chosen} (best mix per slot: {tried})")
     for key, slot in report.items():
         if not isinstance(slot, dict) or "weights" not in slot:
             continue
