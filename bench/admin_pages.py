@@ -3,7 +3,7 @@
 Run: .venv/bin/python -P bench/admin_pages.py [--customers 150] [--days 180] [--repeat 10]
      [--no-traffic]
 
-Builds the shop exactly as `shoprec demo` does (plugin.cli_serve.prepare_demo: generate,
+Builds the shop exactly as `shoprec demo` does (plugin.cli.serve.prepare_demo: generate,
 simulate storefront traffic, train, add the 'demo' login), logs in through the real login
 form, then requests every admin page through Flask's test client: one warm-up request, then
 `--repeat` timed ones, and prints the median and the slowest per page. The test client runs
@@ -27,7 +27,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from config import load_settings
 from plugin import create_app
-from plugin.cli_serve import DEMO_ADMIN_USER, prepare_demo
+from plugin.cli.serve import DEMO_ADMIN_USER, prepare_demo
 from storage.db import open_shop_db
 from storage.orders import popular_products
 

@@ -45,7 +45,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from config import load_settings
-from connectors.shopify_auth import TokenSet
+from connectors.shopify.auth import TokenSet
 from connectors.signatures import sign_body
 from storage.connections import save_connection
 from storage.db import open_shop_db

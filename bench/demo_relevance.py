@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from config import load_settings
+from demo.shop import generate_demo_shop
 from engine.evaluation import evaluate_split
 from engine.holdout import split_at
 from engine.shop_fit import fit_shop_models
 from storage.catalog import read_products_frame, upsert_products
 from storage.db import open_shop_db
-from storage.demo_shop import generate_demo_shop
 from worker.training import load_training_data, validation_lines
 
 SHOP = "demo"

@@ -33,11 +33,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 
 from config import load_settings
-from connectors.klaviyo import KlaviyoClient
+from connectors.email.klaviyo import KlaviyoClient
+from demo.shop import generate_demo_shop
 from storage.campaign_timers import claim_timer
 from storage.clock import to_iso
 from storage.db import open_shop_db
-from storage.demo_shop import generate_demo_shop
 from storage.shop_settings import set_shop_setting
 from worker.campaigns import fire_timer
 from worker.push import push_delivery

@@ -64,7 +64,7 @@ def shoprec(data_dir: Path, *args: str) -> str:
     command = [
         sys.executable,
         "-c",
-        "from plugin.cli import main; main()",
+        "from plugin.cli.main import main; main()",
         "--data-dir",
         str(data_dir),
         "--shop",

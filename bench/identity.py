@@ -2,7 +2,7 @@
 
 Run: nice -n 10 .venv/bin/python -P bench/identity.py [--calls 20000]
 
-On a small generated shop: plugin.shopper_identity.ShopperIdentity.resolve per call (the
+On a small generated shop: plugin.storefront.shopper_identity.ShopperIdentity.resolve per call (the
 shop's identity settings memoised on the serving reader, one PRAGMA data_version per call)
 for an anonymous request, an unsigned customer_id, a forged token and a valid token (one
 HMAC-SHA256 and a base64 decode), and the token check alone. Prints p50/p99 in microseconds.
@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from plugin.serving_cache import ShopReaders
-from plugin.shopper_identity import ShopperIdentity, ensure_identity_secret
-from plugin.shopper_tokens import make_shopper_token, verify_shopper_token
+from plugin.storefront.shopper_identity import ShopperIdentity, ensure_identity_secret
+from plugin.storefront.shopper_tokens import make_shopper_token, verify_shopper_token
+from serving.cache import ShopReaders
 from storage.db import open_shop_db
 
 

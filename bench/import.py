@@ -31,7 +31,7 @@ def _shoprec_command() -> list[str]:
     script = Path(sys.executable).with_name("shoprec")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from plugin.cli import main; main()"]
+    return [sys.executable, "-c", "from plugin.cli.main import main; main()"]
 
 
 def _run_import(shoprec: list[str], data_dir: Path, path: Path) -> tuple[float, float, str]:

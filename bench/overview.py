@@ -13,12 +13,12 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from demo.shop import generate_demo_shop
+from demo.traffic import simulate_demo_traffic
 from engine.experiment_stats import analyse_experiment
-from plugin.admin_experiments import variant_samples
-from plugin.admin_overview import overview_report
+from plugin.admin.experiments import variant_samples
+from plugin.admin.overview import overview_report
 from storage.db import open_shop_db
-from storage.demo_shop import generate_demo_shop
-from storage.demo_traffic import simulate_demo_traffic
 from storage.experiments import get_experiment
 
 

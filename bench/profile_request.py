@@ -34,7 +34,15 @@ from plugin import create_app
 def demo_shop(data_dir: Path) -> None:
     """A trained demo shop under `data_dir` (the `shoprec demo` command, not serving)."""
     subprocess.run(
-        [sys.executable, "-m", "plugin.cli", "--data-dir", str(data_dir), "demo", "--no-serve"],
+        [
+            sys.executable,
+            "-m",
+            "plugin.cli.main",
+            "--data-dir",
+            str(data_dir),
+            "demo",
+            "--no-serve",
+        ],
         check=True,
         capture_output=True,
         timeout=600,

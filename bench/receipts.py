@@ -142,7 +142,7 @@ def start_worker(env: dict[str, str], burst: bool) -> subprocess.Popen[bytes]:
     """A worker in a process group of its own, so stop_worker ends it and its work-horse."""
     args = ["worker", "--burst"] if burst else ["worker"]
     return subprocess.Popen(
-        [sys.executable, "-c", "from plugin.cli import main; main()", *args],
+        [sys.executable, "-c", "from plugin.cli.main import main; main()", *args],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

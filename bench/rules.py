@@ -7,7 +7,7 @@ Run: nice -n 10 .venv/bin/python -P bench/rules.py [--runs 2000] [--requests 600
    (20 categories, three price bands, margins, season tags, impressions), with every rule on
    (the defaults plus a pin, a promotion, a block, a purchase down-weight, session views and
    context filters) and with every rule off: p50/p99 per call.
-2. The whole rules step of a served request (plugin/serving_rules.py, RulesStep.apply:
+2. The whole rules step of a served request (serving/rules.py, RulesStep.apply:
    settings, catalog facts, purchases, impressions, the rules) on a generated demo shop, for
    personal requests that no cache answers, next to the whole request: p50/p99.
 3. What the rules cost in relevance (for_you should keep >= 90% of its NDCG@10): the
@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from config import load_settings
+from demo.shop import DEFAULT_NOW, generate_demo_shop
 from engine.base import Recommendation
 from engine.evaluation import score_task, split_at
 from engine.offline_rules import offline_rules, rules_answerer
@@ -39,10 +40,9 @@ from engine.rule_context import ItemFacts, RuleContext
 from engine.rule_settings import Block, Pin, Promotion, RuleSettings, rule_settings_for
 from engine.rules import apply_business_rules
 from engine.shop_fit import fit_shop_models
-from plugin.recommendations import ExpiringSets, RecommendationService, build_service
-from plugin.request_params import RecommendationParams
+from plugin.storefront.request_params import RecommendationParams
+from serving.service import ExpiringSets, RecommendationService, build_service
 from storage.db import open_shop_db
-from storage.demo_shop import DEFAULT_NOW, generate_demo_shop
 from storage.orders import popular_products
 from worker.imports import import_file
 from worker.training import load_training_data, train_shop

@@ -32,9 +32,9 @@ from config import load_settings
 from engine.base import RecommendationRequest
 from engine.offline_rules import offline_rules, rules_answerer
 from engine.shop_artifacts import load_shop_models
-from plugin.model_cache import ModelCache
-from plugin.recommendations import RecommendationService
-from plugin.request_params import RecommendationParams
+from plugin.storefront.request_params import RecommendationParams
+from serving.model_cache import ModelCache
+from serving.service import RecommendationService
 from storage.db import open_shop_db
 from worker.imports import import_file
 from worker.training import load_training_data, models_dir, train_shop

@@ -68,7 +68,7 @@ def start_worker(url: str, data_dir: Path, log: Path) -> subprocess.Popen:
     }
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-c", "from plugin.cli import main; main()", "worker", "run"],
+            [sys.executable, "-c", "from plugin.cli.main import main; main()", "worker", "run"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

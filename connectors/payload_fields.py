@@ -1,7 +1,7 @@
 """Reading fields of a platform's JSON payload, raising PayloadError naming the field.
 
 Shared by the Shopify and WooCommerce payload mappers. Timestamps become the store's UTC
-text 'YYYY-MM-DDTHH:MM:SS' (the same rule as CSV feeds: connectors.feed_values).
+text 'YYYY-MM-DDTHH:MM:SS' (the same rule as CSV feeds: connectors.feeds.feed_values).
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from connectors.errors import RowRejected
-from connectors.feed_records import FeedBatch
-from connectors.feed_values import parse_timestamp
-from connectors.payload_errors import PayloadError
+from connectors.errors import PayloadError, RowRejected
+from connectors.feeds.feed_records import FeedBatch
+from connectors.feeds.feed_values import parse_timestamp
 from connectors.product_urls import UnsafeUrl, checked_url
 
 

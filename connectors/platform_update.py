@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from connectors.feed_records import FeedBatch
+from connectors.feeds.feed_records import FeedBatch
 
 
 @dataclass

@@ -17,7 +17,7 @@ import hmac
 from collections.abc import Iterable
 from urllib.parse import urlencode
 
-from connectors.payload_errors import SignatureMismatch
+from connectors.errors import SignatureMismatch
 
 
 def sign_body(secret: str, body: bytes) -> str:

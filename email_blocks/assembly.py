@@ -1,6 +1,7 @@
 """Assembling a shopper's block from recommendation lists: one code path for the pull
-endpoint (plugin/email_pull.py, over the web app's RecommendationService) and the campaign
-worker (worker/campaigns.py, over the trained models), so both show the same kind of block.
+endpoint (plugin/storefront/email_pull.py, over the web app's RecommendationService) and
+the campaign worker (worker/campaigns.py, over the trained models), so both show the same
+kind of block.
 
 Pure: the caller reads the shopper, the anchor product and what is unavailable *now* from the
 store, and passes a `recommend` callable; this module picks, dedupes, tops up from trending

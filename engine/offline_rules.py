@@ -1,6 +1,6 @@
 """The business rules as they apply offline, so evaluation can show their cost in relevance.
 
-Serving (plugin/recommendations.py) asks the engine for a pool and turns it into the shown
+Serving (serving/service.py) asks the engine for a pool and turns it into the shown
 list with engine.rules.apply_business_rules, reading stock, dismissals and session views
 live. Offline, at a split date, only what was knowable then is used: the catalog's
 available-until and season tags (dates, so they hold for any day), each customer's

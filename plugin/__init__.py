@@ -22,10 +22,41 @@ def create_app(
         settings: the process settings; read from the environment when None.
         test_config: Flask config keys (TESTING, ...) applied last.
     """
-    from plugin import demo_storefront, storefront, webhooks
-    from plugin.email_pull import bp as email_bp
+    from plugin import health, metrics, metrics_scrape, shopify_install, webhooks
+    from plugin.admin import (
+        experiments as admin_experiments,
+    )
+    from plugin.admin import (
+        explore as admin_explore,
+    )
+    from plugin.admin import (
+        health as admin_health,
+    )
+    from plugin.admin import (
+        identity as admin_identity,
+    )
+    from plugin.admin import (
+        login as admin_login,
+    )
+    from plugin.admin import (
+        overview as admin_overview,
+    )
+    from plugin.admin import (
+        privacy as admin_privacy,
+    )
+    from plugin.admin import (
+        quality as admin_quality,
+    )
+    from plugin.admin import (
+        settings as admin_settings,
+    )
     from plugin.errors import register_error_handlers
-    from plugin.recommendations import build_service
+    from plugin.log_format import configure_logging_once
+    from plugin.storefront import api as storefront
+    from plugin.storefront import app_proxy, app_proxy_api
+    from plugin.storefront import demo as demo_storefront
+    from plugin.storefront.email_pull import bp as email_bp
+    from serving.service import build_service
 
     settings = settings if settings is not None else load_settings()
     app = Flask(__name__, template_folder=str(TEMPLATES_DIR), instance_relative_config=True)
@@ -40,39 +71,19 @@ def create_app(
     app.register_blueprint(storefront.bp)
     app.register_blueprint(demo_storefront.bp)
     app.register_blueprint(webhooks.bp)
-    from plugin import app_proxy, shopify_install
-
     app.register_blueprint(shopify_install.bp)
     app.register_blueprint(app_proxy.bp)
     app.register_blueprint(email_bp)
-    from plugin import (
-        admin_explore,
-        admin_health,
-        admin_identity,
-        admin_login,
-        admin_quality,
-        admin_settings,
-    )
-
     app.register_blueprint(admin_login.bp)
     app.register_blueprint(admin_settings.bp)
     app.register_blueprint(admin_identity.bp)
     app.register_blueprint(admin_quality.bp)
     app.register_blueprint(admin_explore.bp)
-    from plugin import admin_experiments, admin_overview
-
     app.register_blueprint(admin_overview.bp)
     app.register_blueprint(admin_experiments.bp)
     app.register_blueprint(admin_health.bp)
-    from plugin import admin_privacy
-
     app.register_blueprint(admin_privacy.bp)
-    from plugin import app_proxy_storefront
-
-    app.register_blueprint(app_proxy_storefront.bp)
-    from plugin import health, metrics, metrics_scrape
-    from plugin.log_format import configure_logging_once
-
+    app.register_blueprint(app_proxy_api.bp)
     configure_logging_once(settings)
     metrics.init_app(app)
     app.register_blueprint(health.bp)

@@ -20,7 +20,7 @@ from rq.worker_registration import get_keys
 
 from config import Settings
 from plugin.queue_connection import queue_redis
-from plugin.storefront import SERVICE_KEY
+from plugin.storefront.api import SERVICE_KEY
 from storage.db import list_shops
 
 bp = Blueprint("health", __name__)

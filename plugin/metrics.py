@@ -11,15 +11,15 @@ label is set only for shops that exist on disk, never from an unverified header 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 from prometheus_client import Counter, Histogram
 
-from connectors.platform_errors import InvalidShopDomain
-from connectors.shopify_auth import shop_name_for_domain
+from connectors.errors import InvalidShopDomain
+from connectors.shopify.auth import shop_name_for_domain
 from engine.base import CONTEXT_SLOTS
 from plugin.log_format import bind_request_id, unbind_request_id
+from serving.metrics import ANSWERS, CACHE_LOOKUPS  # noqa: F401 (registered with the app's metrics)
 from storage.db import shop_exists
 
 REQUEST_SECONDS = Histogram(
@@ -27,16 +27,6 @@ REQUEST_SECONDS = Histogram(
     "Time to answer an HTTP request, by endpoint, recommendation context and status.",
     ["endpoint", "context", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-)
-CACHE_LOOKUPS = Counter(
-    "shoprec_serving_cache_lookups",
-    "Serving-cache lookups (answers and candidate pools), by shop and result (hit or miss).",
-    ["shop", "result"],
-)
-ANSWERS = Counter(
-    "shoprec_recommendation_answers",
-    "Recommendation lists served, by shop, context and whether the list was empty.",
-    ["shop", "context", "empty"],
 )
 WEBHOOK_RECEIPTS = Counter(
     "shoprec_webhook_receipts",
@@ -50,16 +40,6 @@ _WEBHOOK_ENDPOINTS = {
     "webhooks.shopify_webhook": "shopify",
     "webhooks.woocommerce_webhook": "woocommerce",
 }
-
-
-def record_answer(shop: str, context: str, items: list[Any]) -> None:
-    """Count one recommendation list (called where every answer is built)."""
-    ANSWERS.labels(shop, context, "true" if not items else "false").inc()
-
-
-def record_cache_lookup(shop: str, hit: bool) -> None:
-    """Count one serving-cache lookup."""
-    CACHE_LOOKUPS.labels(shop, "hit" if hit else "miss").inc()
 
 
 def _context_label() -> str:

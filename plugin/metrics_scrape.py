@@ -30,9 +30,8 @@ from rq.registry import FailedJobRegistry
 from config import Settings
 from engine.artifacts import MANIFEST
 from storage.backlog import ShopBacklog, read_backlog
-from storage.db import list_shops, shop_db_path
+from storage.db import list_shops, models_dir, shop_db_path
 from worker.queues import QUEUE_NAMES, get_queue
-from worker.training import models_dir
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from config import Settings
 from engine.base import CONTEXT_SLOTS
-from plugin.shop_display import WIDGET_FORMATS
-from plugin.shopper_identity import ANONYMOUS, API_KEY_HEADER, CUSTOMER, OPEN
-from plugin.shopper_tokens import MAX_TOKEN_LENGTH, MAX_TOKEN_TTL_S
+from plugin.storefront.shop_display import WIDGET_FORMATS
+from plugin.storefront.shopper_identity import ANONYMOUS, API_KEY_HEADER, CUSTOMER, OPEN
+from plugin.storefront.shopper_tokens import MAX_TOKEN_LENGTH, MAX_TOKEN_TTL_S
 from storage.events import EVENT_TYPES
 
 ERROR = {"$ref": "#/components/schemas/Error"}

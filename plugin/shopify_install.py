@@ -8,7 +8,7 @@ GET /shopify/callback  Shopify returns with code, shop, state, timestamp, hmac. 
                        exchanged for an expiring offline token stored in the shop's own file
                        (never logged, never returned), the webhooks are registered and the
                        backfill is enqueued.
-The shop's shoprec name is its domain minus '.myshopify.com' (connectors.shopify_auth), the
+The shop's shoprec name is its domain minus '.myshopify.com' (connectors.shopify.auth), the
 same mapping the webhook inbox and the app proxy use.
 """
 
@@ -26,11 +26,10 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from config import Settings
+from connectors.errors import InvalidShopDomain, PlatformError, SignatureMismatch
 from connectors.http_client import new_session
-from connectors.payload_errors import SignatureMismatch
-from connectors.platform_errors import InvalidShopDomain, PlatformError
-from connectors.shopify import ShopifyClient
-from connectors.shopify_auth import (
+from connectors.shopify.api import ShopifyClient
+from connectors.shopify.auth import (
     authorize_url,
     exchange_code,
     shop_name_for_domain,

@@ -13,7 +13,7 @@ still pending with no live job (the queue lost it), the repeat dispatches it aga
 retry is how a stranded receipt gets applied even before the sweep runs.
 
 A Shopify delivery's X-Shopify-Shop-Domain maps to the shop name with the same function as
-the install flow (connectors.shopify_auth.shop_name_for_domain: 'x.myshopify.com' -> 'x').
+the install flow (connectors.shopify.auth.shop_name_for_domain: 'x.myshopify.com' -> 'x').
 """
 
 from __future__ import annotations
@@ -29,9 +29,8 @@ import sqlite_utils
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from config import Settings
-from connectors.payload_errors import SignatureMismatch
-from connectors.platform_errors import InvalidShopDomain
-from connectors.shopify_auth import shop_name_for_domain
+from connectors.errors import InvalidShopDomain, SignatureMismatch
+from connectors.shopify.auth import shop_name_for_domain
 from connectors.signatures import verify_signature
 from plugin.errors import ApiError
 from plugin.queue_connection import queue_redis

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from config import Settings
 from storage.errors import InvalidShopName, UnknownShop
 from storage.migrations import migrate
 
@@ -38,6 +39,11 @@ def shop_dir(data_dir: Path, shop: str) -> Path:
 def shop_db_path(data_dir: Path, shop: str) -> Path:
     """Path of a shop's SQLite file."""
     return shop_dir(data_dir, shop) / DB_FILENAME
+
+
+def models_dir(settings: Settings, shop: str) -> Path:
+    """Folder holding a shop's trained model artifacts (beside its SQLite file)."""
+    return settings.shop_dir(shop) / "models"
 
 
 def shop_exists(data_dir: Path, shop: str) -> bool:

@@ -129,7 +129,7 @@ def impression_counts(db: sqlite_utils.Database, since: str) -> dict[str, int]:
     """Product id -> impressions recorded since `since` (ISO-8601 UTC).
 
     Exploration gives slots to relevant products that shoppers rarely get to see; serving
-    reads this per shop and keeps it for a minute (plugin.serving_cache.ExpiringValues).
+    reads this per shop and keeps it for a minute (serving.cache.ExpiringValues).
     """
     rows = db.execute(
         "SELECT product_id, count(*) FROM events WHERE ts >= ? AND type = 'impression' "

@@ -50,7 +50,7 @@ def redis_conn() -> Iterator[redis.Redis]:
 def trained_demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir with a small demo shop (150 customers, 180 days), generated and trained once
     per run. Tests that write must work on a copy (shutil.copytree)."""
-    from storage.demo_shop import generate_demo_shop
+    from demo.shop import generate_demo_shop
     from worker.training import train_shop
 
     data_dir = tmp_path_factory.mktemp("trained-demo") / "data"

@@ -39,7 +39,7 @@ def start_server(data_dir: Path, log: Path, *serve_args: str, shop: str = "demo"
     """Start `shoprec serve` (no Redis) and wait until /healthz answers; fail with its log."""
     port = free_port()
     command = [
-        sys.executable, "-c", "from plugin.cli import main; main()",
+        sys.executable, "-c", "from plugin.cli.main import main; main()",
         "--data-dir", str(data_dir), "--shop", shop,
         "serve", "--port", str(port), *serve_args,
     ]  # fmt: skip

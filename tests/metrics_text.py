@@ -7,7 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from plugin.metrics_scrape import COLLECTOR_KEY, QueueCollector
 from plugin.queue_connection import QUEUE_REDIS_KEY
-from plugin.storefront import SERVICE_KEY
+from plugin.storefront.api import SERVICE_KEY
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

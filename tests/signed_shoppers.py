@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from config import Settings
-from plugin.shopper_identity import ensure_identity_secret, set_identity_mode
-from plugin.shopper_tokens import make_shopper_token
+from plugin.storefront.shopper_identity import ensure_identity_secret, set_identity_mode
+from plugin.storefront.shopper_tokens import make_shopper_token
 from storage.db import open_shop_db
 
 

@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 from test_worker_training import seed_store
 
-from plugin.cli import cli
+from plugin.cli.main import cli
 
 
 def test_train_prints_every_model(settings):

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from plugin.cli import cli
+from plugin.cli.main import cli
 from plugin.errors import ForgedShopperToken
-from plugin.shopper_identity import api_key_matches, read_identity_config
-from plugin.shopper_tokens import MAX_TOKEN_TTL_S, verify_shopper_token
+from plugin.storefront.shopper_identity import api_key_matches, read_identity_config
+from plugin.storefront.shopper_tokens import MAX_TOKEN_TTL_S, verify_shopper_token
 from storage.db import open_shop_db
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from plugin.cli import cli
+from plugin.cli.main import cli
 from storage.db import open_shop_db
 
 FIXTURES = Path(__file__).parent / "fixtures" / "csv"

@@ -10,7 +10,7 @@ import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
-from plugin.cli import cli
+from plugin.cli.main import cli
 from storage.customers import upsert_customers
 from storage.db import open_shop_db
 from storage.events import insert_events

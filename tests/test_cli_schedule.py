@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from config import Settings
-from plugin.cli import cli
+from plugin.cli.main import cli
 from storage.db import open_shop_db
 from worker.schedules import PERIODIC_JOBS, ensure_chains, periodic_job, run_tick, slot_of
 

@@ -16,8 +16,8 @@ from live_server import start_server
 
 from config import Settings, load_settings
 from plugin import create_app
-from plugin.cli import cli
-from plugin.cli_serve import DEMO_ADMIN_USER, prepare_demo
+from plugin.cli.main import cli
+from plugin.cli.serve import DEMO_ADMIN_USER, prepare_demo
 from storage.admin_users import list_admin_users
 from storage.db import open_shop_db
 from storage.orders import popular_products

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
-from plugin.cli import cli
+from plugin.cli.main import cli
 from storage.catalog import upsert_products
 from storage.db import open_shop_db
 from worker.queues import get_queue

@@ -61,7 +61,7 @@ def test_bad_values_are_all_named_and_secrets_hidden() -> None:
 def test_klaviyo_pushes_go_to_the_configured_base_url() -> None:
     import responses
 
-    from connectors.email_push import PushStep
+    from connectors.email.push import PushStep
     from worker.push import client_for
 
     with pytest.raises(ConfigError, match="SHOPREC_KLAVIYO_BASE_URL"):

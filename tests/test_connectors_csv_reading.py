@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.csv_reading import open_feed
 from connectors.errors import UnreadableFeed
-from connectors.feed_records import FeedTally
+from connectors.feeds.csv_reading import open_feed
+from connectors.feeds.feed_records import FeedTally
 
 FIXTURES = Path(__file__).parent / "fixtures" / "csv"
 

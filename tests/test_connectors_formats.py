@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from shared_datasets import dataset_path
 
-from connectors.csv_reading import open_feed
 from connectors.errors import UnknownFeedFormat
-from connectors.feed_formats import choose_format
-from connectors.feed_records import ORDER_LINE_FIELDS, FeedBatch, FeedTally
-from connectors.online_retail import is_product_code
+from connectors.feeds.csv_reading import open_feed
+from connectors.feeds.feed_formats import choose_format
+from connectors.feeds.feed_records import ORDER_LINE_FIELDS, FeedBatch, FeedTally
+from connectors.feeds.online_retail import is_product_code
 from storage.orders import LINE_COLUMNS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "csv"

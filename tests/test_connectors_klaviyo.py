@@ -14,9 +14,9 @@ from campaign_factories import KLAVIYO_KEY, fixture_json
 from responses import matchers
 
 from config import Settings
-from connectors.email_push import PushItem
+from connectors.email.klaviyo import REVISION, KlaviyoClient, event_step
+from connectors.email.push import PushItem
 from connectors.http_client import HTTPCallError, RetryPolicy
-from connectors.klaviyo import REVISION, KlaviyoClient, event_step
 from storage.deliveries import create_delivery, get_delivery, list_attempts
 from worker.push import DeliveryRetryLater, push_delivery
 
@@ -169,7 +169,7 @@ def test_no_key_parks_the_delivery_with_the_setting_named(shop_db, settings: Set
 
 def test_an_event_with_a_unique_id_may_be_sent_again_after_a_dead_sender() -> None:
     """Klaviyo records one event per profile, metric and unique_id: no look-up needed."""
-    from connectors.email_push import PushStep, SentCheck
+    from connectors.email.push import PushStep, SentCheck
 
     client = KlaviyoClient("pk_test")
     step = PushStep("POST", "/api/events", {"data": {"attributes": {"unique_id": "k-1"}}})

@@ -14,9 +14,7 @@ from campaign_factories import MAILCHIMP_KEY, MANDRILL_KEY, fixture_json
 from responses import matchers
 
 from config import Settings
-from connectors.email_push import PushItem, PushRejected, SentCheck
-from connectors.http_client import RetryPolicy
-from connectors.mailchimp import (
+from connectors.email.mailchimp import (
     InvalidMailchimpKey,
     MailchimpMarketingClient,
     MailchimpTransactionalClient,
@@ -26,6 +24,8 @@ from connectors.mailchimp import (
     server_prefix,
     subscriber_hash,
 )
+from connectors.email.push import PushItem, PushRejected, SentCheck
+from connectors.http_client import RetryPolicy
 from storage.deliveries import create_delivery, get_delivery
 from worker.push import push_delivery
 

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from connectors import shopify_payloads, woocommerce_payloads
-from connectors.feed_records import ORDER_LINE_FIELDS
-from connectors.payload_errors import PayloadError
+from connectors.errors import PayloadError
+from connectors.feeds.feed_records import ORDER_LINE_FIELDS
 from connectors.payload_fields import parse_json_object, product_deleted_batch
+from connectors.shopify import payloads as shopify_payloads
+from connectors.woocommerce import payloads as woocommerce_payloads
 from storage.catalog import PRODUCT_COLUMNS
 from storage.customers import CUSTOMER_COLUMNS
 

@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from connectors import shopify_payloads, woocommerce_payloads
-from connectors.csv_reading import open_feed
-from connectors.feed_formats import choose_format
-from connectors.feed_records import FeedBatch, FeedTally
-from connectors.payload_errors import PayloadError
+from connectors.errors import PayloadError
+from connectors.feeds.csv_reading import open_feed
+from connectors.feeds.feed_formats import choose_format
+from connectors.feeds.feed_records import FeedBatch, FeedTally
 from connectors.product_urls import UnsafeUrl, checked_url, safe_url
+from connectors.shopify import payloads as shopify_payloads
+from connectors.woocommerce import payloads as woocommerce_payloads
 from tests.woocommerce_platform import product as woo_product
 
 SHOPIFY_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "shopify"

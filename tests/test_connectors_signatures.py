@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.payload_errors import SignatureMismatch
+from connectors.errors import SignatureMismatch
 from connectors.signatures import sign_body, signature_matches, verify_signature
 
 BODY = b'{"id":1,"email":"a@example.com"}'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.woocommerce_auth import oauth1_params, uses_basic_auth
+from connectors.woocommerce.auth import oauth1_params, uses_basic_auth
 
 URL = "http://local.test/wp-json/wc/v3/orders"
 PARAMS = {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from plugin.cli import cli
+from plugin.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -48,8 +48,8 @@ from config import Settings, load_settings
 from connectors.signatures import sign_body, sign_shopify_proxy, sign_shopify_query
 from email_blocks.signing import signed_url
 from plugin import create_app
-from plugin.admin_settings import SECTIONS
-from plugin.admin_settings_forms import JSON_KEYS
+from plugin.admin.settings import SECTIONS
+from plugin.admin.settings_forms import JSON_KEYS
 from storage.connections import WOOCOMMERCE_WEBHOOK_SECRET_KEY
 from storage.db import open_shop_db
 from storage.experiments import create_experiment

@@ -91,7 +91,7 @@ def test_two_workers_are_summed_and_json_lines_carry_shop_and_request_id(
         if line.startswith("{")
     ]
     error = next(line for line in lines if line["message"].startswith("models of shop broken"))
-    assert error["level"] == "ERROR" and error["logger"] == "plugin.recommendations"
+    assert error["level"] == "ERROR" and error["logger"] == "serving.service"
     assert error["shop"] == "broken"
     assert error["request_id"] == broken["request_id"]  # the id the answer carried
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+\+00:00", error["ts"])

@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, g
 
 from config import Settings
 from plugin import create_app
-from plugin.admin_auth import (
+from plugin.admin.auth import (
     SessionTokenError,
     register_admin_guards,
     verify_shopify_session_token,
@@ -275,7 +275,7 @@ def test_bad_bearer_token_is_401_and_opens_nothing(app: Flask) -> None:
 def test_cli_sets_password_from_stdin(settings: Settings) -> None:
     from click.testing import CliRunner
 
-    from plugin.cli import cli
+    from plugin.cli.main import cli
 
     open_shop_db(settings.data_dir, "alpha").close()
     runner = CliRunner()

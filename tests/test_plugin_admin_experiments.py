@@ -10,8 +10,9 @@ from flask.testing import FlaskClient
 from signed_shoppers import customer_token
 
 from config import Settings
-from plugin.admin_experiments import parse_profile, variant_samples
-from plugin.experiment_assignment import DEFAULT_SNAPSHOTS, assignment_for
+from plugin.admin.experiment_assignment import DEFAULT_SNAPSHOTS, assignment_for
+from plugin.admin.experiments import parse_profile, variant_samples
+from serving.generations import read_marker
 from storage.db import open_shop_db, shop_dir
 from storage.events import insert_events
 from storage.experiments import (
@@ -23,7 +24,6 @@ from storage.experiments import (
 )
 from storage.shop_settings import get_shop_setting, set_shop_setting
 from tests.admin_client import add_admin_user, csrf_of, log_in, make_admin_app
-from worker.cache_invalidation import read_marker
 
 WEIGHTS_B = {"product": {"content": 1.0}}
 
@@ -117,7 +117,7 @@ def test_create_start_assign_stop_and_promote(client, shop_db, settings):
 
 
 def test_promotion_merges_rules_like_serving_did(shop_db):
-    from plugin.admin_experiments import promoted_settings
+    from plugin.admin.experiments import promoted_settings
 
     set_shop_setting(shop_db, "rules", {"default": {"exploration": 0.05, "min_items": 3}})
     merged = promoted_settings(shop_db, {"rules": {"default": {"exploration": 0.1}}})

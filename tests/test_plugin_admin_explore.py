@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from config import Settings
-from plugin.admin_explore import fbt_pairs
-from plugin.storefront import SERVICE_KEY
+from plugin.admin.explore import fbt_pairs
+from plugin.storefront.api import SERVICE_KEY
 from tests.admin_client import add_admin_user, log_in, make_admin_app
 
 
@@ -113,7 +113,7 @@ def test_unknown_product_previews_without_error(client: FlaskClient) -> None:
 def test_visitor_preview_follows_their_experiment_variant(
     client: FlaskClient, db: sqlite_utils.Database, anchor: str
 ) -> None:
-    from plugin.experiment_assignment import assignment_for
+    from plugin.admin.experiment_assignment import assignment_for
     from storage.experiments import create_experiment, start_experiment
 
     variants = [

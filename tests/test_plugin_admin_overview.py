@@ -8,8 +8,8 @@ import pytest
 import sqlite_utils
 
 from config import Settings
-from plugin.admin_charts import Point, daily_chart
-from plugin.admin_overview import TOTAL, overview_report, parse_range
+from plugin.admin.charts import Point, daily_chart
+from plugin.admin.overview import TOTAL, overview_report, parse_range
 from storage.events import insert_events
 from storage.experiments import HOLDOUT, assign_variant, create_experiment, get_experiment
 from tests.admin_client import add_admin_user, log_in, make_admin_app

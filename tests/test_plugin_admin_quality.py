@@ -9,7 +9,7 @@ import sqlite_utils
 from flask.testing import FlaskClient
 
 from config import Settings
-from plugin.admin_quality import quality_report
+from plugin.admin.quality import quality_report
 from storage.catalog import upsert_products
 from storage.events import insert_events
 from storage.shop_settings import set_shop_setting

@@ -9,10 +9,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from config import Settings
+from serving.generations import read_marker
 from storage.db import open_shop_db
 from storage.shop_settings import get_shop_setting
 from tests.admin_client import add_admin_user, csrf_of, log_in, make_admin_app
-from worker.cache_invalidation import read_marker
 
 
 @pytest.fixture
@@ -372,7 +372,7 @@ def test_api_key_is_shown_once_and_only_its_hash_is_stored(
 ) -> None:
     import re
 
-    from plugin.shopper_identity import api_key_matches, read_identity_config
+    from plugin.storefront.shopper_identity import api_key_matches, read_identity_config
 
     answer = client.post("/admin/demo/identity/api-key", data={"csrf_token": csrf_of(client)})
     assert answer.status_code == 200
@@ -387,7 +387,7 @@ def test_api_key_is_shown_once_and_only_its_hash_is_stored(
     finally:
         db.close()
     assert api_key_matches(config, key[1]) and key[1] not in dump
-    from plugin.shopper_identity import ensure_identity_secret
+    from plugin.storefront.shopper_identity import ensure_identity_secret
 
     db = open_shop_db(settings.data_dir, "demo")
     try:

@@ -18,7 +18,7 @@ from signed_shoppers import customer_token
 
 from config import Settings
 from plugin import create_app
-from plugin.browse_signals import browse_job_id
+from plugin.storefront.browse_signals import browse_job_id
 from storage.db import open_shop_db
 from storage.orders import popular_products
 from worker.queues import QUEUE_EMAIL, get_queue

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 import sqlite_utils
 
-from plugin.experiment_assignment import Assignment, RunningExperiments, assignment_for
+from plugin.admin.experiment_assignment import Assignment, RunningExperiments, assignment_for
 from storage.experiments import (
     HOLDOUT,
     ExperimentError,

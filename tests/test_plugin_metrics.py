@@ -19,8 +19,8 @@ from flask.testing import FlaskClient
 from config import Settings, load_settings
 from plugin import create_app
 from plugin.metrics_scrape import ShopStoreCollector
-from plugin.recommendations import RecommendationService
-from plugin.storefront import SERVICE_KEY
+from plugin.storefront.api import SERVICE_KEY
+from serving.service import RecommendationService
 from storage.db import open_shop_db
 from storage.deliveries import create_delivery, set_delivery_status
 from storage.orders import popular_products

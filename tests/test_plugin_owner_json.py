@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.owner_json import OwnerJSONError, parse_owner_json
+from plugin.admin.owner_json import OwnerJSONError, parse_owner_json
 
 
 @pytest.mark.parametrize(

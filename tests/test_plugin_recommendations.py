@@ -14,9 +14,11 @@ import pytest
 import sqlite_utils
 
 from config import Settings, load_settings
+from demo.shop import DEFAULT_NOW, generate_demo_shop
 from engine.errors import InputError
-from plugin.model_cache import ModelCache
-from plugin.recommendations import (
+from plugin.storefront.request_params import RecommendationParams
+from serving.model_cache import ModelCache
+from serving.service import (
     FALLBACK_NEWEST,
     FALLBACK_POPULAR,
     ExpiringSets,
@@ -24,10 +26,8 @@ from plugin.recommendations import (
     build_service,
     serving_profile,
 )
-from plugin.request_params import RecommendationParams
 from storage.catalog import get_products, unavailable_product_ids, upsert_products
 from storage.db import open_shop_db
-from storage.demo_shop import DEFAULT_NOW, generate_demo_shop
 from storage.events import insert_events
 from storage.orders import popular_products, upsert_order_lines, upsert_orders
 from worker.training import models_dir, train_shop

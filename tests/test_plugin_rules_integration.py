@@ -15,12 +15,12 @@ from flask.testing import FlaskClient
 from signed_shoppers import customer_token
 
 from config import Settings, load_settings
+from demo.shop import DEFAULT_NOW
 from engine.base import RecommendationRequest
 from plugin import create_app
-from plugin.recommendations import ExpiringSets, RecommendationService, build_service
-from plugin.request_params import MAX_EXCLUDE_IDS, RecommendationParams
+from plugin.storefront.request_params import MAX_EXCLUDE_IDS, RecommendationParams
+from serving.service import ExpiringSets, RecommendationService, build_service
 from storage.catalog import get_products, set_inventory, upsert_products
-from storage.demo_shop import DEFAULT_NOW
 from storage.events import insert_events
 from storage.orders import upsert_order_lines, upsert_orders
 from storage.receipts import store_receipt

@@ -16,14 +16,14 @@ import pytest
 import sqlite_utils
 
 from config import Settings
+from demo.shop import DEFAULT_NOW
 from engine.base import CONTEXT_SLOTS
 from engine.context_filters import parent_category, within_category
 from engine.diversity import max_per_category
 from engine.rule_settings import rule_settings_for
 from engine.slot_limits import CONTEXT_LIMITS
-from plugin.recommendations import ExpiringSets, RecommendationService, build_service
-from plugin.request_params import RecommendationParams
-from storage.demo_shop import DEFAULT_NOW
+from plugin.storefront.request_params import RecommendationParams
+from serving.service import ExpiringSets, RecommendationService, build_service
 
 SHOP = "demo"
 NOW = DEFAULT_NOW.replace(tzinfo=UTC)

@@ -14,13 +14,13 @@ from flask.testing import FlaskClient
 
 from config import Settings, load_settings
 from plugin import create_app
-from plugin.recommendations import RecommendationService
-from plugin.serving_cache import ServingCache, ShopReaders
-from plugin.storefront import SERVICE_KEY
+from plugin.storefront.api import SERVICE_KEY
+from serving.cache import ServingCache, ShopReaders
+from serving.generations import bump_db_generation, generation_key, read_marker
+from serving.service import RecommendationService
 from storage.catalog import set_inventory
 from storage.db import open_shop_db
 from storage.orders import popular_products
-from worker.cache_invalidation import bump_db_generation, generation_key, read_marker
 from worker.training import train_shop
 
 SHOP = "demo"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin.shop_connections import ShopConnections
+from serving.connections import ShopConnections
 from storage.catalog import upsert_products
 from storage.db import open_shop_db, shop_dir
 from storage.errors import UnknownShop

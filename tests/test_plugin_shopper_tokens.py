@@ -17,7 +17,11 @@ from plugin.errors import (
     MalformedShopperToken,
     OverlongShopperToken,
 )
-from plugin.shopper_tokens import MAX_TOKEN_TTL_S, make_shopper_token, verify_shopper_token
+from plugin.storefront.shopper_tokens import (
+    MAX_TOKEN_TTL_S,
+    make_shopper_token,
+    verify_shopper_token,
+)
 
 SECRET = "a" * 64
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")

@@ -43,7 +43,7 @@ def _wait_for(predicate: Any, what: str, log: Path) -> None:
 def _start_worker(settings: Settings, url: str, log: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update(REDIS_URL=url, SHOPREC_DATA_DIR=str(settings.data_dir), SHOPREC_LOG_FORMAT="json")
-    command = [sys.executable, "-c", "from plugin.cli import main; main()", "worker"]
+    command = [sys.executable, "-c", "from plugin.cli.main import main; main()", "worker"]
     with log.open("wb") as out:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
 

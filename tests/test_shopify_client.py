@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import responses
 
+from connectors.errors import InvalidShopDomain, PlatformAuthError, PlatformError
 from connectors.http_client import new_session
-from connectors.platform_errors import InvalidShopDomain, PlatformAuthError, PlatformError
-from connectors.shopify import MAX_THROTTLE_WAITS, ShopifyClient, updated_since_query
-from connectors.shopify_auth import (
+from connectors.shopify.api import MAX_THROTTLE_WAITS, ShopifyClient, updated_since_query
+from connectors.shopify.auth import (
     TokenSet,
     authorize_url,
     domain_for_shop_name,

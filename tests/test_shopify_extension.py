@@ -34,7 +34,7 @@ from shopify_theme import (
 from config import Settings, load_settings
 from engine.base import CONTEXT_SLOTS
 from plugin import create_app
-from plugin.app_proxy_storefront import PROXY_BASE
+from plugin.storefront.app_proxy_api import PROXY_BASE
 from worker.receipts import _SHOPIFY, _SPECIAL
 
 COMPLIANCE = {"customers/data_request", "customers/redact", "shop/redact"}

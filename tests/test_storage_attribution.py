@@ -132,8 +132,8 @@ def test_the_shop_setting_overrides_the_window(shop_db):
 
 
 def test_demo_traffic_is_attribution_consistent_and_respects_the_holdout(shop_db, settings):
-    from storage.demo_shop import generate_demo_shop
-    from storage.demo_traffic import simulate_demo_traffic
+    from demo.shop import generate_demo_shop
+    from demo.traffic import simulate_demo_traffic
 
     generate_demo_shop(shop_db, seed=3, n_customers=120, days=90)
     summary = simulate_demo_traffic(shop_db, seed=3, days=40, sessions_per_day=30)

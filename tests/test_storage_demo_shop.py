@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from demo.shop import DEFAULT_NOW, DemoShopSummary, generate_demo_shop
 from storage.catalog import unavailable_product_ids
 from storage.db import open_shop_db
-from storage.demo_shop import DEFAULT_NOW, DemoShopSummary, generate_demo_shop
 from storage.orders import read_purchase_lines
 
 TABLES = {

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from config import Settings, load_settings
 from connectors.http_client import new_session
 from connectors.reachability import public_url_warnings
-from connectors.woocommerce import WEBHOOK_TOPICS
-from plugin.cli import cli
+from connectors.woocommerce.api import WEBHOOK_TOPICS
+from plugin.cli.main import cli
 from storage.connections import get_connection
 from storage.db import open_shop_db, shop_dir
 from storage.shop_settings import get_shop_setting

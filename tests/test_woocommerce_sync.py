@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from config import Settings, load_settings
 from connectors.http_client import new_session
-from connectors.woocommerce import WooCommerceClient
-from plugin.cli import cli
+from connectors.woocommerce.api import WooCommerceClient
+from plugin.cli.main import cli
 from storage.connections import get_connection
 from storage.db import open_shop_db
 from storage.shop_settings import get_shop_setting

@@ -31,8 +31,8 @@ from rq.serializers import JSONSerializer
 
 import worker.push
 from config import Settings
-from connectors.email_push import DEFAULT_PUSH_POLICY
-from connectors.klaviyo import REVISION
+from connectors.email.klaviyo import REVISION
+from connectors.email.push import DEFAULT_PUSH_POLICY
 from storage.campaign_timers import find_timer
 from storage.db import open_shop_db
 from storage.deliveries import list_attempts
@@ -205,7 +205,7 @@ def test_campaigns_status_shows_pending_timers_and_parked_deliveries(
 ) -> None:
     from click.testing import CliRunner
 
-    from plugin.cli import cli
+    from plugin.cli.main import cli
 
     rsps.post(EVENTS_URL, status=400, json=fixture_json("klaviyo", "error_400.json"))
     order_due_now(db, redis_conn)
@@ -300,7 +300,7 @@ def test_a_parked_delivery_can_be_replayed_from_the_cli_once_fixed(
 ) -> None:
     from click.testing import CliRunner
 
-    from plugin.cli import cli
+    from plugin.cli.main import cli
 
     rsps.post(EVENTS_URL, status=401, json={"errors": [{"code": "not_authenticated"}]})
     order_due_now(db, redis_conn)

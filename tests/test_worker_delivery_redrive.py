@@ -24,14 +24,14 @@ from rq.serializers import JSONSerializer
 
 import worker.push
 from config import Settings
-from connectors.email_push import PushItem, PushStep
-from connectors.klaviyo import KlaviyoClient, event_step
-from connectors.mailchimp import (
+from connectors.email.klaviyo import KlaviyoClient, event_step
+from connectors.email.mailchimp import (
     MailchimpMarketingClient,
     MailchimpTransactionalClient,
     marketing_steps,
     send_template_step,
 )
+from connectors.email.push import PushItem, PushStep
 from storage.db import open_shop_db
 from storage.deliveries import create_delivery, delivery_counts, get_delivery
 from storage.delivery_claims import claim_delivery, record_steps_done
@@ -251,7 +251,7 @@ def test_redrive_command_queues_the_stuck_or_pushes_them_here(
 ) -> None:
     from click.testing import CliRunner
 
-    from plugin.cli import cli
+    from plugin.cli.main import cli
 
     delivery_id = klaviyo_delivery(db)
     die_while_sending(db, delivery_id)

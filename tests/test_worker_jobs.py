@@ -16,9 +16,9 @@ from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from config import Settings, load_settings
+from demo.shop import generate_demo_shop
 from storage.catalog import upsert_products
 from storage.db import open_shop_db
-from storage.demo_shop import generate_demo_shop
 from worker.errors import RedisNotConfigured, UnknownQueue
 from worker.jobs import to_jsonable
 from worker.queues import QUEUE_NAMES, enqueue_retrain, get_queue, get_queues, get_redis

@@ -21,7 +21,7 @@ from rq.serializers import JSONSerializer
 from config import Settings, load_settings
 from connectors.signatures import sign_body
 from plugin import create_app
-from plugin.cli import cli
+from plugin.cli.main import cli
 from storage.db import open_shop_db
 from storage.receipts import get_receipt, store_receipt
 from worker.jobs import sweep_pending_receipts_job
@@ -315,7 +315,7 @@ def test_an_ended_job_does_not_hold_a_receipt_still_pending(
 def test_a_batch_of_product_receipts_moves_the_cache_generation_once(
     settings: Settings, shop_db: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from worker import cache_invalidation
+    from serving import generations as cache_invalidation
     from worker.receipt_batch import drain_receipts
 
     product = json.loads((FIXTURES / "products_update.json").read_text())

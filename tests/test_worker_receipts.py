@@ -226,7 +226,7 @@ def test_cli_reprocess_replays_a_fixed_receipt(
 ) -> None:
     from click.testing import CliRunner
 
-    from plugin.cli import cli
+    from plugin.cli.main import cli
 
     body = json.dumps({"id": 5, "created_at": "2026-01-01", "line_items": [{"product_id": 1}]})
     rid = store(db, "shopify", "orders/create", body.encode(), "bad-then-fixed")

@@ -10,7 +10,7 @@ import sqlite_utils
 from click.testing import CliRunner
 
 from config import Settings
-from plugin.cli import cli
+from plugin.cli.main import cli
 from storage.clock import to_iso
 from storage.errors import RetentionSettingError, UnknownShop
 from storage.events import insert_events

@@ -81,7 +81,7 @@ def start_worker(redis_url: str, data_dir: Path, log: Path) -> subprocess.Popen:
     }
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-c", "from plugin.cli import main; main()", "worker", "run"],
+            [sys.executable, "-c", "from plugin.cli.main import main; main()", "worker", "run"],
             env=env,
             cwd=str(data_dir.parent),
             stdout=out,

@@ -13,8 +13,8 @@ import sqlite_utils
 
 from config import Settings, load_settings
 from connectors.http_client import RetryPolicy, new_session
-from connectors.shopify import ShopifyClient
-from connectors.shopify_auth import TokenSet
+from connectors.shopify.api import ShopifyClient
+from connectors.shopify.auth import TokenSet
 from storage.connections import get_connection, save_connection
 from storage.db import open_shop_db
 from storage.sync_state import get_sync_state

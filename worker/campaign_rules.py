@@ -1,6 +1,6 @@
 """The business rules on a pushed campaign block's lists, as serving applies them to a pulled one.
 
-The web app's rules step (plugin/serving_rules.py) is out of the worker's reach (STYLE.md:
+The web app's rules step (serving/rules.py) is out of the worker's reach (STYLE.md:
 nothing imports plugin), so this one reads the same inputs from the store itself: the
 catalog facts of the models' pool, the shopper's recently bought categories, best sellers
 and impressions, and runs engine.rules.apply_business_rules over the pool with the owner's

@@ -23,9 +23,9 @@ import sqlite_utils
 from rq import Queue, Retry
 
 from config import Settings
-from connectors.email_push import PushItem, PushStep
-from connectors.klaviyo import event_step
-from connectors.mailchimp import marketing_steps, merge_fields, send_template_step
+from connectors.email.klaviyo import event_step
+from connectors.email.mailchimp import marketing_steps, merge_fields, send_template_step
+from connectors.email.push import PushItem, PushStep
 from email_blocks.assembly import BlockContext, assemble_block, block_url
 from email_blocks.blocks import EmailBlock, block_kind
 from email_blocks.campaign_settings import CampaignSettings, CampaignSettingsError, PushSettings
@@ -35,6 +35,7 @@ from storage.campaign_timers import firing, get_timer, skip_fired_timer_in
 from storage.catalog import get_products, unavailable_product_ids
 from storage.clock import to_iso
 from storage.customers import get_customer
+from storage.db import models_dir
 from storage.deliveries import create_delivery_in
 from storage.events import last_viewed_product
 from worker.campaign_recs import store_recommender
@@ -47,7 +48,6 @@ from worker.push import (
     push_rate_limit,
 )
 from worker.timers import shop_campaign_settings
-from worker.training import models_dir
 
 logger = logging.getLogger(__name__)
 

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import sqlite_utils
 
-from connectors.csv_reading import open_feed
-from connectors.feed_formats import choose_format
-from connectors.feed_records import FeedBatch, FeedTally
+from connectors.feeds.csv_reading import open_feed
+from connectors.feeds.feed_formats import choose_format
+from connectors.feeds.feed_records import FeedBatch, FeedTally
+from serving.generations import bump_db_generation
 from storage.catalog import upsert_products
 from storage.customers import add_missing_customers, upsert_customers
 from storage.events import insert_events
 from storage.import_runs import finish_import_run, start_import_run
 from storage.orders import upsert_order_lines, upsert_orders
-from worker.cache_invalidation import bump_db_generation
 
 DEFAULT_BATCH_SIZE = 50_000
 IMPORT_CACHE_KIB = 64 * 1024

@@ -12,14 +12,14 @@ from typing import Any
 
 import sqlite_utils
 
-from connectors.feed_records import FeedBatch
+from connectors.feeds.feed_records import FeedBatch
 from connectors.platform_update import PlatformUpdate
+from serving.generations import bump_db_generation
 from storage.catalog import upsert_products
 from storage.customers import add_missing_customers, upsert_customers
 from storage.inventory_items import map_inventory_items, set_item_totals
 from storage.orders import upsert_order_lines, upsert_orders
 from storage.record_versions import remember_versions, stored_versions
-from worker.cache_invalidation import bump_db_generation
 
 _KEY_OF = {"product": "product_id", "order": "order_id", "customer": "customer_id"}
 

@@ -1,6 +1,6 @@
 """Sending a stored delivery to its email platform, recording every try (Saleor-style).
 
-A delivery row holds the planned steps (connectors.email_push.PushStep, no secrets). Sending:
+A delivery row holds the planned steps (connectors.email.push.PushStep, no secrets). Sending:
 - a row already 'sent' or 'parked' is left alone: nothing is ever sent twice;
 - a push first claims the row (storage.delivery_claims: one worker at a time) and records
   each step the platform answered; a claim left by a sender that died mid-request is taken
@@ -29,7 +29,9 @@ import sqlite_utils
 from rq.rate_limit import RateLimit
 
 from config import Settings
-from connectors.email_push import (
+from connectors.email.klaviyo import KlaviyoClient
+from connectors.email.mailchimp import MailchimpMarketingClient, MailchimpTransactionalClient
+from connectors.email.push import (
     DEFAULT_PUSH_POLICY,
     PushClient,
     PushRejected,
@@ -38,8 +40,6 @@ from connectors.email_push import (
 )
 from connectors.errors import ConnectorError
 from connectors.http_client import Attempt, HTTPCallError, RetryPolicy
-from connectors.klaviyo import KlaviyoClient
-from connectors.mailchimp import MailchimpMarketingClient, MailchimpTransactionalClient
 from storage.deliveries import AttemptRecord, get_delivery, record_attempt, set_delivery_status
 from storage.delivery_claims import Claim, claim_delivery, record_steps_done
 from worker.process_claims import claim_holder_gone, new_claim_token

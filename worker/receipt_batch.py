@@ -27,6 +27,7 @@ from typing import Any
 import sqlite_utils
 
 from config import Settings
+from serving.generations import bumps_deferred
 from storage.db import open_shop_db, shop_exists
 from storage.receipts import (
     claim_due_receipts,
@@ -34,7 +35,6 @@ from storage.receipts import (
     receipt_claim_holders,
     receipt_status,
 )
-from worker.cache_invalidation import bumps_deferred
 from worker.process_claims import claim_holder_gone, new_claim_token
 from worker.receipts import finish_receipt, process_stored_receipt, record_failed_try
 

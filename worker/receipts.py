@@ -32,16 +32,17 @@ from typing import Any
 import sqlite_utils
 
 from config import Settings
-from connectors import shopify_payloads, woocommerce_payloads
-from connectors.payload_errors import PayloadError
+from connectors.errors import PayloadError
 from connectors.payload_fields import parse_json_object, product_deleted_batch
 from connectors.platform_update import PlatformUpdate
+from connectors.shopify import payloads as shopify_payloads
+from connectors.woocommerce import payloads as woocommerce_payloads
+from serving.generations import bump_db_generation
 from storage.catalog import set_inventory
 from storage.connections import mark_uninstalled
 from storage.db import open_shop_db, shop_exists
 from storage.inventory_items import product_of_item, product_stock, set_inventory_level
 from storage.receipts import defer_receipt, get_receipt, mark_receipt
-from worker.cache_invalidation import bump_db_generation
 from worker.platform_apply import apply_batch, apply_update
 from worker.privacy import delete_shop_data, erase_customer, export_customer
 from worker.receipt_dispatch import RECEIPT_RETRY, enqueue_receipt, receipt_job_id

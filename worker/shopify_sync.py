@@ -16,14 +16,13 @@ import requests
 import sqlite_utils
 
 from config import Settings
-from connectors import shopify_payloads
+from connectors.errors import PayloadError, PlatformAuthError, PlatformError
 from connectors.http_client import new_session
-from connectors.payload_errors import PayloadError
-from connectors.platform_errors import PlatformAuthError, PlatformError
 from connectors.platform_update import PlatformUpdate
-from connectors.shopify import Page, ShopifyClient
-from connectors.shopify_auth import TokenSet
-from connectors.shopify_graphql import WEBHOOK_TOPICS, rest_order, rest_product
+from connectors.shopify import payloads as shopify_payloads
+from connectors.shopify.api import Page, ShopifyClient
+from connectors.shopify.auth import TokenSet
+from connectors.shopify.graphql import WEBHOOK_TOPICS, rest_order, rest_product
 from storage.connections import get_connection, update_credentials
 from worker.sync import FetchedPage
 

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import sqlite_utils
 
-from connectors.platform_errors import PlatformAuthError
+from connectors.errors import PlatformAuthError
 from connectors.platform_update import PlatformUpdate
 from storage.clock import to_iso
 from storage.connections import set_connection_status

@@ -17,7 +17,7 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job
 
 from config import Settings
-from connectors.platform_errors import PlatformAuthError
+from connectors.errors import PlatformAuthError
 from storage.connections import get_connection, set_connection_status
 from storage.db import open_shop_db, validate_shop_name
 from worker.shopify_sync import RESOURCES as SHOPIFY_RESOURCES

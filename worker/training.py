@@ -16,11 +16,11 @@ from engine.shop_artifacts import save_shop_models
 from engine.shop_fit import fit_shop_models
 from engine.shop_models import ModelSummary
 from engine.training_data import TrainingData, latest_timestamp
+from serving.generations import bump_generation
 from storage.catalog import read_products_frame
-from storage.db import open_shop_db
+from storage.db import models_dir, open_shop_db
 from storage.events import read_events_frame
 from storage.orders import read_purchase_lines
-from worker.cache_invalidation import bump_generation
 
 logger = logging.getLogger(__name__)
 
@@ -123,11 +123,6 @@ def _size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024  # type: ignore[assignment]
     return f"{n:.1f} GB"
-
-
-def models_dir(settings: Settings, shop: str) -> Path:
-    """Folder holding a shop's trained model artifacts."""
-    return settings.shop_dir(shop) / "models"
 
 
 def load_training_data(

@@ -19,14 +19,13 @@ import requests
 import sqlite_utils
 
 from config import Settings
-from connectors import woocommerce_payloads
+from connectors.errors import PayloadError, PlatformAuthError
 from connectors.http_client import new_session
-from connectors.payload_errors import PayloadError
-from connectors.platform_errors import PlatformAuthError
 from connectors.platform_update import PlatformUpdate
 from connectors.reachability import Resolver, public_url_warnings, resolve_host
-from connectors.woocommerce import WooCommerceClient
-from connectors.woocommerce_webhooks import reconcile_webhooks, shop_webhook_path
+from connectors.woocommerce import payloads as woocommerce_payloads
+from connectors.woocommerce.api import WooCommerceClient
+from connectors.woocommerce.webhooks import reconcile_webhooks, shop_webhook_path
 from storage.connections import (
     WOOCOMMERCE_WEBHOOK_SECRET_KEY,
     get_connection,

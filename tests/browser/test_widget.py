@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from live_server import LiveServer, free_port, start_server
 
-from plugin.shopper_identity import ensure_identity_secret
-from plugin.shopper_tokens import make_shopper_token
+from plugin.storefront.shopper_identity import ensure_identity_secret
+from plugin.storefront.shopper_tokens import make_shopper_token
 from storage.db import open_shop_db
 from storage.experiments import HOLDOUT, assign_variant, create_experiment, start_experiment
 

@@ -1,6 +1,6 @@
 """A stand-in for Klaviyo's Create Event API on loopback, counting what it accepts.
 
-Shaped like the real one (../shared/PLATFORMS.md 3.3, connectors/klaviyo.py):
+Shaped like the real one (../shared/PLATFORMS.md 3.3, connectors/email/klaviyo.py):
 `POST /api/events` with `Authorization: Klaviyo-API-Key ...` and the `revision` header,
 202 with an empty body on success, 429 with Retry-After and the JSON:API error body when
 throttled. Each event's `unique_id` is the idempotency key: like Klaviyo, an event repeating

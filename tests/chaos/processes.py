@@ -22,7 +22,7 @@ from pathlib import Path
 import redis
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOPREC = [sys.executable, "-c", "from plugin.cli import main; main()"]
+SHOPREC = [sys.executable, "-c", "from plugin.cli.main import main; main()"]
 
 
 # Every process a chaos run has running, so an interrupted run (Ctrl-C, SIGTERM) can still

@@ -9,9 +9,9 @@ import json
 import pytest
 import requests
 
-from connectors.shopify_payloads import order_update as shopify_order_update
+from connectors.shopify.payloads import order_update as shopify_order_update
 from connectors.signatures import verify_signature
-from connectors.woocommerce_payloads import order_update as woo_order_update
+from connectors.woocommerce.payloads import order_update as woo_order_update
 from tests.chaos import platforms
 from tests.chaos.fake_klaviyo import FakeKlaviyo
 from tests.chaos.shop import PRODUCTS

@@ -15,7 +15,12 @@ from storefront_client import API, SHOP, assert_canonical_error
 
 from config import Settings
 from plugin import create_app
-from plugin.cors import SETTING_KEY, OriginSettingError, ShopOrigins, parse_allowed_origins
+from plugin.storefront.cors import (
+    SETTING_KEY,
+    OriginSettingError,
+    ShopOrigins,
+    parse_allowed_origins,
+)
 from storage.shop_settings import set_shop_setting
 
 

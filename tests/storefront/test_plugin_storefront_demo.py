@@ -17,9 +17,9 @@ from storefront_client import (
 
 from config import Settings, load_settings
 from plugin import create_app
-from plugin.demo_storefront import DEMO_SIGNS_CUSTOMERS
-from plugin.shopper_identity import read_identity_config
-from plugin.shopper_tokens import verify_shopper_token
+from plugin.storefront.demo import DEMO_SIGNS_CUSTOMERS
+from plugin.storefront.shopper_identity import read_identity_config
+from plugin.storefront.shopper_tokens import verify_shopper_token
 from storage.catalog import upsert_products
 from storage.db import open_shop_db
 

@@ -20,7 +20,7 @@ from storefront_client import (
 )
 
 from config import Settings
-from plugin.request_params import MAX_EVENT_BATCH
+from plugin.storefront.request_params import MAX_EVENT_BATCH
 
 JUNK_BODIES: list[Any] = [
     b"",

@@ -14,7 +14,7 @@ from storefront_client import SHOP, ask, ids
 
 from config import Settings
 from plugin import create_app
-from plugin.experiment_assignment import DEFAULT_SNAPSHOTS
+from plugin.admin.experiment_assignment import DEFAULT_SNAPSHOTS
 from storage.experiments import (
     HOLDOUT,
     Experiment,

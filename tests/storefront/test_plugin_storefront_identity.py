@@ -28,11 +28,11 @@ from config import Settings
 from connectors.signatures import sign_shopify_proxy
 from engine.base import CONTEXT_SLOTS
 from plugin import create_app
-from plugin.browse_signals import browse_job_id
-from plugin.recommendations import build_service
-from plugin.request_params import RecommendationParams
-from plugin.shopper_identity import ensure_identity_secret, rotate_api_key
-from plugin.shopper_tokens import MAX_TOKEN_TTL_S, make_shopper_token
+from plugin.storefront.browse_signals import browse_job_id
+from plugin.storefront.request_params import RecommendationParams
+from plugin.storefront.shopper_identity import ensure_identity_secret, rotate_api_key
+from plugin.storefront.shopper_tokens import MAX_TOKEN_TTL_S, make_shopper_token
+from serving.service import build_service
 from storage.db import open_shop_db
 from storage.orders import popular_products
 from worker.queues import QUEUE_EMAIL, get_queue

@@ -15,8 +15,8 @@ from storefront_client import SHOP, assert_canonical_error
 
 from config import Settings, load_settings
 from plugin import create_app
-from plugin.rate_limit import KEY_PREFIX, EventRateLimiter, event_count, visitor_key
-from plugin.request_params import MAX_EVENT_BATCH
+from plugin.storefront.rate_limit import KEY_PREFIX, EventRateLimiter, event_count, visitor_key
+from plugin.storefront.request_params import MAX_EVENT_BATCH
 
 EVENTS = "/api/v1/events"
 DEAD_REDIS = "redis://127.0.0.1:1/0"

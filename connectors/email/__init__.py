@@ -1,0 +1,1 @@
+"""Email providers that receive pushed blocks: Klaviyo and Mailchimp."""

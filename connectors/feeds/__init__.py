@@ -1,0 +1,1 @@
+"""File feeds: the canonical CSV formats, platform exports read as feeds, Online Retail."""

@@ -1,0 +1,1 @@
+"""Shopify: Admin API (GraphQL), OAuth, CSV exports and webhook payloads."""

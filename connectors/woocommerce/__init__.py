@@ -1,0 +1,1 @@
+"""WooCommerce: REST v3, key exchange, CSV exports and webhook payloads."""

@@ -1,0 +1,1 @@
+"""Generated demo shops: catalog, orders, storefront traffic; for `make demo`, tests and bench."""

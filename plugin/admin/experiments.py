@@ -1,0 +1,322 @@
+"""Blueprint 'admin_experiments': /admin/<shop>/experiments, A/B tests from draft to promotion.
+
+An experiment is 2 or 3 variants, each a profile {"weights": ..., "rules": ...} checked with
+the very validators of the shop settings (engine.blend.validate_weights,
+engine.rule_settings.validate_rules), plus an optional holdout that gets no recommendations.
+Start and stop take effect on the next request (the assignment snapshot is cleared and the
+serving cache generation bumped); promoting writes the winner's profile into the shop settings
+through set_shop_setting, so the change is audited like one made on the settings page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+from flask import Blueprint, abort, flash, g, redirect, render_template, request
+from werkzeug.wrappers import Response
+
+from engine.blend import validate_weights
+from engine.errors import InputError
+from engine.experiment_stats import (
+    METRICS,
+    ExperimentReport,
+    Lift,
+    VariantSample,
+    analyse_experiment,
+    relative_lift,
+)
+from engine.rule_settings import RuleSettingsError, merge_rules, validate_rules
+from plugin.admin.auth import admin_settings, open_admin_db, register_admin_guards
+from plugin.admin.experiment_assignment import DEFAULT_SNAPSHOTS
+from plugin.admin.owner_json import OwnerJSONError, parse_owner_json
+from serving.generations import bump_generation
+from storage.attribution import attributed_lines, attribution_window_hours
+from storage.experiments import (
+    EXPERIMENT_CONTEXTS,
+    HOLDOUT,
+    MAX_VARIANTS,
+    Experiment,
+    ExperimentError,
+    check_promotable,
+    create_experiment,
+    get_experiment,
+    list_experiments,
+    record_winner,
+    start_experiment,
+    stop_experiment,
+)
+from storage.performance import exposed_sessions, revenue_per_visitor
+from storage.shop_settings import get_shop_setting, set_shop_setting
+
+bp = Blueprint("admin_experiments", __name__, url_prefix="/admin/<shop>")
+register_admin_guards(bp)
+
+PROFILE_KEYS = ("weights", "rules")
+METRIC_LABELS = {"ctr": "CTR", "conversion": "conversion rate", "revenue": "revenue per session"}
+
+
+def parse_profile(text: str, variant: str) -> dict[str, Any]:
+    """A variant's profile from its JSON text, checked like the shop settings; '' = {}.
+
+    Raises ExperimentError naming the variant and the validator's message.
+    """
+    if not text.strip():
+        return {}
+    try:
+        profile = parse_owner_json(text)
+    except OwnerJSONError as exc:
+        raise ExperimentError(f"variant {variant!r}: profile is {exc}") from None
+    if not isinstance(profile, dict) or set(profile) - set(PROFILE_KEYS):
+        raise ExperimentError(
+            f"variant {variant!r}: profile must be an object with keys among {list(PROFILE_KEYS)}"
+        )
+    weights = profile.get("weights")
+    if weights is not None:
+        if not isinstance(weights, dict) or not all(isinstance(m, dict) for m in weights.values()):
+            raise ExperimentError(
+                f"variant {variant!r}: weights must map 'context' or 'context/slot' to "
+                '{"source": weight}'
+            )
+        try:
+            profile["weights"] = validate_weights(weights)
+        except (InputError, TypeError) as exc:
+            raise ExperimentError(f"variant {variant!r}: {exc}") from exc
+    if profile.get("rules") is not None:
+        try:
+            validate_rules(profile["rules"])
+        except RuleSettingsError as exc:
+            raise ExperimentError(f"variant {variant!r}: {exc}") from exc
+    return {k: v for k, v in profile.items() if v is not None}
+
+
+def _share(raw: str, name: str, default: float) -> float:
+    """A percentage field ('10' = 10%) as a fraction."""
+    if not raw.strip():
+        return default
+    try:
+        return float(raw) / 100.0
+    except ValueError as exc:
+        raise ExperimentError(f"{name} must be a percentage, got {raw[:40]!r}") from exc
+
+
+def experiment_from_form(form: Any) -> dict[str, Any]:
+    """The create form as create_experiment's arguments; raises ExperimentError."""
+    variants = []
+    for n in range(1, MAX_VARIANTS + 1):
+        name = form.get(f"variant{n}_name", "").strip()
+        profile_text = form.get(f"variant{n}_profile", "")
+        if not name and not profile_text.strip():
+            continue
+        weight_text = form.get(f"variant{n}_weight", "").strip() or "1"
+        try:
+            weight = float(weight_text)
+        except ValueError as exc:
+            raise ExperimentError(
+                f"variant {name!r} weight must be a number, got {weight_text[:40]!r}"
+            ) from exc
+        variants.append(
+            {"name": name, "weight": weight, "profile": parse_profile(profile_text, name)}
+        )
+    return {
+        "name": form.get("name", ""),
+        "context": form.get("context", ""),
+        "variants": variants,
+        "holdout_share": _share(form.get("holdout_percent", ""), "holdout", 0.0),
+        "min_detectable_effect": _share(form.get("mde_percent", ""), "minimum effect", 0.1),
+    }
+
+
+def variant_samples(
+    db: sqlite_utils.Database, experiment: Experiment, window_hours: int, now: str
+) -> list[VariantSample]:
+    """Each variant's impressions, clicks and per-session attributed revenue (control first).
+
+    Sessions are the exposed ones (an impression in the experiment's context while it ran);
+    revenue is the last-click revenue of clicks the experiment covered, bought until the
+    window after the stop has passed.
+    """
+    start = experiment.started_at or now
+    end = experiment.stopped_at or now
+    traffic = exposed_sessions(db, experiment, start, end)
+    revenue: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for line in attributed_lines(db, start, "9999", window_hours):
+        if line.experiment_id == experiment.experiment_id and line.variant:
+            session = line.session_id or line.visitor_id or ""
+            revenue[line.variant][session] += line.revenue
+    samples = []
+    for variant in experiment.variants:
+        arm = traffic.get(variant.name, {"impressions": 0, "clicks": 0, "sessions": set()})
+        sessions = set(arm["sessions"]) | set(revenue[variant.name])
+        values = np.array([revenue[variant.name].get(s, 0.0) for s in sorted(sessions)])
+        samples.append(
+            VariantSample(
+                variant.name,
+                int(arm["impressions"]),
+                min(int(arm["clicks"]), int(arm["impressions"])),
+                int(np.count_nonzero(values > 0)),
+                values.astype(float),
+            )
+        )
+    return samples
+
+
+def _holdout_lift(db: sqlite_utils.Database, experiment: Experiment) -> Lift:
+    """Revenue per visitor of everyone served recommendations against the holdout."""
+    arms = revenue_per_visitor(db, experiment, experiment.started_at or _now(), _now())
+    treated = [values for name, values in arms.items() if name != HOLDOUT]
+    return relative_lift(
+        np.concatenate(treated) if treated else np.zeros(0), arms.get(HOLDOUT, np.zeros(0))
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _list_page(form: dict[str, str] | None = None) -> str:
+    return render_template(
+        "admin/experiments.html",
+        experiments=list_experiments(open_admin_db()),
+        contexts=EXPERIMENT_CONTEXTS,
+        max_variants=MAX_VARIANTS,
+        form=form or {},
+    )
+
+
+@bp.get("/experiments")
+def experiments_page(shop: str) -> str:
+    """Every experiment, newest first, and the form to create one."""
+    return _list_page()
+
+
+@bp.post("/experiments")
+def create(shop: str) -> Response | tuple[str, int]:
+    """Create a draft; a bad form comes back with what was typed and the reason."""
+    db = open_admin_db()
+    try:
+        experiment_id = create_experiment(
+            db, **experiment_from_form(request.form), created_by=g.admin_user
+        )
+    except ExperimentError as exc:
+        flash(str(exc), "error")
+        return _list_page(request.form.to_dict()), 400
+    flash("Experiment created as a draft: start it when ready.", "success")
+    return redirect(f"/admin/{g.admin_shop}/experiments/{experiment_id}")
+
+
+def _experiment_or_404(experiment_id: int) -> Experiment:
+    try:
+        return get_experiment(open_admin_db(), experiment_id)
+    except ExperimentError:
+        abort(404, description=f"no experiment {experiment_id}")
+
+
+@bp.get("/experiments/<int:experiment_id>")
+def results_page(shop: str, experiment_id: int) -> str:
+    """One experiment: its definition, per-variant results with CIs and tests, the actions."""
+    experiment = _experiment_or_404(experiment_id)
+    metric = request.args.get("metric", "ctr")
+    if metric not in METRICS:
+        flash(f"metric must be one of {list(METRICS)}, got {metric[:40]!r}; showing ctr", "error")
+        metric = "ctr"
+    db = open_admin_db()
+    report: ExperimentReport | None = None
+    samples: list[VariantSample] = []
+    holdout_lift: Lift | None = None
+    if experiment.started_at:
+        window = attribution_window_hours(db, admin_settings().attribution_window_hours)
+        samples = variant_samples(db, experiment, window, _now())
+        report = analyse_experiment(samples, metric, experiment.min_detectable_effect)
+        if experiment.holdout_share > 0:
+            holdout_lift = _holdout_lift(db, experiment)
+    return render_template(
+        "admin/experiments_detail.html",
+        e=experiment,
+        report=report,
+        clicks={s.name: s.clicks for s in samples},
+        holdout_lift=holdout_lift,
+        metric=metric,
+        metrics=METRICS,
+        metric_labels=METRIC_LABELS,
+        holdout=HOLDOUT,
+        profiles={
+            v.name: json.dumps(v.profile, indent=2, sort_keys=True) for v in experiment.variants
+        },
+    )
+
+
+def _after_change(experiment_id: int, message: str) -> Response:
+    DEFAULT_SNAPSHOTS.clear()
+    bump_generation(admin_settings(), g.admin_shop)
+    flash(message, "success")
+    return redirect(f"/admin/{g.admin_shop}/experiments/{experiment_id}")
+
+
+def _refused(experiment_id: int, exc: ExperimentError) -> Response:
+    flash(str(exc), "error")
+    return redirect(f"/admin/{g.admin_shop}/experiments/{experiment_id}")
+
+
+@bp.post("/experiments/<int:experiment_id>/start")
+def start(shop: str, experiment_id: int) -> Response:
+    """Start a draft: visitors are assigned from the next request."""
+    _experiment_or_404(experiment_id)
+    try:
+        start_experiment(open_admin_db(), experiment_id)
+    except ExperimentError as exc:
+        return _refused(experiment_id, exc)
+    return _after_change(experiment_id, "Experiment started.")
+
+
+@bp.post("/experiments/<int:experiment_id>/stop")
+def stop(shop: str, experiment_id: int) -> Response:
+    """Stop: everyone gets the shop's own settings again from the next request."""
+    _experiment_or_404(experiment_id)
+    try:
+        stop_experiment(open_admin_db(), experiment_id)
+    except ExperimentError as exc:
+        return _refused(experiment_id, exc)
+    return _after_change(experiment_id, "Experiment stopped.")
+
+
+def promoted_settings(db: sqlite_utils.Database, profile: dict[str, Any]) -> dict[str, Any]:
+    """The shop's "weights"/"rules" with the profile merged over them exactly as serving merged
+    it for the variant (serving.profile): weights key by key, rules section by section
+    and key by key, so promoting keeps the owner's other slots, blocks and pins."""
+    new: dict[str, Any] = {}
+    if profile.get("weights"):
+        new["weights"] = {**(get_shop_setting(db, "weights") or {}), **profile["weights"]}
+    if profile.get("rules"):
+        try:
+            new["rules"] = merge_rules(get_shop_setting(db, "rules"), profile["rules"])
+        except RuleSettingsError as exc:
+            raise ExperimentError(f"the shop's stored rules are invalid: {exc}") from exc
+    return new
+
+
+@bp.post("/experiments/<int:experiment_id>/promote")
+def promote(shop: str, experiment_id: int) -> Response:
+    """Write the chosen variant's weights/rules into the shop settings and record the winner."""
+    _experiment_or_404(experiment_id)
+    db = open_admin_db()
+    variant_name = request.form.get("variant", "")
+    try:
+        experiment = check_promotable(db, experiment_id, variant_name)
+        profile = experiment.variant(variant_name).profile
+        parse_profile(json.dumps(profile), variant_name)  # settings validators may have tightened
+        who = f"{g.admin_user} (experiment {experiment_id})"
+        changed = [
+            key
+            for key, value in promoted_settings(db, profile).items()
+            if set_shop_setting(db, key, value, changed_by=who)
+        ]
+        record_winner(db, experiment_id, variant_name, g.admin_user)
+    except ExperimentError as exc:
+        return _refused(experiment_id, exc)
+    what = f"settings changed: {', '.join(changed)}" if changed else "no setting needed a change"
+    return _after_change(experiment_id, f"Promoted {variant_name!r}; {what}.")
