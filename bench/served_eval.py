@@ -140,8 +140,8 @@ def online_retail(split: datetime) -> Shop:
 def demo(split: datetime, sku: bool = False) -> Shop:
     """The generated demo shop (seed 7, 2,000 customers, a year to 2026-11-01), read from the
     store the generator writes; sku: every title an SKU code and no other text."""
+    from demo.shop import generate_demo_shop
     from storage.db import open_shop_db  # the generator writes a store: the data source here
-    from storage.demo_shop import generate_demo_shop
 
     with tempfile.TemporaryDirectory(prefix="served-demo-") as tmp:
         db = open_shop_db(Path(tmp), "demo")
