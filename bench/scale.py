@@ -312,7 +312,7 @@ def _instrument(sampler: RssSampler, phases: dict[str, dict[str, float]]) -> Non
     for name, label in (
         ("item_features", "content features"),
         ("fit_content", "content"),
-        ("fit_embedding_content_model", "content (embeddings)"),
+        ("start_embedding_content_model", "content (embeddings started)"),
         ("validate_shop", "validation"),
         ("fit_popularity", "popularity"),
         ("fit_collaborative", "collaborative"),

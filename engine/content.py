@@ -7,6 +7,7 @@ matrix and cut to the top k, never as a dense n x n.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,12 +162,18 @@ def fit_content(
     return ContentModel(Neighbours(indices, scores), described)
 
 
-def fit_embedding_content_model(
+def start_embedding_content_model(
     data: TrainingData, items: ItemSpace, k: int = DEFAULT_K
-) -> ContentModel | None:
-    """The same neighbours over sentence embeddings (engine.content_embeddings), or None
-    when the optional model is not installed (training then keeps TF-IDF)."""
-    from engine.content_embeddings import fit_embedding_content  # optional: torch behind it
+) -> Callable[[], ContentModel | None]:
+    """The same neighbours over sentence embeddings (engine.content_embeddings), started in
+    the background: a function that waits for them, None when the optional model is not
+    installed (training then keeps TF-IDF)."""
+    from engine.content_embeddings import start_embedding_content  # optional: torch behind
 
-    fitted = fit_embedding_content(item_documents(data, items), k)
-    return None if fitted is None else ContentModel(*fitted)
+    started = start_embedding_content(item_documents(data, items), k)
+
+    def finish() -> ContentModel | None:
+        fitted = None if started is None else started()
+        return None if fitted is None else ContentModel(*fitted)
+
+    return finish

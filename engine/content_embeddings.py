@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,37 +56,53 @@ def _model() -> Any:
 
 def embed_documents(documents: Sequence[str]) -> np.ndarray | None:
     """Float32 (n, 384) L2-normalised embeddings of the documents ('' -> a zero row), or
-    None when the optional model is not installed (logged once per call).
+    None when the optional model is not installed (logged) or its process failed."""
+    pending = start_embedding(documents)
+    return None if pending is None else pending.result()
 
-    The model runs in a child process: PyTorch and the weights take ~500 MB that a
-    training process would otherwise keep to its end, on top of its own peak.
-    """
+
+def start_embedding(documents: Sequence[str]) -> PendingEmbedding | None:
+    """Start encoding the documents in a child process and return at once (None when the
+    model is not installed, logged): training does its other fits meanwhile, on the other
+    core, and PyTorch's ~500 MB never join the training process's own peak."""
     if not embeddings_available():
         logger.info(_MISSING)
         return None
-    with tempfile.TemporaryDirectory(prefix="shoprec-embed-") as folder:
-        source, target = Path(folder) / "documents.json", Path(folder) / "vectors.npy"
+    return PendingEmbedding(documents)
+
+
+class PendingEmbedding:
+    """Embeddings being computed by a fresh interpreter (not multiprocessing: a spawned
+    child would re-run the caller's main module, which a script without a main guard
+    cannot survive)."""
+
+    def __init__(self, documents: Sequence[str]) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="shoprec-embed-")
+        folder = Path(self._folder.name)
+        self._target = folder / "vectors.npy"
+        source = folder / "documents.json"
         source.write_text(json.dumps(list(documents)), encoding="utf-8")
-        # A fresh interpreter, not multiprocessing: a spawned child would re-run the
-        # caller's main module, which a script without a main guard cannot survive.
         root = str(Path(__file__).resolve().parents[1])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, _path()]))}
-        code = (
-            "import sys; from engine.content_embeddings import _encode_file as e; e(*sys.argv[1:])"
-        )
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(source), str(target)],
+        code = "import sys, engine.content_embeddings as m; m._encode_file(*sys.argv[1:])"
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", code, str(source), str(self._target)],
             env=env,
-            capture_output=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             text=True,
-            check=False,
         )
-        if done.returncode != 0 or not target.exists():
-            logger.warning(
-                "sentence embeddings failed, TF-IDF kept: %s", done.stderr.strip()[-500:]
-            )
-            return None
-        return np.load(target)
+
+    def result(self) -> np.ndarray | None:
+        """Wait for the vectors (None, logged, when the child failed)."""
+        try:
+            _, errors = self._process.communicate()
+            if self._process.returncode != 0 or not self._target.exists():
+                logger.warning("sentence embeddings failed, TF-IDF kept: %s", errors[-500:])
+                return None
+            return np.load(self._target)
+        finally:
+            self._folder.cleanup()
 
 
 def _path() -> str:
@@ -141,6 +157,15 @@ def fit_embedding_content(documents: Sequence[str], k: int) -> tuple[Neighbours,
     """(neighbour table, items with text) over sentence embeddings of the item documents
     (engine.content.item_documents), or None when the model is not installed or fewer than
     two items have text."""
+    started = start_embedding_content(documents, k)
+    return None if started is None else started()
+
+
+def start_embedding_content(
+    documents: Sequence[str], k: int
+) -> Callable[[], tuple[Neighbours, int] | None] | None:
+    """fit_embedding_content started in the background: a function that waits for it, or
+    None when there is nothing to start (model absent, too few or too many products)."""
     described = sum(1 for d in documents if d)
     if described < 2:
         return None
@@ -151,7 +176,12 @@ def fit_embedding_content(documents: Sequence[str], k: int) -> tuple[Neighbours,
             MAX_EMBEDDED_ITEMS,
         )
         return None
-    vectors = embed_documents(documents)
-    if vectors is None:
+    pending = start_embedding(documents)
+    if pending is None:
         return None
-    return embedding_neighbours(vectors, k), described
+
+    def finish() -> tuple[Neighbours, int] | None:
+        vectors = pending.result()
+        return None if vectors is None else (embedding_neighbours(vectors, k), described)
+
+    return finish

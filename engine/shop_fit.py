@@ -22,8 +22,8 @@ from engine.content import (
     ContentModel,
     ItemFeatures,
     fit_content,
-    fit_embedding_content_model,
     item_features,
+    start_embedding_content_model,
 )
 from engine.neighbours import Neighbours
 from engine.popularity import NEW_DAYS, fit_popularity, newness_of
@@ -86,32 +86,44 @@ def fit_shop_models(
     items = build_item_space(data)
     inter = prepare_interactions(data, items)
     prep = time.perf_counter() - start
+    # Sentence embeddings (optional) encode in a child process while the rest fits.
+    finish_embeddings = (
+        start_embedding_content_model(data, items)
+        if validate and holdout_moment(data) is not None  # only a validated shop can choose
+        else None
+    )
     features, t_features = _timed(lambda: item_features(data, items))
     content, t_content = _timed(lambda: fit_content(data, items, features=features))
-    contents = {"tfidf": content}
-    if validate and holdout_moment(data) is not None:  # only a validated shop can choose
-        embedded, t_embed = _timed(lambda: fit_embedding_content_model(data, items))
-        t_content += t_embed
-        if embedded is not None:
-            contents["embeddings"] = embedded
+    newness = newness_of(_created_at(data, items), data.now)
+    popularity, t_pop = _timed(lambda: fit_popularity(inter, items, newness))
+    collaborative, t_col = _timed(lambda: fit_collaborative(inter))
+    contents: dict[str, ContentModel] = {"tfidf": content}
+
+    def all_contents() -> Mapping[str, ContentModel]:
+        """TF-IDF, and the embeddings once they are done (waited for on first need)."""
+        nonlocal finish_embeddings
+        if finish_embeddings is not None:
+            embedded = finish_embeddings()
+            finish_embeddings = None
+            if embedded is not None:
+                contents["embeddings"] = embedded
+        return contents
+
     validation, t_valid = _timed(
         lambda: (
             validate_shop(
                 data,
                 lambda prefix, floor: _fit_prefix(prefix, floor, items, features, content),
-                contents,
+                all_contents,
             )
             if validate
             else Validation(report={"status": "not validated"})
         )
     )
-    content = contents[validation.content_model]
+    content = all_contents()[validation.content_model]
     if validation.personal_content_model != validation.content_model:
         personal = contents[validation.personal_content_model]
         content = replace(content, personal=personal.neighbours)
-    newness = newness_of(_created_at(data, items), data.now)
-    popularity, t_pop = _timed(lambda: fit_popularity(inter, items, newness))
-    collaborative, t_col = _timed(lambda: fit_collaborative(inter))
     rules, t_rules = _timed(
         lambda: fit_association(
             inter, min_count=validation.rules_floor, cover_discount=validation.cover_discount

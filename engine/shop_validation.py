@@ -105,16 +105,17 @@ def holdout_moment(data: TrainingData) -> datetime | None:
 def validate_shop(
     data: TrainingData,
     fit_prefix: Callable[[TrainingData, int], ShopModels],
-    contents: Mapping[str, ContentModel] | None = None,
+    contents: Callable[[], Mapping[str, ContentModel]] | None = None,
 ) -> Validation:
     """Choose the shop's blend weights on its newest orders (see the module docstring).
 
     fit_prefix: fits the models on the older orders, rules at the given support floor (the
     lowest tried; validation derives the others) with their plain table; the tables
     validation does not score may be left empty.
-    contents: content models to choose between by name ("tfidf" first, the one fit_prefix
-    uses; "embeddings" when installed); the first stays unless another's best coarse
-    mixes score better by half of MIN_GAIN on average over the validated slots.
+    contents: gives the content models to choose between per slot, by name ("tfidf" first,
+    the one fit_prefix uses; "embeddings" when installed), asked once the product page's
+    support floor and co-purchase ranking are chosen (the embeddings encode meanwhile); the
+    first stays unless another's best coarse mix beats it by half of MIN_GAIN.
     """
     moment = holdout_moment(data)
     if moment is None:
@@ -132,14 +133,9 @@ def validate_shop(
         for key, search in SEARCHES.items()
         if len(held[search.task]) >= MIN_QUERIES[search.task]
     }
-    first = next(iter(contents or {"tfidf": None}))
-    content_for = dict.fromkeys(SEARCHES, first)
-    if contents and len(contents) > 1 and held_out:
-        chosen_content, report["content_model"] = _choose_content(models, held_out, contents)
-        content_for.update(chosen_content)
+    content_for = dict.fromkeys(SEARCHES, "tfidf")
+    available: Mapping[str, ContentModel] | None = None
     for key, search in SEARCHES.items():
-        if contents:
-            models = replace(models, content=contents[content_for[key]])
         queries = held_out.get(key)
         if queries is None:
             report[key] = _default_report(
@@ -154,6 +150,16 @@ def validate_shop(
             slot_models = replace(models, rules=models.rules.at_floor(floor))
             discount, cover_rows = _choose_cover(slot_models, queries, search)
             slot_models = replace(slot_models, rules=slot_models.rules.soft_covered(discount))
+        if contents is not None:
+            if available is None:
+                available = contents()
+                content_for = dict.fromkeys(SEARCHES, next(iter(available)))
+                if len(available) > 1:
+                    chosen_content, report["content_model"] = _choose_content(
+                        models, held_out, available
+                    )
+                    content_for.update(chosen_content)
+            slot_models = replace(slot_models, content=available[content_for[key]])
         chosen, slot_report = _search_slot(slot_models, queries, key, search)
         if search.task == "fbt":
             slot_report["support_floor"] = {"chosen": floor, "tried": floor_rows}
