@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-import engine.shop_models as shop_models
+import engine.shop_fit as shop_fit
 import worker.training as training
 from config import load_settings
 from storage.db import open_shop_db
@@ -306,15 +306,20 @@ def _instrument(sampler: RssSampler, phases: dict[str, dict[str, float]]) -> Non
         setattr(module, name, timed)
 
     wrap(training, "load_training_data", "load from SQLite")
-    wrap(shop_models, "prepare_interactions", "prepare matrices")
+    # The fitting functions as engine.shop_fit calls them (the last call of each is kept:
+    # the full fit, after validation's fits on the older orders).
+    wrap(shop_fit, "prepare_interactions", "prepare matrices")
     for name, label in (
+        ("item_features", "content features"),
+        ("fit_content", "content"),
+        ("start_embedding_content_model", "content (embeddings started)"),
+        ("validate_shop", "validation"),
         ("fit_popularity", "popularity"),
         ("fit_collaborative", "collaborative"),
         ("fit_association", "rules"),
-        ("fit_content", "content"),
         ("fit_taste", "taste"),
     ):
-        wrap(shop_models, name, label)
+        wrap(shop_fit, name, label)
 
 
 def run_one(products: int, orders: int) -> dict[str, Any]:

@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from mlxtend.frequent_patterns import association_rules
 
+from engine.errors import ModelFitError
 from engine.itemsets import ItemsetCounts, count_itemsets, itemsets_frame
 from engine.neighbours import Neighbours
-from engine.pair_coverage import coverage_order
+from engine.pair_coverage import coverage_order, soft_cover_order
 from engine.slots import whole_cart_factor
 from engine.training_data import Interactions
 
@@ -64,6 +65,22 @@ class AssociationRules:
     min_count: int
     cooccurrence: Neighbours | None = None
     cooccurrence_counts: np.ndarray | None = None
+    # The baskets fitted on, kept while training (validation re-ranks the plain table with
+    # them, soft_covered); never saved, so a loaded model has None.
+    baskets: sp.csr_matrix | None = field(default=None, repr=False, compare=False)
+
+    def soft_covered(self, discount: float) -> AssociationRules:
+        """The same rules with the plain co-purchase table re-ranked by soft basket coverage
+        (engine.pair_coverage.soft_cover_order); needs the baskets (a fresh fit)."""
+        if discount >= 1.0 or self.cooccurrence is None or self.cooccurrence_counts is None:
+            return self
+        if self.baskets is None:
+            raise ModelFitError("soft_covered needs the baskets of a fresh fit")
+        plain = self.cooccurrence
+        indices, scores, together = soft_cover_order(
+            self.baskets, plain.indices, plain.scores, self.cooccurrence_counts, discount
+        )
+        return replace(self, cooccurrence=Neighbours(indices, scores), cooccurrence_counts=together)
 
     @property
     def plain(self) -> Neighbours:
@@ -358,10 +375,15 @@ def _set_rules(itemsets: pd.DataFrame, n_baskets: int, counts: np.ndarray):
 
 
 def fit_association(
-    inter: Interactions, k: int = DEFAULT_K, min_count: int | None = None, set_rules: bool = True
+    inter: Interactions,
+    k: int = DEFAULT_K,
+    min_count: int | None = None,
+    set_rules: bool = True,
+    cover_discount: float = 1.0,
 ) -> AssociationRules:
     """Mine pair statistics, two-item-antecedent rules (unless not set_rules) and the plain
-    co-purchase table (every pair, by confidence) from order baskets."""
+    co-purchase table (every pair, by confidence, re-ranked by soft basket coverage when
+    cover_discount < 1: engine.pair_coverage.soft_cover_order) from order baskets."""
     baskets = inter.baskets
     n_baskets = baskets.shape[0]
     multi = int((np.diff(baskets.indptr) >= 2).sum())
@@ -397,4 +419,5 @@ def fit_association(
         floor,
         Neighbours(plain.indices, plain.confidence),
         plain.together,
-    )
+        baskets,
+    ).soft_covered(cover_discount)

@@ -7,6 +7,7 @@ matrix and cut to the top k, never as a dense n x n.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,12 +15,14 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from engine.neighbours import Neighbours, top_k_dense_rows
+from engine.neighbours import Neighbours, top_k_sparse_rows
 from engine.training_data import ItemSpace, TrainingData, strip_html
 
 DEFAULT_K = 50
 BLOCK_ROWS = 512
 PRICE_BANDS = 8
+MAX_DF = 0.5  # share of described products a word may appear in and still count
+MIN_DOCS_FOR_MAX_DF = 20
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,9 @@ class ContentModel:
 
     neighbours: Neighbours
     n_described: int
+    # The neighbours for_you lists use when validation chose another content model for
+    # them (engine.shop_validation); None: the same as every other slot.
+    personal: Neighbours | None = None
 
     @property
     def trusted(self) -> bool:
@@ -36,15 +42,22 @@ class ContentModel:
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Arrays for the npz artifact."""
+        personal = {} if self.personal is None else self.personal.to_arrays("personal")
         return {
             **self.neighbours.to_arrays("content"),
+            **personal,
             "n_described": np.asarray([self.n_described], np.int64),
         }
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> ContentModel:
         """Inverse of to_arrays."""
-        return cls(Neighbours.from_arrays(arrays, "content"), int(arrays["n_described"][0]))
+        personal = (
+            Neighbours.from_arrays(arrays, "personal") if "personal_indices" in arrays else None
+        )
+        return cls(
+            Neighbours.from_arrays(arrays, "content"), int(arrays["n_described"][0]), personal
+        )
 
 
 def price_bands(prices: np.ndarray) -> list[str]:
@@ -110,6 +123,10 @@ def item_features(data: TrainingData, items: ItemSpace) -> ItemFeatures:
     vectorizer = TfidfVectorizer(
         sublinear_tf=True,
         stop_words="english",
+        # A word in most of a catalog (a one-brand shop's vendor) says nothing about which
+        # products are alike, and made every pair similar: 100k products' similarities were
+        # dense (50M cells a block). Kept where the catalog is too small to judge.
+        max_df=MAX_DF if described >= MIN_DOCS_FOR_MAX_DF else 1.0,
         max_features=100_000,
         token_pattern=r"(?u)\b\w\w+\b",
         dtype=np.float32,
@@ -140,6 +157,23 @@ def fit_content(
     scores = np.zeros((n, k), np.float32)
     for start in range(0, n, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n)
-        block = (matrix[start:stop] @ transposed).toarray().astype(np.float32)
-        indices[start:stop], scores[start:stop] = top_k_dense_rows(block, k, start)
+        block = matrix[start:stop] @ transposed
+        indices[start:stop], scores[start:stop] = top_k_sparse_rows(block, k, start)
     return ContentModel(Neighbours(indices, scores), described)
+
+
+def start_embedding_content_model(
+    data: TrainingData, items: ItemSpace, k: int = DEFAULT_K
+) -> Callable[[], ContentModel | None]:
+    """The same neighbours over sentence embeddings (engine.content_embeddings), started in
+    the background: a function that waits for them, None when the optional model is not
+    installed (training then keeps TF-IDF)."""
+    from engine.content_embeddings import start_embedding_content  # optional: torch behind
+
+    started = start_embedding_content(item_documents(data, items), k)
+
+    def finish() -> ContentModel | None:
+        fitted = None if started is None else started()
+        return None if fitted is None else ContentModel(*fitted)
+
+    return finish

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
@@ -21,6 +22,7 @@ from engine.holdout import Query, split_at
 from engine.offline_rules import offline_rules, rules_answerer
 from engine.shop_fit import fit_shop_models
 from engine.shop_models import ShopModels
+from engine.slot_limits import clamp_limit
 from engine.training_data import TrainingData
 
 # Each single strategy is the blend with one source at full weight, served un-adapted.
@@ -35,6 +37,11 @@ STRATEGIES: dict[str, dict[str, float] | None] = {
 }
 TASKS = ("next_purchase", "fbt")
 RULED = "hybrid+rules"  # the hybrid's list after the business rules (default settings)
+# The list as the storefront serves it: the hybrid through the rules at the length its
+# context shows (engine.slot_limits: a product page at most 8, a home page 12), so a K
+# above a placement's length counts the slots it never has.
+SERVED = "served"
+TASK_CONTEXT = {"next_purchase": "home", "fbt": "product"}
 
 
 def hit_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float:
@@ -130,7 +137,8 @@ def evaluate_split(
     Single strategies are served with exactly their weights (no trust or cold-start shift);
     the hybrid is served as shoppers get it, and (with_rules) once more through the business
     rules with their default settings ("hybrid+rules", engine.offline_rules), so the cost of
-    the rules in relevance is visible.
+    the rules in relevance is visible, and as served ("served": the same at the length the
+    placement shows, engine.slot_limits), next to the model-only figures.
     """
     parts = split_at(data, split, k)
     models = fit(parts.train)
@@ -147,6 +155,19 @@ def evaluate_split(
         results["fbt"][name] = score_task(variant, parts.fbt, k)
     if with_rules:
         answer = rules_answerer(models, offline_rules(parts.train, split))
-        results["next_purchase"][RULED] = score_task(models, parts.next_purchase, k, answer)
-        results["fbt"][RULED] = score_task(models, parts.fbt, k, answer)
+        for task, queries in (("next_purchase", parts.next_purchase), ("fbt", parts.fbt)):
+            results[task][RULED] = score_task(models, queries, k, answer)
+            shown = clamp_limit(TASK_CONTEXT[task], k)
+            results[task][SERVED] = (
+                results[task][RULED]
+                if shown == k
+                else score_task(models, queries, k, _at_length(answer, shown))
+            )
     return results
+
+
+def _at_length(
+    answer: Callable[[RecommendationRequest], list[str]], limit: int
+) -> Callable[[RecommendationRequest], list[str]]:
+    """The answerer asked for `limit` items, whatever the query's K."""
+    return lambda request: answer(replace(request, limit=limit))

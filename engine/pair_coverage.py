@@ -70,3 +70,77 @@ def _greedy(covers: np.ndarray, picks: int) -> list[int]:
         taken[best] = True
         covered |= covers[:, best]
     return order
+
+
+# Discounts tried for the plain co-purchase table (engine.shop_validation chooses per shop):
+# 1.0 keeps plain confidence, 0.0 is the hard cover above, in between a basket already
+# covered still counts that share, so a second strong complement of the same baskets is not
+# thrown away for a rare one (the hard cover's overfit on small baskets).
+SOFT_COVER_DISCOUNTS = (1.0, 0.7, 0.5, 0.3)
+SOFT_COVER_PICKS = 12  # a widget shows at most 12
+
+
+def soft_cover_order(
+    baskets: sp.csr_matrix,
+    indices: np.ndarray,
+    scores: np.ndarray,
+    together: np.ndarray,
+    discount: float,
+    candidates: int = COVERAGE_CANDIDATES,
+    picks: int = SOFT_COVER_PICKS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The plain table re-ranked by soft basket coverage: (indices, scores, together), new.
+
+    Each item's first `candidates` pairs (by confidence) are picked greedily by the share of
+    the item's baskets each adds, where a basket already holding k picked items counts
+    discount^k (the expected coverage of P(at least one) when a basket's later items are
+    less sure to be bought again: 1 - discount^k is concave in k, so the objective is
+    submodular, the greedy within 1 - 1/e of the best list, and the gains it records fall
+    with each pick). Scores become those gains, so the first stays the pair's confidence
+    and a blend still reads them as "share of this product's orders". Candidates past the
+    picks follow by their gain after the last pick, and pairs past the candidates by their
+    confidence, capped at the last gain. discount 1.0 returns the table unchanged.
+    """
+    if discount >= 1.0:
+        return indices, scores, together
+    indices, scores, together = indices.copy(), scores.copy(), together.copy()
+    binary = baskets.astype(bool).tocsr()
+    by_item = binary.tocsc()
+    for item in range(indices.shape[0]):
+        row = indices[item]
+        width = min(int((row >= 0).sum()), candidates)
+        holding = by_item.indices[by_item.indptr[item] : by_item.indptr[item + 1]]
+        if width < 2 or holding.size == 0:
+            continue
+        covers = binary[holding][:, row[:width]].toarray().astype(np.float32)
+        order, gains = _soft_greedy(covers, discount, min(picks, width))
+        indices[item, :width] = row[:width][order]
+        scores[item, :width] = (gains / holding.size).astype(scores.dtype)
+        together[item, :width] = together[item, :width][order]
+        # Pairs past the candidates keep their order, below the last gain.
+        np.minimum(scores[item, width:], scores[item, width - 1], out=scores[item, width:])
+    return indices, scores, together
+
+
+def _soft_greedy(covers: np.ndarray, discount: float, picks: int) -> tuple[list[int], np.ndarray]:
+    """Column order of `covers` (baskets x candidates, 0/1) and each one's gain when taken:
+    `picks` greedy picks, then the rest by their gain after the last pick (ties: earlier)."""
+    weight = np.ones(covers.shape[0], np.float32)
+    taken = np.zeros(covers.shape[1], bool)
+    order: list[int] = []
+    gains: list[float] = []
+    for _ in range(picks):
+        gain = weight @ covers
+        gain[taken] = -1.0
+        best = int(np.argmax(gain))
+        order.append(best)
+        gains.append(float(gain[best]))
+        taken[best] = True
+        weight = np.where(covers[:, best] > 0, weight * discount, weight)
+    rest = np.flatnonzero(~taken)
+    if rest.size:
+        gain = (weight @ covers)[rest]
+        ranked = rest[np.lexsort((rest, -gain))]
+        order += ranked.tolist()
+        gains += np.minimum((weight @ covers)[ranked], gains[-1]).tolist()
+    return order, np.asarray(gains)

@@ -50,7 +50,10 @@ _COMPLEMENTS: dict[str, Any] = {
 }
 # Built-in per-slot defaults, under the owner's sections (keys "context/slot").
 SLOT_DEFAULTS: dict[str, dict[str, Any]] = {
-    "product/frequently_bought_together": dict(_COMPLEMENTS),
+    # A product's complements often all sit in one category (a grinder's filters, scoops and
+    # beans): no cap below the list's length. The cap of 4 cost the demo shop's product
+    # pages 1.5 points of FBT HR@8 as served (0.575 -> 0.590, the engine's own list 0.588).
+    "product/frequently_bought_together": dict(_COMPLEMENTS, max_per_category=8),
     "cart/dont_forget": dict(_COMPLEMENTS, max_per_category=3),
     "post_purchase/complete_the_set": dict(_COMPLEMENTS),
     # "Similar" means the same kind of thing at about the same price.

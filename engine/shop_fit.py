@@ -18,12 +18,18 @@ import pandas as pd
 from engine.association import fit_association
 from engine.blend import validate_weights
 from engine.collaborative import Collaborative, fit_collaborative
-from engine.content import ContentModel, ItemFeatures, fit_content, item_features
+from engine.content import (
+    ContentModel,
+    ItemFeatures,
+    fit_content,
+    item_features,
+    start_embedding_content_model,
+)
 from engine.neighbours import Neighbours
 from engine.popularity import NEW_DAYS, fit_popularity, newness_of
 from engine.shop_artifacts import model_arrays
 from engine.shop_models import ModelSummary, ShopModels
-from engine.shop_validation import Validation, validate_shop
+from engine.shop_validation import Validation, holdout_moment, validate_shop
 from engine.taste import fit_taste
 from engine.training_data import ItemSpace, TrainingData, build_item_space, prepare_interactions
 
@@ -80,21 +86,49 @@ def fit_shop_models(
     items = build_item_space(data)
     inter = prepare_interactions(data, items)
     prep = time.perf_counter() - start
+    # Sentence embeddings (optional) encode in a child process while the rest fits.
+    finish_embeddings = (
+        start_embedding_content_model(data, items)
+        if validate and holdout_moment(data) is not None  # only a validated shop can choose
+        else None
+    )
     features, t_features = _timed(lambda: item_features(data, items))
     content, t_content = _timed(lambda: fit_content(data, items, features=features))
+    newness = newness_of(_created_at(data, items), data.now)
+    popularity, t_pop = _timed(lambda: fit_popularity(inter, items, newness))
+    collaborative, t_col = _timed(lambda: fit_collaborative(inter))
+    contents: dict[str, ContentModel] = {"tfidf": content}
+
+    def all_contents() -> Mapping[str, ContentModel]:
+        """TF-IDF, and the embeddings once they are done (waited for on first need)."""
+        nonlocal finish_embeddings
+        if finish_embeddings is not None:
+            embedded = finish_embeddings()
+            finish_embeddings = None
+            if embedded is not None:
+                contents["embeddings"] = embedded
+        return contents
+
     validation, t_valid = _timed(
         lambda: (
             validate_shop(
-                data, lambda prefix, floor: _fit_prefix(prefix, floor, items, features, content)
+                data,
+                lambda prefix, floor: _fit_prefix(prefix, floor, items, features, content),
+                all_contents,
             )
             if validate
             else Validation(report={"status": "not validated"})
         )
     )
-    newness = newness_of(_created_at(data, items), data.now)
-    popularity, t_pop = _timed(lambda: fit_popularity(inter, items, newness))
-    collaborative, t_col = _timed(lambda: fit_collaborative(inter))
-    rules, t_rules = _timed(lambda: fit_association(inter, min_count=validation.rules_floor))
+    content = all_contents()[validation.content_model]
+    if validation.personal_content_model != validation.content_model:
+        personal = contents[validation.personal_content_model]
+        content = replace(content, personal=personal.neighbours)
+    rules, t_rules = _timed(
+        lambda: fit_association(
+            inter, min_count=validation.rules_floor, cover_discount=validation.cover_discount
+        )
+    )
     taste, t_taste = _timed(lambda: fit_taste(inter, side=features.matrix))
     report = {**validation.report, "seconds": round(t_valid, 2)}
     models = ShopModels(
@@ -112,6 +146,10 @@ def fit_shop_models(
     arrays = model_arrays(models)
     trusted = models.trusted()
     why = _why(models)
+    names = {"tfidf": "TF-IDF", "embeddings": "sentence embeddings"}
+    why["content"] += f", by {names[validation.content_model]}"
+    if validation.personal_content_model != validation.content_model:
+        why["content"] += f" ({names[validation.personal_content_model]} for for_you)"
     seconds = {
         "popularity": t_pop + prep,
         "collaborative": t_col,

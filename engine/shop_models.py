@@ -178,6 +178,9 @@ class ShopModels:
             self.taste.customer_row(request.customer_id)
         )
         allowed = self._allowed(request, anchors)
+        if request.slot == "for_you":
+            # What the shopper already owns is not a discovery (engine.taste.Taste.bought).
+            allowed[self.taste.bought_by(self.taste.customer_row(request.customer_id))] = False
         if request.slot == "because_you_bought" and not anchors.size:
             # Complements of the LAST order, not of everything ever bought.
             last = self.taste.last_order_of(self.taste.customer_row(request.customer_id))
@@ -357,7 +360,10 @@ class ShopModels:
         return (1 - view_share) * _unit(bought) + view_share * _unit(viewed)
 
     def _score_content(self, ev: Evidence) -> np.ndarray:
-        scores = self.content.neighbours.aggregate(ev.seeds, ev.seed_weights, self.items.n_items)
+        table = self.content.neighbours
+        if ev.slot == "for_you" and self.content.personal is not None:
+            table = self.content.personal
+        scores = table.aggregate(ev.seeds, ev.seed_weights, self.items.n_items)
         if ev.slot == "similar":
             scores = scores * slots.similar_boost(self.items, ev.seeds)
         return scores

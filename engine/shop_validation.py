@@ -11,8 +11,9 @@ on its own (content over meaningless titles) gets weight 0 with the figures that
 The built-in mix stays unless another beats it by MIN_GAIN and two paired standard errors,
 so a shop the defaults already suit keeps them; among the mixes that do, those within half a
 standard error of the best count as equal and the one nearest the built-in weights wins.
-The rules' support floor is chosen the same way. Too few held-out cases: the built-in
-weights, and why.
+The rules' support floor is chosen the same way, and so is how the plain co-purchase table
+ranks an item's complements: by confidence, or by soft coverage of the item's baskets
+(engine.pair_coverage.soft_cover_order). Too few held-out cases: the built-in weights, and why.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ import pandas as pd
 from engine.association import auto_min_count
 from engine.blend import DEFAULT_WEIGHTS, SOURCES
 from engine.blend_search import HeldOut, MixScores, score_mixes, weight_grid
+from engine.content import ContentModel
 from engine.holdout import Query, split_at
+from engine.pair_coverage import SOFT_COVER_DISCOUNTS
 from engine.shop_models import ShopModels
 from engine.training_data import TrainingData
 
@@ -76,6 +79,11 @@ class Validation:
     learned: dict[str, dict[str, float]] = field(default_factory=dict)
     rules_floor: int | None = None
     report: dict[str, Any] = field(default_factory=dict)
+    cover_discount: float = 1.0  # 1.0: the plain table ranks by confidence
+    # Which content neighbours serve (tfidf or embeddings): every slot's but for_you's, and
+    # for_you's (a shopper's taste and a product's look-alikes may want different ones).
+    content_model: str = "tfidf"
+    personal_content_model: str = "tfidf"
 
 
 def holdout_moment(data: TrainingData) -> datetime | None:
@@ -95,13 +103,19 @@ def holdout_moment(data: TrainingData) -> datetime | None:
 
 
 def validate_shop(
-    data: TrainingData, fit_prefix: Callable[[TrainingData, int], ShopModels]
+    data: TrainingData,
+    fit_prefix: Callable[[TrainingData, int], ShopModels],
+    contents: Callable[[], Mapping[str, ContentModel]] | None = None,
 ) -> Validation:
     """Choose the shop's blend weights on its newest orders (see the module docstring).
 
     fit_prefix: fits the models on the older orders, rules at the given support floor (the
     lowest tried; validation derives the others) with their plain table; the tables
     validation does not score may be left empty.
+    contents: gives the content models to choose between per slot, by name ("tfidf" first,
+    the one fit_prefix uses; "embeddings" when installed), asked once the product page's
+    support floor and co-purchase ranking are chosen (the embeddings encode meanwhile); the
+    first stays unless another's best coarse mix beats it by half of MIN_GAIN.
     """
     moment = holdout_moment(data)
     if moment is None:
@@ -113,9 +127,17 @@ def validate_shop(
     learned: dict[str, dict[str, float]] = {}
     report: dict[str, Any] = {"holdout_from": moment.isoformat()}
     floor: int | None = None
+    discount = 1.0
+    held_out = {
+        key: HeldOut.of(models.item_ids, _sample(held[search.task]))
+        for key, search in SEARCHES.items()
+        if len(held[search.task]) >= MIN_QUERIES[search.task]
+    }
+    content_for = dict.fromkeys(SEARCHES, "tfidf")
+    available: Mapping[str, ContentModel] | None = None
     for key, search in SEARCHES.items():
-        queries = HeldOut.of(models.item_ids, _sample(held[search.task]))
-        if len(held[search.task]) < MIN_QUERIES[search.task]:
+        queries = held_out.get(key)
+        if queries is None:
             report[key] = _default_report(
                 key,
                 f"built-in weights: {len(held[search.task])} held-out cases, "
@@ -126,13 +148,33 @@ def validate_shop(
         if search.task == "fbt":
             floor, floor_rows = _choose_floor(models, queries, search, floors, data)
             slot_models = replace(models, rules=models.rules.at_floor(floor))
+            discount, cover_rows = _choose_cover(slot_models, queries, search)
+            slot_models = replace(slot_models, rules=slot_models.rules.soft_covered(discount))
+        if contents is not None:
+            if available is None:
+                available = contents()
+                content_for = dict.fromkeys(SEARCHES, next(iter(available)))
+                if len(available) > 1:
+                    chosen_content, report["content_model"] = _choose_content(
+                        models, held_out, available
+                    )
+                    content_for.update(chosen_content)
+            slot_models = replace(slot_models, content=available[content_for[key]])
         chosen, slot_report = _search_slot(slot_models, queries, key, search)
         if search.task == "fbt":
             slot_report["support_floor"] = {"chosen": floor, "tried": floor_rows}
+            slot_report["cover_discount"] = {"chosen": discount, "tried": cover_rows}
         report[key] = slot_report
         if chosen is not None:
             learned[key] = chosen
-    return Validation(learned, floor, report)
+    return Validation(
+        learned,
+        floor,
+        report,
+        discount,
+        content_for["product/frequently_bought_together"],
+        content_for["home/for_you"],
+    )
 
 
 def _sample(queries: tuple[Query, ...]) -> list[Query]:
@@ -171,6 +213,46 @@ def _choose_floor(
     top = max(floors, key=lambda f: (best[f], f == auto))
     chosen = top if best[top] > best[auto] * (1 + MIN_GAIN) else auto
     return chosen, rows
+
+
+def _choose_cover(
+    models: ShopModels, held: HeldOut, search: SlotSearch
+) -> tuple[float, list[dict[str, float]]]:
+    """How the plain table ranks complements: plain confidence (discount 1.0) unless a soft
+    basket cover's best coarse mix beats its best by half of MIN_GAIN."""
+    mixes = weight_grid(search.sources, COARSE_STEP)
+    rows, best = [], {}
+    for discount in SOFT_COVER_DISCOUNTS:
+        variant = replace(models, rules=models.rules.soft_covered(discount))
+        scores = score_mixes(variant, held, mixes, (), search.metric, search.k)
+        best[discount] = float(scores.metric.max())
+        rows.append({"discount": discount, search.metric: round(best[discount], 4)})
+    top = max(SOFT_COVER_DISCOUNTS, key=lambda d: (best[d], d))
+    return (top if best[top] > best[1.0] * (1 + MIN_GAIN / 2) else 1.0), rows
+
+
+def _choose_content(
+    models: ShopModels, held_out: Mapping[str, HeldOut], contents: Mapping[str, ContentModel]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Per validated slot, the content model to serve: the first (TF-IDF) unless another's
+    best coarse mix beats the first's by half of MIN_GAIN; and the report."""
+    names = list(contents)
+    best: dict[str, dict[str, float]] = {}
+    for name in names:
+        variant = replace(models, content=contents[name])
+        best[name] = {}
+        for key, held in held_out.items():
+            search = SEARCHES[key]
+            mixes = weight_grid(search.sources, COARSE_STEP)
+            scores = score_mixes(variant, held, mixes, (), search.metric, search.k)
+            best[name][key] = float(scores.metric.max())
+    first = names[0]
+    chosen = {}
+    for key in held_out:
+        top = max(names, key=lambda n: (best[n][key], n == first))
+        chosen[key] = top if best[top][key] > best[first][key] * (1 + MIN_GAIN / 2) else first
+    rows = [{"model": n, **{k: round(v, 4) for k, v in best[n].items()}} for n in names]
+    return chosen, {"chosen": chosen, "tried": rows}
 
 
 def _search_slot(

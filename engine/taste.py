@@ -27,6 +27,7 @@ from engine.training_data import Interactions, ItemSpace
 
 MIN_CUSTOMERS_WITH_PAIRS = 10
 DEFAULT_MAX_ITEMS = 3000
+DEFAULT_LAMBDA = 500.0  # EASE's L2 strength
 SIDE_WEIGHT = 5.0  # beta: one shared term weighs like beta^2 x (1 / doc lengths) customers
 CUSTOMER_HALF_LIFE_DAYS = 90.0
 VIEW_WEIGHT = 0.3
@@ -44,6 +45,9 @@ class Taste:
     customers_with_pairs: customers whose history has 2+ items.
     last_order: CSR (n_customers, n_items), 1.0 for the items of each customer's latest order
         (because_you_bought); None in artifacts written before it existed.
+    bought: CSR (n_customers, n_items), 1.0 for every item a customer ever bought (for_you
+        leaves them out: a widget can send only 100 ids to exclude, a wholesaler's history
+        runs to hundreds); None in artifacts written before it existed.
     """
 
     ease_items: np.ndarray
@@ -52,6 +56,7 @@ class Taste:
     history: sp.csr_matrix
     customers_with_pairs: int
     last_order: sp.csr_matrix | None = None
+    bought: sp.csr_matrix | None = None
 
     @property
     def trusted(self) -> bool:
@@ -79,6 +84,13 @@ class Taste:
             return np.zeros(0, np.int32)
         lo, hi = self.last_order.indptr[row], self.last_order.indptr[row + 1]
         return self.last_order.indices[lo:hi].astype(np.int32)
+
+    def bought_by(self, row: int) -> np.ndarray:
+        """Item indexes (int32) a customer ever bought; empty when unknown."""
+        if row < 0 or self.bought is None:
+            return np.zeros(0, np.int32)
+        lo, hi = self.bought.indptr[row], self.bought.indptr[row + 1]
+        return self.bought.indices[lo:hi].astype(np.int32)
 
     def knows_any(self, items: np.ndarray) -> bool:
         """Whether any of these items is in the EASE set (else taste has nothing to say)."""
@@ -171,7 +183,7 @@ def last_orders(inter: Interactions) -> sp.csr_matrix:
 
 def fit_taste(
     inter: Interactions,
-    lam: float = 500.0,
+    lam: float = DEFAULT_LAMBDA,
     max_items: int = DEFAULT_MAX_ITEMS,
     side: sp.csr_matrix | None = None,
     side_weight: float = SIDE_WEIGHT,
@@ -183,6 +195,7 @@ def fit_taste(
     """
     history = customer_history(inter)
     latest = last_orders(inter)
+    bought = _binary(inter.customer_items)
     binary = history.copy()
     binary.data[:] = 1.0
     reach = np.asarray(binary.sum(axis=0)).ravel()
@@ -191,7 +204,7 @@ def fit_taste(
     with_pairs = int((np.diff(binary.indptr) >= 2).sum())
     if active.size < 2:
         empty = np.zeros((active.size, active.size), np.float32)
-        return Taste(active, empty, inter.customer_ids, history, with_pairs, latest)
+        return Taste(active, empty, inter.customer_ids, history, with_pairs, latest, bought)
     x = binary[:, active]
     recency = sp.diags(customer_recency(inter))
     gram = (x.T @ recency @ x).toarray().astype(np.float64)
@@ -203,8 +216,17 @@ def fit_taste(
     weights = -inverse / np.diag(inverse)
     weights[np.diag_indices_from(weights)] = 0.0
     return Taste(
-        active, weights.astype(np.float32), inter.customer_ids, history, with_pairs, latest
+        active, weights.astype(np.float32), inter.customer_ids, history, with_pairs, latest, bought
     )
+
+
+def _binary(matrix: sp.spmatrix) -> sp.csr_matrix:
+    """CSR float32 with 1.0 where `matrix` is positive (sorted indices)."""
+    out = sp.csr_matrix(matrix, dtype=np.float32)
+    out.data = (out.data > 0).astype(np.float32)
+    out.eliminate_zeros()
+    out.sort_indices()
+    return out
 
 
 def taste_to_arrays(taste: Taste) -> dict[str, np.ndarray]:
@@ -220,6 +242,7 @@ def taste_to_arrays(taste: Taste) -> dict[str, np.ndarray]:
         "history_shape": np.asarray(h.shape, np.int64),
         "with_pairs": np.asarray([taste.customers_with_pairs], np.int64),
         **_csr_arrays("last_order", taste.last_order),
+        **_csr_arrays("bought", taste.bought),
     }
 
 
@@ -239,18 +262,23 @@ def taste_from_arrays(a: dict[str, np.ndarray]) -> Taste:
     history = sp.csr_matrix(
         (a["history_data"], a["history_indices"], a["history_indptr"]), shape=shape
     )
-    latest = None
-    if "last_order_indptr" in a:
-        indices = a["last_order_indices"]
-        latest = sp.csr_matrix(
-            (np.ones(indices.size, np.float32), indices, a["last_order_indptr"]),
-            shape=tuple(int(x) for x in a["last_order_shape"]),
-        )
     return Taste(
         a["ease_items"],
         a["ease_weights"],
         a["customer_ids"],
         history,
         int(a["with_pairs"][0]),
-        latest,
+        _ones_csr(a, "last_order"),
+        _ones_csr(a, "bought"),
+    )
+
+
+def _ones_csr(a: dict[str, np.ndarray], prefix: str) -> sp.csr_matrix | None:
+    """A 0/1 CSR stored by _csr_arrays, or None in artifacts written before it existed."""
+    if f"{prefix}_indptr" not in a:
+        return None
+    indices = a[f"{prefix}_indices"]
+    return sp.csr_matrix(
+        (np.ones(indices.size, np.float32), indices, a[f"{prefix}_indptr"]),
+        shape=tuple(int(x) for x in a[f"{prefix}_shape"]),
     )

@@ -50,6 +50,7 @@ def test_evaluate_json_and_table(settings):
         "taste",
         "hybrid",
         "hybrid+rules",
+        "served",
     }
     # The cost of the business rules: the hybrid's headline metric after rules over before.
     assert set(payload["rules_kept"]) <= {"next_purchase", "fbt"}

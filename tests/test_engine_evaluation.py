@@ -97,6 +97,7 @@ def test_evaluate_split_scores_through_recommend():
         "taste",
         "hybrid",
         "hybrid+rules",
+        "served",
     }
     rules = results["fbt"]["rules"]
     # Train orders: K0-K1 twice. In o6, K0's list [K1] and K1's list [K0] both hit; in o4,
@@ -123,3 +124,21 @@ def test_offline_rules_apply_dated_availability_but_not_todays_stock_to_a_past_s
     assert now.unavailable == {"B2", "K2", "G2"}
     before_expiry = offline_rules(data, datetime(2025, 1, 10, tzinfo=UTC))
     assert before_expiry.unavailable == frozenset()
+
+
+def test_served_lists_are_cut_to_the_placement_length_and_scored_beside_the_model():
+    from engine.base import RecommendationRequest
+    from engine.evaluation import RULED, SERVED, _at_length
+
+    split = datetime(2025, 2, 1, tzinfo=UTC)
+    at_8 = evaluate_split(_toy(), split, k=8)
+    # A product page shows 8: at K=8 the served list is the ruled one.
+    assert at_8["fbt"][SERVED] == at_8["fbt"][RULED]
+    at_20 = evaluate_split(_toy(), split, k=20)
+    assert at_20["fbt"][SERVED]["queries"] == at_20["fbt"][RULED]["queries"]
+    # What the served row asks: the placement's length, whatever K the evaluation runs at.
+    served = _at_length(lambda request: [str(i) for i in range(request.limit)], 8)
+    request = RecommendationRequest(
+        "product", "frequently_bought_together", product_ids=("K0",), limit=20
+    )
+    assert len(served(request)) == 8

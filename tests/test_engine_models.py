@@ -236,3 +236,81 @@ def test_fitted_fbt_scores_stay_descending_so_the_blend_keeps_the_coverage_order
     both = (rules.pair_indices[:, 1:] >= 0) & (rules.pair_indices[:, :-1] >= 0)
     assert both.any()
     assert (np.diff(rules.pair_score, axis=1)[both] <= 0).all()
+
+
+def test_for_you_leaves_out_everything_the_shopper_bought_without_being_told(tmp_path):
+    from engine.shop_artifacts import load_shop_models, save_shop_models
+
+    data = training_data()
+    models = fit_shop_models(data)
+    bought = set(data.purchases.loc[data.purchases["customer_id"] == "c1", "product_id"])
+    assert len(bought) >= 2
+    save_shop_models(models, tmp_path)
+    for served in (models, load_shop_models(tmp_path)):
+        for context in ("home", "email"):
+            request = RecommendationRequest(context, "for_you", customer_id="c1", limit=12)
+            shown = {r.product_id for r in served.recommend(request)}
+            assert shown and not shown & bought
+    # A list that is not a discovery list keeps them (a complement may be re-bought).
+    fbt = models.recommend(
+        RecommendationRequest(
+            "product", "frequently_bought_together", product_ids=(ANCHOR_A,), customer_id="c1"
+        )
+    )
+    assert {r.product_id for r in fbt} & bought
+
+
+def test_soft_cover_keeps_a_strong_second_complement_and_spreads_the_rest():
+    from engine.pair_coverage import soft_cover_order
+
+    # A (0) sells with milk (1) in 6 of its 8 baskets, with bread (2) in 5 (4 of them with
+    # milk too), and once each with two rarities (3, 4). Plain confidence: 1, 2, ... Soft
+    # cover at 0.5 keeps bread second (its 4 shared baskets still count half), then puts 4
+    # (a basket nothing covers yet) before 3 (a bread basket); the first score stays milk's
+    # confidence and the scores fall.
+    rows = [[0, 1, 2]] * 4 + [[0, 1]] * 2 + [[0, 2, 3]] + [[0, 4]]
+    baskets = sp.csr_matrix(
+        (
+            np.ones(sum(map(len, rows))),
+            ([r for r, row in enumerate(rows) for _ in row], [c for row in rows for c in row]),
+        ),
+        shape=(len(rows), 5),
+    )
+    indices = np.full((5, 6), -1, np.int32)
+    indices[0, :4] = [1, 2, 3, 4]
+    scores = np.zeros((5, 6), np.float32)
+    scores[0, :4] = [6 / 8, 5 / 8, 1 / 8, 1 / 8]
+    together = np.zeros((5, 6), np.float32)
+    together[0, :4] = [6, 5, 1, 1]
+    same = soft_cover_order(baskets, indices, scores, together, 1.0)
+    assert same[0] is indices  # 1.0: plain confidence, untouched
+    ordered, gains, counts = soft_cover_order(baskets, indices, scores, together, 0.5)
+    assert ordered[0, :4].tolist() == [1, 2, 4, 3]
+    assert gains[0, 0] == pytest.approx(6 / 8)
+    assert gains[0, 1] == pytest.approx((4 * 0.5 + 1) / 8)
+    assert (np.diff(gains[0, :4]) <= 0).all()
+    assert counts[0, :4].tolist() == [6, 5, 1, 1]  # the counts move with their pair
+    assert indices[0, :4].tolist() == [1, 2, 3, 4]  # the input is not modified
+
+
+def test_soft_cover_reorders_by_baskets_not_by_pair_counts():
+    from engine.pair_coverage import soft_cover_order
+
+    # A's baskets: 5 with the B-set (1, 2, 3 always together), 4 with C (4). At 0.3 a
+    # second B adds 5 x 0.3 = 1.5 baskets, C adds 4: C comes second.
+    rows = [[0, 1, 2, 3]] * 5 + [[0, 4]] * 4
+    baskets = sp.csr_matrix(
+        (
+            np.ones(sum(map(len, rows))),
+            ([r for r, row in enumerate(rows) for _ in row], [c for row in rows for c in row]),
+        ),
+        shape=(len(rows), 5),
+    )
+    indices = np.full((5, 6), -1, np.int32)
+    indices[0, :4] = [1, 2, 3, 4]
+    scores = np.zeros((5, 6), np.float32)
+    scores[0, :4] = [5 / 9, 5 / 9, 5 / 9, 4 / 9]
+    together = np.asarray(scores * 9)
+    ordered, gains, _ = soft_cover_order(baskets, indices, scores, together, 0.3)
+    assert ordered[0, :4].tolist() == [1, 4, 2, 3]
+    assert gains[0, :2].tolist() == pytest.approx([5 / 9, 4 / 9])

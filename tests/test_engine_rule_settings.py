@@ -161,7 +161,7 @@ def test_complement_slots_get_lighter_diversity_and_filters_by_default() -> None
     plain = rule_settings_for(None, "product", "also_viewed")
     fbt = rule_settings_for(None, "product", "frequently_bought_together")
     assert plain.min_categories == 3 and plain.mix_price_bands
-    assert fbt.max_per_category == 4 and fbt.min_categories == 1 and not fbt.mix_price_bands
+    assert fbt.max_per_category == 8 and fbt.min_categories == 1 and not fbt.mix_price_bands
     assert rule_settings_for(None, "cart", "dont_forget").min_categories == 1
     assert rule_settings_for(None, "post_purchase", "complete_the_set").min_categories == 1
     assert rule_settings_for(None, "cart", "upgrade").price_filter == "above"

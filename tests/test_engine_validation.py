@@ -174,3 +174,24 @@ def test_a_higher_support_floor_drops_the_rare_pairs_and_keeps_the_order():
     assert raised.at_floor(2) is raised  # never lowers: the dropped pairs are gone
     # Plain co-purchase keeps every pair whatever the floor, by confidence.
     assert [int(i) for i in raised.plain.indices[0][:3]] == [1, 2, 3]
+
+
+def test_validation_reports_how_the_plain_table_ranks_and_serves_its_choice():
+    from engine.pair_coverage import SOFT_COVER_DISCOUNTS
+
+    rng = np.random.default_rng(5)
+    # Staples 0-2 in most baskets; each other item comes with one of the staples.
+    baskets = []
+    for _ in range(1200):
+        basket = {int(s) for s in rng.choice(3, size=rng.integers(1, 3), replace=False)}
+        basket.add(int(rng.integers(3, 30)))
+        baskets.append(sorted(basket))
+    data = _data(_products([f"Item {i}" for i in range(30)], [1.0] * 30), _orders(baskets, 60))
+    models = fit_shop_models(data)
+    cover = models.validation[FBT]["cover_discount"]
+    assert [row["discount"] for row in cover["tried"]] == list(SOFT_COVER_DISCOUNTS)
+    assert cover["chosen"] in SOFT_COVER_DISCOUNTS
+    # The served plain table is the one validation chose: scores fall along each row.
+    plain = models.rules.plain
+    both = (plain.indices[:, 1:] >= 0) & (plain.indices[:, :-1] >= 0)
+    assert both.any() and (np.diff(plain.scores, axis=1)[both] <= 1e-6).all()

@@ -75,6 +75,14 @@ def validation_lines(report: dict[str, Any]) -> list[str]:
         ]
     else:
         out = ["blend weights: the built-in ones (too little data to validate)"]
+    content = report.get("content_model")
+    if isinstance(content, dict):
+        tried = "; ".join(
+            f"{row['model']}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "model")
+            for row in content["tried"]
+        )
+        chosen = ", ".join(f"{k} {v}" for k, v in content["chosen"].items())
+        out.append(f"  content model per slot: {chosen} (best mix per slot: {tried})")
     for key, slot in report.items():
         if not isinstance(slot, dict) or "weights" not in slot:
             continue
@@ -91,6 +99,16 @@ def validation_lines(report: dict[str, Any]) -> list[str]:
                 for row in floor["tried"]
             )
             out.append(f"    support floor {floor['chosen']} (best mix per floor: {tried})")
+        cover = slot.get("cover_discount")
+        if cover:
+            tried = ", ".join(
+                f"{row['discount']}: {next(v for k, v in row.items() if k != 'discount'):.3f}"
+                for row in cover["tried"]
+            )
+            out.append(
+                f"    co-purchase ranking: soft basket cover discount {cover['chosen']} "
+                f"(1.0 = plain confidence; best mix per discount: {tried})"
+            )
         for row in slot["rows"]:
             value = next(v for k, v in row.items() if k not in ("name", "weights", "coverage"))
             cover = f"  coverage {row['coverage']:.3f}" if "coverage" in row else ""

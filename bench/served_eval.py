@@ -1,0 +1,444 @@
+"""Benchmark: relevance of the lists the storefront API serves, measured from outside.
+
+Run: PYTHONPATH=. .venv/bin/python -P bench/served_eval.py DATASET [--split YYYY-MM-DD]
+     [--keep DIR] [--workers 2]
+DATASET: groceries | online_retail | demo | demo_sku (the demo shop with SKU-code titles).
+A black box: nothing of engine/ is imported. The data set's orders before the split (and
+events, and the catalog as it stood then) are written as canonical CSV files, imported with
+`shoprec import`, trained with `shoprec train`, and served by `shoprec serve` (gunicorn) on a
+free port. Then every held-out case asks GET /api/v1/recommendations as the widget does:
+- product page: context=product, frequently_bought_together, the anchor, limit 8 (the
+  product context's list length), no shopper (a shared, cached answer);
+- home page: context=home, for_you, limit 12, the shopper's signed customer_token (made
+  with the shop's identity secret, `shoprec identity secret`) and `exclude` = what the
+  shopper bought before the split (the widget sends at most 100: the most recent).
+Cases and metrics are those of bench/groceries.py and `shoprec evaluate`: each item of each
+held-out order with 2+ distinct items is an FBT case (a hit: another item of the order in
+the first 8); each shopper with history who buys something new after the split is a for_you
+case (NDCG@10 over those new items). Coverage: the share of the catalog shown in any list.
+Timestamps are moved by whole days so the split falls on today (UTC midnight): the server
+runs on the wall clock, so the shop is served as it would have been the day after training.
+(-P: bench/ is not put on sys.path, so no file there can shadow a standard module.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import gzip
+import hashlib
+import hmac
+import json
+import math
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# ../shared/datasets beside the checkout (a worktree one level deeper looks one more up).
+_CANDIDATES = [ROOT.parents[up] / "shared/datasets" for up in (0, 1)]
+DATASETS = next((p for p in _CANDIDATES if p.exists()), _CANDIDATES[0])
+SHOP = "served"
+FBT_K, HOME_LIMIT, NDCG_K = 8, 12, 10
+MAX_EXCLUDE = 100  # what the storefront API accepts in `exclude`
+PRODUCT_CODE = re.compile(r"\d{5}[A-Z]*")
+DEFAULT_SPLITS = {
+    "groceries": "2026-07-01",
+    "online_retail": "2011-09-01",
+    "demo": "2026-08-01",
+    "demo_sku": "2026-08-01",
+}
+
+
+@dataclass
+class Shop:
+    """A data set in canonical rows: products, order lines (paid only) and events."""
+
+    products: list[dict[str, str]]
+    lines: list[dict[str, str]]  # order_id, customer_id, created_at, product_id, qty, price
+    events: list[dict[str, str]] = field(default_factory=list)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(stamp: str) -> datetime:
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def groceries(split: datetime) -> Shop:
+    """Each basket a guest order, 30 minutes after the previous; 80% of them before the split
+    (exactly as bench/groceries.py writes them)."""
+    source = DATASETS / "groceries/groceries.csv"
+    with source.open(newline="") as handle:
+        baskets = [[i.strip() for i in row if i.strip()] for row in csv.reader(handle)]
+    baskets = [b for b in baskets if b]
+    gap = timedelta(minutes=30)
+    start = split - gap * int(len(baskets) * 0.8)
+    lines, names = [], set()
+    for number, basket in enumerate(baskets):
+        stamp = _iso(start + gap * number)
+        for item in dict.fromkeys(basket):
+            names.add(item)
+            lines.append(_line(f"g{number:05d}", "", stamp, item, "1", "1.00"))
+    products = [{"product_id": n, "title": n, "price": "1.00"} for n in sorted(names)]
+    return Shop(products, lines)
+
+
+def _line(order: str, customer: str, stamp: str, product: str, qty: str, price: str) -> dict:
+    return {
+        "order_id": order,
+        "customer_id": customer,
+        "created_at": stamp,
+        "product_id": product,
+        "quantity": qty,
+        "unit_price": price,
+    }
+
+
+def online_retail(split: datetime) -> Shop:
+    """UCI Online Retail read as its importer reads it: product stock codes only, no
+    cancellations, no zero-price or negative lines; title and price the latest seen."""
+    source = DATASETS / "online_retail/online_retail.csv.gz"
+    lines, latest = [], {}
+    with gzip.open(source, "rt", newline="", encoding="utf-8", errors="replace") as handle:
+        for row in csv.DictReader(handle):
+            code = row["StockCode"].strip().upper()
+            invoice = row["InvoiceNo"].strip()
+            if not PRODUCT_CODE.fullmatch(code) or invoice[:1] in "Cc":
+                continue
+            qty, price = int(float(row["Quantity"])), float(row["UnitPrice"])
+            if qty <= 0 or price <= 0:
+                continue
+            stamp = _iso(datetime.strptime(row["InvoiceDate"], "%Y-%m-%d %H:%M:%S"))
+            customer = row["CustomerID"].strip().removesuffix(".0")
+            lines.append(_line(invoice, customer, stamp, code, str(qty), f"{price:.2f}"))
+            title = row["Description"].strip()
+            if code not in latest or stamp >= latest[code][0]:
+                latest[code] = (stamp, title or latest.get(code, ("", code))[1], price)
+    products = [
+        {"product_id": c, "title": t or c, "price": f"{p:.2f}"} for c, (_, t, p) in latest.items()
+    ]
+    return Shop(products, lines)
+
+
+def demo(split: datetime, sku: bool = False) -> Shop:
+    """The generated demo shop (seed 7, 2,000 customers, a year to 2026-11-01), read from the
+    store the generator writes; sku: every title an SKU code and no other text."""
+    from demo.shop import generate_demo_shop
+    from storage.db import open_shop_db  # the generator writes a store: the data source here
+
+    with tempfile.TemporaryDirectory(prefix="served-demo-") as tmp:
+        db = open_shop_db(Path(tmp), "demo")
+        generate_demo_shop(db, seed=7, n_customers=2000, now=datetime(2026, 11, 1, tzinfo=UTC))
+        db.close()
+        con = sqlite3.connect(next(Path(tmp).rglob("*.db")))
+        con.row_factory = sqlite3.Row
+        products = [dict(r) for r in con.execute("select * from products order by product_id")]
+        lines = [
+            _line(
+                r["order_id"],
+                r["customer_id"] or "",
+                r["created_at"],
+                r["product_id"],
+                str(r["quantity"]),
+                str(r["unit_price"]),
+            )
+            for r in con.execute(
+                "select l.* from order_lines l join orders o using (order_id) "
+                "where o.status != 'cancelled' and l.quantity > 0"
+            )
+        ]
+        events = [
+            {k: r[k] or "" for k in ("ts", "customer_id", "session_id", "type", "product_id")}
+            for r in con.execute("select * from events")
+        ]
+        con.close()
+    columns = ("product_id", "title", "description", "category", "tags", "vendor", "price")
+    rows = []
+    for number, p in enumerate(products):
+        row = {k: "" if p.get(k) is None else str(p[k]) for k in (*columns, "created_at")}
+        if sku:
+            row.update(title=f"SKU-{40_000 + 7 * number:06d}", description="", tags="")
+            row.update(vendor="", category="")
+        rows.append(row)
+    return Shop(rows, lines, events)
+
+
+def load(name: str, split: datetime) -> Shop:
+    if name == "groceries":
+        return groceries(split)
+    if name == "online_retail":
+        return online_retail(split)
+    if name in ("demo", "demo_sku"):
+        return demo(split, sku=name == "demo_sku")
+    raise SystemExit(f"unknown data set {name!r}: one of {sorted(DEFAULT_SPLITS)}")
+
+
+@dataclass(frozen=True)
+class Cases:
+    """Held-out cases: FBT (anchor -> other items of each later order) and for_you
+    (customer -> (past purchases newest first, new items bought after the split))."""
+
+    fbt: list[tuple[str, frozenset[str]]]
+    for_you: list[tuple[str, list[str], frozenset[str]]]
+
+
+def split_cases(shop: Shop, split: datetime) -> tuple[Shop, Cases]:
+    """The shop as it stood at the split, and the cases of what came after."""
+    cut = _iso(split)
+    before = [r for r in shop.lines if _stamp(r["created_at"]) < cut]
+    after = [r for r in shop.lines if _stamp(r["created_at"]) >= cut]
+    orders: dict[str, set[str]] = {}
+    for r in after:
+        orders.setdefault(r["order_id"], set()).add(r["product_id"])
+    fbt = [
+        (anchor, frozenset(items) - {anchor})
+        for _, items in sorted(orders.items())
+        if len(items) >= 2
+        for anchor in sorted(items)
+    ]
+    past: dict[str, dict[str, str]] = {}
+    for r in before:
+        if r["customer_id"]:
+            bought = past.setdefault(r["customer_id"], {})
+            bought[r["product_id"]] = max(bought.get(r["product_id"], ""), r["created_at"])
+    later: dict[str, set[str]] = {}
+    for r in after:
+        if r["customer_id"]:
+            later.setdefault(r["customer_id"], set()).add(r["product_id"])
+    for_you = []
+    for customer in sorted(set(past) & set(later)):
+        new = frozenset(later[customer] - set(past[customer]))
+        if new:
+            history = sorted(past[customer], key=lambda p: past[customer][p], reverse=True)
+            for_you.append((customer, history, new))
+    catalog = [p for p in shop.products if not p.get("created_at") or p["created_at"] < cut]
+    events = [e for e in shop.events if _stamp(e["ts"]) < cut]
+    return Shop(catalog, before, events), Cases(fbt, for_you)
+
+
+def _stamp(text: str) -> str:
+    """An ISO timestamp comparable as text with _iso's (naive ones are UTC)."""
+    return _iso(_parse(text)) if not text.endswith("Z") else text
+
+
+def write_csvs(shop: Shop, folder: Path, shift: timedelta) -> dict[str, Path]:
+    """products.csv, orders.csv (and events.csv) in the canonical layout, moved by shift."""
+
+    def moved(stamp: str) -> str:
+        return _iso(_parse(stamp) + shift) if stamp else ""
+
+    paths = {}
+    tables: dict[str, tuple[list[str], Iterable[dict[str, str]], tuple[str, ...]]] = {
+        "products": (list(shop.products[0]), shop.products, ("created_at",)),
+        "orders": (list(_line("", "", "", "", "", "")), shop.lines, ("created_at",)),
+    }
+    if shop.events:
+        tables["events"] = (
+            ["ts", "customer_id", "session_id", "type", "product_id"],
+            shop.events,
+            ("ts",),
+        )
+    for name, (header, rows, stamps) in tables.items():
+        path = folder / f"{name}.csv"
+        with path.open("w", newline="") as handle:
+            out = csv.DictWriter(handle, header, extrasaction="ignore")
+            out.writeheader()
+            for row in rows:
+                out.writerow({**row, **{s: moved(row.get(s, "")) for s in stamps}})
+        paths[name] = path
+    return paths
+
+
+def shoprec(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """One `shoprec` command in a child process; its stdout."""
+    command = [sys.executable, "-c", "from plugin.cli import main; main()"]
+    command += ["--data-dir", str(data_dir), "--shop", SHOP, *args]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode:
+        raise SystemExit(f"shoprec {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def token(secret: str, customer: str, ttl: int = 3600) -> str:
+    """A v1 customer_token (plugin/shopper_tokens.py's format, made as a shop's server
+    would: three lines in any language)."""
+    expiry = int(time.time()) + ttl
+    encoded = base64.urlsafe_b64encode(customer.encode()).decode().rstrip("=")
+    mac = hmac.new(secret.encode(), f"{SHOP}\n{customer}\n{expiry}".encode(), hashlib.sha256)
+    return f"v1.{encoded}.{expiry}.{mac.hexdigest()}"
+
+
+class Server:
+    """`shoprec serve` on a free port, stopped on exit."""
+
+    def __init__(self, data_dir: Path, workers: int, env: dict[str, str]) -> None:
+        self.port = free_port()
+        command = [sys.executable, "-c", "from plugin.cli import main; main()"]
+        command += ["--data-dir", str(data_dir), "serve", "--port", str(self.port)]
+        command += ["--workers", str(workers)]
+        self.process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Server:
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(f"{self.base}/healthz", timeout=2):
+                    return self
+            except OSError:
+                if self.process.poll() is not None:
+                    raise SystemExit("shoprec serve exited before answering") from None
+                time.sleep(0.1)
+        raise SystemExit("shoprec serve did not answer /healthz in 60 s")
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+    def ask(self, params: list[tuple[str, str]]) -> list[str]:
+        query = urllib.parse.urlencode([("shop", SHOP), *params])
+        url = f"{self.base}/api/v1/recommendations?{query}"
+        for attempt in range(5):
+            try:
+                with urllib.request.urlopen(url, timeout=60) as answer:
+                    return [i["product_id"] for i in json.load(answer)["items"]]
+            except urllib.error.HTTPError as exc:
+                if exc.code != 429 or attempt == 4:
+                    raise
+                time.sleep(1.0)
+        return []
+
+
+def served_lists(
+    server: Server, requests: dict[str, list[tuple[str, str]]], threads: int = 4
+) -> dict[str, list[str]]:
+    keys = list(requests)
+    with ThreadPoolExecutor(threads) as pool:
+        answers = list(pool.map(lambda k: server.ask(requests[k]), keys))
+    return dict(zip(keys, answers, strict=True))
+
+
+def score(
+    cases: Iterator[tuple[str, frozenset[str]]], lists: dict[str, list[str]], k: int, n: int
+) -> dict[str, float]:
+    """HR@k, NDCG@k, coverage (of n catalog items) and the number of cases."""
+    discount = [1.0 / math.log2(pos + 2) for pos in range(k)]
+    hr = ndcg = 0.0
+    count = 0
+    shown: set[str] = set()
+    for key, relevant in cases:
+        ranked = lists[key][:k]
+        shown.update(ranked)
+        hits = [pos for pos, item in enumerate(ranked) if item in relevant]
+        hr += 1.0 if hits else 0.0
+        ndcg += sum(discount[p] for p in hits) / sum(discount[: min(len(relevant), k)])
+        count += 1
+    return {
+        "hr": hr / max(count, 1),
+        "ndcg": ndcg / max(count, 1),
+        "coverage": len(shown) / max(n, 1),
+        "cases": float(count),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("dataset", choices=sorted(DEFAULT_SPLITS))
+    parser.add_argument("--split", default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="Data dir to keep (default: temp).")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    split_text = args.split or DEFAULT_SPLITS[args.dataset]
+    split = datetime.strptime(split_text, "%Y-%m-%d").replace(tzinfo=UTC)
+    if args.dataset in ("groceries", "online_retail"):
+        source = DATASETS / ("groceries" if args.dataset == "groceries" else "online_retail")
+        if not source.exists():
+            print(f"skipped: {source} is absent (the data set is not shipped)")
+            return 0
+    started = time.perf_counter()
+    shop, cases = split_cases(load(args.dataset, split), split)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    shift = timedelta(days=(today - split).days)
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.setdefault("PYTHONPATH", str(ROOT))
+    with tempfile.TemporaryDirectory(prefix="served-eval-") as tmp:
+        folder = Path(tmp)
+        data_dir = args.keep or folder / "data"
+        paths = write_csvs(shop, folder, shift)
+        for name, path in paths.items():
+            shoprec(data_dir, "import", name, str(path), env=env)
+        t0 = time.perf_counter()
+        trained = shoprec(data_dir, "train", env=env)
+        train_s = time.perf_counter() - t0
+        secret = shoprec(data_dir, "identity", "secret", env=env).strip()
+        fbt_requests = {
+            anchor: [
+                ("context", "product"),
+                ("slot", "frequently_bought_together"),
+                ("product_id", anchor),
+                ("limit", str(FBT_K)),
+            ]
+            for anchor in dict.fromkeys(a for a, _ in cases.fbt)
+        }
+        home_requests = {
+            customer: [
+                ("context", "home"),
+                ("slot", "for_you"),
+                ("limit", str(HOME_LIMIT)),
+                ("customer_token", token(secret, customer)),
+                *(("exclude", p) for p in history[:MAX_EXCLUDE]),
+            ]
+            for customer, history, _ in cases.for_you
+        }
+        with Server(data_dir, args.workers, env) as server:
+            t0 = time.perf_counter()
+            fbt_lists = served_lists(server, fbt_requests)
+            home_lists = served_lists(server, home_requests)
+            ask_s = time.perf_counter() - t0
+    n = len(shop.products)
+    fbt = score(iter(cases.fbt), fbt_lists, FBT_K, n)
+    home = score(((c, new) for c, _, new in cases.for_you), home_lists, NDCG_K, n)
+    print(trained.rstrip())
+    print(
+        f"\n{args.dataset}, split {split_text}: {len(shop.lines)} order lines before it, "
+        f"{n} products; train {train_s:.1f} s, {len(fbt_requests) + len(home_requests)} "
+        f"requests in {ask_s:.1f} s"
+    )
+    print(f"{'served list':<28}{'cases':>7}{'HR':>8}{'NDCG':>8}{'coverage':>10}")
+    for label, m in ((f"product FBT @{FBT_K}", fbt), (f"home for_you @{NDCG_K}", home)):
+        print(
+            f"{label:<28}{int(m['cases']):>7}{m['hr']:>8.4f}{m['ndcg']:>8.4f}{m['coverage']:>10.4f}"
+        )
+    print(
+        f"reproduce: PYTHONPATH=. python -P bench/served_eval.py {args.dataset} "
+        f"--split {split_text} ({time.perf_counter() - started:.0f} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
