@@ -37,7 +37,7 @@ def demo_shop(data_dir: Path) -> None:
         [
             sys.executable,
             "-m",
-            "plugin.cli.main",
+            "plugin.cli",
             "--data-dir",
             str(data_dir),
             "demo",

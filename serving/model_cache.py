@@ -42,6 +42,7 @@ def folder_signature(directory: Path) -> Signature | None:
 class _Entry:
     signature: Signature
     models: Any
+    stamp: str = ""  # the cache generation the signature was last checked under
 
 
 class ModelCache:
@@ -63,8 +64,19 @@ class ModelCache:
         self._lock = threading.Lock()
         self.loads = 0  # how many times a folder was (re)loaded: lets tests see the caching
 
-    def get(self, shop: str) -> Any | None:
-        """The shop's ShopModels, or None when it has not been trained yet."""
+    def get(self, shop: str, stamp: str = "") -> Any | None:
+        """The shop's ShopModels, or None when it has not been trained yet.
+
+        stamp: the shop's cache generation. Training swaps the model folder and then moves
+        the generation, so while the stamp is the one the folder was last checked under the
+        folder cannot have changed, and its listing (a stat per file) is skipped. Without a
+        stamp the folder is checked on every call.
+        """
+        if stamp:
+            with self._lock:
+                entry = self._entries.get(shop)
+                if entry is not None and entry.stamp == stamp:
+                    return entry.models
         directory = self._models_dir_for(shop)
         signature = folder_signature(directory)
         if signature is None:
@@ -73,6 +85,7 @@ class ModelCache:
         with self._lock:
             entry = self._entries.get(shop)
             if entry is not None and entry.signature == signature:
+                entry.stamp = stamp
                 return entry.models
         try:
             models = self._loader(directory)
@@ -80,7 +93,7 @@ class ModelCache:
             self.forget(shop)
             return None
         with self._lock:
-            self._entries[shop] = _Entry(signature, models)
+            self._entries[shop] = _Entry(signature, models, stamp)
             self.loads += 1
         return models
 

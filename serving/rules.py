@@ -21,7 +21,7 @@ from engine.rule_settings import RuleSettings
 from engine.rules import apply_business_rules
 from serving.cache import ExpiringValues, ShopReaders
 from serving.params import RecommendationParams
-from serving.rule_inputs import read_facts
+from serving.rule_inputs import FactsCache, read_facts
 from storage.events import impression_counts
 from storage.orders import categories_bought_within, popular_products
 
@@ -47,6 +47,7 @@ class RulesStep:
         self._readers = readers
         self._now = now
         self._impressions = impressions or ExpiringValues(IMPRESSIONS_TTL_S)
+        self._facts = FactsCache()
 
     def apply(
         self,
@@ -64,7 +65,7 @@ class RulesStep:
         """
         now = self._now()
         wanted = [r.product_id for r in pool] + [p.product_id for p in settings.pins]
-        items = read_facts(db, wanted + list(params.product_ids))
+        items = self._facts.facts(db, params.shop, generation, wanted + list(params.product_ids))
         # Best sellers: for promotions to draw on, for a pool spanning too few categories for
         # the spread rule, and (below) for a list that comes out short.
         fallback: list[str] = []

@@ -252,7 +252,7 @@ class RecommendationService:
     ) -> list[_Pick] | None:
         """The trained models' answer, or None when the shop has no usable models."""
         try:
-            models = self.model_cache.get(params.shop)
+            models = self.model_cache.get(params.shop, generation)
         except ArtifactError:
             # A corrupt or half-written artifact must not take the shop's widgets down.
             logger.exception(
