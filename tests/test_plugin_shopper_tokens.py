@@ -24,13 +24,13 @@ from plugin.storefront.shopper_tokens import (
 )
 
 SECRET = "a" * 64
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+API_DOCS = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
 NOW = 1_800_000_000
 
 
-def test_the_readmes_python_snippet_makes_a_token_the_api_accepts() -> None:
-    # Run the README's own snippet (what a shop's server copies), not a copy of it.
-    section = README.split("### Shopper identity", 1)[1]
+def test_the_docs_python_snippet_makes_a_token_the_api_accepts() -> None:
+    # Run the docs' own snippet (what a shop's server copies), not a copy of it.
+    section = API_DOCS.split("### Shopper identity", 1)[1]
     snippet = textwrap.dedent(section.split("```python", 1)[1].split("```", 1)[0])
     clock = types.SimpleNamespace(time=lambda: NOW)
     names = {"shop": "demo", "customer_id": "c0165 ü", "secret": SECRET, "time": clock}

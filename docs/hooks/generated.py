@@ -1,0 +1,65 @@
+"""MkDocs hook: pages that must not drift from the code are filled in at build time.
+
+- the settings table (configuration.md) from config.SETTINGS_SPEC: every env var with its
+  default and help, as `load_settings` reads them;
+- the HTTP API reference (api-reference.md) from the app's OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SETTINGS_MARK = "<!-- settings-table: generated from config.Settings at build time -->"
+OPENAPI_MARK = "<!-- openapi: generated from the app's OpenAPI document at build time -->"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def settings_table() -> str:
+    """Markdown table of every setting: env var, default, meaning."""
+    from config import SETTINGS_SPEC
+
+    rows = ["| env var | default | meaning |", "|---|---|---|"]
+    for _name, env, default, help_text in SETTINGS_SPEC:
+        shown = "(empty)" if default in ("", None) else f"`{default}`"
+        rows.append(f"| `{env}` | {_cell(shown)} | {_cell(help_text)} |")
+    return "\n".join(rows)
+
+
+def openapi_reference() -> str:
+    """Every path and method of the OpenAPI document with its summary, then the document."""
+    from config import load_settings
+    from plugin.openapi import build_openapi
+
+    document: dict[str, Any] = build_openapi(load_settings({}))
+    rows = ["| method | path | what |", "|---|---|---|"]
+    for path, methods in sorted(document.get("paths", {}).items()):
+        for method, spec in methods.items():
+            if isinstance(spec, dict):
+                what = spec.get("summary") or spec.get("description", "").split("\n")[0]
+                rows.append(f"| {method.upper()} | `{path}` | {_cell(what)} |")
+    body = json.dumps(document, indent=2, sort_keys=False)
+    return (
+        "\n".join(rows)
+        + '\n\n??? note "The OpenAPI document"\n\n    ```json\n'
+        + ("\n".join("    " + line for line in body.splitlines()))
+        + "\n    ```\n"
+    )
+
+
+def on_page_markdown(markdown: str, **_: Any) -> str:
+    """Fill the generated parts of a page."""
+    if SETTINGS_MARK in markdown:
+        markdown = markdown.replace(SETTINGS_MARK, settings_table())
+    if OPENAPI_MARK in markdown:
+        markdown = markdown.replace(OPENAPI_MARK, openapi_reference())
+    return markdown
