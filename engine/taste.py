@@ -7,7 +7,7 @@ are then tilted by the customer's category and price affinity. Histories are kep
 so serving needs only a customer id.
 
 Two refinements of the gram G, each measured on two temporal splits of Online Retail and on
-the demo shop (README, "Performance"):
+the demo shop (docs, "Performance and relevance"):
 - side information (collective EASE, Jeunen et al. 2020, https://doi.org/10.1145/3383313.3418480):
   the items' TF-IDF terms enter as extra rows, G = X^T W X + beta^2 T^T T, so two items
   with the same words (one product line) are linked even when few customers bought both.

@@ -30,7 +30,7 @@ def test_online_retail_floors(settings: Settings) -> None:
     # hybrid 0.131 (coverage 0.35); FBT HR rules 0.786, hybrid 0.802 (coverage 0.725). Floors
     # sit a little under the measurements so a regression fails, noise does not; the
     # targets (NDCG >= 0.13 at coverage >= 0.30, HR >= 0.80 at coverage >= 0.50) are the
-    # coverage floors here and README's figures.
+    # coverage floors here and the docs' figures.
     assert nxt["popularity"]["ndcg"] > 0.045
     assert nxt["taste"]["ndcg"] > 0.125
     assert nxt["hybrid"]["ndcg"] > 0.129

@@ -2,7 +2,7 @@
 
 A customer id from a browser is a claim anyone can type, so serving trusts one only when the
 shop signed it (as Algolia's secured API keys do). The format is plain so any language makes
-it in three lines (README "Shopper identity"):
+it in three lines (docs, HTTP API, "Shopper identity"):
 
     v1.<customer_id as base64url, no padding>.<expiry, unix seconds>.<hex HMAC-SHA256>
 
