@@ -1,7 +1,8 @@
 """The one settings object: every process-wide knob, its type, default, help and env var.
 
-Settings are data (datasette's SETTINGS, gorse's documented config): the docs' configuration table and
-the tests are generated from `SETTINGS_SPEC`, so a knob cannot exist undocumented.
+Settings are data (datasette's SETTINGS, gorse's documented config): the docs'
+configuration table and the tests are generated from `SETTINGS_SPEC`, so a knob cannot
+exist undocumented.
 Per-shop values (blend weights, rules, campaign delays) live in the shop's own store, not here.
 """
 
