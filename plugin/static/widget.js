@@ -10,6 +10,10 @@
  *        data-customer-token="(signed by the shop's server, when logged in)"
  *        data-consent="true|false" data-currency="EUR" data-title="(heading)"></div>
  *   data-title and data-format default to the shop's slot titles and format (admin settings).
+ *   data-currency: the ISO 4217 code prices are shown in (Intl) and reported to analytics.
+ * Analytics: each list shown pushes a GA4 `view_item_list` (item_list_id = the slot) into
+ * window.dataLayer and each click a `select_item`; the same objects are dispatched as DOM
+ * events `shoprec:view_item_list` / `shoprec:select_item` on the widget element.
  *   data-customer-id is believed only by a shop whose identity setting is "open".
  *   cart: data-shoprec="cart" data-product-ids="p001,p002"; home: data-shoprec="home".
  *   <script src="https://YOUR-SHOPREC/static/widget.js" async></script>
@@ -171,6 +175,34 @@
     (document.head || document.documentElement).appendChild(style);
   }
 
+  // GA4 and tag managers: the list as an ecommerce view_item_list / select_item in the page's
+  // dataLayer (item_list_id = the slot), and the same as a DOM event on the widget element
+  // (shoprec:view_item_list, shoprec:select_item) for shops that read events instead.
+  // Titles are data here, never markup. Nothing personal is pushed.
+  function analyticsItems(items, answer, title, currency) {
+    return items.map(function (item, index) {
+      var entry = { item_id: String(item.product_id), item_name: String(item.title || ""),
+        index: index, item_list_id: answer.slot, item_list_name: title || answer.slot };
+      var price = Number(item.price);
+      if (item.price !== null && item.price !== undefined && isFinite(price)) entry.price = price;
+      if (currency) entry.currency = currency;
+      return entry;
+    });
+  }
+
+  function announce(box, name, answer, title, items) {
+    var ecommerce = { item_list_id: answer.slot, item_list_name: title || answer.slot, items: items };
+    var payload = { event: name, ecommerce: ecommerce };
+    try {
+      var layer = window.dataLayer = window.dataLayer || [];
+      layer.push({ ecommerce: null });  // GA4: clear the previous ecommerce object first
+      layer.push(payload);
+    } catch (e) { /* a page's own dataLayer that refuses pushes must not break the widget */ }
+    try {
+      box.dispatchEvent(new CustomEvent("shoprec:" + name, { bubbles: true, detail: payload }));
+    } catch (e) { /* very old browsers: no CustomEvent */ }
+  }
+
   function render(box, answer, ctx) {
     var dismissed = readList("shoprec_dismissed");
     var items = (answer.items || []).filter(function (it) { return dismissed.indexOf(it.product_id) < 0; });
@@ -198,6 +230,7 @@
       if (batch.length) send(ctx.base, batch);
     }, { threshold: 0.5 }) : null;
     if (!ctx.ids) seen = null;  // no consent: no impressions
+    var tracked = analyticsItems(items, answer, title, attr(box, "currency"));
     items.forEach(function (item, index) {
       var position = item.position || index + 1;
       var strategy = item.strategy || "";
@@ -221,7 +254,10 @@
         if (exp) href.searchParams.set("shoprec_exp", exp.id + ":" + exp.variant);
         link.href = href.toString();
       }
-      link.addEventListener("click", function () { if (ctx.ids) send(ctx.base, [li.shoprecEvent("click")]); });
+      link.addEventListener("click", function () {
+        announce(box, "select_item", answer, title, [tracked[index]]);
+        if (ctx.ids) send(ctx.base, [li.shoprecEvent("click")]);
+      });
       var src = safeUrl(item.image_url, ctx.base);
       var img;
       if (src) {
@@ -263,6 +299,7 @@
     box.textContent = "";
     box.appendChild(section);
     nav();
+    announce(box, "view_item_list", answer, title, tracked);
   }
 
   // One row moved a page at a time by prev/next buttons or the arrow keys; the buttons sit

@@ -609,3 +609,38 @@ def test_without_consent_nothing_is_stored_or_sent(
         assert f"{name}=" not in asked[0]
     assert not [url for url in sent if "/api/v1/events" in url]
     assert page.page_errors == []
+
+
+GA4_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host</title>
+<script>window.seen = []; document.addEventListener("shoprec:view_item_list",
+  function (e) {{ window.seen.push(e.detail.event + ":" + e.detail.ecommerce.item_list_id); }});
+</script></head><body><h1>Host shop page</h1>
+<div data-shoprec="product" data-shop="demo" data-product-id="{product}" data-limit="4"
+     data-slot="similar" data-consent="true" data-currency="EUR"></div>
+<script src="{script}" async></script></body></html>"""
+
+
+def test_lists_and_clicks_reach_the_pages_data_layer_for_ga4(
+    page: Any, live_server: LiveServer, host_site: Callable[[str], str]
+) -> None:
+    script = f"{live_server.url}/api/v1/widget.js"
+    page.goto(host_site(GA4_PAGE.format(product=best_seller(live_server), script=script)))
+    page.wait_for_function("() => (window.dataLayer || []).some(e => e.event)", timeout=10_000)
+    pushed = page.evaluate("window.dataLayer")
+    assert pushed[0] == {"ecommerce": None}  # GA4: the previous ecommerce object cleared
+    view = pushed[1]
+    assert view["event"] == "view_item_list"
+    assert view["ecommerce"]["item_list_id"] == "similar"
+    items = view["ecommerce"]["items"]
+    shown = shown_ids(page)
+    assert [i["item_id"] for i in items] == shown and len(shown) == 4
+    assert [i["index"] for i in items] == [0, 1, 2, 3]
+    assert all(i["currency"] == "EUR" and isinstance(i["price"], float | int) for i in items)
+    assert all(i["item_list_id"] == "similar" and i["item_name"] for i in items)
+    assert page.evaluate("window.seen") == ["view_item_list:similar"]
+    page.evaluate("document.addEventListener('click', e => e.preventDefault(), true)")
+    page.locator(".shoprec-card a").nth(1).click()
+    chosen = page.evaluate("window.dataLayer")[-1]
+    assert chosen["event"] == "select_item"
+    assert [i["item_id"] for i in chosen["ecommerce"]["items"]] == [shown[1]]
+    assert page.page_errors == []
