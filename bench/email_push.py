@@ -157,7 +157,6 @@ def run_rq(settings, timer_ids: list[int], base_url: str, redis_url: str) -> tup
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
-    import worker.push
     from worker.queues import QUEUE_EMAIL, get_queue
     from worker.timers import FIRE_JOB
 
@@ -167,10 +166,8 @@ def run_rq(settings, timer_ids: list[int], base_url: str, redis_url: str) -> tup
         SHOPREC_SECRET_KEY=settings.secret_key,
         SHOPREC_PUBLIC_URL=settings.public_url,
         KLAVIYO_API_KEY=settings.klaviyo_api_key,
+        SHOPREC_KLAVIYO_BASE_URL=base_url,
     )
-    job_settings = load_settings()
-    key = ("klaviyo", job_settings.klaviyo_api_key, job_settings.http_timeout_s)
-    worker.push._CLIENTS[key] = KlaviyoClient(job_settings.klaviyo_api_key, base_url=base_url)
     connection = redis.Redis.from_url(redis_url)
     connection.flushdb()
     queue = get_queue(QUEUE_EMAIL, connection)

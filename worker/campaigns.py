@@ -19,7 +19,6 @@ from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jinja2
 import sqlite_utils
 from rq import Queue, Retry
 
@@ -53,19 +52,11 @@ from worker.timers import shop_campaign_settings
 logger = logging.getLogger(__name__)
 
 PUSH_RESULT_TTL_S = 86_400
-_ENV: jinja2.Environment | None = None
 
 
 class CampaignConfigError(RuntimeError):
     """The process cannot build blocks at all (no SHOPREC_SECRET_KEY): the job fails loudly
     and the timer stays scheduled, so it can run again once this is fixed."""
-
-
-def _env() -> jinja2.Environment:
-    global _ENV
-    if _ENV is None:
-        _ENV = build_environment()
-    return _ENV
 
 
 def _newer_paid_order(db: sqlite_utils.Database, customer_id: str, order_id: str) -> bool:
@@ -252,8 +243,9 @@ def build_delivery(
     with closing(build_service(settings, now=now, shared_cache=False)) as service:
         recommend = service_recommender(service, shop)
         block, _ = assemble_block(ctx, recommend, settings.public_url, settings.secret_key)
-    html = render_block_html(block, _env())
-    text = render_block_text(block, _env())
+    env = build_environment()  # one job, one block: nothing kept per process
+    html = render_block_html(block, env)
+    text = render_block_text(block, env)
     pull_url = block_url(
         settings.public_url, settings.secret_key, shop, kind.name, customer["customer_id"]
     )

@@ -15,3 +15,7 @@ class UnknownQueue(WorkerError, ValueError):
 
 class SplitOutsideOrders(WorkerError, ValueError):
     """An evaluation split date that leaves no orders to fit on or none to test on."""
+
+
+class UnknownProvider(WorkerError, ValueError):
+    """A delivery's email provider that shoprec has no client for."""

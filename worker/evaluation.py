@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
@@ -15,16 +16,20 @@ from engine.evaluation import RULED, evaluate_split
 from worker.errors import SplitOutsideOrders
 from worker.training import load_training_data
 
-METRICS = {
-    "next_purchase": ("hr", "recall", "ndcg", "coverage", "diversity", "novelty_rank"),
-    "fbt": ("hr", "coverage", "diversity", "novelty_rank"),
-}
+METRICS = MappingProxyType(
+    {
+        "next_purchase": ("hr", "recall", "ndcg", "coverage", "diversity", "novelty_rank"),
+        "fbt": ("hr", "coverage", "diversity", "novelty_rank"),
+    }
+)
 # The headline metric per task, whose share kept after the business rules is reported.
-HEADLINE = {"next_purchase": "ndcg", "fbt": "hr"}
-TITLES = {
-    "next_purchase": "next purchase (home/for_you)",
-    "fbt": "frequently bought together (product page)",
-}
+HEADLINE = MappingProxyType({"next_purchase": "ndcg", "fbt": "hr"})
+TITLES = MappingProxyType(
+    {
+        "next_purchase": "next purchase (home/for_you)",
+        "fbt": "frequently bought together (product page)",
+    }
+)
 
 
 @dataclass(frozen=True)

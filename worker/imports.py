@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import sqlite_utils
 
@@ -28,17 +29,21 @@ from storage.orders import upsert_order_lines, upsert_orders
 DEFAULT_BATCH_SIZE = 50_000
 IMPORT_CACHE_KIB = 64 * 1024
 # The table whose stored count is "rows stored" for each kind.
-_MAIN_TABLE = {"products": "products", "orders": "order_lines", "events": "events"}
-_LABELS = {
-    "purchases": "purchases",
-    "returns": "return lines",
-    "returns_cancellations": "returns/cancellations",
-    "non_product": "non-product lines",
-    "adjustments": "adjustments",
-    "variant_or_image_rows": "extra variant/image rows",
-    "variations_folded": "variations folded into parents",
-    "grouped_without_price": "grouped products without price",
-}
+_MAIN_TABLE = MappingProxyType(
+    {"products": "products", "orders": "order_lines", "events": "events"}
+)
+_LABELS = MappingProxyType(
+    {
+        "purchases": "purchases",
+        "returns": "return lines",
+        "returns_cancellations": "returns/cancellations",
+        "non_product": "non-product lines",
+        "adjustments": "adjustments",
+        "variant_or_image_rows": "extra variant/image rows",
+        "variations_folded": "variations folded into parents",
+        "grouped_without_price": "grouped products without price",
+    }
+)
 
 Progress = Callable[[int], None]
 

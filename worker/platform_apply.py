@@ -8,6 +8,7 @@ lines, for an order): webhooks arrive out of order and retries carry the origina
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import sqlite_utils
@@ -21,7 +22,9 @@ from storage.inventory_items import map_inventory_items, set_item_totals
 from storage.orders import upsert_order_lines, upsert_orders
 from storage.record_versions import remember_versions, stored_versions
 
-_KEY_OF = {"product": "product_id", "order": "order_id", "customer": "customer_id"}
+_KEY_OF = MappingProxyType(
+    {"product": "product_id", "order": "order_id", "customer": "customer_id"}
+)
 
 
 def apply_batch(db: sqlite_utils.Database, batch: FeedBatch) -> dict[str, int]:

@@ -21,8 +21,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any
 
 import sqlite_utils
@@ -42,22 +43,20 @@ from connectors.errors import ConnectorError
 from connectors.http_client import Attempt, HTTPCallError, RetryPolicy
 from storage.deliveries import AttemptRecord, get_delivery, record_attempt, set_delivery_status
 from storage.delivery_claims import Claim, claim_delivery, record_steps_done
+from worker.errors import UnknownProvider
 from worker.process_claims import claim_holder_gone, new_claim_token
 
 logger = logging.getLogger(__name__)
 
 PUSH_JOB = "worker.jobs.push_delivery_job"
-PUSH_RETRY_INTERVALS_S = [60, 600, 3600]  # RQ-level retries after in-process ones ran out
+PUSH_RETRY_INTERVALS_S = (60, 600, 3600)  # RQ-level retries after in-process ones ran out
 # A push job dies at RQ's 180 s job timeout at most, so a claim this old has no live sender.
 CLAIM_LEASE = timedelta(minutes=10)
 # Pushes in flight at once per provider, across all workers (below each platform's limit:
 # Mailchimp allows 10 simultaneous connections per key, PLATFORMS.md 4.1).
-PUSH_CONCURRENCY = {"klaviyo": 16, "mailchimp": 8, "mailchimp_transactional": 8}
+PUSH_CONCURRENCY = MappingProxyType({"klaviyo": 16, "mailchimp": 8, "mailchimp_transactional": 8})
 # Read at call time, so a test running jobs in a SimpleWorker can replace it (no real waits).
 _sleep: Callable[[float], None] = time.sleep
-# One client per provider and key per process: its session pools connections, so a worker
-# does not pay a TLS handshake per push. Built from the settings, never shared across keys.
-_CLIENTS: dict[tuple[str, str, float, str], PushClient] = {}
 
 
 class DeliveryRetryLater(HTTPCallError):
@@ -75,30 +74,45 @@ def push_rate_limit(provider: str) -> RateLimit:
     return RateLimit(f"shoprec-push-{provider}", PUSH_CONCURRENCY.get(provider, 8))
 
 
-def client_for(settings: Settings, provider: str) -> PushClient:
-    """The provider's client with the key from settings (one per process: sessions pool
-    connections). ValueError names the missing setting."""
-    keys = {
-        "klaviyo": settings.klaviyo_api_key,
-        "mailchimp": settings.mailchimp_api_key,
-        "mailchimp_transactional": settings.mailchimp_transactional_key,
+def _klaviyo(settings: Settings) -> PushClient:
+    return KlaviyoClient(
+        settings.klaviyo_api_key,
+        timeout_s=settings.http_timeout_s,
+        base_url=settings.klaviyo_base_url,
+    )
+
+
+def _mailchimp(settings: Settings) -> PushClient:
+    return MailchimpMarketingClient(settings.mailchimp_api_key, timeout_s=settings.http_timeout_s)
+
+
+def _mailchimp_transactional(settings: Settings) -> PushClient:
+    return MailchimpTransactionalClient(
+        settings.mailchimp_transactional_key, timeout_s=settings.http_timeout_s
+    )
+
+
+# The email providers a delivery can go to: name -> its client built from the settings.
+# Adding a provider is its client in connectors/email/ and one line here (plus its plan in
+# worker/campaigns.plan_push).
+PROVIDER_CLIENTS: Mapping[str, Callable[[Settings], PushClient]] = MappingProxyType(
+    {
+        "klaviyo": _klaviyo,
+        "mailchimp": _mailchimp,
+        "mailchimp_transactional": _mailchimp_transactional,
     }
-    if provider not in keys:
-        raise ValueError(f"provider must be one of {sorted(keys)}, got {provider!r}")
-    cache_key = (provider, keys[provider], settings.http_timeout_s, settings.klaviyo_base_url)
-    client = _CLIENTS.get(cache_key)
-    if client is None:
-        timeout = settings.http_timeout_s
-        if provider == "klaviyo":
-            client = KlaviyoClient(
-                keys[provider], timeout_s=timeout, base_url=settings.klaviyo_base_url
-            )
-        elif provider == "mailchimp":
-            client = MailchimpMarketingClient(keys[provider], timeout_s=timeout)
-        else:
-            client = MailchimpTransactionalClient(keys[provider], timeout_s=timeout)
-        _CLIENTS[cache_key] = client
-    return client
+)
+
+
+def client_for(settings: Settings, provider: str) -> PushClient:
+    """The provider's client with the key from settings. A push job sends one delivery, so
+    each job builds its own client (its session pools that delivery's steps); nothing is
+    kept per process. UnknownProvider names the providers there are."""
+    make = PROVIDER_CLIENTS.get(provider)
+    if make is None:
+        known = sorted(PROVIDER_CLIENTS)
+        raise UnknownProvider(f"provider must be one of {known}, got {provider!r}")
+    return make(settings)
 
 
 def push_delivery(

@@ -29,7 +29,7 @@ RECEIPT_RESULT_TTL_S = 3600
 RECEIPT_RETRY = Retry(max=3, interval=[10, 60, 300])
 # A job in any other state (queued, scheduled, started, deferred, ...) will still run or is
 # running: dispatching the receipt again would only race it.
-_ENDED = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+_ENDED = frozenset({JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED})
 WAITING_KEY_TTL_S = 86_400  # a hint only: a stale or missing key just means one more job
 
 

@@ -27,6 +27,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import sqlite_utils
@@ -47,14 +48,14 @@ from worker.platform_apply import apply_batch, apply_update
 from worker.privacy import delete_shop_data, erase_customer, export_customer
 from worker.receipt_dispatch import RECEIPT_RETRY, enqueue_receipt, receipt_job_id
 
-__all__ = [
+__all__ = (
     "RECEIPT_RETRY",
     "apply_batch",
     "enqueue_receipt",
     "process_receipt",
     "process_stored_receipt",
     "receipt_job_id",
-]
+)
 
 logger = logging.getLogger(__name__)
 
@@ -75,30 +76,36 @@ def _deleted(payload: Mapping[str, Any], domain: str) -> PlatformUpdate:
     return PlatformUpdate(batch=product_deleted_batch(payload))
 
 
-_SHOPIFY: dict[str, Mapper] = {
-    "orders/create": _plain(shopify_payloads.order_update),
-    "orders/updated": _plain(shopify_payloads.order_update),
-    "orders/paid": _plain(shopify_payloads.order_update),
-    "orders/cancelled": _plain(shopify_payloads.order_update),
-    "products/create": shopify_payloads.product_update,
-    "products/update": shopify_payloads.product_update,
-    "products/delete": _deleted,
-    "customers/create": _plain(shopify_payloads.customer_update),
-    "customers/update": _plain(shopify_payloads.customer_update),
-}
-_WOOCOMMERCE: dict[str, Mapper] = {
-    "order.created": _plain(woocommerce_payloads.order_update),
-    "order.updated": _plain(woocommerce_payloads.order_update),
-    "order.restored": _plain(woocommerce_payloads.order_update),
-    "order.deleted": lambda p, d: PlatformUpdate(batch=woocommerce_payloads.order_deleted_batch(p)),
-    "product.created": _plain(woocommerce_payloads.product_update),
-    "product.updated": _plain(woocommerce_payloads.product_update),
-    "product.restored": _plain(woocommerce_payloads.product_update),
-    "product.deleted": _deleted,
-    "customer.created": _plain(woocommerce_payloads.customer_update),
-    "customer.updated": _plain(woocommerce_payloads.customer_update),
-}
-_MAPPERS = {"shopify": _SHOPIFY, "woocommerce": _WOOCOMMERCE}
+_SHOPIFY: Mapping[str, Mapper] = MappingProxyType(
+    {
+        "orders/create": _plain(shopify_payloads.order_update),
+        "orders/updated": _plain(shopify_payloads.order_update),
+        "orders/paid": _plain(shopify_payloads.order_update),
+        "orders/cancelled": _plain(shopify_payloads.order_update),
+        "products/create": shopify_payloads.product_update,
+        "products/update": shopify_payloads.product_update,
+        "products/delete": _deleted,
+        "customers/create": _plain(shopify_payloads.customer_update),
+        "customers/update": _plain(shopify_payloads.customer_update),
+    }
+)
+_WOOCOMMERCE: Mapping[str, Mapper] = MappingProxyType(
+    {
+        "order.created": _plain(woocommerce_payloads.order_update),
+        "order.updated": _plain(woocommerce_payloads.order_update),
+        "order.restored": _plain(woocommerce_payloads.order_update),
+        "order.deleted": lambda p, d: PlatformUpdate(
+            batch=woocommerce_payloads.order_deleted_batch(p)
+        ),
+        "product.created": _plain(woocommerce_payloads.product_update),
+        "product.updated": _plain(woocommerce_payloads.product_update),
+        "product.restored": _plain(woocommerce_payloads.product_update),
+        "product.deleted": _deleted,
+        "customer.created": _plain(woocommerce_payloads.customer_update),
+        "customer.updated": _plain(woocommerce_payloads.customer_update),
+    }
+)
+_MAPPERS = MappingProxyType({"shopify": _SHOPIFY, "woocommerce": _WOOCOMMERCE})
 
 
 def shop_domain(shop: str) -> str:
@@ -246,13 +253,15 @@ def _uninstalled(
     return {"status": "processed", "connection_known": known}
 
 
-_SPECIAL: dict[tuple[str, str], Callable[..., dict[str, Any]]] = {
-    ("shopify", "inventory_levels/update"): _inventory,
-    ("shopify", "customers/redact"): _redact,
-    ("shopify", "customers/data_request"): _data_request,
-    ("shopify", "shop/redact"): _shop_redact,
-    ("shopify", "app/uninstalled"): _uninstalled,
-}
+_SPECIAL: Mapping[tuple[str, str], Callable[..., dict[str, Any]]] = MappingProxyType(
+    {
+        ("shopify", "inventory_levels/update"): _inventory,
+        ("shopify", "customers/redact"): _redact,
+        ("shopify", "customers/data_request"): _data_request,
+        ("shopify", "shop/redact"): _shop_redact,
+        ("shopify", "app/uninstalled"): _uninstalled,
+    }
+)
 
 
 def finish_receipt(settings: Settings, shop: str, summary: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import requests
@@ -42,11 +43,13 @@ WEBHOOK_SECRET_KEY = WOOCOMMERCE_WEBHOOK_SECRET_KEY
 # The reachability check asks shoprec's own /healthz: a live server answers at once.
 HEALTH_TIMEOUT_S = 5.0
 
-_MAPPERS: dict[str, Callable[[dict[str, Any]], PlatformUpdate]] = {
-    "products": woocommerce_payloads.product_update,
-    "customers": woocommerce_payloads.customer_update,
-    "orders": woocommerce_payloads.order_update,
-}
+_MAPPERS: Mapping[str, Callable[[dict[str, Any]], PlatformUpdate]] = MappingProxyType(
+    {
+        "products": woocommerce_payloads.product_update,
+        "customers": woocommerce_payloads.customer_update,
+        "orders": woocommerce_payloads.order_update,
+    }
+)
 
 
 def delivery_url(settings: Settings, shop: str) -> str:
