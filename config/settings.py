@@ -119,6 +119,17 @@ class Settings:
         "Admin session cookie only over HTTPS; false (0, false, no or off) for local "
         "development on plain http.",
     )
+    retrain_max_age_hours: int = _setting(
+        24,
+        "SHOPREC_RETRAIN_MAX_AGE_HOURS",
+        "With a worker running, each shop's models are retrained at least this often (hours).",
+    )
+    retrain_growth_percent: float = _setting(
+        2.0,
+        "SHOPREC_RETRAIN_GROWTH_PERCENT",
+        "...and sooner, once the shop has this many percent more orders than the models were "
+        "trained on, or its product set changed (checked every 15 minutes).",
+    )
     attribution_window_hours: int = _setting(
         24,
         "SHOPREC_ATTRIBUTION_WINDOW_HOURS",

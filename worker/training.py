@@ -175,6 +175,12 @@ def train_shop(
         run = {
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "training_seconds": round(time.perf_counter() - start, 3),
+            # What the models were trained on: the retrain schedule compares the store with
+            # it (worker.retrain_due).
+            "orders_at_training": int(data.purchases["order_id"].nunique())
+            if len(data.purchases)
+            else 0,
+            "products_at_training": len(data.products),
         }
         files = save_shop_models(models, staging, run)
         old = target.with_name(f".models-old-{time.time_ns()}")
