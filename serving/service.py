@@ -39,13 +39,14 @@ from serving.profile import (
     serving_profile,
     shop_rule_settings,
 )
+from serving.recent_pairs import RECENT_SLOTS, RecentPairs, with_recent_pairs
 from serving.request_ids import answer_request_id
 from serving.rule_inputs import fallback_reason, on_sale, read_facts
 from serving.rules import RulesStep
 from storage.catalog import get_products, newest_product_ids, unavailable_product_ids
 from storage.db import models_dir, shop_exists
 from storage.events import dismissed_products, session_viewed_products
-from storage.orders import popular_products, recently_bought
+from storage.orders import order_lines_stamp, popular_products, recently_bought
 from storage.shop_settings import settings_stamp
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ class RecommendationService:
         self.rules = RulesStep(self._readers, lambda: self._now(), impressions)
         self._connections = ShopConnections(settings.data_dir)
         self._settings_memo = SettingsMemo()
+        self._recent = RecentPairs(partial(models_dir, settings))
         self.engine_calls = 0  # how often the models were asked: lets tests see the caching
 
     def shop_exists(self, shop: str) -> bool:
@@ -153,6 +155,11 @@ class RecommendationService:
         cache = self.serving_cache
         limit = params.limit
         generation = self._generation(params.shop) if cache is not None else ""
+        if generation and params.slot in RECENT_SLOTS and params.product_ids:
+            # Lists that fold in recent orders (serving.recent_pairs) are keyed by the newest
+            # order line too: an order moves them, and only them, at once.
+            lines = self._readers.read(params.shop, "order-lines-stamp", order_lines_stamp)
+            generation = f"{generation}.o{lines}"
         answer_key: tuple[Any, ...] | None = None
         if cache is not None and self._shared(params):
             answer_key = (
@@ -279,6 +286,9 @@ class RecommendationService:
             lookalike_ids=self._lookalikes(db, models, params.product_ids),
         )
         recs = self._candidates(db, params, request, models, generation, serving.key)
+        if params.slot in RECENT_SLOTS and params.product_ids:
+            recent = self._recent.pairs(db, params.shop, generation, params.product_ids)
+            recs = with_recent_pairs(recs, recent, request.exclude_ids)
         # The engine promises never to return excluded ids; a stock-out shown to a shopper
         # costs more than this second look.
         pool = [r for r in recs if r.product_id not in request.exclude_ids]

@@ -18,6 +18,7 @@ from storage.schema import (
     experiments,
     inbox,
     privacy,
+    recent_pairs,
     session_reads,
     storefront,
 )
@@ -181,6 +182,8 @@ MIGRATIONS: list[str] = [
     delivery_claims.SQL,
     # indexes for the serving path's reads by session and customer and event type
     session_reads.SQL,
+    # a product's order lines after a moment: pairs bought since the last training
+    recent_pairs.SQL,
 ]
 
 

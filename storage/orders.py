@@ -135,3 +135,34 @@ def last_bought_product(db: sqlite_utils.Database, customer_id: str) -> str | No
         (customer_id,),
     ).fetchone()
     return row[0] if row else None
+
+
+def co_purchased_since(
+    db: sqlite_utils.Database, product_ids: Sequence[str], since: str, limit: int = 20
+) -> list[tuple[str, int]]:
+    """(product id, orders) bought in the same order as any of `product_ids`, counting only
+    orders whose lines are newer than `since` (ISO UTC), most orders first.
+
+    What the trained models have not seen yet: serving folds it into product pages between
+    retrains, so a pair bought together all morning shows before tonight's training.
+    """
+    ids = list(dict.fromkeys(product_ids))
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    rows = db.execute(
+        "SELECT b.product_id, count(DISTINCT a.order_id) AS orders, max(b.created_at) AS latest "
+        "FROM order_lines a JOIN order_lines b "
+        "ON b.order_id = a.order_id AND b.product_id <> a.product_id "
+        f"WHERE a.product_id IN ({marks}) AND a.created_at > ? AND a.quantity > 0 "
+        f"AND b.quantity > 0 AND b.product_id NOT IN ({marks}) "
+        "GROUP BY b.product_id ORDER BY orders DESC, latest DESC, b.product_id LIMIT ?",
+        [*ids, since, *ids, int(limit)],
+    ).fetchall()
+    return [(str(row[0]), int(row[1])) for row in rows]
+
+
+def order_lines_stamp(db: sqlite_utils.Database) -> int:
+    """A number that grows whenever an order line is stored (the table's newest rowid):
+    answers built from recent orders are keyed by it."""
+    return int(db.execute("SELECT coalesce(max(rowid), 0) FROM order_lines").fetchone()[0])

@@ -102,3 +102,57 @@ def test_connect_backfill_webhook_changes_fbt(tmp_path: Path) -> None:
     train_shop(settings, SHOP)
     after = fbt_ids(client)
     assert after[0] == str(100 + C) and after != before, (before, after)
+
+
+def test_new_orders_change_fbt_at_once_and_a_retrain_takes_them_over(tmp_path: Path) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    settings = load_settings({}, data_dir=tmp_path / "data", public_url="https://recs.example.test")
+    fake = FakeWooCommerce(
+        products=[product(n) for n in range(20)],
+        customers=[customer(n) for n in range(5)],
+        orders=[order(i, b, customer_n=i % 5) for i, b in enumerate(baskets())],
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake.install(rsps)
+        db = open_shop_db(settings.data_dir, SHOP)
+        try:
+            connect_woocommerce(settings, db, SHOP, STORE, "ck_live", "cs_live")
+            secret = str(get_shop_setting(db, WEBHOOK_SECRET_KEY))
+        finally:
+            db.close()
+        assert run_shop_sync(settings, SHOP, "woocommerce", sleep=lambda _s: None)["status"] == "ok"
+    client = create_app(settings, {"TESTING": True}).test_client()
+    train_shop(settings, SHOP)
+    before = fbt_ids(client)
+    new_pair = str(100 + 9)
+    assert new_pair not in before
+    time.sleep(1.1)  # orders placed after the training's second
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+    def deliver(n: int) -> None:
+        placed = {**order(60 + n, [A, 9], customer_n=n % 5), "date_created_gmt": now}
+        body = json.dumps(placed).encode()
+        sent = client.post(
+            f"/webhooks/woocommerce/{SHOP}", data=body, headers=headers(body, secret, f"n{n}")
+        )
+        assert sent.status_code == 200
+
+    deliver(0)
+    assert new_pair not in fbt_ids(client)  # one order is not a pattern yet
+    deliver(1)
+    deliver(2)
+    response = client.get(
+        f"/api/v1/recommendations?shop={SHOP}&context=product&product_id={100 + A}&limit=3"
+    ).get_json()
+    first = response["items"][0]
+    assert first["product_id"] == new_pair  # no retrain in between
+    assert first["reason"] == "Often bought together in recent orders"
+    time.sleep(1.1)
+    train_shop(settings, SHOP)  # the models learn the pair; the recent count starts over
+    after = client.get(
+        f"/api/v1/recommendations?shop={SHOP}&context=product&product_id={100 + A}&limit=3"
+    ).get_json()["items"]
+    assert new_pair in [item["product_id"] for item in after]
+    assert all(item["strategy"] != "recent_pairs" for item in after)
