@@ -27,7 +27,7 @@ from config import Settings
 from serving.generations import generation_key, marker_stamp
 from serving.metrics import record_cache_lookup
 from serving.redis_breaker import RedisBreaker
-from storage.db import shop_db_path, shop_dir
+from storage.db import data_version, shop_db_path, shop_dir
 
 V = TypeVar("V")
 
@@ -202,7 +202,7 @@ class ShopReaders:
                     str(shop_db_path(self._data_dir, shop)), timeout=30, check_same_thread=False
                 )
                 db = self._dbs[shop] = sqlite_utils.Database(conn)
-            version = int(db.execute("PRAGMA data_version").fetchone()[0])
+            version = data_version(db)
             now = self._clock()
             hit = self._memo.get((shop, memo_key))
             if hit is not None and hit[0] == version and hit[1] > now:

@@ -31,7 +31,7 @@ import redis
 import sqlite_utils
 
 from config import Settings
-from storage.db import shop_dir
+from storage.db import database_file, shop_dir
 
 logger = logging.getLogger(__name__)
 
@@ -88,13 +88,13 @@ def bump_marker(directory: Path) -> str:
 def bump_db_generation(db: sqlite_utils.Database) -> None:
     """Bump the marker of the shop whose store `db` is (for code that holds only the db);
     inside bumps_deferred, only note it."""
-    row = db.execute("PRAGMA database_list").fetchone()
-    if row and row[2]:
+    path = database_file(db)
+    if path is not None:
         deferred = _DEFERRED.get()
         if deferred is not None:
-            deferred.add(Path(row[2]).parent)
+            deferred.add(path.parent)
         else:
-            bump_marker(Path(row[2]).parent)
+            bump_marker(path.parent)
 
 
 @contextmanager

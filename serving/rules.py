@@ -22,6 +22,7 @@ from engine.rules import apply_business_rules
 from serving.cache import ExpiringValues, ShopReaders
 from serving.params import RecommendationParams
 from serving.rule_inputs import FactsCache, read_facts
+from storage.catalog import category_count
 from storage.events import impression_counts
 from storage.orders import categories_bought_within, popular_products
 
@@ -134,9 +135,7 @@ class RulesStep:
         count = self._readers.read(
             shop,
             "category-count",
-            lambda db: db.execute(
-                "SELECT COUNT(DISTINCT category) FROM products WHERE category != ''"
-            ).fetchone()[0],
+            category_count,
         )
         return int(count)
 

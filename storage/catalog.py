@@ -153,3 +153,14 @@ def newest_product_ids(db: sqlite_utils.Database, limit: int = 100) -> list[str]
         (int(limit),),
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def category_count(db: sqlite_utils.Database) -> int:
+    """How many named categories the catalog has."""
+    row = db.execute("SELECT COUNT(DISTINCT category) FROM products WHERE category != ''")
+    return int(row.fetchone()[0])
+
+
+def product_titles(db: sqlite_utils.Database) -> dict[str, str]:
+    """Every product's title by id."""
+    return {str(pid): title for pid, title in db.execute("SELECT product_id, title FROM products")}

@@ -86,3 +86,14 @@ def open_shop_db(data_dir: Path, shop: str, create: bool = True) -> sqlite_utils
     if not create and not path.is_file():
         raise UnknownShop(f"no shop named {shop!r} under {data_dir}")
     return open_db(path)
+
+
+def data_version(db: sqlite_utils.Database) -> int:
+    """SQLite's data_version of this connection: it moves when another connection commits."""
+    return int(db.execute("PRAGMA data_version").fetchone()[0])
+
+
+def database_file(db: sqlite_utils.Database) -> Path | None:
+    """The file of the connection's main database (None for an in-memory one)."""
+    row = db.execute("PRAGMA database_list").fetchone()
+    return Path(row[2]) if row and row[2] else None

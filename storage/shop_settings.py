@@ -65,3 +65,20 @@ def settings_stamp(db: sqlite_utils.Database) -> int:
     """
     row = db.execute("SELECT max(change_id) FROM settings_changes").fetchone()
     return int(row[0] or 0)
+
+
+def settings_history(db: sqlite_utils.Database, limit: int) -> list[tuple[Any, ...]]:
+    """The newest settings changes: (key, old value, new value, changed_at, changed_by)."""
+    return [
+        tuple(row)
+        for row in db.execute(
+            "SELECT key, old_value, new_value, changed_at, changed_by FROM settings_changes "
+            "ORDER BY change_id DESC LIMIT ?",
+            (int(limit),),
+        )
+    ]
+
+
+def has_shop_setting(db: sqlite_utils.Database, key: str) -> bool:
+    """Whether the shop has a stored value for `key` (even a cleared one)."""
+    return db.execute("SELECT 1 FROM shop_settings WHERE key = ?", (key,)).fetchone() is not None

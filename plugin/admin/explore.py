@@ -23,6 +23,7 @@ from plugin.storefront.api import EXPERIMENTS_KEY, SERVICE_KEY
 from plugin.storefront.experiments import ExperimentServing
 from plugin.storefront.request_params import RecommendationParams, check_id
 from serving.service import RecommendationService
+from storage.catalog import product_titles
 from storage.shop_settings import get_shop_setting
 
 bp = Blueprint("admin_explore", __name__, url_prefix="/admin/<shop>")
@@ -175,7 +176,7 @@ def explore_page(shop: str) -> tuple[str, int] | str:
     db = open_admin_db()
     wanted = bool(product_id or customer_id or visitor_id or request.args.get("preview"))
     lists = preview(shop, product_id, customer_id, visitor_id) if wanted and not problems else []
-    titles = {pid: title for pid, title in db.execute("SELECT product_id, title FROM products")}
+    titles = product_titles(db)
     models = _service().model_cache.get(shop)
     pairs, total = fbt_pairs(models, titles, search, sort, page)
     return render_template(

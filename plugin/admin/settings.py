@@ -25,7 +25,12 @@ from plugin.storefront.shopper_identity import IDENTITY_MODES, read_identity_con
 from serving.generations import bump_generation
 from serving.service import SLOT_TITLES
 from storage.retention import DEFAULT_RETENTION_MONTHS
-from storage.shop_settings import all_shop_settings, set_shop_setting
+from storage.shop_settings import (
+    all_shop_settings,
+    has_shop_setting,
+    set_shop_setting,
+    settings_history,
+)
 
 bp = Blueprint("admin_settings", __name__, url_prefix="/admin/<shop>")
 register_admin_guards(bp)
@@ -49,11 +54,7 @@ SECTIONS = tuple(SECTION_KEYS)
 
 
 def _history() -> list[dict[str, Any]]:
-    rows = open_admin_db().execute(
-        "SELECT key, old_value, new_value, changed_at, changed_by FROM settings_changes "
-        "ORDER BY change_id DESC LIMIT ?",
-        (HISTORY_ROWS,),
-    )
+    rows = settings_history(open_admin_db(), HISTORY_ROWS)
     return [
         {
             "key": key,
@@ -196,8 +197,7 @@ def _store(key: str, value: Any) -> bool:
         return any(changed)
     forms.check_value(key, value)
     if value is None:
-        exists = db.execute("SELECT 1 FROM shop_settings WHERE key = ?", (key,)).fetchone()
-        if not exists:
+        if not has_shop_setting(db, key):
             return False
         # Clearing is recorded like any change; readers treat JSON null as "not set".
     return set_shop_setting(db, key, value, changed_by=g.admin_user)
