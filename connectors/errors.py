@@ -63,3 +63,7 @@ class InvalidShopDomain(ConnectorError):
 
 class OAuthError(ConnectorError):
     """An install or callback that must be refused (bad HMAC, state, stale timestamp)."""
+
+
+class ConnectorSetupError(ConnectorError, ValueError):
+    """A connector asked to work without what it needs (a key, a valid URL, sane limits)."""

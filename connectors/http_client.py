@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from connectors.errors import ConnectorError
+from connectors.errors import ConnectorError, ConnectorSetupError
 
 USER_AGENT = "shoprec/0.1 (+https://github.com/shoprec/shoprec)"
 BODY_EXCERPT_CHARS = 2000
@@ -35,9 +35,9 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
+            raise ConnectorSetupError(f"max_attempts must be at least 1, got {self.max_attempts}")
         if self.base_delay_s < 0 or self.max_delay_s < 0:
-            raise ValueError("base_delay_s and max_delay_s must not be negative")
+            raise ConnectorSetupError("base_delay_s and max_delay_s must not be negative")
 
     def backoff_s(self, attempt_number: int, jitter: float) -> float:
         """Delay after failed attempt `attempt_number` (1-based); jitter in [0, 1) spreads herds."""

@@ -17,6 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from demo.catalog import CATEGORIES
+from demo.errors import DemoError
 from demo.orders import (
     COUNTRIES,
     COUNTRY_WEIGHTS,
@@ -70,7 +71,7 @@ def generate_demo_shop(
 ) -> DemoShopSummary:
     """Generate the demo shop into `db` and return counts; deterministic for (seed, now)."""
     if n_customers < 1 or days < 1:
-        raise ValueError(f"n_customers and days must be positive, got {n_customers} and {days}")
+        raise DemoError(f"n_customers and days must be positive, got {n_customers} and {days}")
     moment = datetime.fromisoformat(to_iso(now or DEFAULT_NOW))  # naive UTC, whole seconds
     world = build_world(random.Random(seed), moment, days)
     shoppers, signups = _build_shoppers(world, n_customers)

@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
+from demo.errors import DemoError
 from storage.clock import to_iso
 from storage.events import insert_events
 from storage.experiments import HOLDOUT, assign_variant, create_experiment, get_experiment
@@ -207,9 +208,9 @@ def simulate_demo_traffic(
     """
     newest = db.execute("SELECT max(created_at) FROM order_lines").fetchone()[0]
     if newest is None:
-        raise ValueError("the store has no orders: generate the demo shop before its traffic")
+        raise DemoError("the store has no orders: generate the demo shop before its traffic")
     if db.execute("SELECT 1 FROM events WHERE request_id = 'demo-1' LIMIT 1").fetchone():
-        raise ValueError("the store already has demo traffic: generate it once per shop")
+        raise DemoError("the store already has demo traffic: generate it once per shop")
     rng = random.Random(seed)
     end = datetime.fromisoformat(newest) + timedelta(seconds=1)
     start = end - timedelta(days=days)

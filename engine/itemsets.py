@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from engine.errors import InputError
+
 MAX_PRODUCT_CELLS = 1 << 25  # rows x columns of one chunk of M^T M: bounds its memory
 MAX_LOOKUP_TABLE = 1 << 24  # pair lookup by a dense int32 table up to this size, else a search
 
@@ -45,7 +47,7 @@ class ItemsetCounts:
 def min_count_for(min_support: float, n_baskets: int) -> int:
     """The least basket count c with c / n_baskets >= min_support (mlxtend's float test)."""
     if not 0.0 < min_support <= 1.0:
-        raise ValueError(f"min_support must be in (0, 1], got {min_support!r}")
+        raise InputError(f"min_support must be in (0, 1], got {min_support!r}")
     count = max(1, math.ceil(min_support * n_baskets))
     while count > 1 and (count - 1) / float(n_baskets) >= min_support:
         count -= 1

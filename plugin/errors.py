@@ -143,3 +143,7 @@ class ForgedShopperToken(ShopperTokenError):
 
 class InvalidIdentityMode(Exception):
     """An `identity` setting other than "signed" or "open"."""
+
+
+class ChartError(ValueError):
+    """An admin chart asked for with an unknown kind."""

@@ -16,6 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from storage.clock import utc_now_iso
+from storage.errors import InvalidValue
 
 TIMER_STATUSES = ("scheduled", "cancelled", "fired", "skipped")
 
@@ -102,7 +103,7 @@ def finish_timer(
 ) -> bool:
     """Move a scheduled timer to cancelled/skipped/fired; False if it was no longer scheduled."""
     if status not in TIMER_STATUSES or status == "scheduled":
-        raise ValueError(f"status must be one of {list(TIMER_STATUSES[1:])}, got {status!r}")
+        raise InvalidValue(f"status must be one of {list(TIMER_STATUSES[1:])}, got {status!r}")
     with db.conn:
         cursor = db.conn.execute(
             "UPDATE campaign_timers SET status = ?, reason = ?, updated_at = ? "

@@ -9,6 +9,7 @@ import pandas as pd
 import sqlite_utils
 
 from storage.clock import utc_now_iso
+from storage.errors import InvalidValue
 from storage.upserts import upsert_dicts
 
 PRODUCT_COLUMNS: tuple[str, ...] = (
@@ -41,7 +42,7 @@ def upsert_products(db: sqlite_utils.Database, products: Iterable[Mapping[str, A
     for product in products:
         unknown = set(product) - set(PRODUCT_COLUMNS)
         if unknown:
-            raise ValueError(f"unknown product fields {sorted(unknown)}")
+            raise InvalidValue(f"unknown product fields {sorted(unknown)}")
         records.append(product)
     return upsert_dicts(
         db,

@@ -14,6 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from storage.clock import utc_now_iso
+from storage.errors import InvalidValue
 
 PLATFORMS = ("shopify", "woocommerce")
 STATUSES = ("active", "broken", "uninstalled")
@@ -68,7 +69,7 @@ def save_connection(
 ) -> None:
     """Store (or replace after a re-install) a connection as 'active' with fresh credentials."""
     if platform not in PLATFORMS:
-        raise ValueError(f"platform must be one of {list(PLATFORMS)}, got {platform!r}")
+        raise InvalidValue(f"platform must be one of {list(PLATFORMS)}, got {platform!r}")
     now = utc_now_iso()
     with db.conn:
         db.conn.execute(
@@ -102,7 +103,7 @@ def set_connection_status(
 ) -> None:
     """Mark a connection 'broken' (with the reason the admin shows) or 'active' again."""
     if status not in STATUSES:
-        raise ValueError(f"status must be one of {list(STATUSES)}, got {status!r}")
+        raise InvalidValue(f"status must be one of {list(STATUSES)}, got {status!r}")
     with db.conn:
         db.conn.execute(
             "UPDATE connections SET status = ?, status_reason = ?, updated_at = ? "

@@ -19,6 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from storage.clock import utc_now_iso
+from storage.errors import InvalidValue
 
 DELIVERY_STATUSES = ("pending", "sent", "failed", "parked")
 ERROR_CHARS = 2000  # first 2 KB of an error body, as STYLE.md asks
@@ -120,7 +121,7 @@ def set_delivery_status(
     """Move a delivery to `status` (keeping the first 2 KB of the reason), storing the tries
     not yet recorded in the same transaction."""
     if status not in DELIVERY_STATUSES:
-        raise ValueError(f"status must be one of {list(DELIVERY_STATUSES)}, got {status!r}")
+        raise InvalidValue(f"status must be one of {list(DELIVERY_STATUSES)}, got {status!r}")
     now = utc_now_iso()
     with db.conn:
         for attempt in attempts:

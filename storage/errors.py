@@ -19,3 +19,7 @@ class MissingKeyColumns(StorageError, ValueError):
 
 class RetentionSettingError(StorageError, ValueError):
     """A shop's event retention period that is not a whole number of months in range."""
+
+
+class InvalidValue(StorageError, ValueError):
+    """A value the store refuses (an unknown status, platform, kind or column)."""

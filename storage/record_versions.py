@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 
 import sqlite_utils
 
+from storage.errors import InvalidValue
+
 KINDS = ("product", "order", "customer")
 
 
@@ -47,7 +49,7 @@ def is_stale(db: sqlite_utils.Database, kind: str, record_id: str, updated_at: s
 def remember_versions(db: sqlite_utils.Database, kind: str, versions: Mapping[str, str]) -> None:
     """Record the platform updated_at of records just applied (never moving one backwards)."""
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
+        raise InvalidValue(f"kind must be one of {list(KINDS)}, got {kind!r}")
     with db.conn:
         db.conn.executemany(
             "INSERT INTO record_versions (kind, record_id, platform_updated_at) VALUES (?, ?, ?) "

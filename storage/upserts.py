@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlite_utils
 
-from storage.errors import MissingKeyColumns
+from storage.errors import InvalidValue, MissingKeyColumns
 
 
 def _quote(name: str) -> str:
@@ -36,7 +36,7 @@ def upsert_rows(
     cols = list(columns)
     missing = [k for k in key if k not in cols]
     if missing:
-        raise ValueError(f"upsert into {table}: key columns {missing} are not among {cols}")
+        raise InvalidValue(f"upsert into {table}: key columns {missing} are not among {cols}")
     insert_cols = cols + ([now_column] if now_column else [])
     placeholders = ", ".join("?" for _ in insert_cols)
     value_cols = [c for c in cols if c not in key]

@@ -19,3 +19,7 @@ class SplitOutsideOrders(WorkerError, ValueError):
 
 class UnknownProvider(WorkerError, ValueError):
     """A delivery's email provider that shoprec has no client for."""
+
+
+class UnknownPlatformResource(WorkerError, ValueError):
+    """A platform or a platform resource that shoprec does not sync."""

@@ -24,6 +24,7 @@ from connectors.shopify.api import Page, ShopifyClient
 from connectors.shopify.auth import TokenSet
 from connectors.shopify.graphql import WEBHOOK_TOPICS, rest_order, rest_product
 from storage.connections import get_connection, update_credentials
+from worker.errors import UnknownPlatformResource
 from worker.sync import FetchedPage
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,9 @@ class ShopifySource:
                 self.client.complete_line_items(node)
             update = self._map(page, lambda n: shopify_payloads.order_update(rest_order(n)))
         else:
-            raise ValueError(f"resource must be one of {list(RESOURCES)}, got {resource!r}")
+            raise UnknownPlatformResource(
+                f"resource must be one of {list(RESOURCES)}, got {resource!r}"
+            )
         next_cursor = page.end_cursor if page.has_next and page.end_cursor else None
         return FetchedPage(update, next_cursor, len(page.nodes))
 

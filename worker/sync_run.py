@@ -20,6 +20,7 @@ from config import Settings
 from connectors.errors import PlatformAuthError
 from storage.connections import get_connection, set_connection_status
 from storage.db import open_shop_db, validate_shop_name
+from worker.errors import UnknownPlatformResource
 from worker.shopify_sync import RESOURCES as SHOPIFY_RESOURCES
 from worker.shopify_sync import ShopifySource, ensure_webhooks, shopify_client_for
 from worker.sync import sync_all
@@ -95,7 +96,9 @@ def run_shop_sync(
                 resources = WOO_RESOURCES
                 result["webhooks"] = reconcile_shop_webhooks(settings, db, shop, source.client)
             else:
-                raise ValueError(f"platform must be 'shopify' or 'woocommerce', got {platform!r}")
+                raise UnknownPlatformResource(
+                    f"platform must be 'shopify' or 'woocommerce', got {platform!r}"
+                )
         except PlatformAuthError as exc:
             if connection is not None:
                 set_connection_status(db, platform, "broken", str(exc))

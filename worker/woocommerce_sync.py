@@ -34,6 +34,7 @@ from storage.connections import (
     set_connection_note,
 )
 from storage.shop_settings import get_shop_setting, set_shop_setting
+from worker.errors import UnknownPlatformResource
 from worker.sync import FetchedPage
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,9 @@ class WooCommerceSource:
         """Page `cursor` (default 1) of `resource`, modified after `since` when given."""
         mapper = _MAPPERS.get(resource)
         if mapper is None:
-            raise ValueError(f"resource must be one of {list(RESOURCES)}, got {resource!r}")
+            raise UnknownPlatformResource(
+                f"resource must be one of {list(RESOURCES)}, got {resource!r}"
+            )
         page = self.client.list_page(resource, int(cursor or 1), since)
         merged = PlatformUpdate()
         for item in page.items:

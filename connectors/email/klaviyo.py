@@ -26,6 +26,7 @@ from connectors.email.push import (
     PushStep,
     SentCheck,
 )
+from connectors.errors import ConnectorSetupError
 from connectors.http_client import Attempt, RetryPolicy
 
 BASE_URL = "https://a.klaviyo.com"
@@ -52,7 +53,9 @@ def event_step(
 ) -> PushStep:
     """The Create Event call for one block (PLATFORMS.md 3.3 shape)."""
     if len(html.encode("utf-8")) > MAX_STRING_BYTES:
-        raise ValueError(f"block HTML is over Klaviyo's {MAX_STRING_BYTES}-byte string limit")
+        raise ConnectorSetupError(
+            f"block HTML is over Klaviyo's {MAX_STRING_BYTES}-byte string limit"
+        )
     profile: dict[str, Any] = {"email": email, "external_id": external_id}
     if first_name:
         profile["first_name"] = first_name
@@ -103,7 +106,7 @@ class KlaviyoClient(ProviderClient):
         timeout_s: float = 10.0,
     ) -> None:
         if not api_key:
-            raise ValueError("KLAVIYO_API_KEY is not set")
+            raise ConnectorSetupError("KLAVIYO_API_KEY is not set")
         super().__init__(session, base_url, timeout_s)
         self._headers = {
             "Authorization": f"Klaviyo-API-Key {api_key}",

@@ -36,7 +36,7 @@ from connectors.email.push import (
     PushStep,
     SentCheck,
 )
-from connectors.errors import ConnectorError
+from connectors.errors import ConnectorError, ConnectorSetupError
 from connectors.http_client import (
     Attempt,
     HTTPCallError,
@@ -179,7 +179,7 @@ class MailchimpMarketingClient(ProviderClient):
         timeout_s: float = 10.0,
     ) -> None:
         if not api_key:
-            raise ValueError("MAILCHIMP_API_KEY is not set")
+            raise ConnectorSetupError("MAILCHIMP_API_KEY is not set")
         url = base_url or f"https://{server_prefix(api_key)}.api.mailchimp.com/3.0"
         super().__init__(session, url, timeout_s)
         self._auth = ("shoprec", api_key)
@@ -250,7 +250,7 @@ class MailchimpTransactionalClient(ProviderClient):
         timeout_s: float = 10.0,
     ) -> None:
         if not api_key:
-            raise ValueError("MAILCHIMP_TRANSACTIONAL_KEY is not set")
+            raise ConnectorSetupError("MAILCHIMP_TRANSACTIONAL_KEY is not set")
         super().__init__(session, base_url, timeout_s)
         self._key = api_key
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from connectors.errors import PlatformAuthError, PlatformError
+from connectors.errors import ConnectorSetupError, PlatformAuthError, PlatformError
 from connectors.http_client import HTTPCallError, RetryPolicy, send_with_retry
 from connectors.woocommerce.auth import oauth1_params, uses_basic_auth
 
@@ -48,7 +48,7 @@ class ListPage:
 def _store_base(url: str) -> str:
     url = url.strip().rstrip("/")
     if not url.startswith(("http://", "https://")):
-        raise ValueError(f"store URL must start with http:// or https://, got {url!r}")
+        raise ConnectorSetupError(f"store URL must start with http:// or https://, got {url!r}")
     return url
 
 

@@ -13,6 +13,8 @@ from html import escape
 
 from markupsafe import Markup
 
+from plugin.errors import ChartError
+
 WIDTH, HEIGHT = 640, 220
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 64, 16, 28, 36
 
@@ -47,7 +49,7 @@ def daily_chart(
         chart_id: an id attribute for tests and links (escaped).
     """
     if kind not in ("line", "bar"):
-        raise ValueError(f"kind must be 'line' or 'bar', got {kind!r}")
+        raise ChartError(f"kind must be 'line' or 'bar', got {kind!r}")
     plot_w = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
     top = max((p.value for p in points if p.value is not None), default=0.0) or 1.0
