@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean woo-plugin
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,5 +29,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/train.py
 
+## Build the installable WordPress plugin zip: dist/shoprec-for-woocommerce.zip
+woo-plugin:
+	mkdir -p dist
+	rm -f dist/shoprec-for-woocommerce.zip
+	cd integrations/woocommerce && $(PYTHON) -m zipfile -c ../../dist/shoprec-for-woocommerce.zip shoprec-for-woocommerce
+
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache dist
