@@ -30,10 +30,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/train.py
 
 ## Build the installable WordPress plugin zip: dist/shoprec-for-woocommerce.zip
+DIST ?= $(CURDIR)/dist
 woo-plugin:
-	mkdir -p dist
-	rm -f dist/shoprec-for-woocommerce.zip
-	cd integrations/woocommerce && $(PYTHON) -m zipfile -c ../../dist/shoprec-for-woocommerce.zip shoprec-for-woocommerce
+	mkdir -p $(DIST)
+	rm -f $(DIST)/shoprec-for-woocommerce.zip
+	cd integrations/woocommerce && $(PYTHON) -m zipfile -c $(DIST)/shoprec-for-woocommerce.zip shoprec-for-woocommerce
 
 clean:
 	rm -rf $(VENV) data .pytest_cache dist
