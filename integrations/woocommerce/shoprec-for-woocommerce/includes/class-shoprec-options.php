@@ -43,16 +43,16 @@ class Shoprec_Options {
 	 */
 	public static function defaults() {
 		return array(
-			'server_url'         => '',
-			'shop'               => '',
-			'identity_secret'    => '',
-			'consent'            => 'page',
-			'product_position'   => 'woocommerce_after_single_product_summary',
-			'cart_position'      => 'woocommerce_after_cart_table',
-			'thankyou_position'  => 'woocommerce_thankyou',
-			'server_events'      => 'yes',
-			'limit'              => '6',
-			'connected_at'       => '',
+			'server_url'        => '',
+			'shop'              => '',
+			'identity_secret'   => '',
+			'consent'           => 'page',
+			'product_position'  => 'woocommerce_after_single_product_summary',
+			'cart_position'     => 'woocommerce_after_cart_table',
+			'thankyou_position' => 'woocommerce_thankyou',
+			'server_events'     => 'yes',
+			'limit'             => '6',
+			'connected_at'      => '',
 		);
 	}
 

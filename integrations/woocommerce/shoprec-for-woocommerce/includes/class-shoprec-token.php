@@ -29,7 +29,7 @@ class Shoprec_Token {
 	 * @return string
 	 */
 	public static function make( $secret, $shop, $customer_id, $expiry ) {
-		$expiry  = (int) $expiry;
+		$expiry = (int) $expiry;
 		// phpcs:ignore WordPress.PHP.DiscouragedPHPFunctions.obfuscation_base64_encode -- the token format.
 		$encoded = rtrim( strtr( base64_encode( $customer_id ), '+/', '-_' ), '=' );
 		$mac     = hash_hmac( 'sha256', $shop . "\n" . $customer_id . "\n" . $expiry, $secret );

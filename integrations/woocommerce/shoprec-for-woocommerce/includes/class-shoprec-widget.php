@@ -158,14 +158,14 @@ class Shoprec_Widget {
 		self::enqueue();
 		$limit = ! empty( $options['limit'] ) ? absint( $options['limit'] ) : absint( Shoprec_Options::get( 'limit' ) );
 		$attrs = array(
-			'data-shoprec'   => $context,
-			'data-shop'      => Shoprec_Options::get( 'shop' ),
-			'data-api'       => Shoprec_Options::server_url(),
-			'data-limit'     => $limit ? (string) min( $limit, 24 ) : '',
-			'data-currency'  => function_exists( 'get_woocommerce_currency' ) ? get_woocommerce_currency() : '',
+			'data-shoprec'    => $context,
+			'data-shop'       => Shoprec_Options::get( 'shop' ),
+			'data-api'        => Shoprec_Options::server_url(),
+			'data-limit'      => $limit ? (string) min( $limit, 24 ) : '',
+			'data-currency'   => function_exists( 'get_woocommerce_currency' ) ? get_woocommerce_currency() : '',
 			'data-min-height' => '340',
 		);
-		$ids = array_values( array_unique( array_filter( array_map( 'absint', $product_ids ) ) ) );
+		$ids   = array_values( array_unique( array_filter( array_map( 'absint', $product_ids ) ) ) );
 		if ( 'product' === $context && $ids ) {
 			$attrs['data-product-id'] = (string) $ids[0];
 		} elseif ( $ids ) {
