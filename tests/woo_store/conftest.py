@@ -150,6 +150,10 @@ def woo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WooEnv]:
             "identity_secret": secret,
             "consent": "granted",
             "limit": "6",
+            "product_position": "woocommerce_after_single_product_summary",
+            "cart_position": "woocommerce_after_cart_table",
+            "thankyou_position": "woocommerce_thankyou",
+            "server_events": "yes",
         }
         store.wp_cli("option", "update", "shoprec_settings", json.dumps(settings), "--format=json")
         yield env

@@ -10,6 +10,7 @@ test-artifacts/woo_store/.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -267,3 +268,60 @@ def test_shopper_clicks_adds_to_cart_and_buys_and_shoprec_credits_the_click(
     assert [line.product_id for line in credited] == [target["id"]]
     assert credited[0].context == "product"
     assert woo_page.page_errors == []
+
+
+def _containers(html: str) -> list[str]:
+    return re.findall(r"<div class=\"shoprec-woocommerce\"[^>]*>", html)
+
+
+def test_shortcode_and_block_print_one_widget_each_and_load_the_script_once(
+    woo: WooEnv, shop: dict, woo_page: Any
+) -> None:
+    mug = shop["products"][0]
+    content = (
+        f'[shoprec context="product" product_id="{mug["id"]}" title="Pairs well"]'
+        '<!-- wp:shoprec/recommendations {"context":"home","limit":4} /-->'
+    )
+    url = woo.store.wp_cli(
+        "post", "create", "--post_type=page", "--post_status=publish",
+        "--post_title=Picks", f"--post_content={content}", "--porcelain",
+    ).strip()  # fmt: skip
+    link = woo.store.wp_cli("post", "url", url).strip()
+    html = requests.get(link, timeout=30).text
+    boxes = _containers(html)
+    assert len(boxes) == 2, boxes
+    assert f'data-product-id="{mug["id"]}"' in boxes[0] and 'data-title="Pairs well"' in boxes[0]
+    assert 'data-shoprec="home"' in boxes[1] and 'data-limit="4"' in boxes[1]
+    assert html.count("/static/widget.js") == 1
+    woo_page.goto(link)
+    woo_page.wait_for_function(
+        "() => document.querySelectorAll('[data-shoprec-state=ready]').length === 2"
+    )
+    assert woo_page.inner_text("[data-shoprec=product] .shoprec-title") == "Pairs well"
+    assert woo_page.locator("[data-shoprec=home] .shoprec-card").count() == 4
+    assert woo_page.page_errors == []
+
+
+def test_positions_follow_the_settings(woo: WooEnv, shop: dict) -> None:
+    mug = shop["products"][0]
+    before = _containers(requests.get(mug["permalink"], timeout=30).text)
+    assert len(before) == 1 and 'data-shoprec="product"' in before[0]
+    assert "data-customer-token" not in before[0]  # a guest: no identity
+    woo.store.wp_cli("option", "patch", "update", "shoprec_settings", "product_position", "off")
+    try:
+        assert _containers(requests.get(mug["permalink"], timeout=30).text) == []
+    finally:
+        woo.store.wp_cli(
+            "option", "patch", "update", "shoprec_settings", "product_position",
+            "woocommerce_after_single_product_summary",
+        )  # fmt: skip
+
+
+def test_uninstall_removes_the_settings(woo: WooEnv, shop: dict) -> None:
+    """Last in the module: deleting the plugin leaves no option behind."""
+    assert woo.store.wp_cli("option", "get", "shoprec_settings", "--format=json").strip()
+    woo.store.wp_cli("plugin", "deactivate", "shoprec-for-woocommerce")
+    woo.store.wp_cli("plugin", "uninstall", "shoprec-for-woocommerce")
+    missing = woo.store.wp_cli("option", "get", "shoprec_settings", check=False)
+    assert missing.strip() == ""
+    assert "shoprec-for-woocommerce" not in woo.store.wp_cli("plugin", "list", "--field=name")
