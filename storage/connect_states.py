@@ -65,7 +65,7 @@ def take_connect_state(
         if taken:
             db.conn.execute(
                 "INSERT INTO settings_changes (key, old_value, new_value, changed_at, changed_by) "
-                "VALUES (?, ?, NULL, ?, ?)",
+                "VALUES (?, ?, 'null', ?, ?)",
                 (STATE_KEY, REDACTED, utc_now_iso(), changed_by),
             )
     if not taken or float(stored.get("expires_at", 0)) <= now:
