@@ -24,7 +24,13 @@ import pytest
 
 from storage.db import open_shop_db
 from tests.live_server import free_port
-from tests.woo_store.store import StoreUnavailable, WooStore, missing_parts, start_store
+from tests.woo_store.store import (
+    StoreUnavailable,
+    WooStore,
+    make_certificate,
+    missing_parts,
+    start_store,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "woo_store"
@@ -61,15 +67,17 @@ def run_cli(data_dir: Path, public_url: str, *args: str) -> str:
     return done.stdout
 
 
-def _server_env(public_url: str) -> dict[str, str]:
+def _server_env(public_url: str, certificate: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env["SHOPREC_PUBLIC_URL"] = public_url
+    if certificate is not None:  # shoprec trusts its own https front (the /healthz check)
+        env["REQUESTS_CA_BUNDLE"] = str(certificate)
     env["PYTHONPATH"] = str(REPO)
     return env
 
 
 def _start_shoprec(
-    data_dir: Path, port: int, public_url: str, log: Path
+    data_dir: Path, port: int, public_url: str, log: Path, certificate: Path
 ) -> subprocess.Popen[bytes]:
     command = [
         sys.executable, "-c", "from plugin.cli import main; main()",
@@ -78,7 +86,7 @@ def _start_shoprec(
     ]  # fmt: skip
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env=_server_env(public_url)
+            command, stdout=out, stderr=subprocess.STDOUT, env=_server_env(public_url, certificate)
         )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:
@@ -126,7 +134,8 @@ def woo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WooEnv]:
     try:
         open_shop_db(data_dir, SHOP).close()  # TEMP
         secret = run_cli(data_dir, public_url, "identity", "secret").strip()
-        server = _start_shoprec(data_dir, shoprec_port, public_url, log)
+        certificate = make_certificate(root / "store")
+        server = _start_shoprec(data_dir, shoprec_port, public_url, log, certificate)
         started.append(server)
         try:
             store = start_store(root / "store", http_port, https_port, shoprec_port)

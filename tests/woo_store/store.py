@@ -250,6 +250,18 @@ class WooStore:
             pass
 
 
+def make_certificate(root: Path) -> Path:
+    """A self-signed certificate for 127.0.0.1 (nginx's https port); its path."""
+    root.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(root / "tls.key"), "-out", str(root / "tls.crt")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return root / "tls.crt"
+
+
 def _wait_http(url: str, proc: subprocess.Popen[bytes], what: str, log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -296,11 +308,8 @@ def start_store(root: Path, http_port: int, https_port: int, shoprec_port: int) 
     mu = store.wp / "wp-content" / "mu-plugins"
     mu.mkdir(exist_ok=True)
     (mu / "test-store.php").write_text(MU_PLUGIN)
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-keyout", str(root / "tls.key"), "-out", str(root / "tls.crt")],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+    if not (root / "tls.crt").exists():
+        make_certificate(root)
     fpm_conf = root / "php-fpm.conf"
     fpm_conf.write_text(FPM_CONF.format(root=root))
     nginx_conf = root / "nginx.conf"

@@ -103,17 +103,7 @@ def shop(woo: WooEnv, woo_browser: Any) -> dict[str, Any]:
     context = woo_browser.new_context(ignore_https_errors=True)
     try:
         page = context.new_page()
-        returned = "connected " + woo.cli(
-            "connect",
-            "woocommerce",
-            "--url",
-            woo.store.url,
-            "--key",
-            woo.store.key,
-            "--secret",
-            woo.store.secret,
-            "--no-backfill",
-        )  # TEMP
+        returned = connect_through_key_exchange(woo, page)
     finally:
         context.close()
     products = create_catalog(woo)
@@ -151,7 +141,8 @@ def shop_db(woo: WooEnv) -> Any:
 
 
 def test_key_exchange_gives_shoprec_working_keys_and_webhooks(woo: WooEnv, shop: dict) -> None:
-    assert "connected" in shop["returned"].lower(), shop["returned"]
+    assert shop["returned"].startswith("Connected"), shop["returned"]
+    assert f"connected to {woo.store.url}" in shop["returned"]
     db = shop_db(woo)
     try:
         connection = get_connection(db, "woocommerce")
