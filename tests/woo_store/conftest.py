@@ -9,7 +9,6 @@ PHP, nginx or WordPress (.ci/run installs them).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -153,18 +152,6 @@ def woo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WooEnv]:
         )
         plugin_zip = build_plugin_zip(root / "dist")
         store.wp_cli("plugin", "install", str(plugin_zip), "--activate")
-        settings = {
-            "server_url": public_url,
-            "shop": SHOP,
-            "identity_secret": secret,
-            "consent": "granted",
-            "limit": "6",
-            "product_position": "woocommerce_after_single_product_summary",
-            "cart_position": "woocommerce_after_cart_table",
-            "thankyou_position": "woocommerce_thankyou",
-            "server_events": "yes",
-        }
-        store.wp_cli("option", "update", "shoprec_settings", json.dumps(settings), "--format=json")
         yield env
     finally:
         for part in reversed(started):

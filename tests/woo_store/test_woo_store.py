@@ -51,6 +51,15 @@ def connect_through_key_exchange(woo: WooEnv, page: Any) -> str:
     """The owner clicks Connect and Approve; returns the text of shoprec's return page."""
     login(page, woo.store.url, ADMIN_USER, ADMIN_PASSWORD)
     page.goto(f"{woo.store.url}/wp-admin/admin.php?page=shoprec")
+    page.fill("input[name='shoprec_settings[server_url]']", woo.public_url)
+    page.fill("input[name='shoprec_settings[shop]']", SHOP)
+    page.fill("input[name='shoprec_settings[identity_secret]']", woo.identity_secret)
+    page.select_option("select[name='shoprec_settings[consent]']", "granted")
+    page.click("#submit")
+    page.wait_for_selector("#setting-error-settings_updated")
+    # Saved, and the secret is never printed back into the page.
+    assert woo.identity_secret not in page.content()
+    assert page.input_value("input[name='shoprec_settings[shop]']") == SHOP
     page.click("#shoprec-connect")
     page.wait_for_selector("a.wc-auth-approve")  # WooCommerce's own approval page
     assert urlsplit(page.url).path == "/wc-auth/v1/authorize"

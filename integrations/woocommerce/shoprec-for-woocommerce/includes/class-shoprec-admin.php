@@ -96,6 +96,8 @@ class Shoprec_Admin {
 		$o    = Shoprec_Options::all();
 		$name = Shoprec_Options::OPTION;
 		echo '<div class="wrap"><h1>shoprec</h1>';
+		// Pages outside Settings print options.php's "Settings saved." themselves.
+		settings_errors();
 		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- a display flag only.
 		if ( isset( $_GET['shoprec_error'] ) ) {
 			echo '<div class="notice notice-error"><p>' . esc_html__( 'Set the shoprec URL, the shop name and the identity secret, and save, before connecting.', 'shoprec-for-woocommerce' ) . '</p></div>';
