@@ -44,6 +44,9 @@ def create_app(
 
     app.register_blueprint(shopify_install.bp)
     app.register_blueprint(app_proxy.bp)
+    from plugin import woocommerce_connect
+
+    app.register_blueprint(woocommerce_connect.bp)
     app.register_blueprint(email_bp)
     from plugin import (
         admin_explore,

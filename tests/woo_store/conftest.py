@@ -131,7 +131,7 @@ def woo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WooEnv]:
     log = ARTIFACTS / "shoprec-server.log"
     started: list[Any] = []
     try:
-        open_shop_db(data_dir, SHOP).close()  # TEMP
+        open_shop_db(data_dir, SHOP).close()  # the owner names the shop first
         secret = run_cli(data_dir, public_url, "identity", "secret").strip()
         certificate = make_certificate(root / "store")
         server = _start_shoprec(data_dir, shoprec_port, public_url, log, certificate)
