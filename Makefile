@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test lint bench docs clean woo-plugin
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,5 +36,12 @@ bench: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
+## Build the installable WordPress plugin zip: dist/shoprec-for-woocommerce.zip
+DIST ?= $(CURDIR)/dist
+woo-plugin:
+	mkdir -p $(DIST)
+	rm -f $(DIST)/shoprec-for-woocommerce.zip
+	cd integrations/woocommerce && $(PYTHON) -m zipfile -c $(DIST)/shoprec-for-woocommerce.zip shoprec-for-woocommerce
+
 clean:
-	rm -rf $(VENV) data site .pytest_cache
+	rm -rf $(VENV) data site .pytest_cache dist

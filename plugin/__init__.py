@@ -80,6 +80,9 @@ def create_app(
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(shopify_install.bp)
     app.register_blueprint(app_proxy.bp)
+    from plugin import woocommerce_connect
+
+    app.register_blueprint(woocommerce_connect.bp)
     app.register_blueprint(email_bp)
     app.register_blueprint(admin_login.bp)
     app.register_blueprint(admin_settings.bp)

@@ -25,6 +25,7 @@ from storage.customers import add_missing_customers, upsert_customers
 from storage.events import insert_events
 from storage.import_runs import finish_import_run, start_import_run
 from storage.orders import upsert_order_lines, upsert_orders
+from worker.storefront_urls import StorefrontUrls, storefront_urls
 
 DEFAULT_BATCH_SIZE = 50_000
 IMPORT_CACHE_KIB = 64 * 1024
@@ -68,6 +69,7 @@ class ImportReport:
     elapsed_s: float = 0.0
     run_id: int = 0
     error: str = ""
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, object]:
         """The JSON-able summary kept in import_runs.summary."""
@@ -79,6 +81,7 @@ class ImportReport:
             "stored_by_table": self.stored_by_table,
             "first_rejections": self.first_rejections,
             "error": self.error,
+            "warnings": self.warnings,
             "elapsed_s": round(self.elapsed_s, 3),
         }
 
@@ -102,12 +105,55 @@ class ImportReport:
             )
             out.append(f"first rejections{more}:")
             out.extend(f"  {reason}" for reason in self.first_rejections)
+        out.extend(f"warning: {warning}" for warning in self.warnings)
         out.append(f"took {self.elapsed_s:.1f} s")
         return out
 
 
-def write_batch(db: sqlite_utils.Database, batch: FeedBatch, stored: Counter[str]) -> None:
-    """Upsert one batch into the store, adding what changed per table to `stored`."""
+@dataclass
+class UrlTally:
+    """Imported products left without a usable link (after the shop's storefront URLs)."""
+
+    products: int = 0
+    without_url: int = 0
+    relative: int = 0
+
+    def warnings(self, urls: StorefrontUrls) -> list[str]:
+        """What the owner should fix so every product's card links to the shop."""
+        out = []
+        if self.without_url:
+            out.append(
+                f"{self.without_url:,} of {self.products:,} products have no URL and the shop "
+                "has no URL template: the widget shows them without a link. Set one with "
+                "--url-template 'https://shop.example/products/{handle}'"
+            )
+        if self.relative and not urls.base:
+            out.append(
+                f"{self.relative:,} products have site-relative URLs: set the shop's address "
+                "with --storefront-url https://shop.example so links point at the shop"
+            )
+        return out
+
+
+def write_batch(
+    db: sqlite_utils.Database,
+    batch: FeedBatch,
+    stored: Counter[str],
+    urls: StorefrontUrls | None = None,
+    url_tally: UrlTally | None = None,
+) -> None:
+    """Upsert one batch into the store, adding what changed per table to `stored`.
+
+    Products get the shop's storefront URLs first (worker.storefront_urls) when `urls` is
+    given; `url_tally` counts those still without an absolute link."""
+    if batch.products and urls is not None:
+        batch.products = [urls.fill(p) for p in batch.products]
+    if batch.products and url_tally is not None:
+        url_tally.products += len(batch.products)
+        for product in batch.products:
+            link = str(product.get("url") or "")
+            url_tally.without_url += not link
+            url_tally.relative += link.startswith("/") and not link.startswith("//")
     if batch.products:
         stored["products"] += upsert_products(db, batch.products)
         # Served answers holding these products must not outlive the import.
@@ -149,6 +195,8 @@ def import_file(
         report.run_id = start_import_run(db, kind, chosen.name, str(path))
         tally = FeedTally()
         stored: Counter[str] = Counter()
+        urls = storefront_urls(db)
+        url_tally = UrlTally()
         reported = 0
         cache_size = db.execute("PRAGMA cache_size").fetchone()[0]
         # A bigger page cache while bulk-writing: random inserts into the product and
@@ -156,7 +204,7 @@ def import_file(
         db.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")
         try:
             for batch in chosen.parse(feed, tally, batch_size):
-                write_batch(db, batch, stored)
+                write_batch(db, batch, stored, urls, url_tally)
                 if progress is not None:
                     now = feed.bytes_read
                     progress(now - reported)
@@ -169,6 +217,7 @@ def import_file(
         finally:
             db.execute(f"PRAGMA cache_size = {int(cache_size)}")
         _fill(report, tally, stored, feed.encoding, started)
+        report.warnings = url_tally.warnings(urls)
     _finish(db, report)
     return report
 

@@ -116,6 +116,34 @@ def _connections(cli_ctx: CliContext, shop: str) -> list[Connection]:
     return [c for c in found if c.status != "uninstalled"]
 
 
+@connect_group.command(name="woocommerce-plugin")
+@pass_cli
+def connect_woocommerce_plugin(cli_ctx: CliContext) -> None:
+    """Prepare the shop for the WordPress plugin: print the three values its settings page asks.
+
+    Creates the shop if it is new and its identity secret if it has none; the plugin's Connect
+    button then hands shoprec the store's REST keys (WooCommerce's key exchange).
+    """
+    from plugin.storefront.shopper_identity import ensure_identity_secret
+
+    settings = cli_ctx.settings
+    db = open_shop_db(settings.data_dir, cli_ctx.shop)
+    try:
+        secret = ensure_identity_secret(db, "cli (connect woocommerce-plugin)")
+    finally:
+        db.close()
+    if not settings.public_url.startswith("https://"):
+        click.echo(
+            "warning: SHOPREC_PUBLIC_URL is not https; WooCommerce only posts its keys to an "
+            "https callback",
+            err=True,
+        )
+    click.echo("In WordPress: WooCommerce > shoprec, then Save and Connect to shoprec.")
+    click.echo(f"shoprec URL:     {settings.public_url}")
+    click.echo(f"shop name:       {cli_ctx.shop}")
+    click.echo(f"identity secret: {secret}")
+
+
 @click.command(name="sync")
 @click.option("--json", "as_json", is_flag=True, help="Print each platform's report as JSON.")
 @click.option(

@@ -13,6 +13,7 @@ from connectors.feeds.feed_formats import FORMAT_NAMES, KINDS
 from plugin.cli.main import CliContext, pass_cli
 from storage.db import open_shop_db
 from worker.imports import ImportReport, import_file
+from worker.storefront_urls import StorefrontUrlError, save_storefront_urls
 
 # Files above this size get a progress bar (fed from on-disk bytes read).
 PROGRESS_MIN_BYTES = 5 * 1024 * 1024
@@ -29,8 +30,28 @@ PROGRESS_MIN_BYTES = 5 * 1024 * 1024
     show_default=True,
     help="Layout of FILE; auto detects it from the header row.",
 )
+@click.option(
+    "--storefront-url",
+    default=None,
+    help="The shop's storefront (https://shop.example): site-relative product links are "
+    "joined to it. Kept for later imports.",
+)
+@click.option(
+    "--url-template",
+    default=None,
+    help="Product link for products without one, e.g. "
+    "'https://shop.example/products/{handle}' ({handle} or {product_id} is the product id; "
+    "a template starting with / is joined to the storefront URL). Kept for later imports.",
+)
 @pass_cli
-def import_command(cli_ctx: CliContext, kind: str, file: Path, fmt: str) -> None:
+def import_command(
+    cli_ctx: CliContext,
+    kind: str,
+    file: Path,
+    fmt: str,
+    storefront_url: str | None,
+    url_template: str | None,
+) -> None:
     """Import a CSV (plain or .gz) of products, orders or events into the shop.
 
     Prints rows read, stored (new or changed), rejected (with the first reasons) and
@@ -40,8 +61,10 @@ def import_command(cli_ctx: CliContext, kind: str, file: Path, fmt: str) -> None
         raise click.ClickException(f"no such file: {file}")
     db = open_shop_db(cli_ctx.settings.data_dir, cli_ctx.shop)
     try:
+        if storefront_url is not None or url_template is not None:
+            save_storefront_urls(db, storefront_url, url_template, "cli (import)")
         report = _run(db, kind, file, fmt)
-    except FeedError as exc:
+    except (FeedError, StorefrontUrlError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         db.close()
