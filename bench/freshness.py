@@ -30,9 +30,15 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.receipts import FIXTURE, SECRET, seed_shop, start_worker, stop_worker  # noqa: E402
+from bench.receipts import (  # noqa: E402
+    FIXTURE,
+    SECRET,
+    post_order_webhook,
+    seed_shop,
+    start_worker,
+    stop_worker,
+)
 from config import load_settings  # noqa: E402
-from connectors.signatures import sign_body  # noqa: E402
 from storage.db import open_shop_db  # noqa: E402
 from storage.orders import upsert_order_lines, upsert_orders  # noqa: E402
 
@@ -82,22 +88,6 @@ def fbt(client, anchor: int) -> list[str]:
     return [item["product_id"] for item in answer["items"]]
 
 
-def deliver(client, body: bytes, delivery: str) -> None:
-    response = client.post(
-        "/webhooks/shopify",
-        data=body,
-        content_type="application/json",
-        headers={
-            "X-Shopify-Topic": "orders/create",
-            "X-Shopify-Shop-Domain": f"{SHOP}.myshopify.com",
-            "X-Shopify-Webhook-Id": delivery,
-            "X-Shopify-Hmac-Sha256": sign_body(SECRET, body),
-        },
-    )
-    if response.status_code != 200:
-        raise SystemExit(f"delivery answered {response.status_code}: {response.data!r}")
-
-
 @click.command()
 @click.option("--redis-url", default="redis://127.0.0.1:6379/12", show_default=True)
 @click.option("--trials", default=20, show_default=True)
@@ -131,8 +121,12 @@ def main(redis_url: str, trials: int) -> None:
                 anchor = 1_000 + (t * 7) % 100
                 shown = set(fbt(client, anchor))
                 partner = next(p for p in range(1_150, 1_300) if str(p) not in shown)
-                deliver(client, order_body(7_000_000 + 2 * t, [anchor, partner]), f"f{t}a")
-                deliver(client, order_body(7_000_001 + 2 * t, [anchor, partner]), f"f{t}b")
+                post_order_webhook(
+                    client, SHOP, order_body(7_000_000 + 2 * t, [anchor, partner]), f"f{t}a"
+                )
+                post_order_webhook(
+                    client, SHOP, order_body(7_000_001 + 2 * t, [anchor, partner]), f"f{t}b"
+                )
                 started = time.perf_counter()
                 while str(partner) not in fbt(client, anchor):
                     if time.perf_counter() - started > TIMEOUT_S:

@@ -367,22 +367,29 @@ def _served(client: FlaskClient, experiment_id: int, variant: str, shop_db) -> d
     ).get_json()
 
 
-def test_a_volume_experiment_needs_no_json_and_serves_each_variant_its_count(client, shop_db):
+def _home_experiment(client: FlaskClient, shop_db, start: bool = False, **fields: str) -> int:
+    """A home-page experiment created through the form (no holdout, no JSON); its id."""
     _shop_with_best_sellers(shop_db)
-    form = _form(
+    form = _form(client, context="home", holdout_percent="0", variant2_profile="", **fields)
+    created = client.post("/admin/demo/experiments", data=form)
+    assert created.status_code == 302, created.get_data(as_text=True)
+    experiment_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    if start:
+        start_url = f"/admin/demo/experiments/{experiment_id}/start"
+        client.post(start_url, data={"csrf_token": csrf_of(client)})
+    return experiment_id
+
+
+def test_a_volume_experiment_needs_no_json_and_serves_each_variant_its_count(client, shop_db):
+    experiment_id = _home_experiment(
         client,
+        shop_db,
         name="4 or 8 on home",
-        context="home",
-        holdout_percent="0",
         variant1_name="four",
         variant1_limit="4",
         variant2_name="eight",
         variant2_limit="8",
-        variant2_profile="",
     )
-    created = client.post("/admin/demo/experiments", data=form)
-    assert created.status_code == 302, created.get_data(as_text=True)
-    experiment_id = int(created.headers["Location"].rsplit("/", 1)[1])
     experiment = get_experiment(shop_db, experiment_id)
     assert [v.profile for v in experiment.variants] == [{"limit": 4}, {"limit": 8}]
     base = f"/admin/demo/experiments/{experiment_id}"
@@ -395,21 +402,14 @@ def test_a_volume_experiment_needs_no_json_and_serves_each_variant_its_count(cli
 
 
 def test_a_display_experiment_assigns_the_layout_over_the_pages(client, shop_db):
-    _shop_with_best_sellers(shop_db)
-    form = _form(
+    experiment_id = _home_experiment(
         client,
+        shop_db,
+        start=True,
         name="layout",
-        context="home",
-        holdout_percent="0",
         variant1_name="shop",
         variant2_name="grid",
         variant2_format="grid",
-        variant2_profile="",
-    )
-    created = client.post("/admin/demo/experiments", data=form)
-    experiment_id = int(created.headers["Location"].rsplit("/", 1)[1])
-    client.post(
-        f"/admin/demo/experiments/{experiment_id}/start", data={"csrf_token": csrf_of(client)}
     )
     grid = _served(client, experiment_id, "grid", shop_db)["widget"]
     assert grid == {**grid, "format": "grid", "format_assigned": True}

@@ -54,6 +54,26 @@ def fbt_ids(client: Any) -> list[str]:
     return [item["product_id"] for item in response.get_json()["items"]]
 
 
+def connected_shop(tmp_path: Path, n_products: int) -> tuple[Any, str]:
+    """A shop connected to the stand-in store and synced: (settings, webhook secret)."""
+    settings = load_settings({}, data_dir=tmp_path / "data", public_url="https://recs.example.test")
+    fake = FakeWooCommerce(
+        products=[product(n) for n in range(n_products)],
+        customers=[customer(n) for n in range(5)],
+        orders=[order(i, b, customer_n=i % 5) for i, b in enumerate(baskets())],
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake.install(rsps)
+        db = open_shop_db(settings.data_dir, SHOP)
+        try:
+            connect_woocommerce(settings, db, SHOP, STORE, "ck_live", "cs_live")
+            secret = str(get_shop_setting(db, WEBHOOK_SECRET_KEY))
+        finally:
+            db.close()
+        assert run_shop_sync(settings, SHOP, "woocommerce", sleep=lambda _s: None)["status"] == "ok"
+    return settings, secret
+
+
 def test_connect_backfill_webhook_changes_fbt(tmp_path: Path) -> None:
     settings = load_settings({}, data_dir=tmp_path / "data", public_url="https://recs.example.test")
     fake = FakeWooCommerce(
@@ -108,21 +128,7 @@ def test_new_orders_change_fbt_at_once_and_a_retrain_takes_them_over(tmp_path: P
     import time
     from datetime import UTC, datetime
 
-    settings = load_settings({}, data_dir=tmp_path / "data", public_url="https://recs.example.test")
-    fake = FakeWooCommerce(
-        products=[product(n) for n in range(20)],
-        customers=[customer(n) for n in range(5)],
-        orders=[order(i, b, customer_n=i % 5) for i, b in enumerate(baskets())],
-    )
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        fake.install(rsps)
-        db = open_shop_db(settings.data_dir, SHOP)
-        try:
-            connect_woocommerce(settings, db, SHOP, STORE, "ck_live", "cs_live")
-            secret = str(get_shop_setting(db, WEBHOOK_SECRET_KEY))
-        finally:
-            db.close()
-        assert run_shop_sync(settings, SHOP, "woocommerce", sleep=lambda _s: None)["status"] == "ok"
+    settings, secret = connected_shop(tmp_path, n_products=20)
     client = create_app(settings, {"TESTING": True}).test_client()
     train_shop(settings, SHOP)
     before = fbt_ids(client)
