@@ -1,44 +1,18 @@
 """Headless Debian Chromium for the browser tests (widget and admin), driven by Playwright.
 
-The browser is launched once per session from /usr/bin/chromium (never a downloaded one);
-every test gets a fresh context (own storage) and page whose script errors are collected.
+The browser is launched once per session from /usr/bin/chromium (never a downloaded one) by
+tests/conftest.py (the real-store suite shares it: Playwright's sync API runs one instance
+per process); every test here gets a fresh context (own storage) and page whose script
+errors are collected.
 Nothing here is imported by name: tests use these fixtures only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="session")
-def chromium_path() -> Path:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium to run the browser tests")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="session")
-def browser(chromium_path: Path) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture

@@ -163,19 +163,10 @@ def woo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WooEnv]:
 
 
 @pytest.fixture(scope="session")
-def woo_browser() -> Iterator[Any]:
-    """Headless Debian Chromium that accepts the test's self-signed shoprec certificate."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
+def woo_browser(browser: Any) -> Any:
+    """The session's headless Chromium (tests/conftest.py); contexts accept the test's
+    self-signed shoprec certificate (woo_page)."""
+    return browser
 
 
 @pytest.fixture
