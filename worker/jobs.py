@@ -238,6 +238,31 @@ def sweep_deliveries_job(shop: str) -> dict[str, Any]:
         db.close()
 
 
+def sync_connected_job(shop: str) -> dict[str, Any]:
+    """Enqueue an incremental sync for each platform the shop is actively connected to (a
+    periodic job): webhooks keep a shop current, and this catches what they missed."""
+    from storage.connections import PLATFORMS, get_connection
+    from worker.queues import QUEUE_SYNC, get_queue
+    from worker.sync_run import enqueue_sync
+
+    settings = load_settings()
+    if not shop_exists(settings.data_dir, shop):
+        raise UnknownShop(f"no shop named {shop!r} under {settings.data_dir}")
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        active = [
+            platform
+            for platform in PLATFORMS
+            if (connection := get_connection(db, platform)) is not None
+            and connection.status == "active"
+        ]
+    finally:
+        db.close()
+    queue = get_queue(QUEUE_SYNC, job_redis(settings)) if active else None
+    jobs = [enqueue_sync(queue, shop, platform).id for platform in active] if queue else []
+    return {"shop": shop, "platforms": active, "sync_jobs": jobs}
+
+
 def retrain_if_due_job(shop: str) -> dict[str, Any]:
     """Enqueue the shop's retrain when worker.retrain_due says it is due (a periodic job)."""
     from datetime import UTC

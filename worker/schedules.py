@@ -64,6 +64,10 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("worker.jobs.sweep_deliveries_job", timedelta(minutes=5), QUEUE_EMAIL),
     PeriodicJob("worker.jobs.sweep_pending_receipts_job", timedelta(minutes=1), QUEUE_SYNC),
     PeriodicJob("worker.jobs.purge_old_events_job", timedelta(days=1), at_start=False),
+    # Catches what a connected shop's webhooks missed (one sync job per shop and platform).
+    PeriodicJob(
+        "worker.jobs.sync_connected_job", timedelta(minutes=15), QUEUE_SYNC, at_start=False
+    ),
     # Keeps models fresh without anyone running `shoprec train` (worker/retrain_due.py).
     PeriodicJob(
         "worker.jobs.retrain_if_due_job", timedelta(minutes=15), QUEUE_DEFAULT, at_start=False
