@@ -14,6 +14,7 @@ from engine.base import CONTEXT_SLOTS
 from plugin.storefront.shop_display import WIDGET_FORMATS
 from plugin.storefront.shopper_identity import ANONYMOUS, API_KEY_HEADER, CUSTOMER, OPEN
 from plugin.storefront.shopper_tokens import MAX_TOKEN_LENGTH, MAX_TOKEN_TTL_S
+from storage.checkouts import CHECKOUT
 from storage.events import EVENT_TYPES
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -113,10 +114,15 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
     }  # fmt: skip
     event = {
         "type": "object",
-        "required": ["shop", "type", "product_id"],
+        "required": ["shop", "type"],
+        "description": "A product event (product_id required), or a completed checkout "
+                       "(type 'checkout': order_id and visitor_id required, no product) that "
+                       "ties a guest order to the visitor's clicks for attribution.",
         "properties": {
-            "shop": {"type": "string"}, "type": {"enum": list(EVENT_TYPES)},
+            "shop": {"type": "string"}, "type": {"enum": [*EVENT_TYPES, CHECKOUT]},
             "product_id": {"type": "string"}, "ts": {"type": "string", "format": "date-time"},
+            "order_id": {"type": "string", "description": "type 'checkout' only: the "
+                         "platform's order id, as its order webhook names it."},
             "customer_id": {"type": "string", "description": "Stored only when signed "
                             "(customer_token or API key); else dropped, the event stays "
                             "anonymous."},

@@ -42,7 +42,7 @@ from storage.db import open_shop_db, validate_shop_name
 from storage.errors import InvalidShopName
 from worker.queues import QUEUE_SYNC, get_queue
 from worker.redis_connection import get_redis
-from worker.shopify_sync import ensure_webhooks
+from worker.shopify_sync import ensure_web_pixel, ensure_webhooks
 from worker.sync_run import enqueue_sync
 
 logger = logging.getLogger(__name__)
@@ -188,8 +188,10 @@ def callback() -> tuple[Response, int] | Response:
         )
         try:
             webhooks = ensure_webhooks(client, settings)
+            web_pixel = ensure_web_pixel(client, settings, shop)
         except PlatformError as exc:  # a 401/403 right after the exchange: report, keep going
             webhooks = {"registered": 0, "problems": [str(exc)]}
+            web_pixel = f"not activated: {exc}"
     finally:
         db.close()
     backfill = _enqueue_backfill(settings, shop)
@@ -201,6 +203,7 @@ def callback() -> tuple[Response, int] | Response:
             "shop": shop,
             "webhooks_registered": registered,
             "webhook_problems": webhooks["problems"],
+            "web_pixel": web_pixel,
             "backfill": backfill,
         }
     )

@@ -12,7 +12,9 @@ context, slot, strategy and experiment variant.
 - Net of returns: a return line (negative quantity) of the same customer and product takes
   quantity back from that customer's latest purchase of the product before the return, then
   from earlier ones; an attributed line keeps quantity x unit price of what was not returned.
-- Guest orders carry no customer id and no visitor id, so they cannot be tied to a click.
+- Guest orders carry no customer id and no visitor id. They are tied to a click when the
+  storefront reported the checkout (storage.checkouts: the Shopify web pixel's
+  checkout_completed names the order and the widget's visitor id); otherwise they cannot be.
 - The variant is recomputed from the click's visitor id (storage.experiments.assign_variant)
   instead of being stored with the event: the split is frozen once the experiment runs, so
   the hash gives the variant the visitor was served, a forged or stale beacon cannot move a
@@ -75,7 +77,9 @@ def attribution_window_hours(db: sqlite_utils.Database, default: int) -> int:
 # Clicks that could still count for a purchase in [start, end) (from start - window on), each
 # under every customer id it stands for: its own, and those its visitor id was seen with. Each
 # click then finds the same customer's lines of the same product bought inside its window
-# (order_lines_customer_product); the window function keeps each line's latest click.
+# (order_lines_customer_product), and the lines of the same product in orders its visitor was
+# reported checking out (checkouts: guest orders); the window function keeps each line's
+# latest click.
 # Reads: events_type_ts for the clicks, events_visitor for the links.
 _LAST_CLICK_SQL = """
 WITH clicks AS MATERIALIZED (
@@ -94,17 +98,32 @@ buyers AS (
     SELECT clicks.*, linked.customer_id AS buyer FROM clicks
     JOIN linked ON linked.visitor_id = clicks.visitor_id
 ),
-candidates AS (
-    SELECT l.order_id, l.line_key, l.product_id, l.customer_id, l.created_at, l.quantity,
-           l.unit_price, b.event_id, b.ts, b.context, b.slot, b.strategy, b.visitor_id,
-           b.session_id, b.request_id,
-           row_number() OVER (
-               PARTITION BY l.order_id, l.line_key ORDER BY b.ts DESC, b.event_id DESC
-           ) AS latest
-    FROM buyers b
+checked_out AS MATERIALIZED (
+    SELECT DISTINCT k.order_id, k.visitor_id FROM checkouts k
+    WHERE k.visitor_id IN (SELECT visitor_id FROM clicks WHERE visitor_id IS NOT NULL)
+),
+matched AS (
+    SELECT l.order_id, l.line_key, b.event_id FROM buyers b
     JOIN order_lines l
       ON l.customer_id = b.buyer AND l.product_id = b.product_id
      AND l.created_at >= b.ts AND l.created_at <= strftime('%Y-%m-%dT%H:%M:%S', b.ts, :window)
+    UNION
+    SELECT l.order_id, l.line_key, c.event_id FROM clicks c
+    JOIN checked_out k ON k.visitor_id = c.visitor_id
+    JOIN order_lines l
+      ON l.order_id = k.order_id AND l.product_id = c.product_id
+     AND l.created_at >= c.ts AND l.created_at <= strftime('%Y-%m-%dT%H:%M:%S', c.ts, :window)
+),
+candidates AS (
+    SELECT l.order_id, l.line_key, l.product_id, l.customer_id, l.created_at, l.quantity,
+           l.unit_price, c.event_id, c.ts, c.context, c.slot, c.strategy, c.visitor_id,
+           c.session_id, c.request_id,
+           row_number() OVER (
+               PARTITION BY l.order_id, l.line_key ORDER BY c.ts DESC, c.event_id DESC
+           ) AS latest
+    FROM matched m
+    JOIN clicks c ON c.event_id = m.event_id
+    JOIN order_lines l ON l.order_id = m.order_id AND l.line_key = m.line_key
     JOIN orders o ON o.order_id = l.order_id
     WHERE l.quantity > 0 AND o.status = 'paid' AND l.created_at >= :start AND l.created_at < :end
 )
@@ -164,19 +183,16 @@ def attributed_lines(
 def _net_of_returns(
     db: sqlite_utils.Database, lines: Sequence[AttributedLine]
 ) -> list[AttributedLine]:
-    """Take returned quantity off each line: every return eats the latest purchase before it."""
-    pairs = sorted({(line.customer_id, line.product_id) for line in lines})
-    history: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)
-    for chunk in _chunks(pairs, 400):
-        condition = " OR ".join("(l.customer_id = ? AND l.product_id = ?)" for _ in chunk)
-        sql = (
-            "SELECT l.customer_id, l.product_id, l.created_at, l.order_id || '\x1f' || l.line_key, "
-            "l.quantity FROM order_lines l JOIN orders o ON o.order_id = l.order_id "
-            f"WHERE ({condition}) AND (l.quantity < 0 OR o.status = 'paid') "
-            "ORDER BY l.created_at, l.quantity DESC"
-        )
-        for customer, product, at, key, quantity in db.execute(sql, [v for p in chunk for v in p]):
-            history[(customer, product)].append((at, key, quantity))
+    """Take returned quantity off each line: every return eats the latest purchase before it.
+
+    A customer's returns are matched across their orders; a guest order's (no customer id)
+    only inside that order, where the platform records its refunded lines."""
+    history: dict[tuple[str, str, str], list[tuple[str, str, int]]] = defaultdict(list)
+    known = sorted({(x.customer_id, x.product_id) for x in lines if x.customer_id is not None})
+    guests = sorted({(x.order_id, x.product_id) for x in lines if x.customer_id is None})
+    for owner, pairs in (("customer_id", known), ("order_id", guests)):
+        for who, product, at, key, quantity in _purchases_and_returns(db, owner, pairs):
+            history[(owner, who, product)].append((at, key, quantity))
     kept: dict[str, int] = {}
     for events in history.values():
         bought: list[tuple[str, int]] = []  # [key, quantity still kept], oldest first
@@ -197,6 +213,30 @@ def _net_of_returns(
         replace(line, net_quantity=kept.get(f"{line.order_id}\x1f{line.line_key}", line.quantity))
         for line in lines
     ]
+
+
+def _purchases_and_returns(
+    db: sqlite_utils.Database, owner: str, pairs: Sequence[tuple[str, str]]
+) -> list[tuple[str, str, str, str, int]]:
+    """(owner, product, created_at, line key, quantity) of the paid purchases and the returns
+    of each (owner, product) pair, oldest first. `owner` is "customer_id" (a customer's lines
+    in every order) or "order_id" (a guest order's own lines)."""
+    match = (
+        "l.customer_id = ?"
+        if owner == "customer_id"
+        else "l.customer_id IS NULL AND l.order_id = ?"
+    )
+    found: list[tuple[str, str, str, str, int]] = []
+    for chunk in _chunks(list(pairs), 400):
+        condition = " OR ".join(f"({match} AND l.product_id = ?)" for _ in chunk)
+        sql = (
+            f"SELECT l.{owner}, l.product_id, l.created_at, "
+            "l.order_id || '\x1f' || l.line_key, l.quantity "
+            "FROM order_lines l JOIN orders o ON o.order_id = l.order_id "
+            f"WHERE ({condition}) AND (l.quantity < 0 OR o.status = 'paid')"
+        )
+        found.extend(db.execute(sql, [v for p in chunk for v in p]).fetchall())
+    return sorted(found, key=lambda row: (row[2], -row[4]))
 
 
 def experiment_covering(

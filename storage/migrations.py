@@ -12,6 +12,7 @@ import sqlite_utils
 
 from storage.schema import (
     admin,
+    checkouts,
     connections,
     deliveries,
     delivery_claims,
@@ -184,6 +185,8 @@ MIGRATIONS: list[str] = [
     session_reads.SQL,
     # a product's order lines after a moment: pairs bought since the last training
     recent_pairs.SQL,
+    # completed checkouts reported by the storefront (order id -> visitor), for attribution
+    checkouts.SQL,
 ]
 
 

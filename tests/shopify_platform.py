@@ -8,8 +8,11 @@ test can say "the 3rd GraphQL call answers 502" or "is throttled".
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import responses
@@ -21,6 +24,34 @@ API_VERSION = Settings().shopify_api_version
 DOMAIN = "test-shop.myshopify.com"
 GRAPHQL_URL = f"https://{DOMAIN}/admin/api/{API_VERSION}/graphql.json"
 TOKEN_URL = f"https://{DOMAIN}/admin/oauth/access_token"
+PIXEL_TOML = (
+    Path(__file__).resolve().parent.parent
+    / "integrations/shopify/extensions/shoprec-pixel/shopify.extension.toml"
+)
+
+
+def pixel_settings_problems(encoded: str) -> list[dict[str, Any]]:
+    """What Shopify answers a webPixelCreate/Update whose settings do not match the extension's
+    TOML: every field a string (JSON object), each one's regex and min-length validations."""
+    fields = tomllib.loads(PIXEL_TOML.read_text())["settings"]["fields"]
+    settings = json.loads(encoded)
+    problems = []
+    if not isinstance(settings, dict) or set(settings) - set(fields):
+        return [{"code": "INVALID_SETTINGS", "field": ["settings"], "message": "unknown field"}]
+    for name, spec in fields.items():
+        value = settings.get(name)
+        for rule in spec.get("validations", []):
+            ok = isinstance(value, str) and (
+                re.search(rule["value"], value)
+                if rule["name"] == "regex"
+                else len(value) >= int(rule["value"])
+            )
+            if not ok:
+                message = f"{name} fails {rule['name']} {rule['value']}"
+                problems.append(
+                    {"code": "INVALID_SETTINGS", "field": ["settings"], "message": message}
+                )
+    return problems
 
 
 def product_node(
@@ -170,6 +201,7 @@ class FakeShopify:
     tokens_issued: int = 0
     webhook_topics: list[str] = field(default_factory=list)
     throttle_available: float = 70  # wait = (870 - this) / 100 s
+    web_pixel: dict[str, Any] | None = None  # {"id", "settings"} once activated
 
     def install(self, rsps: responses.RequestsMock) -> None:
         rsps.add_callback(responses.POST, GRAPHQL_URL, callback=self._graphql)
@@ -201,6 +233,24 @@ class FakeShopify:
                 }
             }
         }
+
+    def _web_pixel(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """webPixelCreate (TAKEN once the shop has one), the webPixel query, webPixelUpdate."""
+        if "ShoprecWebPixelCreate" in query or "ShoprecWebPixelUpdate" in query:
+            field_name = "webPixelCreate" if "Create" in query else "webPixelUpdate"
+            errors = pixel_settings_problems(variables["settings"])
+            if not errors and field_name == "webPixelCreate" and self.web_pixel is not None:
+                errors = [
+                    {"code": "TAKEN", "field": ["webPixel"], "message": "Pixel already exists"}
+                ]
+            if not errors and field_name == "webPixelUpdate":
+                if self.web_pixel is None or variables["id"] != self.web_pixel["id"]:
+                    errors = [{"code": "NOT_FOUND", "field": ["id"], "message": "Pixel not found"}]
+            if errors:
+                return {field_name: {"webPixel": None, "userErrors": errors}}
+            self.web_pixel = {"id": "gid://shopify/WebPixel/7", "settings": variables["settings"]}
+            return {field_name: {"webPixel": self.web_pixel, "userErrors": []}}
+        return {"webPixel": self.web_pixel}
 
     def _token(self, request: Any) -> tuple[int, dict[str, str], str]:
         body = json.loads(request.body)
@@ -236,6 +286,9 @@ class FakeShopify:
         if fault == "throttled":
             return 200, {}, json.dumps(throttled(self.throttle_available))
         query = payload["query"]
+        if "ShoprecWebPixel" in query:
+            data = self._web_pixel(query, payload["variables"])
+            return 200, {}, json.dumps({"data": data, "extensions": cost(10)})
         if "webhookSubscriptionCreate" in query:
             topic = payload["variables"]["topic"]
             if topic in self.webhook_topics:  # what Shopify answers for a second subscription

@@ -114,8 +114,10 @@ def test_install_backfill_webhook_changes_fbt(
         assert counts == (15, 40, 80)
     finally:
         db.close()
-    # 9 + 9 hooks; products: 2 pages + the throttled try; orders: 4 pages + the 502'd try.
-    assert len(fake.calls) == 18 + 3 + 5
+    # 9 + 9 hooks; the pixel: created at install, then TAKEN, read and updated by the sync;
+    # products: 2 pages + the throttled try; orders: 4 pages + the 502'd try.
+    assert len(fake.calls) == 18 + 4 + 3 + 5
+    assert fake.web_pixel is not None
     assert len(fake.webhook_topics) == 9  # the sync's re-subscriptions created no duplicates
     # 3. train, ask, then one more A+C order arrives by webhook
     train_shop(settings, SHOP)

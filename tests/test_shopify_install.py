@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from plugin import create_app
 from plugin.shopify_install import STATE_COOKIE
 from storage.connections import get_connection
 from storage.db import open_shop_db, shop_exists
-from tests.shopify_platform import API_VERSION, DOMAIN, FakeShopify
+from tests.shopify_platform import API_VERSION, DOMAIN, FakeShopify, pixel_settings_problems
+from worker import shopify_sync
 from worker.queues import QUEUE_SYNC, get_queue
 from worker.sync_run import sync_job_id
 
@@ -119,6 +121,13 @@ def test_full_install_stores_the_token_registers_webhooks_and_queues_the_backfil
     body = response.get_json()
     assert body["shop"] == SHOP and body["backfill"] == "queued"
     assert body["webhooks_registered"] == 9 and body["webhook_problems"] == []
+    # The web pixel is activated with settings the extension's TOML accepts.
+    assert body["web_pixel"] == "created" and fake.web_pixel is not None
+    assert json.loads(fake.web_pixel["settings"]) == {
+        "shoprec_url": "https://recs.example.test",
+        "shop": SHOP,
+        "storefront_events": "embed",
+    }
     assert "shpat" not in response.get_data(as_text=True)
     assert "ORDERS_CREATE" in fake.webhook_topics and "APP_UNINSTALLED" in fake.webhook_topics
     # Webhooks were registered with the freshly exchanged token.
@@ -135,6 +144,46 @@ def test_full_install_stores_the_token_registers_webhooks_and_queues_the_backfil
     assert connection.access_expires_at is not None
     job = get_queue(QUEUE_SYNC, redis_conn).fetch_job(sync_job_id(SHOP, "shopify"))
     assert job is not None and list(job.args) == [SHOP, "shopify"]
+
+
+def test_a_second_install_updates_the_web_pixel_it_made(client: FlaskClient) -> None:
+    fake = FakeShopify()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake.install(rsps)
+        assert callback(client, start_install(client)).get_json()["web_pixel"] == "created"
+        again = callback(client, start_install(client)).get_json()
+    assert again["web_pixel"] == "updated"
+    pixel_calls = [c for c in fake.calls if "ShoprecWebPixel" in c["query"]]
+    assert [c["query"].split("{")[0].split("(")[0].split()[-1] for c in pixel_calls] == [
+        "ShoprecWebPixelCreate",
+        "ShoprecWebPixelCreate",
+        "ShoprecWebPixel",
+        "ShoprecWebPixelUpdate",
+    ]
+    assert pixel_calls[-1]["variables"]["id"] == "gid://shopify/WebPixel/7"
+
+
+def test_a_refused_web_pixel_is_reported_and_the_install_goes_on(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Settings the extension's TOML does not accept (Shopify checks them on create).
+    monkeypatch.setattr(shopify_sync, "PIXEL_STOREFRONT_EVENTS", "both")
+    fake = FakeShopify()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake.install(rsps)
+        body = callback(client, start_install(client)).get_json()
+    assert body["ok"] is True and body["webhooks_registered"] == 9
+    assert body["web_pixel"].startswith("not activated: webPixelCreate: storefront_events fails")
+    assert fake.web_pixel is None
+
+
+@pytest.mark.parametrize("shop", ["test-shop", "a", "shop-with-a-long-name-0123456789"])
+def test_the_pixel_settings_pass_the_extensions_own_validations(
+    settings: Settings, shop: str
+) -> None:
+    encoded = json.dumps(shopify_sync.web_pixel_settings(settings, shop))
+    assert pixel_settings_problems(encoded) == []
+    assert pixel_settings_problems(json.dumps({"shoprec_url": "recs.example.test"})) != []
 
 
 def test_callback_refuses_a_wrong_state(client: FlaskClient) -> None:

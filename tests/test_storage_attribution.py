@@ -6,6 +6,7 @@ import pytest
 import sqlite_utils
 
 from storage.attribution import attributed_lines, attribution_window_hours
+from storage.checkouts import insert_checkouts
 from storage.db import open_shop_db
 from storage.events import insert_events
 from storage.experiments import assign_variant, create_experiment, get_experiment
@@ -95,6 +96,40 @@ def test_last_click_within_the_window_net_of_returns(log):
     assert (got["o3"].context, got["o3"].revenue, got["o3"].visitor_id) == ("cart", 30.0, "v3")
     assert (got["o4"].quantity, got["o4"].net_quantity, got["o4"].revenue) == (3, 2, 10.0)
     assert sum(line.revenue for line in got.values()) == 60.0
+
+
+def test_a_reported_checkout_ties_a_guest_order_to_its_visitors_click(log):
+    """g1 is a guest order of p1 at 11:00; v9 clicked p1 at 10:30 and reported checking out
+    g1, v8 reported g1 too but clicked another product, v1's click (c1's) is not g1's."""
+    insert_events(log, [click(f"{DAY}T10:30:00", "p1", "product", visitor="v9", slot="fbt")])
+    insert_events(log, [click(f"{DAY}T10:45:00", "p5", "home", visitor="v8")])
+    before = by_order(attributed_lines(log, "2026-03-01", "2026-04-01", 24))
+    assert "g1" not in before
+    checkout = {"order_id": "g1", "session_id": "s9", "ts": f"{DAY}T11:00:05"}
+    stored = insert_checkouts(
+        log, [{**checkout, "visitor_id": "v9"}, {**checkout, "visitor_id": "v8"}]
+    )
+    assert stored == 2
+    assert insert_checkouts(log, [{**checkout, "visitor_id": "v9"}]) == 0  # a reload
+    got = by_order(attributed_lines(log, "2026-03-01", "2026-04-01", 24))
+    assert set(got) == set(before) | {"g1"}
+    guest = got["g1"]
+    assert (guest.visitor_id, guest.context, guest.slot, guest.revenue) == (
+        "v9",
+        "product",
+        "fbt",
+        10.0,
+    )
+    assert guest.customer_id is None
+    # The other figures do not move: the guest link credits only the guest order.
+    assert all(got[o] == before[o] for o in before)
+
+
+def test_a_checkout_outside_the_window_credits_nothing(log):
+    insert_events(log, [click("2026-03-01T09:00:00", "p1", "product", visitor="v9")])
+    insert_checkouts(log, [{"order_id": "g1", "visitor_id": "v9", "ts": f"{DAY}T11:00:05"}])
+    assert "g1" not in by_order(attributed_lines(log, "2026-03-01", "2026-04-01", 24))
+    assert by_order(attributed_lines(log, "2026-03-01", "2026-04-01", 48))["g1"].visitor_id == "v9"
 
 
 def test_a_wider_window_reaches_the_next_day(log):

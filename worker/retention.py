@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
+from storage.checkouts import delete_checkouts_before
 from storage.clock import to_iso, utc_now_iso
 from storage.retention import (
     PURGE_BATCH_SIZE,
@@ -62,6 +63,9 @@ def purge_old_events(
             logger.info("event purge stopped after %.0f s; the next run continues", max_seconds)
             break
         time.sleep((time.monotonic() - batch_started) * rest_share)
+    # Checkout links (order -> visitor) are as old as the events they complete; few per day.
+    while delete_checkouts_before(db, cutoff, batch_size) == batch_size:
+        pass
     purge = EventPurge(
         started_at=to_iso(started),
         finished_at=utc_now_iso() if now is None else to_iso(started),

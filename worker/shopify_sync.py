@@ -83,6 +83,37 @@ def ensure_webhooks(client: ShopifyClient, settings: Settings) -> dict[str, Any]
     return {"registered": registered, "problems": problems}
 
 
+# Views and add-to-carts come from the theme's app embed (it runs where the widget does and
+# shares its visitor ids); the pixel then reports only completed checkouts.
+PIXEL_STOREFRONT_EVENTS = "embed"
+
+
+def web_pixel_settings(settings: Settings, shop: str) -> dict[str, str]:
+    """The pixel's settings for `shop`: the fields of the extension's TOML, all strings."""
+    return {
+        "shoprec_url": settings.public_url.rstrip("/"),
+        "shop": shop,
+        "storefront_events": PIXEL_STOREFRONT_EVENTS,
+    }
+
+
+def ensure_web_pixel(client: ShopifyClient, settings: Settings, shop: str) -> str:
+    """Activate the app's web pixel on the shop (create, or update the settings it has).
+
+    Run at install and with every sync, so a changed SHOPREC_PUBLIC_URL reaches the pixel.
+    Returns "created", "updated" or what went wrong; a failure is reported, not raised
+    (the storefront still works; only guest-checkout attribution waits for the next sync).
+    """
+    if not settings.public_url:
+        return "not activated: SHOPREC_PUBLIC_URL is not set"
+    try:
+        return client.activate_web_pixel(web_pixel_settings(settings, shop))
+    except PlatformAuthError:
+        raise
+    except PlatformError as exc:
+        return f"not activated: {exc}"
+
+
 class ShopifySource:
     """Pages of products and orders through the GraphQL Admin API."""
 

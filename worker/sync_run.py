@@ -22,7 +22,12 @@ from storage.connections import get_connection, set_connection_status
 from storage.db import open_shop_db, validate_shop_name
 from worker.errors import UnknownPlatformResource
 from worker.shopify_sync import RESOURCES as SHOPIFY_RESOURCES
-from worker.shopify_sync import ShopifySource, ensure_webhooks, shopify_client_for
+from worker.shopify_sync import (
+    ShopifySource,
+    ensure_web_pixel,
+    ensure_webhooks,
+    shopify_client_for,
+)
 from worker.sync import sync_all
 from worker.woocommerce_sync import RESOURCES as WOO_RESOURCES
 from worker.woocommerce_sync import (
@@ -91,6 +96,7 @@ def run_shop_sync(
                 source = ShopifySource(client)
                 resources = SHOPIFY_RESOURCES
                 result["webhooks"] = ensure_webhooks(client, settings)
+                result["web_pixel"] = ensure_web_pixel(client, settings, shop)
             elif platform == "woocommerce":
                 source = woocommerce_source_for(settings, db, session=session, sleep=sleep)
                 resources = WOO_RESOURCES

@@ -17,6 +17,7 @@ platform still refuses, so the caller can mark the connection broken.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -35,6 +36,9 @@ from connectors.shopify.graphql import (
     ORDERS_QUERY,
     PRODUCTS_PAGE,
     PRODUCTS_QUERY,
+    WEB_PIXEL_CREATE_MUTATION,
+    WEB_PIXEL_QUERY,
+    WEB_PIXEL_UPDATE_MUTATION,
     WEBHOOK_CREATE_MUTATION,
 )
 
@@ -260,6 +264,26 @@ class ShopifyClient:
                 return ""
             raise PlatformError(f"webhookSubscriptionCreate {topic}: {text}")
         return str((result.get("webhookSubscription") or {}).get("id") or "")
+
+    def activate_web_pixel(self, settings: dict[str, str]) -> str:
+        """Create this app's web pixel on the shop with `settings`, or update the one it has;
+        return "created" or "updated". Shopify checks `settings` against the extension's
+        TOML and answers a mismatch with a user error, raised here as PlatformError."""
+        encoded = json.dumps(settings, sort_keys=True)
+        data = self.graphql(WEB_PIXEL_CREATE_MUTATION, {"settings": encoded})
+        errors = (data.get("webPixelCreate") or {}).get("userErrors") or []
+        if not errors:
+            return "created"
+        if not any(isinstance(e, dict) and e.get("code") == "TAKEN" for e in errors):
+            raise PlatformError(f"webPixelCreate: {_messages(errors)}")
+        pixel = self.graphql(WEB_PIXEL_QUERY).get("webPixel") or {}
+        if not pixel.get("id"):
+            raise PlatformError("webPixelCreate answered TAKEN but the shop has no web pixel")
+        data = self.graphql(WEB_PIXEL_UPDATE_MUTATION, {"id": pixel["id"], "settings": encoded})
+        errors = (data.get("webPixelUpdate") or {}).get("userErrors") or []
+        if errors:
+            raise PlatformError(f"webPixelUpdate: {_messages(errors)}")
+        return "updated"
 
 
 def _messages(errors: list[Any]) -> str:

@@ -82,6 +82,29 @@ mutation ShoprecWebhook($topic: WebhookSubscriptionTopic!, $callbackUrl: URL!) {
 }
 """
 
+# The app's web pixel extension is activated per shop by creating its record with settings
+# that match the extension's TOML; a shop that has it already answers TAKEN, and the record
+# (one per app and shop) is then updated in place.
+WEB_PIXEL_CREATE_MUTATION = """
+mutation ShoprecWebPixelCreate($settings: JSON!) {
+  webPixelCreate(webPixel: {settings: $settings}) {
+    webPixel { id settings }
+    userErrors { code field message }
+  }
+}
+"""
+WEB_PIXEL_QUERY = """
+query ShoprecWebPixel { webPixel { id settings } }
+"""
+WEB_PIXEL_UPDATE_MUTATION = """
+mutation ShoprecWebPixelUpdate($id: ID!, $settings: JSON!) {
+  webPixelUpdate(id: $id, webPixel: {settings: $settings}) {
+    webPixel { id settings }
+    userErrors { code field message }
+  }
+}
+"""
+
 # Shop-specific subscriptions registered on install. The privacy topics (customers/redact,
 # customers/data_request, shop/redact) are configured in the Partner dashboard instead:
 # PLATFORMS.md 1.8 says they cannot be created through the Admin API.

@@ -44,6 +44,7 @@ from plugin.storefront.shop_display import WIDGET_FORMATS, ShopDisplays
 from plugin.storefront.shopper_identity import API_KEY_HEADER, ShopperIdentity
 from serving.cache import ShopReaders
 from serving.service import RecommendationService
+from storage.checkouts import CHECKOUT, insert_checkouts
 from storage.db import open_shop_db
 from storage.events import insert_events
 
@@ -262,14 +263,17 @@ def events() -> tuple[Response, int] | Response:
 def store_events(service: RecommendationService, shop: str, rows: list[dict[str, Any]]) -> int:
     """Store validated event rows (duplicates ignored) and queue the browse timers their
     attributed views start; return how many were new."""
+    checkouts = [row for row in rows if row.get("type") == CHECKOUT]
+    product_events = [row for row in rows if row.get("type") != CHECKOUT]
     db = open_shop_db(service.settings.data_dir, shop, create=False)
     try:
-        stored = insert_events(db, rows)
+        stored = insert_events(db, product_events) if product_events else 0
+        linked = insert_checkouts(db, checkouts) if checkouts else 0
     finally:
         db.close()
     if stored:
-        enqueue_browse_timers(queue_redis(service.settings), shop, rows)
-    return stored
+        enqueue_browse_timers(queue_redis(service.settings), shop, product_events)
+    return stored + linked
 
 
 def parse_event_body(body: bytes) -> tuple[Any, ApiError | None]:

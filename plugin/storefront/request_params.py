@@ -16,6 +16,7 @@ from typing import Any
 from engine.base import CONTEXT_SLOTS, DEFAULT_SLOT
 from plugin.errors import ApiError
 from serving.params import RecommendationParams
+from storage.checkouts import CHECKOUT
 from storage.clock import to_iso, utc_now_iso
 from storage.db import validate_shop_name
 from storage.errors import InvalidShopName
@@ -25,6 +26,9 @@ MAX_ID_LENGTH = 128
 MAX_ANCHOR_PRODUCTS = 50
 MAX_EXCLUDE_IDS = 100
 MAX_EVENT_BATCH = 100
+# A completed checkout (storage.checkouts): not a product event, it ties an order id to the
+# visitor who placed it, so it needs both and no product.
+ACCEPTED_EVENT_TYPES: tuple[str, ...] = (*EVENT_TYPES, CHECKOUT)
 MAX_POSITION = 1000
 # Ids are opaque text from shops and browsers; control characters and oversized values are
 # never legitimate and would end up in logs and SQL parameters. Lone surrogates (JSON allows
@@ -185,9 +189,13 @@ def _check_event(item: Any, where: str, problems: list[str]) -> dict[str, Any]:
         problems.append(f"{where} must be a JSON object, got {type(item).__name__}")
         return {}
     kind = item.get("type")
-    if kind not in EVENT_TYPES:
-        problems.append(f"{where}.type must be one of {list(EVENT_TYPES)}, got {_shown(kind)}")
+    if kind not in ACCEPTED_EVENT_TYPES:
+        problems.append(
+            f"{where}.type must be one of {list(ACCEPTED_EVENT_TYPES)}, got {_shown(kind)}"
+        )
     row: dict[str, Any] = {"type": kind, "ts": _check_ts(item.get("ts"), where, problems)}
+    if kind == CHECKOUT:
+        return _check_checkout(item, row, where, problems)
     row["product_id"] = check_id(f"{where}.product_id", item.get("product_id"), problems, True)
     for name in ("customer_id", "session_id", "visitor_id", "request_id"):
         row[name] = check_id(f"{where}.{name}", item.get(name), problems)
@@ -222,6 +230,17 @@ def _check_event(item: Any, where: str, problems: list[str]) -> dict[str, Any]:
             f"{where}.position must be an integer between 0 and {MAX_POSITION}, "
             f"got {_shown(position)}"
         )
+    return row
+
+
+def _check_checkout(
+    item: dict[str, Any], row: dict[str, Any], where: str, problems: list[str]
+) -> dict[str, Any]:
+    """A checkout row: the order and the visitor are required, a customer id is never kept
+    (a checkout report proves no identity; the order webhook names the customer)."""
+    row["order_id"] = check_id(f"{where}.order_id", item.get("order_id"), problems, True)
+    row["visitor_id"] = check_id(f"{where}.visitor_id", item.get("visitor_id"), problems, True)
+    row["session_id"] = check_id(f"{where}.session_id", item.get("session_id"), problems)
     return row
 
 

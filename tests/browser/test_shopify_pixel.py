@@ -76,8 +76,8 @@ def added(product_id: str, stamp: str) -> dict[str, Any]:
     return shopify_event("product_added_to_cart", {"cartLine": line}, stamp)
 
 
-def completed() -> dict[str, Any]:
-    order = {"id": "9001", "customer": {"id": "555"}}
+def completed(order_id: str = "gid://shopify/Order/9001") -> dict[str, Any]:
+    order = {"id": order_id, "customer": {"id": "555"}}
     checkout = {"order": order, "lineItems": [{"variant": {"product": {"id": "p105"}}}]}
     return shopify_event("checkout_completed", {"checkout": checkout}, "2026-12-04T10:05:00Z")
 
@@ -118,6 +118,20 @@ def rows_of(data_dir: Path, visitor: str, expected: int) -> list[tuple[Any, ...]
         time.sleep(0.1)
 
 
+def checkouts_of(data_dir: Path, visitor: str, expected: int) -> list[tuple[Any, ...]]:
+    sql = "SELECT order_id, session_id, ts FROM checkouts WHERE visitor_id = ? ORDER BY order_id"
+    deadline = time.monotonic() + 8
+    while True:
+        conn = sqlite3.connect(data_dir / "demo" / "shop.db", timeout=10)
+        try:
+            rows = [tuple(r) for r in conn.execute(sql, (visitor,)).fetchall()]
+        finally:
+            conn.close()
+        if len(rows) >= expected or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)
+
+
 def settings_for(shoprec: LiveServer, events_from: str = "pixel") -> dict[str, str]:
     return {"shoprec_url": shoprec.url + "/", "shop": "demo", "storefront_events": events_from}
 
@@ -127,8 +141,7 @@ def test_pixel_reports_views_and_adds_under_the_widgets_ids(
 ) -> None:
     ids = {"local": {"shoprec_vid": "vid-pixel-1"}, "session": {"shoprec_sid": "sid-pixel-1"}}
     subscribed = page.evaluate(RUN_PIXEL, {"settings": settings_for(shoprec), **ids})
-    # No purchase event: orders arrive through the signed orders/create webhook.
-    assert subscribed == ["product_added_to_cart", "product_viewed"]
+    assert subscribed == ["checkout_completed", "product_added_to_cart", "product_viewed"]
     events = [
         ["product_viewed", viewed("gid://shopify/Product/p105", "2026-12-04T10:00:00.000Z")],
         ["product_added_to_cart", added("p106", "2026-12-04T10:01:00.000Z")],
@@ -138,6 +151,10 @@ def test_pixel_reports_views_and_adds_under_the_widgets_ids(
     assert rows_of(shoprec.data_dir, "vid-pixel-1", 2) == [
         ("add_to_cart", "p106", "2026-12-04T10:01:00", "sid-pixel-1", None),
         ("view", "p105", "2026-12-04T10:00:00", "sid-pixel-1", None),
+    ]
+    # The checkout ties the order (as its webhook names it) to the visitor; no customer id.
+    assert checkouts_of(shoprec.data_dir, "vid-pixel-1", 1) == [
+        ("9001", "sid-pixel-1", "2026-12-04T10:05:00")
     ]
     assert page.page_errors == []
 
@@ -152,16 +169,29 @@ def test_without_the_widgets_ids_shopifys_client_id_is_the_visitor(
 
 
 @pytest.mark.parametrize(
-    "settings",
+    ("settings", "expected"),
     [
-        {"storefront_events": "embed"},  # the app embed reports: nothing is counted twice
-        {"storefront_events": "pixel", "shop": ""},
-        {"storefront_events": "pixel", "shoprec_url": ""},
+        # the app embed reports views and adds: the pixel reports only the checkout
+        ({"storefront_events": "embed"}, ["checkout_completed"]),
+        ({"storefront_events": "pixel", "shop": ""}, []),
+        ({"storefront_events": "pixel", "shoprec_url": ""}, []),
     ],
 )
-def test_pixel_subscribes_to_nothing_unless_it_is_the_one_reporting(
-    page: Any, shoprec: LiveServer, sandbox: StandInShop, settings: dict[str, str]
+def test_pixel_reports_views_only_when_it_is_the_one_reporting(
+    page: Any,
+    shoprec: LiveServer,
+    sandbox: StandInShop,
+    settings: dict[str, str],
+    expected: list[str],
 ) -> None:
     given = {**settings_for(shoprec), **settings}
     ids = {"local": {"shoprec_vid": "vid-silent"}, "session": {}}
-    assert page.evaluate(RUN_PIXEL, {"settings": given, **ids}) == []
+    assert page.evaluate(RUN_PIXEL, {"settings": given, **ids}) == expected
+    page.evaluate(PUBLISH, [["product_viewed", viewed("p108", "2026-12-04T12:00:00Z")]])
+    if expected:
+        page.evaluate(PUBLISH, [["checkout_completed", completed("9002")]])
+        assert checkouts_of(shoprec.data_dir, "vid-silent", 1) == [
+            ("9002", None, "2026-12-04T10:05:00")
+        ]
+    time.sleep(0.5)
+    assert rows_of(shoprec.data_dir, "vid-silent", 0) == []

@@ -44,6 +44,9 @@ JUNK_BODIES: list[Any] = [
     b'{"shop": "demo", "type": "view", "product_id": "p\\ud800"}',  # a lone surrogate
     b'{"shop": "demo", "type": "view", "product_id": "p1", "visitor_id": "\\udfff"}',
     b"[" * 5000 + b"]" * 5000,
+    b'{"shop": "demo", "type": "checkout", "visitor_id": "v1"}',
+    b'{"shop": "demo", "type": "checkout", "order_id": "9001"}',
+    b'{"shop": "demo", "type": "checkout", "order_id": ["9001"], "visitor_id": "v1"}',
 ]
 
 
@@ -161,3 +164,42 @@ def test_experiment_tags_are_checked_but_not_stored(
     for junk in ({"experiment_id": "3"}, {"experiment_id": 0}, {"variant": "a\nb"}):
         response = client.post("/api/v1/events", json={**tagged, **junk})
         assert_canonical_error(response, 400, f"event.{next(iter(junk))}")
+
+
+def test_a_checkout_ties_an_order_to_its_visitor_and_keeps_no_customer(
+    client: FlaskClient, db: sqlite_utils.Database, settings: Settings
+) -> None:
+    checkout = {
+        "shop": SHOP,
+        "type": "checkout",
+        "order_id": "9001",
+        "visitor_id": "v-checkout",
+        "session_id": "beacon-9",
+        "customer_id": "c001",
+        "customer_token": customer_token(settings, "c001"),
+        "ts": "2026-12-04T10:05:00Z",
+    }
+    view = {"shop": SHOP, "type": "view", "product_id": "p001", "session_id": "beacon-9"}
+    response = client.post("/api/v1/events", data=json.dumps([view, checkout]))
+    assert response.status_code == 202 and response.get_json()["stored"] == 2
+    rows = list(db.query("SELECT * FROM checkouts WHERE visitor_id = 'v-checkout'"))
+    assert rows == [
+        {
+            "order_id": "9001",
+            "visitor_id": "v-checkout",
+            "session_id": "beacon-9",
+            "ts": "2026-12-04T10:05:00",
+        }
+    ]
+    assert [r["type"] for r in event_rows(db)] == ["view"]  # not a product event
+    # The thank-you page reloaded: the same report is stored once.
+    assert client.post("/api/v1/events", json=checkout).get_json()["stored"] == 0
+
+
+def test_a_checkout_needs_its_order_and_visitor(
+    client: FlaskClient, db: sqlite_utils.Database
+) -> None:
+    response = client.post("/api/v1/events", json={"shop": SHOP, "type": "checkout"})
+    body = assert_canonical_error(response, 400, "event.order_id is required")
+    assert "event.visitor_id is required" in body["error"]
+    assert db.execute("SELECT count(*) FROM checkouts").fetchone()[0] == 0

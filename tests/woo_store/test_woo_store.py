@@ -11,6 +11,7 @@ test-artifacts/woo_store/.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -267,7 +268,23 @@ def test_shopper_clicks_adds_to_cart_and_buys_and_shoprec_credits_the_click(
     assert order["customer_id"] == str(customer["id"])
     assert [line.product_id for line in credited] == [target["id"]]
     assert credited[0].context == "product"
+    # The placed order was reported from PHP (not waited for) with the browser's visitor id:
+    # what credits a guest's order the same way.
+    assert _checkout_visitors(woo, str(order_id)) == [visitor]
     assert woo_page.page_errors == []
+
+
+def _checkout_visitors(woo: WooEnv, order_id: str) -> list[str]:
+    deadline = time.monotonic() + 10
+    while True:
+        db = shop_db(woo)
+        try:
+            rows = list(db["checkouts"].rows_where("order_id = ?", [order_id]))
+        finally:
+            db.close()
+        if rows or time.monotonic() > deadline:
+            return [row["visitor_id"] for row in rows]
+        time.sleep(0.2)
 
 
 def _containers(html: str) -> list[str]:

@@ -3,9 +3,10 @@
  * Server-side events: an add to cart is reported from WooCommerce's own hook, so it counts
  * whether the shopper used a form, AJAX, a block or a blocked script.
  *
- * Purchases are not beaconed: shoprec receives every order through the order webhooks the
- * key exchange registers (and its reconciliation sync), so a purchase beacon would only
- * count the same order twice.
+ * A placed order is reported as a `checkout` event: the order id with the widget's visitor
+ * and session ids, which is what lets shoprec credit a guest order to the recommendation
+ * clicks before it. The order itself (lines, customer, status) still reaches shoprec through
+ * the order webhooks the key exchange registers, so nothing is counted twice.
  *
  * @package ShoprecForWooCommerce
  */
@@ -27,6 +28,32 @@ class Shoprec_Events {
 	 */
 	public static function init() {
 		add_action( 'woocommerce_add_to_cart', array( __CLASS__, 'added_to_cart' ), 20, 4 );
+		add_action( 'woocommerce_checkout_order_processed', array( __CLASS__, 'order_placed' ), 20, 1 );
+		add_action( 'woocommerce_store_api_checkout_order_processed', array( __CLASS__, 'order_placed' ), 20, 1 );
+	}
+
+	/**
+	 * One checkout event for a placed order (classic checkout passes its id, the Checkout
+	 * block the order), when the browser has the widget's visitor id (consent given).
+	 *
+	 * @param int|WC_Order $order The order or its id.
+	 */
+	public static function order_placed( $order ) {
+		if ( ! Shoprec_Options::is_configured() || 'yes' !== Shoprec_Options::get( 'server_events' ) ) {
+			return;
+		}
+		$order_id = is_object( $order ) ? $order->get_id() : absint( $order );
+		$event    = array_merge(
+			array(
+				'shop'     => Shoprec_Options::get( 'shop' ),
+				'type'     => 'checkout',
+				'order_id' => (string) $order_id,
+			),
+			self::browser_ids()
+		);
+		if ( $order_id > 0 && isset( $event['visitor_id'] ) ) {
+			self::send( array( $event ) );
+		}
 	}
 
 	/**
@@ -51,16 +78,26 @@ class Shoprec_Events {
 		if ( '' !== $token ) {
 			$event['customer_token'] = $token;
 		}
+		self::send( array( array_merge( $event, self::browser_ids() ) ) );
+	}
+
+	/**
+	 * The widget's visitor and session ids from the cookies its page script wrote.
+	 *
+	 * @return array Fields visitor_id and session_id, each only when present.
+	 */
+	private static function browser_ids() {
+		$ids = array();
 		foreach ( array(
 			'visitor_id' => 'shoprec_vid',
 			'session_id' => 'shoprec_sid',
 		) as $field => $cookie ) {
 			$value = self::cookie_id( $cookie );
 			if ( '' !== $value ) {
-				$event[ $field ] = $value;
+				$ids[ $field ] = $value;
 			}
 		}
-		self::send( array( $event ) );
+		return $ids;
 	}
 
 	/**
