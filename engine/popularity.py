@@ -13,10 +13,12 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from engine.errors import ArtifactError
 from engine.training_data import Interactions, ItemSpace
 
 POPULAR_HALF_LIFE_DAYS = 60.0
 TRENDING_HALF_LIFE_DAYS = 7.0
+LONG_RUN_HALF_LIFE_DAYS = 180.0  # the baseline trending is measured against
 VIEW_WEIGHT = 0.1  # a view says less than an order; 10 views ~ one purchase
 NEW_HALF_LIFE_DAYS = 30.0
 NEW_DAYS = 60  # "new arrival": created within two months
@@ -35,12 +37,17 @@ class Popularity:
     rank: int32 (n_items,), 1 = most popular (for novelty metrics).
     newness: float32 (n_items,), 0.5^(days since the product was created / 30), 0 when the
         catalog gives no creation date (new_in_favourites).
+    recent_mass, long_run_mass: float32 (n_items,), the 7-day and 180-day decayed counts
+        trending is made of, kept so orders after training can be folded in (advanced);
+        None in artifacts saved before they were kept.
     """
 
     popular: np.ndarray
     trending: np.ndarray
     rank: np.ndarray
     newness: np.ndarray | None = None
+    recent_mass: np.ndarray | None = None
+    long_run_mass: np.ndarray | None = None
 
     @cached_property
     def momentum(self) -> np.ndarray:
@@ -67,20 +74,59 @@ class Popularity:
             return np.zeros(self.popular.size, bool)
         return self.newness >= NEW_THRESHOLD
 
+    @property
+    def can_advance(self) -> bool:
+        """Whether the counts behind trending were kept (artifacts saved since they are)."""
+        return self.recent_mass is not None and self.long_run_mass is not None
+
+    def advanced(self, items: np.ndarray, ages_days: np.ndarray, elapsed_days: float) -> Popularity:
+        """These counts `elapsed_days` later, with new orders folded in.
+
+        items: int (n_lines,) item indexes of order lines bought since; ages_days: their age
+        now. Every decayed count is what fit_popularity would give on the longer history
+        (old mass decays by the elapsed time, each new line adds its own decayed one), so a
+        retrain later gives the same numbers; views since training are left to it.
+        """
+        if self.recent_mass is None or self.long_run_mass is None:
+            raise ArtifactError("these counts were saved without the masses trending needs")
+        n = self.popular.size
+        weights = np.ones(items.size)
+        elapsed = max(float(elapsed_days), 0.0)
+
+        def later(mass: np.ndarray, half_life: float) -> np.ndarray:
+            old = mass.astype(np.float64) * 0.5 ** (elapsed / half_life)
+            return old + _decayed_counts(items, ages_days, weights, n, half_life)
+
+        popular = later(self.popular, POPULAR_HALF_LIFE_DAYS)
+        recent = later(self.recent_mass, TRENDING_HALF_LIFE_DAYS)
+        long_run = later(self.long_run_mass, LONG_RUN_HALF_LIFE_DAYS)
+        return _popularity(popular, recent, long_run, self.newness)
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Arrays for the npz artifact."""
         newness = self.newness if self.newness is not None else np.zeros_like(self.popular)
-        return {
+        arrays = {
             "popular": self.popular,
             "trending": self.trending,
             "rank": self.rank,
             "newness": newness,
         }
+        if self.recent_mass is not None and self.long_run_mass is not None:
+            arrays["recent_mass"] = self.recent_mass
+            arrays["long_run_mass"] = self.long_run_mass
+        return arrays
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Popularity:
-        """Inverse of to_arrays (artifacts older than newness get none)."""
-        return cls(arrays["popular"], arrays["trending"], arrays["rank"], arrays.get("newness"))
+        """Inverse of to_arrays (older artifacts get no newness or masses)."""
+        return cls(
+            arrays["popular"],
+            arrays["trending"],
+            arrays["rank"],
+            arrays.get("newness"),
+            arrays.get("recent_mass"),
+            arrays.get("long_run_mass"),
+        )
 
 
 def newness_of(created_at: pd.Series, now: datetime) -> np.ndarray:
@@ -121,11 +167,30 @@ def fit_popularity(
     all_weights = np.concatenate(weight_parts)
     popular = _decayed_counts(all_items, all_ages, all_weights, n, POPULAR_HALF_LIFE_DAYS)
     recent = _decayed_counts(all_items, all_ages, all_weights, n, TRENDING_HALF_LIFE_DAYS)
-    long_run = _decayed_counts(all_items, all_ages, all_weights, n, 180.0)
+    long_run = _decayed_counts(all_items, all_ages, all_weights, n, LONG_RUN_HALF_LIFE_DAYS)
+    return _popularity(popular, recent, long_run, newness)
+
+
+def _popularity(
+    popular: np.ndarray, recent: np.ndarray, long_run: np.ndarray, newness: np.ndarray | None
+) -> Popularity:
+    """Trending and rank from the three decayed counts (float64 in, float32 kept)."""
+    n = popular.size
     # Rising = recent mass over long-run mass (a prior of 1 order keeps one-sale items down),
     # times sqrt(recent) so a list of one-off blips does not win the slot.
-    trending = recent / (long_run / 180.0 * TRENDING_HALF_LIFE_DAYS + 1.0) * np.sqrt(recent)
+    trending = (
+        recent
+        / (long_run / LONG_RUN_HALF_LIFE_DAYS * TRENDING_HALF_LIFE_DAYS + 1.0)
+        * np.sqrt(recent)
+    )
     order = np.lexsort((np.arange(n), -popular))
     rank = np.empty(n, np.int32)
     rank[order] = np.arange(1, n + 1, dtype=np.int32)
-    return Popularity(popular.astype(np.float32), trending.astype(np.float32), rank, newness)
+    return Popularity(
+        popular.astype(np.float32),
+        trending.astype(np.float32),
+        rank,
+        newness,
+        recent.astype(np.float32),
+        long_run.astype(np.float32),
+    )

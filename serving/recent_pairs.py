@@ -30,13 +30,20 @@ RECENT_REASON = "Often bought together in recent orders"
 MAX_MEMO = 4096
 
 
-def trained_at(models: Path) -> str | None:
-    """When the shop's models were trained (ISO UTC, as order lines store times), or None."""
+def models_data_until(models: Path) -> str | None:
+    """Where the shop's models' data ends (ISO UTC, as order lines store times), or None.
+
+    The manifest's `data_until` (the newest order or event trained on); models saved before
+    it was kept give their training time. Orders after it are what the models have not
+    counted; one that reaches shoprec late, dated before it, waits for the next retrain.
+    """
     try:
         manifest = json.loads((models / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    stamp = manifest.get("trained_at") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict):
+        return None
+    stamp = manifest.get("data_until") or manifest.get("trained_at")
     return str(stamp)[:19] if stamp else None
 
 
@@ -58,7 +65,7 @@ class RecentPairs:
                 hit = self._memo.get(key)
             if hit is not None:
                 return hit
-        since = trained_at(self._models_dir_for(shop))
+        since = models_data_until(self._models_dir_for(shop))
         found = (
             [
                 (pid, n)

@@ -29,6 +29,7 @@ from engine.shop_artifacts import load_shop_models
 from engine.slot_limits import clamp_limit
 from serving.cache import ExpiringSets, ExpiringValues, ServingCache, ShopReaders
 from serving.connections import ShopConnections
+from serving.live_popularity import LivePopularity
 from serving.metrics import record_answer
 from serving.model_cache import ModelCache
 from serving.params import RecommendationParams
@@ -124,6 +125,7 @@ class RecommendationService:
         self._connections = ShopConnections(settings.data_dir)
         self._settings_memo = SettingsMemo()
         self._recent = RecentPairs(partial(models_dir, settings))
+        self._live = LivePopularity(partial(models_dir, settings))
         self.engine_calls = 0  # how often the models were asked: lets tests see the caching
 
     def shop_exists(self, shop: str) -> bool:
@@ -155,10 +157,16 @@ class RecommendationService:
         cache = self.serving_cache
         limit = params.limit
         generation = self._generation(params.shop) if cache is not None else ""
+        lines = self._readers.read(params.shop, "order-lines-stamp", order_lines_stamp)
+        # Every list weighs popularity, which folds in the orders since training
+        # (serving.live_popularity): keyed by the order lines it counted, moved at most
+        # every REFRESH_EVERY_S.
+        counted = self._live.stamp(params.shop, lines)
+        if generation:
+            generation = f"{generation}.p{counted}"
         if generation and params.slot in RECENT_SLOTS and params.product_ids:
-            # Lists that fold in recent orders (serving.recent_pairs) are keyed by the newest
-            # order line too: an order moves them, and only them, at once.
-            lines = self._readers.read(params.shop, "order-lines-stamp", order_lines_stamp)
+            # Lists that fold in recent pairs (serving.recent_pairs) are keyed by the newest
+            # order line itself: an order moves them at once.
             generation = f"{generation}.o{lines}"
         answer_key: tuple[Any, ...] | None = None
         if cache is not None and self._shared(params):
@@ -185,7 +193,7 @@ class RecommendationService:
                 return self._answer(params, hit)
         with self._connections.open(params.shop) as db:
             excluded = self._excluded_ids(db, params, generation)
-            picks = self._engine_picks(db, params, excluded, generation, serving)
+            picks = self._engine_picks(db, params, excluded, generation, serving, counted)
             if picks is None:
                 picks = self._fallback_picks(db, params, excluded, serving)
             items = self._items(db, picks, limit)
@@ -256,8 +264,12 @@ class RecommendationService:
         excluded: set[str],
         generation: str = "",
         serving: ServingProfile = NO_PROFILE,
+        counted: int | None = None,
     ) -> list[_Pick] | None:
-        """The trained models' answer, or None when the shop has no usable models."""
+        """The trained models' answer, or None when the shop has no usable models.
+
+        counted: the order-lines stamp whose purchases the served popularity includes
+        (LivePopularity.stamp); None leaves the trained counts as they are."""
         try:
             models = self.model_cache.get(params.shop, generation)
         except ArtifactError:
@@ -270,6 +282,8 @@ class RecommendationService:
             return None
         if models is None:
             return None
+        if counted is not None:
+            models = self._live.models(db, params.shop, models, counted)
         memo = self._settings_memo
         models = memo.models(db, params.shop, models, serving, generation)
         settings = memo.rule_settings(

@@ -162,6 +162,19 @@ def co_purchased_since(
     return [(str(row[0]), int(row[1])) for row in rows]
 
 
+def purchases_since(db: sqlite_utils.Database, since: str) -> list[tuple[str, str]]:
+    """(product id, order time) once per paid order and product bought after `since` (ISO UTC):
+    the purchases a model trained at `since` has not counted (read_purchase_lines' filter)."""
+    rows = db.execute(
+        "SELECT l.product_id, min(l.created_at) FROM order_lines l "
+        "JOIN orders o ON o.order_id = l.order_id "
+        "WHERE l.created_at > ? AND l.quantity > 0 AND o.status = 'paid' "
+        "GROUP BY l.order_id, l.product_id",
+        (since,),
+    ).fetchall()
+    return [(str(row[0]), str(row[1])) for row in rows]
+
+
 def order_lines_stamp(db: sqlite_utils.Database) -> int:
     """A number that grows whenever an order line is stored (the table's newest rowid):
     answers built from recent orders are keyed by it."""

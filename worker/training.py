@@ -174,6 +174,10 @@ def train_shop(
     try:
         run = {
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            # The newest order or event the models saw, and the moment their decayed counts
+            # are measured from: serving folds in orders after it (serving.live_popularity,
+            # serving.recent_pairs).
+            "data_until": data.now.astimezone(UTC).isoformat(timespec="seconds"),
             "training_seconds": round(time.perf_counter() - start, 3),
             # What the models were trained on: the retrain schedule compares the store with
             # it (worker.retrain_due).
