@@ -16,6 +16,8 @@ from typing import Any
 
 from config.errors import ConfigError
 
+MAX_INTERVAL_MINUTES = 1440.0
+
 
 def _setting(default: Any, env: str, help: str, secret: bool = False) -> Any:
     return field(default=default, metadata={"env": env, "help": help, "secret": secret})
@@ -119,8 +121,8 @@ class Settings:
         "Admin session cookie only over HTTPS; false (0, false, no or off) for local "
         "development on plain http.",
     )
-    retrain_max_age_hours: int = _setting(
-        24,
+    retrain_max_age_hours: float = _setting(
+        24.0,
         "SHOPREC_RETRAIN_MAX_AGE_HOURS",
         "With a worker running, each shop's models are retrained at least this often (hours).",
     )
@@ -128,7 +130,18 @@ class Settings:
         2.0,
         "SHOPREC_RETRAIN_GROWTH_PERCENT",
         "...and sooner, once the shop has this many percent more orders than the models were "
-        "trained on, or its product set changed (checked every 15 minutes).",
+        "trained on, or its product set changed (checked every SHOPREC_RETRAIN_CHECK_MINUTES).",
+    )
+    retrain_check_minutes: float = _setting(
+        15.0,
+        "SHOPREC_RETRAIN_CHECK_MINUTES",
+        "How often the worker checks whether a shop's retrain is due (minutes).",
+    )
+    sync_interval_minutes: float = _setting(
+        15.0,
+        "SHOPREC_SYNC_INTERVAL_MINUTES",
+        "How often each connected shop is synced incrementally (minutes): webhooks bring "
+        "changes at once, the sync catches what they missed.",
     )
     attribution_window_hours: int = _setting(
         24,
@@ -214,6 +227,21 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         problems.append(
             f"SHOPREC_LOG_FORMAT must be one of {list(LOG_FORMATS)}, but the current value is "
             f"{settings.log_format!r}"
+        )
+    for name, env in (
+        ("retrain_check_minutes", "SHOPREC_RETRAIN_CHECK_MINUTES"),
+        ("sync_interval_minutes", "SHOPREC_SYNC_INTERVAL_MINUTES"),
+    ):
+        minutes = getattr(settings, name)
+        if not 0 < minutes <= MAX_INTERVAL_MINUTES:
+            problems.append(
+                f"{env} must be more than 0 and at most {MAX_INTERVAL_MINUTES} minutes (a day), "
+                f"but the current value is {minutes!r}"
+            )
+    if not settings.retrain_max_age_hours > 0:
+        problems.append(
+            "SHOPREC_RETRAIN_MAX_AGE_HOURS must be more than 0, but the current value is "
+            f"{settings.retrain_max_age_hours!r}"
         )
     if settings.max_limit < settings.default_limit:
         problems.append(

@@ -99,3 +99,24 @@ def test_every_setting_is_in_the_generated_configuration_page() -> None:
     text = hooks.on_page_markdown(page)
     missing = [env for _, env, _, _ in SETTINGS_SPEC if f"| `{env}` |" not in text]
     assert not missing, f"the configuration page lacks settings {missing}"
+
+
+@pytest.mark.parametrize(
+    ("env", "value"),
+    [
+        ("SHOPREC_SYNC_INTERVAL_MINUTES", "0"),
+        ("SHOPREC_SYNC_INTERVAL_MINUTES", "1441"),
+        ("SHOPREC_RETRAIN_CHECK_MINUTES", "-5"),
+        ("SHOPREC_RETRAIN_MAX_AGE_HOURS", "0"),
+    ],
+)
+def test_schedule_intervals_out_of_range_are_named(env: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=env):
+        load_settings({env: value})
+
+
+def test_schedule_intervals_may_be_fractions() -> None:
+    settings = load_settings(
+        {"SHOPREC_SYNC_INTERVAL_MINUTES": "0.5", "SHOPREC_RETRAIN_MAX_AGE_HOURS": "0.25"}
+    )
+    assert (settings.sync_interval_minutes, settings.retrain_max_age_hours) == (0.5, 0.25)

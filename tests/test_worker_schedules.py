@@ -4,6 +4,7 @@ however many workers start or restart, and a due tick runs its job and schedules
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -112,3 +113,37 @@ def test_a_due_tick_runs_in_a_worker_and_schedules_the_next(data_dir, redis_conn
     }
     # the next tick is the next slot from now (no catch-up run for the missed one)
     assert scheduled(redis_conn) == [chain_job_id(SWEEP, "alpha", slot + 2)]
+
+
+SYNC = periodic_job("worker.jobs.sync_connected_job")
+
+
+def test_the_sync_and_retrain_check_intervals_are_settings(settings: Settings) -> None:
+    assert SYNC is not None and SYNC.interval(settings) == timedelta(minutes=15)
+    quick = replace(settings, sync_interval_minutes=0.5, retrain_check_minutes=2.0)
+    assert SYNC.interval(quick) == timedelta(seconds=30)
+    retrain = periodic_job("worker.jobs.retrain_if_due_job")
+    assert retrain is not None and retrain.interval(quick) == timedelta(minutes=2)
+    assert SWEEP is not None and SWEEP.interval(quick) == SWEEP.every  # no setting of its own
+
+
+def test_a_chain_follows_its_interval_setting_and_a_change_of_it(
+    data_dir, redis_conn, settings: Settings
+) -> None:
+    assert SYNC is not None
+    quick = replace(settings, sync_interval_minutes=0.5)
+    now = datetime.now(UTC)
+    ensure_chains(data_dir, redis_conn, settings=quick)
+    sync_queue = get_queue(SYNC.queue, redis_conn)
+    slot = slot_of(now, timedelta(seconds=30)) + 1
+    head = Job.fetch(chain_job_id(SYNC, "alpha", slot), redis_conn, serializer=JSONSerializer)
+    assert head.args[2:] == [slot, 30.0]  # the tick carries the interval it was counted in
+    when = ScheduledJobRegistry(queue=sync_queue).get_scheduled_time(head.id)
+    assert when.timestamp() == slot * 30
+    # A tick counted in the old 15-minute interval, run after the operator set 30 seconds:
+    # the next tick is the clock's next 30-second slot, not the old count plus one.
+    old_slot = slot_of(now, timedelta(minutes=15))
+    run_tick(redis_conn, data_dir, SYNC.job, "beta.myshopify.com", old_slot, now=now,
+             slot_seconds=900.0, settings=quick)  # fmt: skip
+    expected = chain_job_id(SYNC, "beta.myshopify.com", slot_of(now, timedelta(seconds=30)) + 1)
+    assert Job.exists(expected, connection=redis_conn)

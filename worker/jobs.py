@@ -288,10 +288,20 @@ def retrain_if_due_job(shop: str) -> dict[str, Any]:
     return result
 
 
-def periodic_tick(job: str, shop: str, slot: int) -> dict[str, Any]:
+def periodic_tick(
+    job: str, shop: str, slot: int, slot_seconds: float | None = None
+) -> dict[str, Any]:
     """One tick of a periodic chain (worker/schedules.py): schedule the next, run `job(shop)`."""
     from worker.schedules import run_tick
 
     settings = load_settings()
     connection = job_redis(settings)
-    return run_tick(connection, settings.data_dir, job, shop, int(slot))
+    return run_tick(
+        connection,
+        settings.data_dir,
+        job,
+        shop,
+        int(slot),
+        slot_seconds=slot_seconds,
+        settings=settings,
+    )

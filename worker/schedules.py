@@ -1,7 +1,8 @@
 """Periodic jobs per shop, owned by shoprec: the registry and the chains that run them.
 
 To add one, append a line to PERIODIC_JOBS: the dotted path of a job taking `(shop)`, how
-often, the queue, and whether a starting worker runs it once at once:
+often (and the setting, in minutes, that overrides it), the queue, and whether a starting
+worker runs it once at once:
 
     PeriodicJob("worker.jobs.sweep_pending_receipts_job", timedelta(minutes=5), QUEUE_SYNC),
 
@@ -14,7 +15,8 @@ restart, or a chain healed twice all name the same next job and never double a c
 worker that was down for hours resumes at the next slot (no catch-up burst).
 `ensure_chains` (worker start-up, then every CHAIN_CHECK_INTERVAL from the worker's
 maintenance) starts the chain of any shop that has none: new shops, or a Redis that lost
-its data.
+its data. A tick carries the interval its slot was counted in: after the operator changes
+the interval, the next tick counts slots in the new one instead of carrying the old count.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.utils import import_attribute
 
+from config import Settings
 from storage.db import list_shops, shop_exists, validate_shop_name
 from storage.errors import InvalidShopName
 from worker.queues import QUEUE_DEFAULT, QUEUE_EMAIL, QUEUE_SYNC, get_queue
@@ -54,10 +57,17 @@ class PeriodicJob:
     every: timedelta
     queue: str = QUEUE_DEFAULT
     at_start: bool = True  # also run once when a worker starts
+    every_setting: str = ""  # a Settings field in minutes that overrides `every`
 
     @property
     def short_name(self) -> str:
         return self.job.rsplit(".", 1)[-1]
+
+    def interval(self, settings: Settings | None = None) -> timedelta:
+        """How often it runs under `settings` (its setting when it has one, else `every`)."""
+        if settings is not None and self.every_setting:
+            return timedelta(minutes=float(getattr(settings, self.every_setting)))
+        return self.every
 
 
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
@@ -66,11 +76,19 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("worker.jobs.purge_old_events_job", timedelta(days=1), at_start=False),
     # Catches what a connected shop's webhooks missed (one sync job per shop and platform).
     PeriodicJob(
-        "worker.jobs.sync_connected_job", timedelta(minutes=15), QUEUE_SYNC, at_start=False
+        "worker.jobs.sync_connected_job",
+        timedelta(minutes=15),
+        QUEUE_SYNC,
+        at_start=False,
+        every_setting="sync_interval_minutes",
     ),
     # Keeps models fresh without anyone running `shoprec train` (worker/retrain_due.py).
     PeriodicJob(
-        "worker.jobs.retrain_if_due_job", timedelta(minutes=15), QUEUE_DEFAULT, at_start=False
+        "worker.jobs.retrain_if_due_job",
+        timedelta(minutes=15),
+        QUEUE_DEFAULT,
+        at_start=False,
+        every_setting="retrain_check_minutes",
     ),
 )
 
@@ -90,6 +108,8 @@ def slot_of(moment: datetime, every: timedelta) -> int:
 
 
 def chain_job_id(periodic: PeriodicJob, shop: str, slot: int) -> str:
+    """The tick's id: slot numbers of different intervals do not meet (they differ by
+    orders of magnitude), so an interval change cannot collide with an old tick."""
     return f"every-{periodic.short_name}-{_shop_id(shop)}-{slot}"
 
 
@@ -109,11 +129,19 @@ def chain_head(connection: redis.Redis, periodic: PeriodicJob, shop: str) -> str
     return head.decode() if head else None
 
 
-def schedule_slot(connection: redis.Redis, periodic: PeriodicJob, shop: str, slot: int) -> bool:
+def schedule_slot(
+    connection: redis.Redis,
+    periodic: PeriodicJob,
+    shop: str,
+    slot: int,
+    settings: Settings | None = None,
+) -> bool:
     """Schedule the chain's tick for `slot` (at the slot's start); False if it exists."""
     queue = get_queue(periodic.queue, connection)
+    every = periodic.interval(settings)
+    seconds = every.total_seconds()
     job_id = chain_job_id(periodic, shop, slot)
-    at = datetime.fromtimestamp(slot * periodic.every.total_seconds(), UTC)
+    at = datetime.fromtimestamp(slot * seconds, UTC)
     try:
         queue.enqueue_at(
             at,
@@ -121,11 +149,12 @@ def schedule_slot(connection: redis.Redis, periodic: PeriodicJob, shop: str, slo
             periodic.job,
             shop,
             slot,
+            seconds,
             job_id=job_id,
             unique=True,
             result_ttl=TICK_RESULT_TTL_S,
             failure_ttl=TICK_RESULT_TTL_S * 24,
-            description=f"{periodic.short_name} {shop} (every {periodic.every})",
+            description=f"{periodic.short_name} {shop} (every {every})",
         )
     except DuplicateJobError:
         return False
@@ -145,14 +174,18 @@ def _chain_alive(connection: redis.Redis, periodic: PeriodicJob, shop: str) -> b
 
 
 def ensure_chain(
-    connection: redis.Redis, periodic: PeriodicJob, shop: str, now: datetime | None = None
+    connection: redis.Redis,
+    periodic: PeriodicJob,
+    shop: str,
+    now: datetime | None = None,
+    settings: Settings | None = None,
 ) -> bool:
     """Start the shop's chain at the next slot unless it has a waiting or running tick;
     True when one was scheduled."""
     if _chain_alive(connection, periodic, shop):
         return False
-    next_slot = slot_of(now or datetime.now(UTC), periodic.every) + 1
-    return schedule_slot(connection, periodic, shop, next_slot)
+    next_slot = slot_of(now or datetime.now(UTC), periodic.interval(settings)) + 1
+    return schedule_slot(connection, periodic, shop, next_slot, settings)
 
 
 def run_once_now(connection: redis.Redis, periodic: PeriodicJob, shop: str) -> bool:
@@ -178,7 +211,11 @@ def run_once_now(connection: redis.Redis, periodic: PeriodicJob, shop: str) -> b
 
 
 def ensure_chains(
-    data_dir: Path, connection: redis.Redis, *, at_start: bool = False
+    data_dir: Path,
+    connection: redis.Redis,
+    *,
+    at_start: bool = False,
+    settings: Settings | None = None,
 ) -> dict[str, int]:
     """Every shop's chains (and, at a worker's start, one run now of each `at_start` job)."""
     started = ran = 0
@@ -191,7 +228,7 @@ def ensure_chains(
             )
             continue
         for periodic in PERIODIC_JOBS:
-            started += ensure_chain(connection, periodic, shop)
+            started += ensure_chain(connection, periodic, shop, settings=settings)
             if at_start and periodic.at_start:
                 ran += run_once_now(connection, periodic, shop)
     if started or ran:
@@ -199,14 +236,14 @@ def ensure_chains(
     return {"chains_started": started, "startup_runs": ran}
 
 
-def chain_keeper(data_dir: Path) -> Callable[[redis.Redis], None]:
+def chain_keeper(data_dir: Path, settings: Settings | None = None) -> Callable[[redis.Redis], None]:
     """A worker-maintenance hook running ensure_chains at most every CHAIN_CHECK_INTERVAL."""
     last = [time.monotonic()]
 
     def keep(connection: redis.Redis) -> None:
         if time.monotonic() - last[0] >= CHAIN_CHECK_INTERVAL.total_seconds():
             last[0] = time.monotonic()
-            ensure_chains(data_dir, connection)
+            ensure_chains(data_dir, connection, settings=settings)
 
     return keep
 
@@ -218,15 +255,25 @@ def run_tick(
     shop: str,
     slot: int,
     now: datetime | None = None,
+    *,
+    slot_seconds: float | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """One tick: schedule the next slot first (a crash in the job keeps the chain), then run
     the job. A job no longer registered, or a shop deleted, ends its chain here. The next slot
-    is after both this tick's and the clock's (a late tick does not run twice to catch up)."""
+    is after both this tick's and the clock's (a late tick does not run twice to catch up).
+
+    slot_seconds: the interval `slot` was counted in (None: ticks scheduled before ticks
+    carried it, counted in the built-in interval); another interval than today's counts
+    from the clock alone."""
     periodic = periodic_job(job)
     if periodic is None or not shop_exists(data_dir, shop):
         return {"job": job, "shop": shop, "chain": "ended"}
-    current = max(int(slot), slot_of(now or datetime.now(UTC), periodic.every))
-    schedule_slot(connection, periodic, shop, current + 1)
+    every = periodic.interval(settings)
+    counted_in = periodic.every.total_seconds() if slot_seconds is None else float(slot_seconds)
+    clock_slot = slot_of(now or datetime.now(UTC), every)
+    current = max(int(slot), clock_slot) if counted_in == every.total_seconds() else clock_slot
+    schedule_slot(connection, periodic, shop, current + 1, settings)
     result = import_attribute(periodic.job)(shop)
     connection.set(last_run_key(periodic, shop), datetime.now(UTC).isoformat())
     return {"job": job, "shop": shop, "result": result}

@@ -15,6 +15,7 @@ import click
 import redis
 from rq.registry import ScheduledJobRegistry
 
+from config import Settings
 from plugin.cli.main import CliContext, pass_cli
 from plugin.cli.worker import connect_redis
 from storage.db import list_shops, validate_shop_name
@@ -34,19 +35,23 @@ def _next_run(connection: redis.Redis, periodic: PeriodicJob, shop: str) -> date
         return None
 
 
-def schedule_rows(connection: redis.Redis, shops: list[str]) -> list[dict[str, Any]]:
-    """One row per (shop, periodic job): interval, queue, next and last run (ISO or None)."""
+def schedule_rows(
+    connection: redis.Redis, shops: list[str], settings: Settings | None = None
+) -> list[dict[str, Any]]:
+    """One row per (shop, periodic job): interval (under `settings`), queue, next and last
+    run (ISO or None)."""
     rows = []
     for shop in shops:
         for periodic in PERIODIC_JOBS:
+            every = periodic.interval(settings)
             next_at = _next_run(connection, periodic, shop)
             last = connection.get(last_run_key(periodic, shop))
             rows.append(
                 {
                     "shop": shop,
                     "job": periodic.short_name,
-                    "every": str(periodic.every),
-                    "every_s": int(periodic.every.total_seconds()),
+                    "every": str(every),
+                    "every_s": int(every.total_seconds()),
                     "queue": periodic.queue,
                     "next_run": next_at.astimezone(UTC).isoformat() if next_at else None,
                     "last_run": last.decode() if last else None,
@@ -76,7 +81,7 @@ def schedule_group() -> None:
 def show_command(cli_ctx: CliContext, as_json: bool) -> None:
     """Each shop's periodic jobs: interval, queue, next scheduled tick and last run."""
     connection = connect_redis(cli_ctx.settings)
-    rows = schedule_rows(connection, _valid_shops(cli_ctx))
+    rows = schedule_rows(connection, _valid_shops(cli_ctx), cli_ctx.settings)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -112,7 +112,7 @@ def run_command(
     names = queue_names or QUEUE_NAMES
     worker_class = SurvivingSimpleWorker if simple else SurvivingWorker
     level = settings.log_level.upper()
-    keeper = None if burst else chain_keeper(settings.data_dir)
+    keeper = None if burst else chain_keeper(settings.data_dir, settings)
 
     def make_worker(outage: OutageLog) -> SurvivingWorker:
         queues = get_queues(connection, names)
@@ -136,7 +136,9 @@ def run_command(
         make_worker,
         connection,
         logging_level=level,
-        on_connected=lambda conn: ensure_chains(settings.data_dir, conn, at_start=True),
+        on_connected=lambda conn: ensure_chains(
+            settings.data_dir, conn, at_start=True, settings=settings
+        ),
     )
 
 
