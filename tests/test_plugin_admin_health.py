@@ -157,3 +157,19 @@ def test_an_owner_weight_setting_wins_over_learned_ones(trained_settings: Settin
     page = _client(trained_settings).get("/admin/demo/health").get_data(as_text=True)
     assert "In effect (owner setting)" in page and "confidence 1.00" in page
     assert "learned at training" not in page
+
+
+@pytest.mark.parametrize(("max_age_hours", "age_hours", "stale"), [(24, 3, False), (2, 3.5, True)])
+def test_model_age_is_judged_against_the_workers_retrain_target(
+    trained_settings: Settings, max_age_hours: float, age_hours: float, stale: bool
+) -> None:
+    from dataclasses import replace
+
+    settings = replace(trained_settings, retrain_max_age_hours=max_age_hours)
+    manifest = settings.shop_dir("demo") / "models" / "manifest.json"
+    then = time.time() - age_hours * 3600
+    os.utime(manifest, (then, then))
+    page = _client(settings).get("/admin/demo/health").get_data(as_text=True)
+    assert ("stale: retrain" in page) is stale and ('badge good">fresh' in page) is not stale
+    target = "daily" if max_age_hours == 24 else f"every {max_age_hours:g} hours"
+    assert f"retrained at least {target}, and sooner once orders grow 2%" in page

@@ -30,8 +30,20 @@ register_admin_guards(bp)
 
 ROWS = 50
 STUCK_AFTER = timedelta(minutes=10)
-STALE_AFTER = timedelta(days=7)
-RETRAIN_TARGET = "retrained at least daily"  # what the worker's nightly retrain aims for
+# Models count as stale once older than the worker's retrain target plus this grace (a
+# retrain check runs every SHOPREC_RETRAIN_CHECK_MINUTES, and a large shop trains for minutes).
+STALE_GRACE = timedelta(hours=1)
+
+
+def retrain_target(max_age_hours: float, growth_percent: float) -> str:
+    """What the worker's schedule promises, in the owner's words."""
+    every = "daily" if max_age_hours == 24 else f"every {max_age_hours:g} hours"
+    return (
+        f"retrained at least {every}, and sooner once orders grow {growth_percent:g}% "
+        "or products are added or removed (with a worker running)"
+    )
+
+
 _ISO = "%Y-%m-%dT%H:%M:%S"
 
 
@@ -87,8 +99,11 @@ def _count(db: sqlite_utils.Database, sql: str, *params: Any) -> int:
 
 
 def model_freshness(db: sqlite_utils.Database, shop: str, now: datetime) -> dict[str, Any]:
-    """When the models were trained, what arrived since, and each model's trust."""
-    manifest = models_dir(admin_settings(), shop) / MANIFEST
+    """When the models were trained, what arrived since, and each model's trust; stale once
+    older than the worker's retrain target (SHOPREC_RETRAIN_MAX_AGE_HOURS) plus a grace."""
+    settings = admin_settings()
+    max_age = timedelta(hours=settings.retrain_max_age_hours)
+    manifest = models_dir(settings, shop) / MANIFEST
     if not manifest.is_file():
         return {"trained_at": None, "models": [], "stale": True}
     trained = datetime.fromtimestamp(manifest.stat().st_mtime, UTC)
@@ -101,7 +116,7 @@ def model_freshness(db: sqlite_utils.Database, shop: str, now: datetime) -> dict
     return {
         "trained_at": trained_at,
         "age_hours": round((now - trained).total_seconds() / 3600, 1),
-        "stale": now - trained > STALE_AFTER,
+        "stale": now - trained > max_age + STALE_GRACE,
         "orders_since": orders_since,
         "events_since": events_since,
         "models": summaries,
@@ -188,5 +203,7 @@ def health_page(shop: str) -> str:
         runs=import_runs(db),
         models=model_freshness(db, shop, now),
         blend=blend_weights(shop, all_shop_settings(db).get("weights")),
-        retrain_target=RETRAIN_TARGET,
+        retrain_target=retrain_target(
+            admin_settings().retrain_max_age_hours, admin_settings().retrain_growth_percent
+        ),
     )
