@@ -80,6 +80,28 @@ def open_db(path: Path) -> sqlite_utils.Database:
     return db
 
 
+def upgrade_shop(data_dir: Path, shop: str) -> tuple[int, int]:
+    """Apply the migrations a shop's store lacks; return its schema version before and after.
+
+    Opening a store migrates it anyway; this is the explicit step an upgrade runs once, before
+    the new version serves, so no request waits on a long migration.
+    """
+    path = shop_db_path(data_dir, shop)
+    if not path.is_file():
+        raise UnknownShop(f"no shop named {shop!r} under {data_dir}")
+    conn = sqlite3.connect(str(path), timeout=30)
+    try:
+        before = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
+    db = open_db(path)
+    try:
+        after = int(db.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        db.close()
+    return before, after
+
+
 def open_shop_db(data_dir: Path, shop: str, create: bool = True) -> sqlite_utils.Database:
     """Open one shop's store; with create=False an absent shop raises UnknownShop."""
     path = shop_db_path(data_dir, shop)

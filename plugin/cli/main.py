@@ -56,6 +56,10 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
         "plugin.cli.imports",
         "Import a CSV (plain or .gz) of products, orders or events into the shop.",
     ),
+    "migrate": (
+        "plugin.cli.migrate",
+        "Apply pending schema migrations to every shop's store under the data dir.",
+    ),
     "privacy": (
         "plugin.cli.privacy",
         "Data subject requests (export, erase) and event retention of the shop (--shop).",
