@@ -9,21 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-# The contract in DESIGN.md: which slots each placement has, and its default slot.
-CONTEXT_SLOTS: dict[str, tuple[str, ...]] = {
-    "product": ("frequently_bought_together", "also_viewed", "similar"),
-    "cart": ("complete_the_look", "upgrade", "dont_forget"),
-    "home": ("for_you", "trending"),
-    "email": ("for_you", "new_in_favourites", "because_you_bought"),
-    "post_purchase": ("also_bought", "complete_the_set"),
-}
-DEFAULT_SLOT: dict[str, str] = {
-    "product": "frequently_bought_together",
-    "cart": "complete_the_look",
-    "home": "for_you",
-    "email": "for_you",
-    "post_purchase": "also_bought",
-}
+from engine.slot_specs import TABLES
+
+# The contract in DESIGN.md: which slots each placement has, and its default slot (derived
+# from the slot table, engine.slot_specs).
+CONTEXT_SLOTS: dict[str, tuple[str, ...]] = TABLES.context_slots
+DEFAULT_SLOT: dict[str, str] = TABLES.default_slot
 
 
 @dataclass(frozen=True)

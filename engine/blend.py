@@ -14,6 +14,7 @@ import numpy as np
 
 from engine.base import CONTEXT_SLOTS
 from engine.errors import InputError
+from engine.slot_specs import TABLES
 
 SOURCES: tuple[str, ...] = (
     "rules",
@@ -34,26 +35,9 @@ HANDOVER = {"rules": "confidence"}
 FILL_WEIGHT = 1e-3  # popularity under everything: a list is never short while items remain
 
 # The design's default (50% collaborative, 30% content, 20% rules), adapted to what each slot
-# is for. Keys are "context/slot"; owners override per context or per "context/slot".
-DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
-    # Same-order pairs, then same product line (content): customer-level co-purchase
-    # (collaborative) lowered the held-out FBT hit rate at both splits measured. Best sellers
-    # (popularity) decide between pairs of similar confidence: HR@10 +0.4 to +0.9 points on
-    # two Online Retail splits and +2 to +3 on two demo shops.
-    "product/frequently_bought_together": {"rules": 0.6, "content": 0.25, "popularity": 0.15},
-    "product/also_viewed": {"collaborative": 0.6, "content": 0.3, "rules": 0.1},
-    "product/similar": {"content": 0.7, "collaborative": 0.3},
-    "cart/complete_the_look": {"rules": 0.4, "collaborative": 0.4, "content": 0.2},
-    "cart/upgrade": {"content": 0.6, "collaborative": 0.2, "popularity": 0.2},
-    "cart/dont_forget": {"rules": 0.5, "collaborative": 0.4, "popularity": 0.1},
-    "home/for_you": {"taste": 0.8, "content": 0.2},
-    "home/trending": {"trending": 1.0},
-    "email/for_you": {"taste": 0.8, "content": 0.2},
-    "email/new_in_favourites": {"newness": 0.5, "taste": 0.3, "content": 0.2},
-    "email/because_you_bought": {"collaborative": 0.5, "rules": 0.3, "content": 0.2},
-    "post_purchase/also_bought": {"collaborative": 0.5, "rules": 0.3, "content": 0.2},
-    "post_purchase/complete_the_set": {"rules": 0.5, "content": 0.3, "collaborative": 0.2},
-}
+# is for (engine.slot_specs, where each says why). Keys are "context/slot"; owners override
+# per context or per "context/slot".
+DEFAULT_WEIGHTS: dict[str, dict[str, float]] = TABLES.weights
 
 
 def validate_weights(

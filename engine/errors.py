@@ -19,3 +19,7 @@ class ModelsNotTrained(EngineError, LookupError):
 
 class ArtifactError(EngineError):
     """Saved models that cannot be read back (missing array, wrong version, corrupt file)."""
+
+
+class SlotSpecError(EngineError, ValueError):
+    """The slot table contradicts itself (a duplicate, two defaults, an unknown feature)."""

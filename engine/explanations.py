@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.neighbours import Neighbours
+from engine.slot_specs import slot_has
 from engine.training_data import ItemSpace
 
 
@@ -99,7 +100,7 @@ def anchor_sentence(
         return f"Often bought with {title}"
     if strategy == "content":
         return f"Similar to {title}"
-    if slot == "also_viewed":
+    if slot_has(slot, "view_led"):
         return f"Shoppers who viewed {title} also viewed this"
     return f"Customers who bought {title} also bought this"
 

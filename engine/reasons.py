@@ -13,6 +13,7 @@ import numpy as np
 from engine import explanations as ex
 from engine.evidence import Evidence
 from engine.neighbours import Neighbours
+from engine.slot_specs import slot_has
 
 if TYPE_CHECKING:
     from engine.shop_models import ShopModels
@@ -36,7 +37,7 @@ def item_reason(
         if pairs.borrowed:  # lent by look-alikes or similar products
             return ex.borrowed_pair_reason(models.items, item, pairs.lenders, pairs.weights, table)
     elif label == "collaborative":
-        view_first = slot == "also_viewed" or not models.collaborative.purchase_trusted
+        view_first = slot_has(slot, "view_led") or not models.collaborative.purchase_trusted
         table = models.collaborative.view if view_first else models.collaborative.purchase
     elif label == "content":
         table = models.content.neighbours

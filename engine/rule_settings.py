@@ -33,6 +33,7 @@ from engine.rule_values import (
 )
 from engine.rule_values import Window as Window  # re-exported: callers build dated entries
 from engine.slot_limits import CONTEXT_LIMITS
+from engine.slot_specs import TABLES
 
 SETTING_KEY = "rules"
 HEMISPHERES = ("north", "south")
@@ -40,43 +41,9 @@ HEMISPHERES = ("north", "south")
 CONTEXT_MIN_ITEMS: dict[str, int] = {c: lim.minimum for c, lim in CONTEXT_LIMITS.items()}
 CATEGORY_FILTERS = ("off", "same", "same_or_parent")
 PRICE_FILTERS = ("off", "within", "above", "below")
-# Complements of one product often share its category (a mixer and its bowl): the usual
-# "2 per category, 3 categories, mixed prices" would push strong complements off the list.
-_COMPLEMENTS: dict[str, Any] = {
-    "max_per_category": 4,
-    "min_categories": 1,
-    "mix_price_bands": False,
-    "category_penalty": 0.95,
-}
-# Built-in per-slot defaults, under the owner's sections (keys "context/slot").
-SLOT_DEFAULTS: dict[str, dict[str, Any]] = {
-    # A product's complements often all sit in one category (a grinder's filters, scoops and
-    # beans): no cap below the list's length. The cap of 4 cost the demo shop's product
-    # pages 1.5 points of FBT HR@8 as served (0.575 -> 0.590, the engine's own list 0.588).
-    "product/frequently_bought_together": dict(_COMPLEMENTS, max_per_category=8),
-    "cart/dont_forget": dict(_COMPLEMENTS, max_per_category=3),
-    "post_purchase/complete_the_set": dict(_COMPLEMENTS),
-    # "Similar" means the same kind of thing at about the same price.
-    "product/similar": dict(
-        _COMPLEMENTS, max_per_category=8, category_filter="same", price_filter="within"
-    ),
-    # A personal list already follows the shopper's taste, which often sits in a few
-    # categories: a gentler soft penalty and purchase down-weight, and category caps
-    # calibrated to the shopper's own category shares (engine.diversity.calibrated_caps;
-    # min_categories still holds), cut what the rules cost for_you in NDCG@10 (bench/rules.py).
-    "home/for_you": {
-        "category_penalty": 0.95,
-        "bought_category_factor": 0.5,
-        "calibrate_categories": True,
-    },
-    "email/for_you": {
-        "category_penalty": 0.95,
-        "bought_category_factor": 0.5,
-        "calibrate_categories": True,
-    },
-    # An upsell is a pricier item of a cart item's category, never of another family.
-    "cart/upgrade": dict(_COMPLEMENTS, category_filter="same_or_parent", price_filter="above"),
-}
+# Built-in per-slot defaults, under the owner's sections (keys "context/slot"), from the slot
+# table (engine.slot_specs), where each says why.
+SLOT_DEFAULTS: dict[str, dict[str, Any]] = TABLES.rules
 
 
 @dataclass(frozen=True)

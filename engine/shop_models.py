@@ -26,6 +26,7 @@ from engine.lookalikes import DEFAULT_LOOKALIKES, find_lookalikes, title_words
 from engine.neighbours import Neighbours
 from engine.popularity import Popularity
 from engine.reasons import item_reason
+from engine.slot_specs import slot_has
 from engine.taste import Taste
 from engine.training_data import ItemSpace
 
@@ -178,10 +179,10 @@ class ShopModels:
             self.taste.customer_row(request.customer_id)
         )
         allowed = self._allowed(request, anchors)
-        if request.slot == "for_you":
+        if slot_has(request.slot, "exclude_owned"):
             # What the shopper already owns is not a discovery (engine.taste.Taste.bought).
             allowed[self.taste.bought_by(self.taste.customer_row(request.customer_id))] = False
-        if request.slot == "because_you_bought" and not anchors.size:
+        if slot_has(request.slot, "last_order_seed") and not anchors.size:
             # Complements of the LAST order, not of everything ever bought.
             last = self.taste.last_order_of(self.taste.customer_row(request.customer_id))
             if last.size:
@@ -340,7 +341,7 @@ class ShopModels:
         pairs = self.pairs_for(ev)
         if pairs.borrowed:
             return self.pairs_table.aggregate(pairs.lenders, pairs.weights, n)
-        whole = ev.slot == "complete_the_look"
+        whole = slot_has(ev.slot, "whole_cart")
         return self.rules.score_for(ev.seeds, n, whole_set=whole)
 
     def _score_confidence(self, ev: Evidence) -> np.ndarray:
@@ -354,17 +355,17 @@ class ShopModels:
         n = self.items.n_items
         bought = self.collaborative.purchase.aggregate(ev.seeds, ev.seed_weights, n)
         viewed = self.collaborative.view.aggregate(ev.seeds, ev.seed_weights, n)
-        view_share = 0.7 if ev.slot == "also_viewed" else 0.3
+        view_share = 0.7 if slot_has(ev.slot, "view_led") else 0.3
         if not self.collaborative.view_trusted:
             view_share = 0.0 if self.collaborative.purchase_trusted else 1.0
         return (1 - view_share) * _unit(bought) + view_share * _unit(viewed)
 
     def _score_content(self, ev: Evidence) -> np.ndarray:
         table = self.content.neighbours
-        if ev.slot == "for_you" and self.content.personal is not None:
+        if slot_has(ev.slot, "personal_content") and self.content.personal is not None:
             table = self.content.personal
         scores = table.aggregate(ev.seeds, ev.seed_weights, self.items.n_items)
-        if ev.slot == "similar":
+        if slot_has(ev.slot, "category_boost"):
             scores = scores * slots.similar_boost(self.items, ev.seeds)
         return scores
 
@@ -378,7 +379,7 @@ class ShopModels:
         return self.popularity.popular
 
     def _score_trending(self, ev: Evidence) -> np.ndarray:
-        if ev.slot not in ("trending", "new_in_favourites"):
+        if not slot_has(ev.slot, "shopper_categories"):
             return self.popularity.trending
         return self._in_shopper_categories(ev, self.popularity.trending)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.slot_specs import slot_has
 from engine.training_data import ItemSpace
 
 CATEGORY_FLOOR = 0.1  # an item outside the shopper's categories keeps 10% of the best tilt
@@ -62,19 +63,20 @@ def slot_allowed(
     new_items: np.ndarray,
     limit: int,
 ) -> np.ndarray:
-    """`allowed` narrowed by the slot's own filter (upgrade, dont_forget, new_in_favourites).
+    """`allowed` narrowed by the slot's own filter (engine.slot_specs features dearer_only,
+    accessories, new_only: upgrade, dont_forget, new_in_favourites).
 
     A filter leaving fewer than `limit` items is dropped (a short list helps nobody), except
-    upgrade, whose promise is "dearer", and new_in_favourites, whose promise is "new".
+    dearer_only, whose promise is "dearer", and new_only, whose promise is "new".
     """
     narrowed = allowed
-    if slot == "upgrade" and anchors.size:
+    if slot_has(slot, "dearer_only") and anchors.size:
         prices = space.prices[anchors]
         floor = np.nanmax(prices) if np.isfinite(prices).any() else np.inf
         return allowed & (np.nan_to_num(space.prices, nan=-np.inf) > floor)
-    if slot == "new_in_favourites" and new_items.any():
+    if slot_has(slot, "new_only") and new_items.any():
         return allowed & new_items
-    if slot == "dont_forget" and anchors.size:
+    if slot_has(slot, "accessories") and anchors.size:
         prices = space.prices[anchors]
         if np.isfinite(prices).any():
             ceiling = ACCESSORY_PRICE_SHARE * np.nanmax(prices)

@@ -21,9 +21,11 @@ import sqlite_utils
 
 from engine.artifacts import MANIFEST
 from engine.base import Recommendation
+from engine.slot_specs import TABLES
 from storage.orders import co_purchased_since
 
-RECENT_SLOTS = frozenset({"frequently_bought_together"})
+# Slots that fold in the pairs bought since training (engine.slot_specs feature recent_pairs).
+RECENT_SLOTS = frozenset(slot for slot, names in TABLES.features.items() if "recent_pairs" in names)
 RECENT_MIN_ORDERS = 2  # one order is an accident; two are a pattern worth a slot
 RECENT_STRATEGY = "recent_pairs"
 RECENT_REASON = "Often bought together in recent orders"

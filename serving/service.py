@@ -27,6 +27,7 @@ from engine.rule_context import RuleContext, is_excluded
 from engine.rules import pool_size
 from engine.shop_artifacts import load_shop_models
 from engine.slot_limits import clamp_limit
+from engine.slot_specs import TABLES
 from serving.cache import ExpiringSets, ExpiringValues, ServingCache, ShopReaders
 from serving.connections import ShopConnections
 from serving.live_popularity import LivePopularity
@@ -66,20 +67,8 @@ HEADROOM = 4
 # (dismissed, recently bought, exclude_ids) applied after the cache leave it full.
 PERSONAL_HEADROOM = 16
 
-SLOT_TITLES: dict[str, str] = {
-    "frequently_bought_together": "Frequently bought together",
-    "also_viewed": "Customers also viewed",
-    "similar": "Similar products",
-    "complete_the_look": "Complete the look",
-    "upgrade": "You might prefer",
-    "dont_forget": "Don't forget",
-    "for_you": "Picked for you",
-    "trending": "Trending now",
-    "new_in_favourites": "New in your favourites",
-    "because_you_bought": "Because you bought",
-    "also_bought": "Customers also bought",
-    "complete_the_set": "Complete the set",
-}
+# Each slot's default title (engine.slot_specs); owners rename them per shop.
+SLOT_TITLES: dict[str, str] = TABLES.titles
 
 
 def _utc_now() -> datetime:
