@@ -151,6 +151,9 @@ class RecommendationService:
         # (serving.live_popularity): keyed by the order lines it counted, moved at most
         # every REFRESH_EVERY_S.
         counted = self._live.stamp(params.shop, lines)
+        # What the catalog, stock, settings and models are keyed by; the suffixes below key
+        # only what orders move (lists, pools), so facts and models are not re-read per slot.
+        catalog_generation = generation
         if generation:
             generation = f"{generation}.p{counted}"
         if generation and params.slot in RECENT_SLOTS and params.product_ids:
@@ -181,8 +184,10 @@ class RecommendationService:
             if hit is not None:
                 return self._answer(params, hit)
         with self._connections.open(params.shop) as db:
-            excluded = self._excluded_ids(db, params, generation)
-            picks = self._engine_picks(db, params, excluded, generation, serving, counted)
+            excluded = self._excluded_ids(db, params, catalog_generation)
+            picks = self._engine_picks(
+                db, params, excluded, generation, serving, counted, catalog_generation
+            )
             if picks is None:
                 picks = self._fallback_picks(db, params, excluded, serving)
             items = self._items(db, picks, limit)
@@ -254,13 +259,17 @@ class RecommendationService:
         generation: str = "",
         serving: ServingProfile = NO_PROFILE,
         counted: int | None = None,
+        catalog_generation: str | None = None,
     ) -> list[_Pick] | None:
         """The trained models' answer, or None when the shop has no usable models.
 
         counted: the order-lines stamp whose purchases the served popularity includes
-        (LivePopularity.stamp); None leaves the trained counts as they are."""
+        (LivePopularity.stamp); None leaves the trained counts as they are.
+        catalog_generation: `generation` without what orders add to it (the key of catalog
+        facts, stock and the model folder); None: `generation` itself."""
+        stable = generation if catalog_generation is None else catalog_generation
         try:
-            models = self.model_cache.get(params.shop, generation)
+            models = self.model_cache.get(params.shop, stable)
         except ArtifactError:
             # A corrupt or half-written artifact must not take the shop's widgets down.
             logger.exception(
@@ -300,7 +309,7 @@ class RecommendationService:
             if settings.calibrate_categories
             else {}
         )
-        ranked = self.rules.apply(db, params, request, pool, settings, generation, shares)
+        ranked = self.rules.apply(db, params, request, pool, settings, stable, shares)
         return [_Pick(r.product_id, r.strategy, r.reason) for r in ranked]
 
     def _lookalikes(
