@@ -18,6 +18,11 @@
  *   cart: data-shoprec="cart" data-product-ids="p001,p002"; home: data-shoprec="home".
  *   <script src="https://YOUR-SHOPREC/static/widget.js" async></script>
  * The API is the script's own origin unless data-api="https://..." says otherwise.
+ * One page, no repeats: every widget asks at once (for its limit plus what the widgets above
+ * it will show, within the context's maximum), and renders in page order without the products
+ * a widget above it shows; a list left short by that is asked again with those products as
+ * `exclude`, so the server fills it under its own rules. data-repeats="allow" keeps a widget
+ * out of it (it neither skips nor is skipped).
  * Consent first: the widget keeps ids and sends events only when the page grants analytics
  * consent: Shopify's Customer Privacy API (analyticsProcessingAllowed()) where present, else
  * data-consent="true" on the element, else window.shoprecConsent === true. Then a random
@@ -59,6 +64,12 @@
     ".shoprec-nav:focus-visible,.shoprec-list:focus-visible{outline:2px solid #2563eb}";
 
   function noop() {}
+
+  // The widgets of this page in the order they render: each waits for the ones above it.
+  var page = { shown: {}, planned: 0, last: Promise.resolve() };
+  var DEFAULT_LIMIT = 8;  // the API's default list length (SHOPREC_DEFAULT_LIMIT)
+  var MAX_ASKED = 24;     // the API cuts a list to its context's maximum anyway
+  var MAX_EXCLUDED = 50;  // the API's cap on exclude ids
 
   function randomId() {
     var bytes = new Uint8Array(16);
@@ -352,7 +363,18 @@
     if (attr(box, "shop")) query.set("shop", attr(box, "shop"));  // the app proxy names it
     query.set("context", attr(box, "shoprec"));
     if (attr(box, "slot")) query.set("slot", attr(box, "slot"));
-    if (attr(box, "limit")) query.set("limit", attr(box, "limit"));
+    var limit = parseInt(attr(box, "limit"), 10) || DEFAULT_LIMIT;
+    var alone = attr(box, "repeats") === "allow";
+    var before = alone ? Promise.resolve() : page.last;
+    var settle = noop;
+    if (!alone) {
+      // Ask for enough to fill the list once the widgets above took theirs.
+      query.set("limit", String(Math.min(limit + page.planned, MAX_ASKED)));
+      page.planned += limit;
+      page.last = new Promise(function (resolve) { settle = resolve; });
+    } else if (attr(box, "limit")) {
+      query.set("limit", attr(box, "limit"));
+    }
     (attr(box, "product-ids") || attr(box, "product-id")).split(",").forEach(function (id) {
       if (id.trim()) query.append("product_id", id.trim());
     });
@@ -364,14 +386,36 @@
     }
     // After a dismissal the cached answer is stale: a new key makes the browser ask again.
     query.set("d", String(readList("shoprec_dismissed").length));
-    getJSON(ctx.base + "/api/v1/recommendations?" + query.toString()).then(function (answer) {
+    var url = ctx.base + "/api/v1/recommendations?";
+    var asked = getJSON(url + query.toString());
+    asked.catch(noop);  // a failure is handled below, once the widgets above have rendered
+    function unseen(answer) {
+      var dismissed = readList("shoprec_dismissed");
+      return (answer.items || []).filter(function (it) {
+        return !page.shown[it.product_id] && dismissed.indexOf(it.product_id) < 0;
+      });
+    }
+    before.then(function () { return asked; }).then(function (answer) {
+      if (alone || unseen(answer).length >= Math.min(limit, (answer.items || []).length)) return answer;
+      // Short once the widgets above took theirs: ask again without what they show.
+      var again = new URLSearchParams(query.toString());
+      again.set("limit", String(limit));
+      again.set("exclude", Object.keys(page.shown).slice(-MAX_EXCLUDED).join(","));
+      return getJSON(url + again.toString()).catch(function () { return answer; });
+    }).then(function (answer) {
       if (ctx.ids) toggle("shoprec_holdout", place, !!(answer.experiment && answer.experiment.variant === "holdout"));
-      render(box, answer, ctx);
+      var own = {};
+      for (var key in answer) own[key] = answer[key];
+      if (!alone) {
+        own.items = unseen(answer).slice(0, limit);
+        own.items.forEach(function (it) { page.shown[it.product_id] = true; });
+      }
+      render(box, own, ctx);
       box.setAttribute("data-shoprec-state", "ready");
     }).catch(function () {
       box.setAttribute("data-shoprec-state", "failed");
       release(box);
-    });
+    }).then(function () { settle(); });
   }
 
   // <div hidden data-shoprec-view="p001" data-shop="demo">: the page reports one product view,

@@ -644,3 +644,67 @@ def test_lists_and_clicks_reach_the_pages_data_layer_for_ga4(
     assert chosen["event"] == "select_item"
     assert [i["item_id"] for i in chosen["ecommerce"]["items"]] == [shown[1]]
     assert page.page_errors == []
+
+
+def overlapping_anchor(server: LiveServer) -> tuple[str, dict[str, list[str]]]:
+    """A best seller whose three product-page lists, asked alone, share products."""
+    rows = query(
+        server.data_dir,
+        "SELECT product_id FROM order_lines GROUP BY product_id ORDER BY count(*) DESC LIMIT 15",
+    )
+    for (anchor,) in rows:
+        lists = {s: api_ids(server, f"context=product&product_id={anchor}&slot={s}&limit=6")
+                 for s in PDP_SLOTS}  # fmt: skip
+        flat = [pid for ids in lists.values() for pid in ids]
+        if len(flat) > len(set(flat)):
+            return anchor, lists
+    raise AssertionError("no best seller's product-page lists overlap")
+
+
+PDP_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>PDP</title>
+</head><body><h1>A product</h1>
+<div data-shoprec="product" data-slot="frequently_bought_together" data-shop="demo"
+     data-product-id="{anchor}" data-limit="6" data-consent="{consent}"></div>
+<div data-shoprec="product" data-slot="also_viewed" data-shop="demo"
+     data-product-id="{anchor}" data-limit="6" data-consent="{consent}"></div>
+<div data-shoprec="product" data-slot="similar" data-shop="demo" {similar}
+     data-product-id="{anchor}" data-limit="6" data-consent="{consent}"></div>
+<script src="{script}" async></script></body></html>"""
+
+
+def slot_ids(page: Any, slot: str) -> list[str]:
+    return list(
+        page.eval_on_selector_all(
+            f'[data-slot="{slot}"] .shoprec-card',
+            "els => els.map(e => e.getAttribute('data-product-id'))",
+        )
+    )
+
+
+def test_widgets_on_one_page_never_repeat_a_product(
+    page: Any, live_server: LiveServer, host_site: Callable[[str], str]
+) -> None:
+    anchor, alone = overlapping_anchor(live_server)
+    script = f"{live_server.url}/static/widget.js"
+    html = PDP_PAGE.format(anchor=anchor, script=script, similar="", consent="true")
+    page.goto(host_site(html))
+    page.wait_for_function(READY, arg=3, timeout=10_000)
+    shown = {slot: slot_ids(page, slot) for slot in PDP_SLOTS}
+    flat = [pid for ids in shown.values() for pid in ids]
+    assert len(flat) == len(set(flat)), shown  # no product twice on the page
+    assert all(len(ids) == 6 for ids in shown.values()), shown  # and every list stays full
+    assert page.page_errors == []
+
+
+def test_a_widget_may_allow_repeats(
+    page: Any, live_server: LiveServer, host_site: Callable[[str], str]
+) -> None:
+    anchor, alone = overlapping_anchor(live_server)
+    script = f"{live_server.url}/static/widget.js"
+    # Without consent every widget gets the shop's shared lists, the ones asked alone.
+    allow = 'data-repeats="allow"'
+    html = PDP_PAGE.format(anchor=anchor, script=script, similar=allow, consent="false")
+    page.goto(host_site(html))
+    page.wait_for_function(READY, arg=3, timeout=10_000)
+    assert slot_ids(page, "similar") == alone["similar"]
+    assert slot_ids(page, "frequently_bought_together") == alone["frequently_bought_together"]
