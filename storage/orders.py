@@ -137,6 +137,41 @@ def last_bought_product(db: sqlite_utils.Database, customer_id: str) -> str | No
     return row[0] if row else None
 
 
+def customer_orders(
+    db: sqlite_utils.Database, customer_id: str, limit: int = 10
+) -> list[dict[str, Any]]:
+    """The customer's latest orders, newest first: order_id, created_at, status and lines
+    (product_id, title, quantity, unit_price; returns as negative quantities)."""
+    orders = db.execute(
+        "SELECT order_id, created_at, status FROM orders WHERE customer_id = ? "
+        "ORDER BY created_at DESC, order_id DESC LIMIT ?",
+        (customer_id, int(limit)),
+    ).fetchall()
+    if not orders:
+        return []
+    ids = [row[0] for row in orders]
+    marks = ", ".join("?" for _ in ids)
+    lines: dict[str, list[dict[str, Any]]] = {}
+    for order_id, product_id, title, quantity, unit_price in db.execute(
+        "SELECT l.order_id, l.product_id, coalesce(p.title, ''), l.quantity, l.unit_price "
+        "FROM order_lines l LEFT JOIN products p ON p.product_id = l.product_id "
+        f"WHERE l.order_id IN ({marks}) ORDER BY l.order_id, l.line_key",
+        ids,
+    ):
+        lines.setdefault(order_id, []).append(
+            {
+                "product_id": product_id,
+                "title": title,
+                "quantity": quantity,
+                "unit_price": unit_price,
+            }
+        )
+    return [
+        {"order_id": oid, "created_at": at, "status": status, "lines": lines.get(oid, [])}
+        for oid, at, status in orders
+    ]
+
+
 def co_purchased_since(
     db: sqlite_utils.Database, product_ids: Sequence[str], since: str, limit: int = 20
 ) -> list[tuple[str, int]]:

@@ -62,16 +62,46 @@ def test_preview_shows_each_items_reason_and_model_scores(client: FlaskClient, a
         assert f">{name}</th>" in header
 
 
-def test_customer_preview_fills_personal_lists_and_asks_for_a_product_elsewhere(
+def test_customer_preview_shows_their_orders_and_anchors_on_the_last_one(
     client: FlaskClient, db: sqlite_utils.Database
 ) -> None:
     customer = db.execute(
         "SELECT customer_id FROM order_lines WHERE customer_id IS NOT NULL "
         "GROUP BY customer_id ORDER BY count(*) DESC LIMIT 1"
     ).fetchone()[0]
+    last = db.execute(
+        "SELECT order_id FROM orders WHERE customer_id = ? AND status = 'paid' "
+        "ORDER BY created_at DESC, order_id DESC LIMIT 1",
+        (customer,),
+    ).fetchone()[0]
+    bought = [
+        r[0]
+        for r in db.execute(
+            "SELECT product_id FROM order_lines WHERE order_id = ? AND quantity > 0 "
+            "ORDER BY line_key",
+            (last,),
+        )
+    ]
     page = client.get(f"/admin/demo/explore?customer_id={customer}").get_data(as_text=True)
     assert len(_preview_ids(page, "home", "for_you")) == 8
-    assert "needs a product id" in page
+    history = page.split('id="customer-history"', 1)[1].split("</table>", 1)[0]
+    assert f"<code>{last}</code>" in history and all(pid in history for pid in bought)
+    assert "needs a product id" not in page
+    # The thank-you page's list is what the storefront serves for that order.
+    served = client.get(
+        "/api/v1/recommendations?shop=demo&context=post_purchase&limit=8&"
+        + "&".join(f"product_id={pid}" for pid in dict.fromkeys(bought))
+        + f"&customer_id={customer}"
+    ).get_json()
+    assert _preview_ids(page, "post_purchase", "also_bought") == [
+        i["product_id"] for i in served["items"]
+    ]
+
+
+def test_a_customer_without_orders_is_said_so(client: FlaskClient) -> None:
+    page = client.get("/admin/demo/explore?customer_id=nobody-42").get_data(as_text=True)
+    assert "No orders for this customer id" in page
+    assert "needs a product id, or a customer with orders" in page
 
 
 def test_bad_ids_and_sort_are_named_with_400(client: FlaskClient) -> None:

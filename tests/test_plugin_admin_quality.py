@@ -116,3 +116,27 @@ def test_least_shown_are_the_tail_fewest_first(shop_db: sqlite_utils.Database) -
     report = quality_report(shop_db, NOW, days=30)
     assert [p["product_id"] for p in report["most"]][:2] == ["p00", "p01"]
     assert [p["product_id"] for p in report["least"]] == ["p14", "p13", "p12", "p11", "p10"]
+
+
+def test_coverage_counts_what_can_be_recommended_today(shop: sqlite_utils.Database) -> None:
+    # x (now sold out) was shown too: it is counted apart, never above 100%.
+    insert_events(
+        shop,
+        [{"ts": _iso(NOW - timedelta(hours=2)), "type": "impression", "product_id": "x",
+          "context": "product"}],
+    )  # fmt: skip
+    report = quality_report(shop, NOW, days=30)
+    assert (report["products_shown"], report["recommendable_shown"]) == (4, 3)
+    assert report["shown_not_recommendable"] == 1
+    assert report["coverage"] == pytest.approx(3 / 9)
+
+
+def test_a_catalog_without_categories_shows_no_category_spread(
+    shop_db: sqlite_utils.Database,
+) -> None:
+    upsert_products(shop_db, [_product(p, "") for p in "abc"])
+    ts = _iso(NOW - timedelta(hours=1))
+    insert_events(shop_db, [{"ts": ts, "type": "impression", "product_id": "a", "context": "home"}])
+    report = quality_report(shop_db, NOW, days=30)
+    assert (report["categories_shown"], report["categories_in_catalog"]) == (0, 0)
+    assert report["top_category"] is None and report["category_entropy"] is None

@@ -24,12 +24,14 @@ from plugin.storefront.experiments import ExperimentServing
 from plugin.storefront.request_params import RecommendationParams, check_id
 from serving.service import RecommendationService
 from storage.catalog import product_titles
+from storage.orders import customer_orders
 from storage.shop_settings import get_shop_setting
 
 bp = Blueprint("admin_explore", __name__, url_prefix="/admin/<shop>")
 register_admin_guards(bp)
 
 PREVIEW_LIMIT = 8
+HISTORY_ORDERS = 10  # the customer's latest orders shown beside their lists
 SCORE_POOL = 200  # how deep the unfiltered look goes to find each shown item's scores
 PAIRS_PER_PAGE = 50
 PAIR_SORTS = ("score", *PAIR_STATS)
@@ -66,8 +68,28 @@ def _scores_by_product(
     return {r.product_id: {"blend": r.score, **dict(r.scores)} for r in recs}
 
 
-def preview(shop: str, product_id: str, customer_id: str, visitor_id: str) -> list[dict[str, Any]]:
-    """Every context and slot as the storefront would answer it, with per-model scores."""
+def last_order_products(history: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The products of the customer's latest paid order (what a thank-you page, a cart
+    rebuilt from it, or its product pages would be anchored on)."""
+    for order in history:
+        bought = [line["product_id"] for line in order["lines"] if line["quantity"] > 0]
+        if order["status"] == "paid" and bought:
+            return tuple(dict.fromkeys(bought))
+    return ()
+
+
+def preview(
+    shop: str,
+    product_id: str,
+    customer_id: str,
+    visitor_id: str,
+    last_order: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:
+    """Every context and slot as the storefront would answer it, with per-model scores.
+
+    Without a product id, the product-anchored lists of a customer hang on their last order
+    (`last_order`): the cart and thank-you page on all of it, the product page on its first
+    product."""
     service = _service()
     experiments: ExperimentServing = current_app.extensions[EXPERIMENTS_KEY]
     models = service.model_cache.get(shop)
@@ -77,7 +99,9 @@ def preview(shop: str, product_id: str, customer_id: str, visitor_id: str) -> li
     for context, slots in CONTEXT_SLOTS.items():
         for slot in slots:
             entry: dict[str, Any] = {"context": context, "slot": slot, "items": []}
-            entry["needs_product"] = context in ANCHORED and not anchors
+            own = anchors or (last_order[:1] if context == "product" else last_order)
+            entry["needs_product"] = context in ANCHORED and not own
+            entry["anchored_on_last_order"] = context in ANCHORED and not anchors and bool(own)
             entry["experiment"] = ""
             if entry["needs_product"]:
                 lists.append(entry)
@@ -86,7 +110,7 @@ def preview(shop: str, product_id: str, customer_id: str, visitor_id: str) -> li
                 shop=shop,
                 context=context,
                 slot=slot,
-                product_ids=anchors if context in ANCHORED else (),
+                product_ids=own if context in ANCHORED else (),
                 customer_id=customer_id or None,
                 visitor_id=visitor_id or None,
                 limit=PREVIEW_LIMIT,
@@ -175,7 +199,13 @@ def explore_page(shop: str) -> tuple[str, int] | str:
     search = request.args.get("q", "").strip()[:MAX_SEARCH_CHARS]
     db = open_admin_db()
     wanted = bool(product_id or customer_id or visitor_id or request.args.get("preview"))
-    lists = preview(shop, product_id, customer_id, visitor_id) if wanted and not problems else []
+    history = customer_orders(db, customer_id, HISTORY_ORDERS) if customer_id else []
+    last_order = last_order_products(history)
+    lists = (
+        preview(shop, product_id, customer_id, visitor_id, last_order)
+        if wanted and not problems
+        else []
+    )
     titles = product_titles(db)
     models = _service().model_cache.get(shop)
     pairs, total = fbt_pairs(models, titles, search, sort, page)
@@ -186,6 +216,8 @@ def explore_page(shop: str) -> tuple[str, int] | str:
         customer_id=customer_id,
         visitor_id=visitor_id,
         lists=lists,
+        history=history,
+        last_order=last_order,
         titles=titles,
         sources=("blend", *SOURCES),
         trained=models is not None,

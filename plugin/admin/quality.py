@@ -96,10 +96,14 @@ def quality_report(db: sqlite_utils.Database, now: datetime, days: int) -> dict[
     recommendable = recommendable_products(db, today.isoformat())
     total = sum(r["impressions"] for r in shown)
     shown_ids = {r["product_id"] for r in shown}
+    # Category figures count named categories only: an uncategorised product is not a
+    # category of its own, and a catalog without categories has no spread to show.
     by_category = Counter[str]()
     for r in shown:
-        by_category[r["category"] or "(none)"] += r["impressions"]
-    catalog_categories = category_counts(db)
+        if r["category"]:
+            by_category[r["category"]] += r["impressions"]
+    catalog_categories = {c: n for c, n in category_counts(db).items() if c}
+    recommendable_ids = {p["product_id"] for p in recommendable}
     new_impressions = sum(
         r["impressions"] for r in shown if r["created_at"] and r["created_at"] >= new_since
     )
@@ -114,15 +118,19 @@ def quality_report(db: sqlite_utils.Database, now: datetime, days: int) -> dict[
         "since": since,
         "impressions": total,
         "products_shown": len(shown_ids),
+        # Coverage is over what can be recommended today: products shown in the window that
+        # are no longer recommendable (sold out, archived, expired) are counted apart.
+        "recommendable_shown": len(shown_ids & recommendable_ids),
+        "shown_not_recommendable": len(shown_ids - recommendable_ids),
         "recommendable": len(recommendable),
-        "coverage": _share(
-            len(shown_ids & {p["product_id"] for p in recommendable}), len(recommendable)
-        ),
+        "coverage": _share(len(shown_ids & recommendable_ids), len(recommendable)),
         "categories_shown": len(by_category),
         "categories_in_catalog": len(catalog_categories),
         "category_entropy": _entropy(list(by_category.values())),
         "top_category": by_category.most_common(1)[0] if by_category else None,
-        "top_category_share": _share(by_category.most_common(1)[0][1], total) if total else None,
+        "top_category_share": _share(by_category.most_common(1)[0][1], sum(by_category.values()))
+        if by_category
+        else None,
         "new_share": _share(new_impressions, total),
         "new_item_days": NEW_ITEM_DAYS,
         "most": shown[:TOP_N],
