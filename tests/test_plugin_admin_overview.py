@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -179,3 +180,15 @@ def test_another_shops_overview_is_not_found(settings: Settings, log):
         log_in(c)  # 'owner' exists in 'other' only
         assert c.get("/admin/other/overview").status_code == 200
         assert c.get("/admin/demo/overview").status_code == 404
+
+
+def test_a_chart_of_only_zeros_says_so_instead_of_a_zero_axis() -> None:
+    svg = str(daily_chart([Point(f"2026-11-0{d}", 0.0) for d in range(1, 4)], "Revenue"))
+    assert "none yet in this range" in svg
+    axis = re.findall(r'text-anchor="end">([^<]*)</text>', svg)
+    assert axis == ["0.00"]  # one baseline, no 0 / 0.5 / 1 scale over nothing
+
+
+def test_a_chart_axis_tops_out_at_a_round_number() -> None:
+    svg = str(daily_chart([Point("a", 1.0), Point("b", 3.2)], "Clicks", lambda v: f"{v:g}"))
+    assert re.findall(r'text-anchor="end">([^<]*)</text>', svg)[:3] == ["0", "2", "4"]

@@ -7,6 +7,7 @@ Jinja inserts it as is.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -32,6 +33,16 @@ def _fmt(value: float) -> str:
     return f"{value:.1f}"
 
 
+def _nice_ceiling(value: float) -> float:
+    """The smallest 1, 2, 4, 5 or 10 times a power of ten at or above `value`, so the axis's
+    top and middle read as round numbers (a top of 3.2 clicks becomes 4, middle 2)."""
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 2.0, 4.0, 5.0, 10.0):
+        if value <= step * power * (1 + 1e-9):
+            return step * power
+    return 10.0 * power
+
+
 def daily_chart(
     points: Sequence[Point],
     title: str,
@@ -52,7 +63,10 @@ def daily_chart(
         raise ChartError(f"kind must be 'line' or 'bar', got {kind!r}")
     plot_w = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
-    top = max((p.value for p in points if p.value is not None), default=0.0) or 1.0
+    highest = max((p.value for p in points if p.value is not None), default=0.0)
+    # Nothing above zero: one baseline and a sentence, not a 0/0/1 axis over an empty plot.
+    empty = highest <= 0
+    top = _nice_ceiling(highest) if not empty else 1.0
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" '
@@ -63,7 +77,7 @@ def daily_chart(
         f'<text x="{MARGIN_LEFT}" y="18" font-size="13" font-weight="600">{escape(title)}</text>',
     ]
     base_y = MARGIN_TOP + plot_h
-    for value in (0.0, top / 2, top):
+    for value in (0.0,) if empty else (0.0, top / 2, top):
         y = base_y - plot_h * value / top
         parts.append(
             f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{_fmt(y)}" y2="{_fmt(y)}" '
@@ -71,10 +85,11 @@ def daily_chart(
             f'<text x="{MARGIN_LEFT - 6}" y="{_fmt(y + 4)}" font-size="11" text-anchor="end">'
             f"{escape(value_format(value))}</text>"
         )
-    if not points:
+    if empty:
+        message = "no data in this range" if not points else "none yet in this range"
         parts.append(
             f'<text x="{MARGIN_LEFT + plot_w / 2}" y="{MARGIN_TOP + plot_h / 2}" '
-            'font-size="13" text-anchor="middle" fill="#777">no data in this range</text></svg>'
+            f'font-size="13" text-anchor="middle" fill="#777">{message}</text></svg>'
         )
         return Markup("".join(parts))
     step = plot_w / len(points)

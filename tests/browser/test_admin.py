@@ -261,3 +261,25 @@ def test_owner_creates_a_volume_experiment_without_json(
                 lengths[arm] = len(json.load(response)["items"])
     assert lengths == {"four": 4, "eight": 8}
     assert page.page_errors == []
+
+
+ADMIN_PAGES = ("overview", "settings", "explore", "quality", "health", "privacy", "experiments")
+OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_every_admin_page_fits_the_screen(
+    page: Any, server: LiveServer, artifacts: Path, width: int
+) -> None:
+    """Screenshots of every page at a desktop and a phone width, none wider than the screen
+    (wide tables scroll inside their own box)."""
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, server, artifacts)
+    anchor = best_seller(server)
+    for name in ADMIN_PAGES:
+        suffix = f"?product_id={anchor}" if name == "explore" else ""
+        page.goto(f"{server.url}/admin/{SHOP}/{name}{suffix}")
+        assert page.locator("h1").inner_text()
+        page.screenshot(path=str(artifacts / f"admin-{name}-{width}.png"), full_page=True)
+        assert page.evaluate(OVERFLOW) <= 0, f"{name} overflows at {width} px"
+    assert page.page_errors == []
