@@ -11,7 +11,7 @@ and builds tracked, signed links.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -23,9 +23,9 @@ from email_blocks.blocks import (
     EmailBlock,
     EmailItem,
     ListSpec,
-    format_price,
 )
 from email_blocks.signing import signed_url
+from engine.money import MoneyFormat
 
 BLOCK_PATH = "/email/v1/block"
 CLICK_PATH = "/email/v1/click"
@@ -46,6 +46,7 @@ class BlockContext:
     customer: Mapping[str, Any] | None
     anchor: Mapping[str, Any] | None  # the product bought or viewed last; None if none
     unavailable: frozenset[str]  # out of stock, inactive or expired right now
+    money: MoneyFormat = field(default_factory=MoneyFormat)  # the shop's currency and locale
 
 
 def absolute_url(url: str | None, base: str) -> str:
@@ -148,9 +149,9 @@ def assemble_block(
                 title=item["title"],
                 url=click,
                 image_url=absolute_url(item["image_url"], public_url),
-                price=format_price(item["price"]),
+                price=ctx.money.plain(item["price"]),
                 reason=item["reason"] or "",
-                compare_at_price=format_price(item["compare_at_price"]),
+                compare_at_price=ctx.money.plain(item["compare_at_price"]),
             )
         )
         raw.append(dict(item, position=position, slot=slot, request_id=request_id, link=click))

@@ -111,10 +111,3 @@ class EmailBlock:
     first_name: str = ""
     intro: str = ""
     shop_url: str = ""
-
-
-def format_price(value: float | int | None) -> str:
-    """A price as the email shows it ('24.50'); '' when the product has none."""
-    if value is None:
-        return ""
-    return f"{float(value):.2f}"

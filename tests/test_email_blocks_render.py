@@ -17,7 +17,6 @@ from email_blocks.blocks import (
     EmailBlock,
     EmailItem,
     block_kind,
-    format_price,
 )
 from email_blocks.errors import BlockRenderError, UnknownBlockKind
 from email_blocks.render import (
@@ -26,6 +25,7 @@ from email_blocks.render import (
     render_block_html,
     render_block_text,
 )
+from engine.money import MoneyFormat
 
 NASTY = 'Mug <script>alert("x")</script> & "quotes" \'single\''
 
@@ -36,9 +36,9 @@ def make_item(n: int, title: str = "") -> EmailItem:
         title=title or f"Product {n}",
         url=f"https://shoprec.example/email/v1/click?product_id=p{n}&sig=abc",
         image_url=f"https://shop.example/img/p{n}.jpg",
-        price=format_price(10 + n),
+        price=MoneyFormat().plain(10 + n),
         reason="Because you bought a kettle",
-        compare_at_price=format_price(20 + n) if n == 1 else "",
+        compare_at_price=MoneyFormat().plain(20 + n) if n == 1 else "",
     )
 
 
@@ -202,5 +202,9 @@ def test_a_broken_template_is_a_render_error(tmp_path, env: jinja2.Environment) 
         render_block_html(make_block(), build_environment(tmp_path))
 
 
-def test_format_price() -> None:
-    assert format_price(3) == "3.00" and format_price(None) == "" and format_price(2.499) == "2.50"
+def test_prices_follow_the_shops_currency_and_locale() -> None:
+    plain = MoneyFormat()
+    assert plain.plain(3) == "3.00" and plain.plain(None) == "" and plain.plain(2.499) == "2.50"
+    assert MoneyFormat("EUR", "de_DE").plain(1234.5) == "1.234,50\xa0€"
+    assert MoneyFormat("GBP", "en_GB").plain(24.5) == "£24.50"
+    assert MoneyFormat("JPY", "ja_JP")(2450) == "￥2,450"

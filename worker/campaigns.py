@@ -33,6 +33,7 @@ from email_blocks.render import build_environment, render_block_html, render_blo
 from email_blocks.signing import SigningUnavailable, shop_key
 from serving.email_lists import service_recommender
 from serving.service import build_service
+from serving.shop_money import shop_money
 from storage.campaign_timers import firing, get_timer, skip_fired_timer_in
 from storage.catalog import get_products, unavailable_product_ids
 from storage.clock import to_iso
@@ -237,7 +238,7 @@ def build_delivery(
     the caller's `firing` transaction)."""
     kind = block_kind(timer["campaign"])
     unavailable = frozenset(unavailable_product_ids(db, to_iso(now)[:10]))
-    ctx = BlockContext(shop, kind, customer, _anchor(db, timer), unavailable)
+    ctx = BlockContext(shop, kind, customer, _anchor(db, timer), unavailable, shop_money(db))
     # The storefront's own service, at the timer's moment: a pushed block is the block the
     # same shopper's signed pull URL would give (owner's weights, rules, exclusions).
     with closing(build_service(settings, now=now, shared_cache=False)) as service:

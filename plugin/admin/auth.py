@@ -38,6 +38,7 @@ from flask import (
 )
 
 from config import Settings
+from serving.shop_money import shop_money
 from storage.admin_users import current_stamp
 from storage.db import open_shop_db, validate_shop_name
 from storage.errors import StorageError
@@ -303,7 +304,19 @@ def configure_admin_app(app: Flask) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
-    app.jinja_env.globals.update(csrf_token=csrf_token, admin_shops=logged_in_shops)
+    app.jinja_env.globals.update(
+        csrf_token=csrf_token, admin_shops=logged_in_shops, money=admin_money
+    )
+
+
+def admin_money(value: float | int | None) -> str:
+    """An amount in the shop's currency and locale (its settings), '—' when there is none."""
+    if value is None:
+        return "—"
+    money = getattr(g, "admin_money", None)
+    if money is None:
+        money = g.admin_money = shop_money(open_admin_db())
+    return money(value)
 
 
 def register_admin_guards(bp: Blueprint) -> None:

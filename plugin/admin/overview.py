@@ -21,6 +21,7 @@ from engine.base import CONTEXT_SLOTS
 from engine.experiment_stats import Lift, relative_lift
 from plugin.admin.auth import open_admin_db, register_admin_guards
 from plugin.admin.charts import Point, daily_chart
+from serving.shop_money import shop_money
 from storage.attribution import AttributedLine, attributed_lines, attribution_window_hours
 from storage.experiments import HOLDOUT, list_experiments
 from storage.performance import latest_activity, overlapping, revenue_per_visitor, traffic_cells
@@ -156,7 +157,7 @@ def overview_report(
             ctr, "Click-through rate per day", lambda v: f"{100 * v:.1f}%", chart_id="ctr-chart"
         ),
         "revenue_chart": daily_chart(
-            revenue, "Attributed revenue per day", lambda v: f"{v:,.0f}", "bar", "revenue-chart"
+            revenue, "Attributed revenue per day", shop_money(db), "bar", "revenue-chart"
         ),
     }
 

@@ -45,6 +45,7 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "pins": (forms.RULES_KEY,),
     "slot_titles": (forms.SLOT_TITLES_KEY,),
     "widget": (forms.WIDGET_FORMAT_KEY, forms.CACHE_TTL_KEY),
+    "money": (forms.CURRENCY_KEY, forms.LOCALE_KEY),
     "origins": (forms.ORIGINS_KEY,),
     "campaigns": (forms.CAMPAIGNS_KEY,),
     "retention": (),  # one whole value, never merged: a broken stored one is just replaced
@@ -177,6 +178,8 @@ def _submitted(section: str, stored: dict[str, Any]) -> tuple[str, Any]:
         fmt = form.get("widget_format", "") or None
         forms.check_widget_format(fmt)
         return "widget", {forms.WIDGET_FORMAT_KEY: fmt, forms.CACHE_TTL_KEY: ttl}
+    if section == "money":
+        return "money", forms.money_from_form(form.get("currency", ""), form.get("locale", ""))
     if section == "campaigns":
         return forms.CAMPAIGNS_KEY, forms.campaigns_from_form(form, stored.get(forms.CAMPAIGNS_KEY))
     if section == "origins":
@@ -192,7 +195,7 @@ def _submitted(section: str, stored: dict[str, Any]) -> tuple[str, Any]:
 def _store(key: str, value: Any) -> bool:
     """Validate and store one setting (None clears it back to the default); True if changed."""
     db = open_admin_db()
-    if key == "widget":
+    if key in ("widget", "money"):  # sections that write several settings at once
         changed = [_store(k, v) for k, v in value.items()]
         return any(changed)
     forms.check_value(key, value)

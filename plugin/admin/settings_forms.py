@@ -25,6 +25,7 @@ from email_blocks.campaign_settings import (
 from engine.base import CONTEXT_SLOTS
 from engine.blend import DEFAULT_WEIGHTS, SOURCES, validate_weights
 from engine.errors import InputError
+from engine.money import check_currency, check_locale
 from engine.rule_settings import RULE_KEYS, validate_rules
 from plugin.admin.owner_json import OwnerJSONError, parse_owner_json
 from plugin.storefront.api import WIDGET_FORMATS
@@ -41,6 +42,8 @@ WIDGET_FORMAT_KEY = "widget_format"
 CACHE_TTL_KEY = "cache_ttl_s"
 ORIGINS_KEY = "allowed_origins"
 RETENTION_KEY = RETENTION_SETTING
+CURRENCY_KEY = "currency"
+LOCALE_KEY = "locale"
 JSON_KEYS = (WEIGHTS_KEY, RULES_KEY, CAMPAIGNS_KEY)
 MAX_JSON_CHARS = 100_000
 MAX_TITLE_CHARS = 80
@@ -102,6 +105,12 @@ def check_value(key: str, value: Any) -> Any:
         elif key == RETENTION_KEY:
             if value is not None:
                 check_retention_months(value)
+        elif key == CURRENCY_KEY:
+            if value is not None and check_currency(value) != value:
+                raise SettingsFormError([f"currency: store the code as {check_currency(value)}"])
+        elif key == LOCALE_KEY:
+            if value is not None and check_locale(value) != value:
+                raise SettingsFormError([f"locale: store the tag as {check_locale(value)}"])
         else:
             raise SettingsFormError([f"{key!r} is not a setting this page edits"])
     except CampaignSettingsError as exc:
@@ -129,7 +138,15 @@ def stored_problems(stored: Mapping[str, Any]) -> dict[str, list[str]]:
     """Per key, what is wrong with a value already stored (written by hand or by an older
     version): serving ignores an invalid value, so the page says so instead of failing."""
     problems: dict[str, list[str]] = {}
-    keys = (*JSON_KEYS, SLOT_TITLES_KEY, WIDGET_FORMAT_KEY, CACHE_TTL_KEY, ORIGINS_KEY)
+    keys = (
+        *JSON_KEYS,
+        SLOT_TITLES_KEY,
+        WIDGET_FORMAT_KEY,
+        CACHE_TTL_KEY,
+        ORIGINS_KEY,
+        CURRENCY_KEY,
+        LOCALE_KEY,
+    )
     for key in (*keys, RETENTION_KEY):
         try:
             check_value(key, stored.get(key))
@@ -312,6 +329,25 @@ def slot_titles_from_form(form: MultiDict[str, str]) -> Any:
     }
     check_slot_titles(titles)
     return titles or None
+
+
+def money_from_form(currency: str, locale: str) -> dict[str, str | None]:
+    """The money section's values, normalised ('eur' -> 'EUR', 'de-DE' -> 'de_DE'); empty
+    clears one back to the default. Raises SettingsFormError naming what is wrong."""
+    problems: list[str] = []
+    found: dict[str, str | None] = {CURRENCY_KEY: None, LOCALE_KEY: None}
+    for key, raw, check in (
+        (CURRENCY_KEY, currency, check_currency),
+        (LOCALE_KEY, locale, check_locale),
+    ):
+        if raw.strip():
+            try:
+                found[key] = check(raw)
+            except InputError as exc:
+                problems.append(str(exc))
+    if problems:
+        raise SettingsFormError(problems)
+    return found
 
 
 def check_widget_format(value: Any) -> None:

@@ -10,7 +10,9 @@
  *        data-customer-token="(signed by the shop's server, when logged in)"
  *        data-consent="true|false" data-currency="EUR" data-title="(heading)"></div>
  *   data-title and data-format default to the shop's slot titles and format (admin settings).
- *   data-currency: the ISO 4217 code prices are shown in (Intl) and reported to analytics.
+ *   data-currency: the ISO 4217 code prices are shown in (Intl) and reported to analytics;
+ *   data-locale: how they are written (en-GB, de-DE). Unset, the shop's own currency and
+ *   locale (admin settings) apply, else plain numbers.
  * Analytics: each list shown pushes a GA4 `view_item_list` (item_list_id = the slot) into
  * window.dataLayer and each click a `select_item`; the same objects are dispatched as DOM
  * events `shoprec:view_item_list` / `shoprec:select_item` on the widget element.
@@ -162,11 +164,12 @@
     }, function (err) { clearTimeout(timer); throw err; });
   }
 
-  function formatPrice(value, currency) {
+  // The page's data-currency/data-locale win, else the shop's (the answer's widget object).
+  function formatPrice(value, currency, locale) {
     var n = Number(value);
     if (!isFinite(n)) return "";
     if (currency) {
-      try { return new Intl.NumberFormat(document.documentElement.lang || undefined, { style: "currency", currency: currency }).format(n); } catch (e) { /* unknown currency */ }
+      try { return new Intl.NumberFormat(locale || document.documentElement.lang || undefined, { style: "currency", currency: currency }).format(n); } catch (e) { /* unknown currency */ }
     }
     return n.toFixed(2);
   }
@@ -221,6 +224,8 @@
     addStyle();
     // The page's own data-title/data-format win; else the shop's choices from the admin.
     var shown = answer.widget || {};
+    var currency = attr(box, "currency") || shown.currency || "";
+    var locale = attr(box, "locale") || (attr(box, "currency") ? "" : shown.locale || "");
     var title = attr(box, "title") || shown.title || "";
     // ...except a display experiment's layout, which must be what its visitors see.
     var fmt = shown.format_assigned ? shown.format : (attr(box, "format") || shown.format);
@@ -241,7 +246,7 @@
       if (batch.length) send(ctx.base, batch);
     }, { threshold: 0.5 }) : null;
     if (!ctx.ids) seen = null;  // no consent: no impressions
-    var tracked = analyticsItems(items, answer, title, attr(box, "currency"));
+    var tracked = analyticsItems(items, answer, title, currency);
     items.forEach(function (item, index) {
       var position = item.position || index + 1;
       var strategy = item.strategy || "";
@@ -286,7 +291,7 @@
       link.appendChild(img);
       link.appendChild(el("span", "shoprec-name", String(item.title || "")));
       li.appendChild(link);
-      li.appendChild(el("span", "shoprec-price", formatPrice(item.price, attr(box, "currency"))));
+      li.appendChild(el("span", "shoprec-price", formatPrice(item.price, currency, locale)));
       li.appendChild(el("span", "shoprec-reason", String(item.reason || "")));
       var hide = el("button", "shoprec-x", "\u00d7");
       hide.type = "button";

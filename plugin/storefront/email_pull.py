@@ -31,10 +31,12 @@ from email_blocks.assembly import (
 from email_blocks.blocks import BLOCK_KINDS, BlockKind, EmailBlock
 from email_blocks.render import build_environment, render_block_html, render_block_text
 from email_blocks.signing import SigningUnavailable, verify_params
+from engine.money import MoneyFormat
 from plugin.errors import ApiError
 from plugin.storefront.request_params import check_id, check_shop
 from serving.email_lists import service_recommender
 from serving.service import RecommendationService
+from serving.shop_money import shop_money
 from storage.catalog import get_products, unavailable_product_ids
 from storage.clock import utc_now_iso
 from storage.customers import find_customer_by_email, get_customer
@@ -141,14 +143,15 @@ def _recommend(shop: str) -> Recommend:
     return service_recommender(_service(), shop)
 
 
-def _unavailable_now(shop: str) -> frozenset[str]:
-    """Products that must not be shown at this moment (out of stock, inactive, expired).
+def _unavailable_and_money(shop: str) -> tuple[frozenset[str], MoneyFormat]:
+    """Products that must not be shown at this moment (out of stock, inactive, expired), and
+    how the shop writes prices.
 
     Read here, per request: the service may cache stock for a few seconds, an email must not.
     """
     db = open_shop_db(_service().settings.data_dir, shop, create=False)
     try:
-        return frozenset(unavailable_product_ids(db, utc_now_iso()[:10]))
+        return frozenset(unavailable_product_ids(db, utc_now_iso()[:10])), shop_money(db)
     finally:
         db.close()
 
@@ -159,7 +162,8 @@ def build_block(
     """The block for this shopper (email_blocks.assembly), plus the raw items for JSON."""
     customer_id = customer["customer_id"] if customer else None
     anchor = _anchor(shop, kind, customer_id) if customer_id else None
-    ctx = BlockContext(shop, kind, customer, anchor, _unavailable_now(shop))
+    unavailable, money = _unavailable_and_money(shop)
+    ctx = BlockContext(shop, kind, customer, anchor, unavailable, money)
     settings = _service().settings
     return assemble_block(ctx, _recommend(shop), settings.public_url, settings.secret_key)
 

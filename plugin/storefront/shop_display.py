@@ -1,7 +1,8 @@
 """How a shop wants its lists shown: the owner's slot titles and widget format.
 
 The admin stores `slot_titles` ({slot: title}) and `widget_format` in the shop's settings;
-every storefront answer carries the result as `"widget": {"title", "format"}`, and the HTML
+every storefront answer carries the result as `"widget": {"title", "format"}` (plus
+`"currency"` and `"locale"` once the shop set a currency), and the HTML
 fragment uses it too, so a change applies on the very next request: the values are memoised
 per shop until SQLite's data_version says the store was written (serving.cache).
 
@@ -13,13 +14,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlite_utils
 
+from engine.money import MoneyFormat
 from serving.cache import ShopReaders
 from serving.service import SLOT_TITLES
+from serving.shop_money import shop_money
 from storage.shop_settings import get_shop_setting
 
 logger = logging.getLogger(__name__)
@@ -37,14 +40,20 @@ class ShopDisplay:
 
     titles: Mapping[str, str] = field(default_factory=dict)
     format: str = WIDGET_FORMATS[0]
+    money: MoneyFormat = field(default_factory=MoneyFormat)
 
     def title(self, slot: str) -> str:
         """The owner's title for `slot`, else the built-in one."""
         return self.titles.get(slot) or SLOT_TITLES.get(slot, "")
 
     def widget(self, slot: str) -> dict[str, str]:
-        """The answer's "widget" object."""
-        return {"title": self.title(slot), "format": self.format}
+        """The answer's "widget" object (with the shop's currency and locale when it set a
+        currency: widget.js writes prices with them unless the page says otherwise)."""
+        shown = {"title": self.title(slot), "format": self.format}
+        if self.money.currency:
+            # Browsers' Intl takes BCP 47 tags (de-DE), Babel's settings are de_DE.
+            shown.update(currency=self.money.currency, locale=self.money.locale.replace("_", "-"))
+        return shown
 
 
 def display_from_settings(shop: str, titles: Any, fmt: Any) -> ShopDisplay:
@@ -87,9 +96,10 @@ class ShopDisplays:
         """The shop's display choices as of its last write."""
 
         def read(db: sqlite_utils.Database) -> ShopDisplay:
-            return display_from_settings(
+            display = display_from_settings(
                 shop, get_shop_setting(db, TITLES_KEY), get_shop_setting(db, FORMAT_KEY)
             )
+            return replace(display, money=shop_money(db))
 
         display: ShopDisplay = self._readers.read(shop, "display", read)
         return display

@@ -26,6 +26,7 @@ from plugin.storefront.shopper_identity import ensure_identity_secret
 from plugin.storefront.shopper_tokens import make_shopper_token
 from storage.db import open_shop_db
 from storage.experiments import HOLDOUT, assign_variant, create_experiment, start_experiment
+from storage.shop_settings import set_shop_setting
 
 pytestmark = pytest.mark.playwright
 
@@ -708,3 +709,28 @@ def test_a_widget_may_allow_repeats(
     page.wait_for_function(READY, arg=3, timeout=10_000)
     assert slot_ids(page, "similar") == alone["similar"]
     assert slot_ids(page, "frequently_bought_together") == alone["frequently_bought_together"]
+
+
+def test_prices_follow_the_shops_currency_unless_the_page_names_one(
+    page: Any, private_server: LiveServer, host_site: Callable[[str], str]
+) -> None:
+    db = open_shop_db(private_server.data_dir, SHOP, create=False)
+    try:
+        set_shop_setting(db, "currency", "EUR", changed_by="test")
+        set_shop_setting(db, "locale", "de_DE", changed_by="test")
+    finally:
+        db.close()
+    script = f"{private_server.url}/static/widget.js"
+    html = (
+        '<!doctype html><html lang="en"><body>'
+        '<div data-shoprec="home" data-slot="trending" data-shop="demo" data-limit="4"></div>'
+        '<div data-shoprec="home" data-slot="for_you" data-shop="demo" data-limit="4" '
+        'data-currency="USD" data-locale="en-US"></div>'
+        f'<script src="{script}" async></script></body></html>'
+    )
+    page.goto(host_site(html))
+    page.wait_for_function(READY, arg=2, timeout=10_000)
+    shop_prices = page.locator('[data-slot="trending"] .shoprec-price').all_inner_texts()
+    page_prices = page.locator('[data-slot="for_you"] .shoprec-price').all_inner_texts()
+    assert shop_prices and all(re.fullmatch(r"[\d.]+,\d\d\s€", p) for p in shop_prices)
+    assert page_prices and all(re.fullmatch(r"\$[\d,]+\.\d\d", p) for p in page_prices)
