@@ -24,13 +24,19 @@ DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE = ROOT / "deploy" / "compose.yaml"
 
 
-def entrypoint(*args: str, dry_run: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
-    """The entry point under /bin/sh, with the venv's `shoprec` first on PATH as in the image."""
+# The image runs the script with Debian's /bin/sh (dash); bash must read it the same way.
+SHELLS = [shell for shell in ("/bin/sh", "/bin/bash") if Path(shell).exists()]
+
+
+def entrypoint(
+    *args: str, dry_run: bool = True, shell: str = "/bin/sh", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The entry point under `shell`, with the venv's `shoprec` first on PATH as in the image."""
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     environ = {**os.environ, "PATH": path, **env}
     environ["SHOPREC_ENTRYPOINT_DRY_RUN"] = "1" if dry_run else ""
     return subprocess.run(
-        ["/bin/sh", str(ENTRYPOINT), *args], capture_output=True, text=True, env=environ, timeout=60
+        [shell, str(ENTRYPOINT), *args], capture_output=True, text=True, env=environ, timeout=60
     )
 
 
@@ -44,8 +50,9 @@ def entrypoint(*args: str, dry_run: bool = True, **env: str) -> subprocess.Compl
         (("shoprec", "--shop", "s1", "train"), "shoprec --shop s1 train"),
     ],
 )
-def test_each_role_runs_its_command(args: tuple[str, ...], command: str) -> None:
-    done = entrypoint(*args)
+@pytest.mark.parametrize("shell", SHELLS)
+def test_each_role_runs_its_command(args: tuple[str, ...], command: str, shell: str) -> None:
+    done = entrypoint(*args, shell=shell)
     assert (done.returncode, done.stdout.strip()) == (0, command)
 
 
@@ -54,9 +61,27 @@ def test_the_web_role_takes_its_port_and_workers_from_the_environment() -> None:
     assert done.stdout.strip() == "shoprec serve --host 0.0.0.0 --port 9000 --workers 4"
 
 
-def test_an_unknown_role_is_refused_by_name() -> None:
-    done = entrypoint("serve")
+@pytest.mark.parametrize("shell", SHELLS)
+def test_an_unknown_role_is_refused_by_name(shell: str) -> None:
+    done = entrypoint("serve", shell=shell)
     assert done.returncode == 64 and "unknown role 'serve'" in done.stderr and done.stdout == ""
+
+
+def test_gunicorn_takes_the_trusted_proxy_addresses_from_the_environment() -> None:
+    """The web role passes no --forwarded-allow-ips: gunicorn reads FORWARDED_ALLOW_IPS when
+    it is imported, and `shoprec serve`'s own options must not override it."""
+    probe = (
+        "from flask import Flask\n"
+        "from plugin.cli.serve import GunicornServer\n"
+        "server = GunicornServer(Flask('probe'), {'bind': '127.0.0.1:0', 'workers': 1})\n"
+        "print(','.join(server.cfg.forwarded_allow_ips))\n"
+    )
+    environ = {**os.environ, "FORWARDED_ALLOW_IPS": "10.0.0.0/8,172.16.0.5"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=environ, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "10.0.0.0/8,172.16.0.5"
 
 
 def test_the_migrate_role_brings_an_old_store_to_the_current_schema(tmp_path: Path) -> None:
