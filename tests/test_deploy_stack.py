@@ -137,9 +137,12 @@ def test_web_and_worker_share_the_data_and_redis_keeps_an_append_only_file() -> 
     services = compose["services"]
     for name in ("web", "worker"):
         assert "shoprec-data:/data" in services[name]["volumes"]
+        assert services[name]["environment"]["SHOPREC_DATA_DIR"] == "/data"
         assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+        assert services[name]["env_file"] == ".env"
     assert services["web"]["command"] == ["web"] and services["worker"]["command"] == ["worker"]
     assert "ports" not in services["web"]  # only the TLS proxy is reachable from outside
+    assert services["web"]["environment"]["FORWARDED_ALLOW_IPS"] == "*"
     assert "--appendonly" in services["redis"]["command"]
     assert (
         services["redis"]["command"][services["redis"]["command"].index("--appendonly") + 1]
@@ -151,21 +154,112 @@ def test_web_and_worker_share_the_data_and_redis_keeps_an_append_only_file() -> 
     assert "reverse_proxy web:8000" in caddyfile
 
 
-def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
+def test_the_worker_is_not_judged_by_the_web_health_check_and_may_finish_its_job() -> None:
+    """The image's HEALTHCHECK asks :8000/livez, which only the web role serves; Docker's
+    default 10 s stop would kill a retrain that the worker's warm shutdown lets finish."""
+    worker = yaml.safe_load(COMPOSE.read_text())["services"]["worker"]
+    assert worker["healthcheck"] == {"disable": True}
+    grace = re.fullmatch(r"(\d+)m", worker["stop_grace_period"])
+    assert grace is not None and int(grace.group(1)) >= 5
+    assert worker["init"] is True
+
+
+def _ignored(path: str, patterns: list[str]) -> bool:
+    """Whether .dockerignore patterns exclude `path` or a folder above it (Go's path.Match
+    with `**`, as Docker reads them; no `!` exceptions are used)."""
+
+    def regex(pattern: str) -> str:
+        out = re.escape(pattern).replace(r"\*\*/", "(.*/)?").replace(r"\*", "[^/]*")
+        return out.replace(r"\?", "[^/]")
+
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    return any(re.fullmatch(regex(p), prefix) for p in patterns for prefix in prefixes)
+
+
+def test_the_build_context_leaves_out_secrets_and_data_but_not_what_the_image_copies() -> None:
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    for secret in ("deploy/.env", "deploy/systemd/shoprec.env", "data/s1/shop.db", ".venv/bin"):
+        assert _ignored(secret, patterns), secret
+    for op, value in _instructions():
+        if op != "COPY":
+            continue
+        source = value.split()[0]
+        files = [source] if (ROOT / source).is_file() else [
+            str(f.relative_to(ROOT)) for f in (ROOT / source).rglob("*")
+            if f.is_file() and "__pycache__" not in f.parts
+        ]  # fmt: skip
+        kept = [f for f in files if not _ignored(f, patterns)]
+        assert kept == files, f"COPY {source} loses {set(files) - set(kept)}"
+
+
+def test_the_compose_settings_file_is_never_committed() -> None:
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    done = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", "deploy/.env"], timeout=30)
+    assert done.returncode == 0, "deploy/.env holds secrets: .gitignore must exclude it"
+
+
+def _compose_config(deploy: Path, **env: str) -> subprocess.CompletedProcess[str]:
     tool = shutil.which("docker-compose")
     if tool is None:
         pytest.skip("docker-compose is not installed (Debian package docker-compose)")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SHOPREC_")}
+    return subprocess.run(
+        [tool, "-f", str(deploy / "compose.yaml"), "config"],
+        capture_output=True, text=True, timeout=60, env={**environ, **env},
+    )  # fmt: skip
+
+
+def _deploy_copy(tmp_path: Path, env_text: str) -> Path:
     deploy = tmp_path / "deploy"
     shutil.copytree(COMPOSE.parent / "docker", deploy / "docker")
     shutil.copy(COMPOSE, deploy / "compose.yaml")
-    shutil.copy(ROOT / "deploy" / "systemd" / "shoprec.env.example", deploy / "shoprec.env")
-    env = {**os.environ, "SHOPREC_DOMAIN": "recs.example.com"}
-    done = subprocess.run(
-        [tool, "-f", str(deploy / "compose.yaml"), "config"],
-        capture_output=True, text=True, timeout=60, env=env,
-    )  # fmt: skip
+    (deploy / ".env").write_text(env_text)
+    return deploy
+
+
+def test_docker_compose_accepts_the_file_with_the_example_settings(tmp_path: Path) -> None:
+    done = _compose_config(_deploy_copy(tmp_path, (COMPOSE.parent / ".env.example").read_text()))
     assert done.returncode == 0, done.stderr
-    resolved = yaml.safe_load(done.stdout)
-    assert resolved["services"]["caddy"]["environment"]["SHOPREC_DOMAIN"] == "recs.example.com"
-    # The example env file's secrets reach the app's containers.
-    assert resolved["services"]["worker"]["environment"]["SHOPREC_SECRET_KEY"]
+    services = yaml.safe_load(done.stdout)["services"]
+    assert services["caddy"]["environment"]["SHOPREC_DOMAIN"] == "recs.example.com"
+    for name in ("web", "worker"):
+        environment = services[name]["environment"]
+        assert environment["SHOPREC_PUBLIC_URL"] == "https://recs.example.com"
+        # The example file's secrets reach the app's containers; the stack's own values win.
+        assert environment["SHOPREC_SECRET_KEY"]
+        assert environment["SHOPREC_DATA_DIR"] == "/data"
+
+
+def test_docker_compose_refuses_to_start_without_a_domain(tmp_path: Path) -> None:
+    done = _compose_config(_deploy_copy(tmp_path, "SHOPREC_SECRET_KEY=s3cret\n"))
+    assert done.returncode != 0
+    assert "set SHOPREC_DOMAIN in deploy/.env" in done.stderr
+
+
+# Read by compose.yaml or the entry point, not by config.Settings.
+STACK_VARIABLES = {"SHOPREC_DOMAIN", "SHOPREC_WEB_WORKERS", "SHOPREC_PORT"}
+
+
+def test_the_example_settings_name_only_variables_something_reads() -> None:
+    """A misspelt name in deploy/.env is silently ignored: the template must not teach one."""
+    from config.settings import SETTINGS_SPEC
+
+    known = {env for _name, env, _default, _help in SETTINGS_SPEC} | STACK_VARIABLES
+    text = (COMPOSE.parent / ".env.example").read_text()
+    named = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
+    assert {"SHOPREC_DOMAIN", "SHOPREC_SECRET_KEY"} <= named
+    assert named <= known, named - known
+
+
+def test_the_deployment_page_names_every_secret_setting() -> None:
+    from dataclasses import fields
+
+    from config.settings import Settings
+
+    secrets = {f.metadata["env"] for f in fields(Settings) if f.metadata.get("secret")}
+    page = (ROOT / "docs" / "deployment.md").read_text()
+    section = page[page.index("## Secrets") :]
+    assert {name for name in secrets if f"`{name}`" not in section} == set()
