@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from config import Settings
+from config import Settings, load_settings
 from plugin.cli.main import cli
 from storage.db import open_shop_db
 from worker.schedules import PERIODIC_JOBS, ensure_chains, periodic_job, run_tick, slot_of
@@ -64,3 +64,15 @@ def test_without_redis_url_it_says_what_to_set(data_dir, monkeypatch) -> None:
     monkeypatch.delenv("REDIS_URL")
     result = CliRunner().invoke(cli, ["schedule", "show"])
     assert result.exit_code != 0 and "REDIS_URL" in result.output
+
+
+def test_the_sync_interval_setting_shows_and_sets_the_next_tick(
+    data_dir, redis_conn, monkeypatch
+) -> None:
+    monkeypatch.setenv("SHOPREC_SYNC_INTERVAL_MINUTES", "5")
+    ensure_chains(data_dir, redis_conn, settings=load_settings())
+    rows = {(r["shop"], r["job"]): r for r in _show()}
+    sync = rows[("alpha", "sync_connected_job")]
+    assert (sync["every"], sync["every_s"]) == ("0:05:00", 300)
+    assert datetime.fromisoformat(sync["next_run"]).timestamp() % 300 == 0
+    assert rows[("alpha", "retrain_if_due_job")]["every_s"] == 900  # its own setting, unchanged
