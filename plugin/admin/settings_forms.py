@@ -59,7 +59,14 @@ COMMON_RULE_KNOBS: tuple[tuple[str, str], ...] = (
     ("session_viewed_factor", "float"),
 )
 KNOB_CHOICES = {"hemisphere": ("north", "south")}
-SLOT_KEYS: tuple[str, ...] = tuple(f"{c}/{s}" for c, slots in CONTEXT_SLOTS.items() for s in slots)
+
+
+def slot_keys(context_slots: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """Every 'context/slot' of a slot table, in the order the forms list them."""
+    return tuple(f"{c}/{s}" for c, slots in context_slots.items() for s in slots)
+
+
+SLOT_KEYS: tuple[str, ...] = slot_keys(CONTEXT_SLOTS)
 
 
 class SettingsFormError(Exception):
@@ -139,20 +146,20 @@ def stored_problems(stored: Mapping[str, Any]) -> dict[str, list[str]]:
 
 
 def effective_weights(
-    stored: Any, learned: Mapping[str, Any] | None = None
+    stored: Any,
+    learned: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Mapping[str, float]] = DEFAULT_WEIGHTS,
 ) -> dict[str, dict[str, float]]:
     """Per 'context/slot', the mix serving uses: the slot's own, else its context's, else the
-    weights learned at training (the model manifest), else the built-in default."""
+    weights learned at training (the model manifest), else the built-in default (`defaults`:
+    the slot table's, given only to read another table)."""
     stored = stored if isinstance(stored, dict) else {}
     learned = learned or {}
     return {
         key: dict(
-            stored.get(key)
-            or stored.get(key.split("/")[0])
-            or learned.get(key)
-            or DEFAULT_WEIGHTS[key]
+            stored.get(key) or stored.get(key.split("/")[0]) or learned.get(key) or defaults[key]
         )
-        for key in SLOT_KEYS
+        for key in defaults
     }
 
 
@@ -283,16 +290,16 @@ def campaigns_from_form(form: MultiDict[str, str], stored: Any) -> Any:
     return value
 
 
-def check_slot_titles(value: Any) -> None:
-    """{slot: title}: known slots, titles of 1-80 characters."""
+def check_slot_titles(value: Any, titles: Mapping[str, str] = SLOT_TITLES) -> None:
+    """{slot: title}: known slots (of `titles`, the slot table's), titles of 1-80 characters."""
     if value is None:
         return
     if not isinstance(value, dict):
         raise SettingsFormError([f"{SLOT_TITLES_KEY} must be an object, got {value!r}"])
     problems = [
-        f"{SLOT_TITLES_KEY}: unknown slot {slot!r}; known: {sorted(SLOT_TITLES)}"
+        f"{SLOT_TITLES_KEY}: unknown slot {slot!r}; known: {sorted(titles)}"
         for slot in value
-        if slot not in SLOT_TITLES
+        if slot not in titles
     ]
     problems += [
         f"{SLOT_TITLES_KEY}.{slot} must be 1-{MAX_TITLE_CHARS} characters"
@@ -303,14 +310,17 @@ def check_slot_titles(value: Any) -> None:
         raise SettingsFormError(problems)
 
 
-def slot_titles_from_form(form: MultiDict[str, str]) -> Any:
-    """Fields 't.<slot>'; a title equal to the built-in one (or empty) is not stored."""
+def slot_titles_from_form(
+    form: MultiDict[str, str], builtin: Mapping[str, str] = SLOT_TITLES
+) -> Any:
+    """Fields 't.<slot>' for every slot of `builtin` (the slot table's titles); a title equal
+    to the built-in one (or empty) is not stored."""
     titles = {
         slot: form.get(f"t.{slot}", "").strip()
-        for slot in SLOT_TITLES
-        if form.get(f"t.{slot}", "").strip() not in ("", SLOT_TITLES[slot])
+        for slot in builtin
+        if form.get(f"t.{slot}", "").strip() not in ("", builtin[slot])
     }
-    check_slot_titles(titles)
+    check_slot_titles(titles, builtin)
     return titles or None
 
 
