@@ -2,7 +2,8 @@
 
 - the settings table (configuration.md) from config.SETTINGS_SPEC: every env var with its
   default and help, as `load_settings` reads them;
-- the HTTP API reference (api-reference.md) from the app's OpenAPI document.
+- the HTTP API reference (api-reference.md) from the app's OpenAPI document;
+- the contexts and slots (api.md) from the slot table, engine.slot_specs.SLOTS.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ if str(ROOT) not in sys.path:
 
 SETTINGS_MARK = "<!-- settings-table: generated from config.Settings at build time -->"
 OPENAPI_MARK = "<!-- openapi: generated from the app's OpenAPI document at build time -->"
+SLOTS_MARK = "<!-- slots-table: generated from engine.slot_specs.SLOTS at build time -->"
 
 
 def _cell(text: str) -> str:
@@ -56,10 +58,28 @@ def openapi_reference() -> str:
     )
 
 
+def slots_table() -> str:
+    """Markdown table of every slot: context, slot, default title, default blend, and whether
+    a request naming only the context gets it."""
+    from engine.slot_specs import SLOTS
+
+    rows = ["| context | slot | default title | default blend | context's default |"]
+    rows.append("|---|---|---|---|---|")
+    for spec in SLOTS:
+        blend = ", ".join(f"{source} {weight:g}" for source, weight in spec.weights.items())
+        default = "yes" if spec.default else ""
+        rows.append(
+            f"| `{spec.context}` | `{spec.slot}` | {_cell(spec.title)} | {blend} | {default} |"
+        )
+    return "\n".join(rows)
+
+
 def on_page_markdown(markdown: str, **_: Any) -> str:
     """Fill the generated parts of a page."""
     if SETTINGS_MARK in markdown:
         markdown = markdown.replace(SETTINGS_MARK, settings_table())
     if OPENAPI_MARK in markdown:
         markdown = markdown.replace(OPENAPI_MARK, openapi_reference())
+    if SLOTS_MARK in markdown:
+        markdown = markdown.replace(SLOTS_MARK, slots_table())
     return markdown
