@@ -6,13 +6,16 @@ their owners' validators (engine.blend, engine.rule_settings, email_blocks.campa
 so the admin can never store a value serving would refuse. The display settings (slot titles,
 widget format, cache TTL) are checked here; allowed origins by the storefront's
 plugin.storefront.cors; the event retention period by the retention job's own storage.retention.
+Which settings the page writes, and the check each must pass, is one table (SHOP_SETTINGS).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
@@ -31,7 +34,12 @@ from plugin.storefront.api import WIDGET_FORMATS
 from plugin.storefront.cors import OriginSettingError, parse_allowed_origins
 from serving.service import SLOT_TITLES
 from storage.errors import RetentionSettingError
-from storage.retention import RETENTION_SETTING, check_retention_months
+from storage.retention import (
+    DEFAULT_RETENTION_MONTHS,
+    RETENTION_MONTHS_RANGE,
+    RETENTION_SETTING,
+    check_retention_months,
+)
 
 WEIGHTS_KEY = "weights"
 RULES_KEY = "rules"
@@ -41,7 +49,6 @@ WIDGET_FORMAT_KEY = "widget_format"
 CACHE_TTL_KEY = "cache_ttl_s"
 ORIGINS_KEY = "allowed_origins"
 RETENTION_KEY = RETENTION_SETTING
-JSON_KEYS = (WEIGHTS_KEY, RULES_KEY, CAMPAIGNS_KEY)
 MAX_JSON_CHARS = 100_000
 MAX_TITLE_CHARS = 80
 CACHE_TTL_RANGE = (10, 86_400)
@@ -91,26 +98,11 @@ def parse_json_text(text: str, key: str) -> Any:
 
 def check_value(key: str, value: Any) -> Any:
     """Validate one setting's value with its owner's validator; return what to store."""
+    spec = _SPEC_OF.get(key)
+    if spec is None:
+        raise SettingsFormError([f"{key!r} is not a setting this page edits"])
     try:
-        if key == WEIGHTS_KEY:
-            validate_weights(_mapping(value, key))
-        elif key == RULES_KEY:
-            validate_rules(value)
-        elif key == CAMPAIGNS_KEY:
-            parse_campaign_settings(value)
-        elif key == SLOT_TITLES_KEY:
-            check_slot_titles(value)
-        elif key == WIDGET_FORMAT_KEY:
-            check_widget_format(value)
-        elif key == CACHE_TTL_KEY:
-            check_cache_ttl(value)
-        elif key == ORIGINS_KEY:
-            check_origins(value)
-        elif key == RETENTION_KEY:
-            if value is not None:
-                check_retention_months(value)
-        else:
-            raise SettingsFormError([f"{key!r} is not a setting this page edits"])
+        spec.check(value)
     except CampaignSettingsError as exc:
         raise SettingsFormError(list(exc.problems)) from exc
     except RetentionSettingError as exc:
@@ -136,12 +128,11 @@ def stored_problems(stored: Mapping[str, Any]) -> dict[str, list[str]]:
     """Per key, what is wrong with a value already stored (written by hand or by an older
     version): serving ignores an invalid value, so the page says so instead of failing."""
     problems: dict[str, list[str]] = {}
-    keys = (*JSON_KEYS, SLOT_TITLES_KEY, WIDGET_FORMAT_KEY, CACHE_TTL_KEY, ORIGINS_KEY)
-    for key in (*keys, RETENTION_KEY):
+    for spec in SHOP_SETTINGS:
         try:
-            check_value(key, stored.get(key))
+            check_value(spec.key, stored.get(spec.key))
         except SettingsFormError as exc:
-            problems[key] = exc.problems
+            problems[spec.key] = exc.problems
     return problems
 
 
@@ -411,3 +402,44 @@ def _show(value: Any) -> str:
     if isinstance(value, tuple):
         return "[]" if not value else str(len(value))
     return json.dumps(value)
+
+
+def _check_weights(value: Any) -> None:
+    validate_weights(_mapping(value, WEIGHTS_KEY))
+
+
+def _check_retention(value: Any) -> None:
+    if value is not None:
+        check_retention_months(value)
+
+
+@dataclass(frozen=True)
+class ShopSettingSpec:
+    """One shop setting the settings page writes: its key, the check a value must pass before
+    it is stored (None, the default, always passes), what it holds as the admin docs list it,
+    and whether the page's JSON editor edits it whole."""
+
+    key: str
+    check: Callable[[Any], object]
+    holds: str = ""
+    json_editor: bool = False
+
+
+_TTL_LOW, _TTL_HIGH = CACHE_TTL_RANGE
+_MONTHS_LOW, _MONTHS_HIGH = RETENTION_MONTHS_RANGE
+SHOP_SETTINGS: tuple[ShopSettingSpec, ...] = (
+    ShopSettingSpec(WEIGHTS_KEY, _check_weights, json_editor=True),
+    ShopSettingSpec(RULES_KEY, validate_rules, json_editor=True),
+    ShopSettingSpec(CAMPAIGNS_KEY, parse_campaign_settings, json_editor=True),
+    ShopSettingSpec(SLOT_TITLES_KEY, check_slot_titles, "`{slot: title}`"),
+    ShopSettingSpec(WIDGET_FORMAT_KEY, check_widget_format),
+    ShopSettingSpec(CACHE_TTL_KEY, check_cache_ttl, f"{_TTL_LOW}-{_TTL_HIGH}"),
+    ShopSettingSpec(ORIGINS_KEY, check_origins, '`["https://shop.example", ...]`'),
+    ShopSettingSpec(
+        RETENTION_KEY,
+        _check_retention,
+        f"{_MONTHS_LOW}-{_MONTHS_HIGH}, default {DEFAULT_RETENTION_MONTHS}",
+    ),
+)
+_SPEC_OF: Mapping[str, ShopSettingSpec] = MappingProxyType({s.key: s for s in SHOP_SETTINGS})
+JSON_KEYS: tuple[str, ...] = tuple(spec.key for spec in SHOP_SETTINGS if spec.json_editor)
