@@ -19,6 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from demo.errors import DemoError
+from engine.base import DEFAULT_SLOT
 from storage.clock import to_iso
 from storage.events import insert_events
 from storage.experiments import HOLDOUT, assign_variant, create_experiment, get_experiment
@@ -37,13 +38,6 @@ CONTEXT_CTR: dict[str, float] = {
     "home": 0.03,
     "email": 0.05,
     "post_purchase": 0.025,
-}
-DEFAULT_SLOT = {
-    "product": "frequently_bought_together",
-    "cart": "complete_the_look",
-    "home": "for_you",
-    "email": "for_you",
-    "post_purchase": "also_bought",
 }
 # The model credited for each item (engine.base: the model that contributed most), by slot.
 SLOT_STRATEGIES = {

@@ -7,6 +7,7 @@ path against the app's URL map.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from config import Settings
@@ -24,12 +25,14 @@ def _query(name: str, description: str, schema: dict[str, Any], **extra: Any) ->
     return {"name": name, "in": "query", "description": description, "schema": schema, **extra}
 
 
-def _recommendation_parameters(settings: Settings, with_context: bool) -> list[dict[str, Any]]:
-    slots = sorted({slot for group in CONTEXT_SLOTS.values() for slot in group})
+def _recommendation_parameters(
+    settings: Settings, context_slots: Mapping[str, tuple[str, ...]], with_context: bool
+) -> list[dict[str, Any]]:
+    slots = sorted({slot for group in context_slots.values() for slot in group})
     params = [_query("shop", "Shop name (its folder under the data dir).", {"type": "string"},
                      required=True)]  # fmt: skip
     if with_context:
-        params.append(_query("context", "Placement.", {"enum": sorted(CONTEXT_SLOTS)},
+        params.append(_query("context", "Placement.", {"enum": sorted(context_slots)},
                              required=True))  # fmt: skip
     id_list = {"type": "array", "items": {"type": "string", "maxLength": 128}}
     params += [
@@ -72,8 +75,11 @@ def _responses(ok: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_openapi(settings: Settings) -> dict[str, Any]:
-    """The document for this process's settings (limits are settings)."""
+def build_openapi(
+    settings: Settings, context_slots: Mapping[str, tuple[str, ...]] = CONTEXT_SLOTS
+) -> dict[str, Any]:
+    """The document for this process's settings (limits are settings); `context_slots` is
+    the slot table's (engine.slot_specs), given only to build the document of another table."""
     item = {
         "type": "object",
         "required": ["product_id", "title", "price", "url", "image_url", "reason"],
@@ -146,14 +152,15 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
         "paths": {
             "/api/v1/recommendations": {"get": {
                 "summary": "One recommendation list as JSON.",
-                "parameters": _recommendation_parameters(settings, with_context=True),
+                "parameters": _recommendation_parameters(settings, context_slots,
+                                                         with_context=True),
                 "responses": _responses({"description": "The list", "content": json_of}),
             }},
             "/api/v1/widgets/{context}": {"get": {
                 "summary": "The same list as an HTML fragment for the widget.",
                 "parameters": [{"name": "context", "in": "path", "required": True,
-                                "schema": {"enum": sorted(CONTEXT_SLOTS)}}]
-                + _recommendation_parameters(settings, with_context=False),
+                                "schema": {"enum": sorted(context_slots)}}]
+                + _recommendation_parameters(settings, context_slots, with_context=False),
                 "responses": _responses({"description": "HTML fragment",
                                          "content": {"text/html": {}}}),
             }},

@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from engine.slot_specs import SLOTS
+from plugin.admin.settings_forms import SHOP_SETTINGS
+
 ROOT = Path(__file__).resolve().parents[1]
 MKDOCS = Path(sys.executable).with_name("mkdocs")
 
@@ -29,5 +32,13 @@ def test_the_docs_site_builds_strictly_with_its_generated_pages(tmp_path: Path) 
     assert "SHOPREC_SECURE_COOKIES" in configuration and "settings-table" not in configuration
     reference = (site / "api-reference" / "index.html").read_text(encoding="utf-8")
     assert "/api/v1/recommendations" in reference and "/api/v1/events" in reference
+    api = (site / "api" / "index.html").read_text(encoding="utf-8")
+    assert "slots-table" not in api
+    for spec in SLOTS:  # every slot of the slot table, with its title
+        assert f"<code>{spec.slot}</code>" in api and spec.title in api
+    admin = (site / "admin" / "index.html").read_text(encoding="utf-8")
+    assert "shop-settings" not in admin
+    for setting in SHOP_SETTINGS:  # every setting the settings page writes
+        assert f"<code>{setting.key}</code>" in admin
     for page in site.rglob("*.html"):
         assert "issue" not in page.read_text(encoding="utf-8").lower().replace("issuer", ""), page

@@ -397,3 +397,24 @@ def test_api_key_is_shown_once_and_only_its_hash_is_stored(
     page = client.get("/admin/demo/settings").get_data(as_text=True)
     assert "Identity secret: set" in page and secret not in page
     assert "srk_" not in "".join(str(c) for c in answer.headers.values())  # not in a cookie
+
+
+def test_one_table_names_every_setting_the_page_writes() -> None:
+    from plugin.admin.settings import SECTION_KEYS
+    from plugin.admin.settings_forms import (
+        JSON_KEYS,
+        SHOP_SETTINGS,
+        SettingsFormError,
+        check_value,
+        stored_problems,
+    )
+
+    keys = [spec.key for spec in SHOP_SETTINGS]
+    assert len(keys) == len(set(keys))
+    assert {k for section in SECTION_KEYS.values() for k in section} <= set(keys)
+    assert JSON_KEYS == ("weights", "rules", "campaigns")
+    with pytest.raises(SettingsFormError, match="not a setting this page edits"):
+        check_value("attribution_window_hours", 24)
+    assert stored_problems({}) == {}  # nothing stored: every default passes
+    junk = {key: {"junk": [object]} for key in keys}  # no setting accepts this
+    assert list(stored_problems(junk)) == keys

@@ -2,7 +2,10 @@
 
 - the settings table (configuration.md) from config.SETTINGS_SPEC: every env var with its
   default and help, as `load_settings` reads them;
-- the HTTP API reference (api-reference.md) from the app's OpenAPI document.
+- the HTTP API reference (api-reference.md) from the app's OpenAPI document;
+- the contexts and slots (api.md) from the slot table, engine.slot_specs.SLOTS;
+- the shop settings the admin's settings page writes (admin.md), from its table
+  plugin.admin.settings_forms.SHOP_SETTINGS.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ if str(ROOT) not in sys.path:
 
 SETTINGS_MARK = "<!-- settings-table: generated from config.Settings at build time -->"
 OPENAPI_MARK = "<!-- openapi: generated from the app's OpenAPI document at build time -->"
+SLOTS_MARK = "<!-- slots-table: generated from engine.slot_specs.SLOTS at build time -->"
+SHOP_SETTINGS_MARK = (
+    "<!-- shop-settings: generated from the settings page's table at build time -->"
+)
 
 
 def _cell(text: str) -> str:
@@ -56,10 +63,39 @@ def openapi_reference() -> str:
     )
 
 
+def slots_table() -> str:
+    """Markdown table of every slot: context, slot, default title, default blend, and whether
+    a request naming only the context gets it."""
+    from engine.slot_specs import SLOTS
+
+    rows = ["| context | slot | default title | default blend | context's default |"]
+    rows.append("|---|---|---|---|---|")
+    for spec in SLOTS:
+        blend = ", ".join(f"{source} {weight:g}" for source, weight in spec.weights.items())
+        default = "yes" if spec.default else ""
+        rows.append(
+            f"| `{spec.context}` | `{spec.slot}` | {_cell(spec.title)} | {blend} | {default} |"
+        )
+    return "\n".join(rows)
+
+
+def shop_settings_list() -> str:
+    """The shop settings the admin's settings page writes, each with what it holds."""
+    from plugin.admin.settings_forms import SHOP_SETTINGS
+
+    return ", ".join(
+        f"`{spec.key}`" + (f" ({spec.holds})" if spec.holds else "") for spec in SHOP_SETTINGS
+    )
+
+
 def on_page_markdown(markdown: str, **_: Any) -> str:
     """Fill the generated parts of a page."""
     if SETTINGS_MARK in markdown:
         markdown = markdown.replace(SETTINGS_MARK, settings_table())
     if OPENAPI_MARK in markdown:
         markdown = markdown.replace(OPENAPI_MARK, openapi_reference())
+    if SLOTS_MARK in markdown:
+        markdown = markdown.replace(SLOTS_MARK, slots_table())
+    if SHOP_SETTINGS_MARK in markdown:
+        markdown = markdown.replace(SHOP_SETTINGS_MARK, shop_settings_list())
     return markdown

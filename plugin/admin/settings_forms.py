@@ -6,13 +6,16 @@ their owners' validators (engine.blend, engine.rule_settings, email_blocks.campa
 so the admin can never store a value serving would refuse. The display settings (slot titles,
 widget format, cache TTL) are checked here; allowed origins by the storefront's
 plugin.storefront.cors; the event retention period by the retention job's own storage.retention.
+Which settings the page writes, and the check each must pass, is one table (SHOP_SETTINGS).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
@@ -32,7 +35,12 @@ from plugin.storefront.api import WIDGET_FORMATS
 from plugin.storefront.cors import OriginSettingError, parse_allowed_origins
 from serving.service import SLOT_TITLES
 from storage.errors import RetentionSettingError
-from storage.retention import RETENTION_SETTING, check_retention_months
+from storage.retention import (
+    DEFAULT_RETENTION_MONTHS,
+    RETENTION_MONTHS_RANGE,
+    RETENTION_SETTING,
+    check_retention_months,
+)
 
 WEIGHTS_KEY = "weights"
 RULES_KEY = "rules"
@@ -44,7 +52,6 @@ ORIGINS_KEY = "allowed_origins"
 RETENTION_KEY = RETENTION_SETTING
 CURRENCY_KEY = "currency"
 LOCALE_KEY = "locale"
-JSON_KEYS = (WEIGHTS_KEY, RULES_KEY, CAMPAIGNS_KEY)
 MAX_JSON_CHARS = 100_000
 MAX_TITLE_CHARS = 80
 CACHE_TTL_RANGE = (10, 86_400)
@@ -62,7 +69,14 @@ COMMON_RULE_KNOBS: tuple[tuple[str, str], ...] = (
     ("session_viewed_factor", "float"),
 )
 KNOB_CHOICES = {"hemisphere": ("north", "south")}
-SLOT_KEYS: tuple[str, ...] = tuple(f"{c}/{s}" for c, slots in CONTEXT_SLOTS.items() for s in slots)
+
+
+def slot_keys(context_slots: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """Every 'context/slot' of a slot table, in the order the forms list them."""
+    return tuple(f"{c}/{s}" for c, slots in context_slots.items() for s in slots)
+
+
+SLOT_KEYS: tuple[str, ...] = slot_keys(CONTEXT_SLOTS)
 
 
 class SettingsFormError(Exception):
@@ -87,32 +101,11 @@ def parse_json_text(text: str, key: str) -> Any:
 
 def check_value(key: str, value: Any) -> Any:
     """Validate one setting's value with its owner's validator; return what to store."""
+    spec = _SPEC_OF.get(key)
+    if spec is None:
+        raise SettingsFormError([f"{key!r} is not a setting this page edits"])
     try:
-        if key == WEIGHTS_KEY:
-            validate_weights(_mapping(value, key))
-        elif key == RULES_KEY:
-            validate_rules(value)
-        elif key == CAMPAIGNS_KEY:
-            parse_campaign_settings(value)
-        elif key == SLOT_TITLES_KEY:
-            check_slot_titles(value)
-        elif key == WIDGET_FORMAT_KEY:
-            check_widget_format(value)
-        elif key == CACHE_TTL_KEY:
-            check_cache_ttl(value)
-        elif key == ORIGINS_KEY:
-            check_origins(value)
-        elif key == RETENTION_KEY:
-            if value is not None:
-                check_retention_months(value)
-        elif key == CURRENCY_KEY:
-            if value is not None and check_currency(value) != value:
-                raise SettingsFormError([f"currency: store the code as {check_currency(value)}"])
-        elif key == LOCALE_KEY:
-            if value is not None and check_locale(value) != value:
-                raise SettingsFormError([f"locale: store the tag as {check_locale(value)}"])
-        else:
-            raise SettingsFormError([f"{key!r} is not a setting this page edits"])
+        spec.check(value)
     except CampaignSettingsError as exc:
         raise SettingsFormError(list(exc.problems)) from exc
     except RetentionSettingError as exc:
@@ -138,38 +131,29 @@ def stored_problems(stored: Mapping[str, Any]) -> dict[str, list[str]]:
     """Per key, what is wrong with a value already stored (written by hand or by an older
     version): serving ignores an invalid value, so the page says so instead of failing."""
     problems: dict[str, list[str]] = {}
-    keys = (
-        *JSON_KEYS,
-        SLOT_TITLES_KEY,
-        WIDGET_FORMAT_KEY,
-        CACHE_TTL_KEY,
-        ORIGINS_KEY,
-        CURRENCY_KEY,
-        LOCALE_KEY,
-    )
-    for key in (*keys, RETENTION_KEY):
+    for spec in SHOP_SETTINGS:
         try:
-            check_value(key, stored.get(key))
+            check_value(spec.key, stored.get(spec.key))
         except SettingsFormError as exc:
-            problems[key] = exc.problems
+            problems[spec.key] = exc.problems
     return problems
 
 
 def effective_weights(
-    stored: Any, learned: Mapping[str, Any] | None = None
+    stored: Any,
+    learned: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Mapping[str, float]] = DEFAULT_WEIGHTS,
 ) -> dict[str, dict[str, float]]:
     """Per 'context/slot', the mix serving uses: the slot's own, else its context's, else the
-    weights learned at training (the model manifest), else the built-in default."""
+    weights learned at training (the model manifest), else the built-in default (`defaults`:
+    the slot table's, given only to read another table)."""
     stored = stored if isinstance(stored, dict) else {}
     learned = learned or {}
     return {
         key: dict(
-            stored.get(key)
-            or stored.get(key.split("/")[0])
-            or learned.get(key)
-            or DEFAULT_WEIGHTS[key]
+            stored.get(key) or stored.get(key.split("/")[0]) or learned.get(key) or defaults[key]
         )
-        for key in SLOT_KEYS
+        for key in defaults
     }
 
 
@@ -300,16 +284,16 @@ def campaigns_from_form(form: MultiDict[str, str], stored: Any) -> Any:
     return value
 
 
-def check_slot_titles(value: Any) -> None:
-    """{slot: title}: known slots, titles of 1-80 characters."""
+def check_slot_titles(value: Any, titles: Mapping[str, str] = SLOT_TITLES) -> None:
+    """{slot: title}: known slots (of `titles`, the slot table's), titles of 1-80 characters."""
     if value is None:
         return
     if not isinstance(value, dict):
         raise SettingsFormError([f"{SLOT_TITLES_KEY} must be an object, got {value!r}"])
     problems = [
-        f"{SLOT_TITLES_KEY}: unknown slot {slot!r}; known: {sorted(SLOT_TITLES)}"
+        f"{SLOT_TITLES_KEY}: unknown slot {slot!r}; known: {sorted(titles)}"
         for slot in value
-        if slot not in SLOT_TITLES
+        if slot not in titles
     ]
     problems += [
         f"{SLOT_TITLES_KEY}.{slot} must be 1-{MAX_TITLE_CHARS} characters"
@@ -320,14 +304,17 @@ def check_slot_titles(value: Any) -> None:
         raise SettingsFormError(problems)
 
 
-def slot_titles_from_form(form: MultiDict[str, str]) -> Any:
-    """Fields 't.<slot>'; a title equal to the built-in one (or empty) is not stored."""
+def slot_titles_from_form(
+    form: MultiDict[str, str], builtin: Mapping[str, str] = SLOT_TITLES
+) -> Any:
+    """Fields 't.<slot>' for every slot of `builtin` (the slot table's titles); a title equal
+    to the built-in one (or empty) is not stored."""
     titles = {
         slot: form.get(f"t.{slot}", "").strip()
-        for slot in SLOT_TITLES
-        if form.get(f"t.{slot}", "").strip() not in ("", SLOT_TITLES[slot])
+        for slot in builtin
+        if form.get(f"t.{slot}", "").strip() not in ("", builtin[slot])
     }
-    check_slot_titles(titles)
+    check_slot_titles(titles, builtin)
     return titles or None
 
 
@@ -437,3 +424,57 @@ def _show(value: Any) -> str:
     if isinstance(value, tuple):
         return "[]" if not value else str(len(value))
     return json.dumps(value)
+
+
+def _check_weights(value: Any) -> None:
+    validate_weights(_mapping(value, WEIGHTS_KEY))
+
+
+def _check_retention(value: Any) -> None:
+    if value is not None:
+        check_retention_months(value)
+
+
+@dataclass(frozen=True)
+class ShopSettingSpec:
+    """One shop setting the settings page writes: its key, the check a value must pass before
+    it is stored (None, the default, always passes), what it holds as the admin docs list it,
+    and whether the page's JSON editor edits it whole."""
+
+    key: str
+    check: Callable[[Any], object]
+    holds: str = ""
+    json_editor: bool = False
+
+
+def _check_normalised(check: Callable[[Any], str]) -> Callable[[Any], object]:
+    """A check that also wants the value stored as `check` normalises it ('EUR', 'de_DE')."""
+
+    def checked(value: Any) -> object:
+        if value is not None and check(value) != value:
+            raise InputError(f"store it as {check(value)!r}, got {value!r}")
+        return value
+
+    return checked
+
+
+_TTL_LOW, _TTL_HIGH = CACHE_TTL_RANGE
+_MONTHS_LOW, _MONTHS_HIGH = RETENTION_MONTHS_RANGE
+SHOP_SETTINGS: tuple[ShopSettingSpec, ...] = (
+    ShopSettingSpec(WEIGHTS_KEY, _check_weights, json_editor=True),
+    ShopSettingSpec(RULES_KEY, validate_rules, json_editor=True),
+    ShopSettingSpec(CAMPAIGNS_KEY, parse_campaign_settings, json_editor=True),
+    ShopSettingSpec(SLOT_TITLES_KEY, check_slot_titles, "`{slot: title}`"),
+    ShopSettingSpec(WIDGET_FORMAT_KEY, check_widget_format),
+    ShopSettingSpec(CACHE_TTL_KEY, check_cache_ttl, f"{_TTL_LOW}-{_TTL_HIGH}"),
+    ShopSettingSpec(ORIGINS_KEY, check_origins, '`["https://shop.example", ...]`'),
+    ShopSettingSpec(
+        RETENTION_KEY,
+        _check_retention,
+        f"{_MONTHS_LOW}-{_MONTHS_HIGH}, default {DEFAULT_RETENTION_MONTHS}",
+    ),
+    ShopSettingSpec(CURRENCY_KEY, _check_normalised(check_currency), "ISO 4217, e.g. `EUR`"),
+    ShopSettingSpec(LOCALE_KEY, _check_normalised(check_locale), "e.g. `de_DE`"),
+)
+_SPEC_OF: Mapping[str, ShopSettingSpec] = MappingProxyType({s.key: s for s in SHOP_SETTINGS})
+JSON_KEYS: tuple[str, ...] = tuple(spec.key for spec in SHOP_SETTINGS if spec.json_editor)

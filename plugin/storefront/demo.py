@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from markupsafe import escape
 
 from config import Settings
+from engine.base import CONTEXT_SLOTS
 from plugin.storefront.request_params import check_id
 from plugin.storefront.shopper_identity import ensure_identity_secret
 from plugin.storefront.shopper_tokens import DEFAULT_TOKEN_TTL_S, make_shopper_token
@@ -79,7 +80,11 @@ def _page(template: str, **context: Any) -> str | tuple[str, int]:
     if not shop_exists(settings.data_dir, shop):
         return render_template("demo/missing.html", shop=shop), 404
     token = _customer_token(settings, shop, _customer_id())
-    return render_template(template, shop=shop, customer_token=token, **context)
+    # Every slot of the page's context gets a placeholder, so a slot added to the slot table
+    # (engine.slot_specs) shows on the demo storefront too.
+    return render_template(
+        template, shop=shop, customer_token=token, context_slots=CONTEXT_SLOTS, **context
+    )
 
 
 @bp.get("/")
