@@ -17,6 +17,7 @@ COPY engine ./engine
 COPY integrations ./integrations
 COPY plugin ./plugin
 COPY serving ./serving
+COPY spark_engine ./spark_engine
 COPY storage ./storage
 COPY templates ./templates
 COPY worker ./worker

@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	# The CPU build of PyTorch first (the sentence-embedding extra needs it; a plain
 	# `torch` requirement would pull a multi-GB CUDA build).
 	$(BIN)/python -m pip install -q 'torch==2.13.0'
-	$(BIN)/python -m pip install -q -e '.[test,embeddings]'
+	$(BIN)/python -m pip install -q -e '.[test,embeddings,spark]'
 	touch $(STAMP)
 
 ## Generate the demo shop, train it and serve it on http://127.0.0.1:8000

@@ -23,3 +23,7 @@ class RetentionSettingError(StorageError, ValueError):
 
 class InvalidValue(StorageError, ValueError):
     """A value the store refuses (an unknown status, platform, kind or column)."""
+
+
+class ExportError(StorageError):
+    """A shop's data cannot be exported as asked (a missing writer library)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = (
     "config", "storage", "engine", "serving", "connectors", "email_blocks", "worker", "plugin",
-    "demo",
+    "demo", "spark_engine",
 )  # fmt: skip
 BARE = {"ValueError", "RuntimeError", "Exception"}
 

@@ -15,7 +15,10 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("config", "engine", "serving", "connectors", "email_blocks", "worker", "plugin", "demo")
+PACKAGES = (
+    "config", "engine", "serving", "connectors", "email_blocks", "worker", "plugin", "demo",
+    "spark_engine",
+)  # fmt: skip
 STATEMENT = re.compile(
     r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH|CREATE|DROP|ALTER|PRAGMA|REPLACE)\s+\S"
 )

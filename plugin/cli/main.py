@@ -48,6 +48,10 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
         "plugin.cli.engine_commands",
         "Temporal split of the shop's orders: metrics for every strategy side by side.",
     ),
+    "export": (
+        "plugin.cli.export",
+        "Write the shop's products, purchase lines and events as Parquet (by shop and month).",
+    ),
     "identity": (
         "plugin.cli.identity",
         "Signed shopper identity of the shop (--shop): tokens, secret, API key, mode.",

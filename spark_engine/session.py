@@ -1,0 +1,36 @@
+"""One SparkSession per process, from SHOPREC_SPARK_MASTER (`local[N]` or a cluster URL)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from spark_engine.errors import SparkUnavailable
+
+MASTER_ENV = "SHOPREC_SPARK_MASTER"
+DEFAULT_MASTER = "local[2]"
+# Deep query plans (many joins over many months) overflow the JVM's default thread stack.
+JVM_OPTIONS = "-Xss64m"
+
+
+def spark_session(master: str | None = None, app_name: str = "shoprec") -> Any:
+    """A SparkSession on `master` (default: SHOPREC_SPARK_MASTER, else local[2]); raises
+    SparkUnavailable naming what to install when pyspark or Java is missing."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise SparkUnavailable(
+            "the Spark engine needs pyspark: pip install 'shoprec[spark]' (and Java 17)"
+        ) from None
+    chosen = master or os.environ.get(MASTER_ENV) or DEFAULT_MASTER
+    try:
+        return (
+            SparkSession.builder.master(chosen)
+            .appName(app_name)
+            .config("spark.driver.extraJavaOptions", JVM_OPTIONS)
+            .config("spark.sql.shuffle.partitions", "8")
+            .config("spark.ui.enabled", "false")
+            .getOrCreate()
+        )
+    except Exception as exc:  # noqa: BLE001 - py4j raises its own errors when Java is missing
+        raise SparkUnavailable(f"Spark could not start on {chosen!r}: {exc}") from exc

@@ -1,0 +1,118 @@
+"""The Spark engine counts pairs exactly as the engine does, on a shop exported as Parquet.
+
+Runs Spark in local mode (`local[2]`); skipped with the reason when pyspark or Java is
+missing. The shop goes through the real CLI (`shoprec export`), the local side through the
+engine's own training path, and the two tables are compared whole.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from config import load_settings
+from engine.association import PLAIN_K, fit_association
+from engine.training_data import build_item_space, prepare_interactions
+from worker.training import load_training_data
+
+pytestmark = [
+    pytest.mark.spark,
+    # py4j leaves its gateway sockets to the garbage collector.
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+SHOP = "demo"
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    if shutil.which("java") is None:
+        pytest.skip("the Spark engine needs Java 17 (apt-get install openjdk-17-jre-headless)")
+    pytest.importorskip("pyspark", reason="the Spark engine needs pip install 'shoprec[spark]'")
+    from spark_engine.session import spark_session
+
+    session = spark_session("local[2]", "shoprec-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def exported(trained_demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("pyarrow", reason="the Parquet export needs pip install 'shoprec[spark]'")
+    out = tmp_path_factory.mktemp("export")
+    done = subprocess.run(
+        [sys.executable, "-m", "plugin.cli", "--data-dir", str(trained_demo_data),
+         "--shop", SHOP, "export", "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"exported shop {SHOP} to {out}" in done.stdout
+    assert (out / "purchases" / f"shop={SHOP}").is_dir()
+    return out
+
+
+@pytest.fixture(scope="module")
+def local_pairs(trained_demo_data: Path) -> tuple[np.ndarray, Any, np.ndarray]:
+    """The engine's plain co-purchase table (before coverage re-ranking) and basket counts."""
+    data = load_training_data(load_settings({}, data_dir=trained_demo_data), SHOP)
+    items = build_item_space(data)
+    inter = prepare_interactions(data, items)
+    rules = fit_association(inter, set_rules=False, cover_discount=1.0)
+    counts = np.asarray(inter.baskets.sum(axis=0)).ravel()
+    return items.item_ids, rules, counts
+
+
+def test_spark_counts_baskets_per_product_as_the_engine_does(
+    spark: Any, exported: Path, local_pairs: tuple[np.ndarray, Any, np.ndarray]
+) -> None:
+    from spark_engine.pairs import item_basket_counts, read_baskets
+
+    item_ids, _, counts = local_pairs
+    rows = item_basket_counts(read_baskets(spark, str(exported), SHOP)).collect()
+    on_spark = {row["product_id"]: row["baskets"] for row in rows}
+    local = {str(pid): int(n) for pid, n in zip(item_ids, counts, strict=True) if n > 0}
+    assert on_spark == local and len(local) > 100
+
+
+def test_spark_top_partners_are_the_engines_plain_co_purchase_table(
+    spark: Any, exported: Path, local_pairs: tuple[np.ndarray, Any, np.ndarray]
+) -> None:
+    from spark_engine.pairs import read_baskets, top_partners
+
+    item_ids, rules, _ = local_pairs
+    plain, together = rules.plain, rules.cooccurrence_counts
+    local: dict[str, list[tuple[str, int]]] = {}
+    for row in range(plain.indices.shape[0]):
+        found = [
+            (str(item_ids[i]), int(together[row, slot]))
+            for slot, i in enumerate(plain.indices[row])
+            if i >= 0
+        ]
+        if found:
+            local[str(item_ids[row])] = found
+    rows = top_partners(read_baskets(spark, str(exported), SHOP), PLAIN_K).collect()
+    on_spark: dict[str, list[tuple[int, str, int]]] = {}
+    for row in rows:
+        on_spark.setdefault(row["anchor"], []).append(
+            (row["rank"], row["partner"], row["together"])
+        )
+    spark_lists = {a: [(p, t) for _, p, t in sorted(v)] for a, v in on_spark.items()}
+    assert sum(len(v) for v in local.values()) > 500  # a table worth comparing
+    assert spark_lists == local
+
+
+def test_the_job_writes_both_tables(spark: Any, exported: Path, tmp_path: Path) -> None:
+    from spark_engine.pairs import write_tables
+
+    written = write_tables(spark, str(exported), SHOP, str(tmp_path / "tables"), k=5)
+    assert written["item_baskets"] > 100 and written["top_partners"] > written["item_baskets"]
+    back = spark.read.parquet(str(tmp_path / "tables" / "top_partners"))
+    assert back.count() == written["top_partners"]
+    assert back.agg({"rank": "max"}).collect()[0][0] == 4
