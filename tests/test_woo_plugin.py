@@ -95,6 +95,36 @@ def test_php_connect_signature_is_the_one_shoprec_checks() -> None:
     assert made != connect_signature("s3cret", "othershop", url, 1999)
 
 
+RULESET = PLUGIN.parent / "phpcs.xml.dist"
+
+
+def _phpcs(path: Path) -> subprocess.CompletedProcess[str]:
+    phpcs = shutil.which("phpcs")
+    if phpcs is None:
+        pytest.skip("PHP_CodeSniffer is not installed (Debian package php-codesniffer)")
+    return subprocess.run(
+        [phpcs, f"--standard={RULESET}", "--report=full", str(path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_the_plugin_passes_the_wordpress_rules_phpcs_itself_carries() -> None:
+    done = _phpcs(PLUGIN)
+    assert done.returncode == 0, done.stdout[-4000:]
+
+
+def test_the_ruleset_catches_what_wordpress_style_forbids(tmp_path: Path) -> None:
+    copy = tmp_path / "shoprec-for-woocommerce"
+    shutil.copytree(PLUGIN, copy)
+    events = copy / "includes" / "class-shoprec-events.php"
+    text = events.read_text()
+    text = text.replace("\tconst ID_PATTERN", "    const LIST = [ 1 ];\n\tconst ID_PATTERN", 1)
+    events.write_text(text)
+    done = _phpcs(copy)
+    assert done.returncode != 0
+    assert "DisallowSpaceIndent" in done.stdout and "DisallowShortArraySyntax" in done.stdout
+
+
 def test_wordpress_coding_standards() -> None:
     phpcs = shutil.which("phpcs")
     wpcs = os.environ.get("SHOPREC_WPCS_PATH", "")
