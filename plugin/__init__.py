@@ -31,6 +31,9 @@ def create_app(
 
     from plugin import health, metrics, metrics_scrape, shopify_install, webhooks
     from plugin.admin import (
+        email as admin_email,
+    )
+    from plugin.admin import (
         experiments as admin_experiments,
     )
     from plugin.admin import (
@@ -91,6 +94,7 @@ def create_app(
     app.register_blueprint(admin_explore.bp)
     app.register_blueprint(admin_overview.bp)
     app.register_blueprint(admin_experiments.bp)
+    app.register_blueprint(admin_email.bp)
     app.register_blueprint(admin_health.bp)
     app.register_blueprint(admin_privacy.bp)
     app.register_blueprint(app_proxy_api.bp)

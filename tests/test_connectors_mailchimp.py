@@ -331,3 +331,31 @@ def test_after_a_dead_sender_mandrill_is_searched_for_the_message_metadata(rsps)
     assert client.check_sent(step, "k-1", policy=FAST) is SentCheck.NOT_SENT
     # a message planned without the key cannot be looked up (and nothing is asked)
     assert client.check_sent(send_template_step(**kwargs), "k-1") is SentCheck.UNKNOWN
+
+
+def test_missing_merge_fields_are_created_once_and_fill_every_pushed_field(rsps) -> None:
+    """What merge_fields() writes must exist on the audience: the setup creates exactly the
+    fields it lacks (Mailchimp's tag limit is 10 characters), and a second run nothing."""
+    listed = f"{BASE}/lists/L1/merge-fields?count=1000"
+    have = [{"tag": "FNAME"}, {"tag": "RECS_HEAD"}, {"tag": "rec1_ttl"}]
+    created: list[dict] = []
+
+    def create(request):
+        body = json.loads(request.body)
+        created.append(body)
+        have.append({"tag": body["tag"]})
+        return 200, {}, json.dumps({"merge_id": len(have), **body})
+
+    rsps.add_callback(
+        responses.GET, listed, callback=lambda r: (200, {}, json.dumps({"merge_fields": have}))
+    )
+    rsps.add_callback(responses.POST, f"{BASE}/lists/L1/merge-fields", callback=create)
+    client = MailchimpMarketingClient(MAILCHIMP_KEY, base_url=BASE)
+    made, kept = client.ensure_merge_fields("L1")
+    filled = set(merge_fields(ITEMS, "https://r/block", "Heading"))
+    assert set(made) | {"RECS_HEAD", "REC1_TTL"} == filled
+    assert set(kept) == {"RECS_HEAD", "REC1_TTL"}
+    assert all(len(spec["tag"]) <= 10 and spec["public"] is False for spec in created)
+    assert {s["type"] for s in created} == {"text", "url", "imageurl"}
+    again_made, again_kept = client.ensure_merge_fields("L1")
+    assert again_made == [] and set(again_kept) == filled

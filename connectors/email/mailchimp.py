@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Any
 
 import requests
 
@@ -46,6 +47,7 @@ from connectors.http_client import (
 TRANSACTIONAL_URL = "https://mandrillapp.com/api/1.3"
 SEND_TEMPLATE_PATH = "/messages/send-template.json"
 MAX_MERGE_ITEMS = 6
+MAX_FIELDS_LISTED = 1000  # Mailchimp's page size cap; an audience has at most 80 fields
 MAX_TEXT = 255  # Mailchimp's text merge field limit
 DEFAULT_EVENT = "shoprec_recs"
 RECENT_EVENTS = 100  # member events read back when checking whether one was already posted
@@ -78,6 +80,29 @@ def merge_fields(items: list[PushItem], block_url: str, heading: str) -> dict[st
         fields[f"REC{n}_IMG"] = item.image_url[:MAX_TEXT]
         fields[f"REC{n}_PRC"] = item.price[:MAX_TEXT]
     return fields
+
+
+def merge_field_specs() -> list[dict[str, Any]]:
+    """The audience merge fields merge_fields() fills: (tag, name, type) as Mailchimp's
+    POST /lists/{list_id}/merge-fields takes them; hidden from signup forms."""
+    specs = [
+        {"tag": "RECS_HEAD", "name": "Recommendations heading", "type": "text"},
+        {"tag": "RECS_URL", "name": "Recommendations block URL", "type": "url"},
+    ]
+    for n in range(1, MAX_MERGE_ITEMS + 1):
+        specs += [
+            {"tag": f"REC{n}_TTL", "name": f"Recommendation {n} title", "type": "text"},
+            {"tag": f"REC{n}_URL", "name": f"Recommendation {n} link", "type": "url"},
+            {"tag": f"REC{n}_IMG", "name": f"Recommendation {n} image", "type": "imageurl"},
+            {"tag": f"REC{n}_PRC", "name": f"Recommendation {n} price", "type": "text"},
+        ]
+    return [{**spec, "public": False, "required": False} for spec in specs]
+
+
+def missing_merge_fields(existing_tags: set[str]) -> list[dict[str, Any]]:
+    """The specs of merge fields the audience lacks (tags compare case-insensitively)."""
+    have = {tag.upper() for tag in existing_tags}
+    return [spec for spec in merge_field_specs() if spec["tag"] not in have]
 
 
 def marketing_steps(
@@ -210,6 +235,24 @@ class MailchimpMarketingClient(ProviderClient):
                     attempts=exc.attempts,
                 ) from exc
             raise
+
+    def merge_field_tags(self, list_id: str) -> set[str]:
+        """The tags of the audience's merge fields (GET /lists/{list_id}/merge-fields)."""
+        step = PushStep("GET", f"/lists/{list_id}/merge-fields?count={MAX_FIELDS_LISTED}", {})
+        response = self._send(step, DEFAULT_PUSH_POLICY, SLEEP, None, auth=self._auth)
+        fields = (response.json() or {}).get("merge_fields") or []
+        return {str(f.get("tag", "")) for f in fields if isinstance(f, dict)}
+
+    def ensure_merge_fields(self, list_id: str) -> tuple[list[str], list[str]]:
+        """Create the merge fields shoprec fills that the audience lacks; return (created,
+        already there) tags. Running it again creates nothing."""
+        existing = self.merge_field_tags(list_id)
+        created = []
+        for spec in missing_merge_fields(existing):
+            self.send(PushStep("POST", f"/lists/{list_id}/merge-fields", spec))
+            created.append(spec["tag"])
+        kept = [s["tag"] for s in merge_field_specs() if s["tag"] not in created]
+        return created, kept
 
     def check_sent(
         self,

@@ -263,7 +263,9 @@ def test_owner_creates_a_volume_experiment_without_json(
     assert page.page_errors == []
 
 
-ADMIN_PAGES = ("overview", "settings", "explore", "quality", "health", "privacy", "experiments")
+ADMIN_PAGES = (
+    "overview", "settings", "explore", "quality", "health", "privacy", "experiments", "email",
+)  # fmt: skip
 OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
 
 
