@@ -81,6 +81,20 @@ def order_body(order_id: int, products: list[int]) -> bytes:
     return json.dumps(order).encode()
 
 
+def worker_env(data_dir: Path, redis_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a `shoprec worker` on this checkout's code, `data_dir` and Redis,
+    taking signed Shopify deliveries; `extra` adds settings (SHOPREC_RETRAIN_CHECK_MINUTES...)."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "SHOPREC_DATA_DIR": str(data_dir),
+        "REDIS_URL": redis_url,
+        "SHOPIFY_API_SECRET": SECRET,
+        "SHOPREC_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
 def fbt(client, anchor: int) -> list[str]:
     answer = client.get(
         f"/api/v1/recommendations?shop={SHOP}&context=product&product_id={anchor}&limit=8"
@@ -105,15 +119,7 @@ def main(redis_url: str, trials: int) -> None:
         )
         train_shop(settings, SHOP)
         time.sleep(1.1)  # new orders fall after the training's second
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-            "SHOPREC_DATA_DIR": str(data_dir),
-            "REDIS_URL": redis_url,
-            "SHOPIFY_API_SECRET": SECRET,
-            "SHOPREC_LOG_LEVEL": "WARNING",
-        }
-        worker = start_worker(env, burst=False)
+        worker = start_worker(worker_env(data_dir, redis_url), burst=False)
         client = create_app(settings, {"TESTING": True}).test_client()
         waits: list[float] = []
         try:

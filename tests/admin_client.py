@@ -57,3 +57,11 @@ def log_in(client: FlaskClient, user: str = "owner", password: str = PASSWORD): 
         "/admin/login",
         data={"user": user, "password": password, "csrf_token": csrf_of(client)},
     )
+
+
+def logged_in_client(settings: Settings) -> FlaskClient:
+    """A test client of the admin app on `settings`, logged in as the demo shop's owner."""
+    add_admin_user(settings, "demo")
+    client = make_admin_app(settings).test_client()
+    log_in(client)
+    return client

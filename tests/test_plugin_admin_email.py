@@ -11,13 +11,12 @@ from html import unescape
 import pytest
 import responses
 from campaign_factories import MAILCHIMP_KEY
-from flask import Flask
 from flask.testing import FlaskClient
 
 from config import Settings
 from storage.db import open_shop_db
 from storage.shop_settings import set_shop_setting
-from tests.admin_client import add_admin_user, csrf_of, log_in, make_admin_app
+from tests.admin_client import csrf_of, logged_in_client
 
 BASE = "https://us6.api.mailchimp.com/3.0"
 
@@ -33,16 +32,8 @@ def settings(trained_settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Flask:
-    add_admin_user(settings, "demo")
-    return make_admin_app(settings)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    client = app.test_client()
-    log_in(client)
-    return client
+def client(settings: Settings) -> FlaskClient:
+    return logged_in_client(settings)
 
 
 def a_customer(settings: Settings) -> tuple[str, str]:

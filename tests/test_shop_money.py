@@ -16,7 +16,7 @@ from engine.money import check_currency, check_locale, money_format
 from plugin import create_app
 from storage.db import open_shop_db
 from storage.shop_settings import get_shop_setting
-from tests.admin_client import add_admin_user, csrf_of, log_in, make_admin_app
+from tests.admin_client import csrf_of, logged_in_client
 
 SECRET = "money-test-secret"
 
@@ -28,10 +28,7 @@ def settings(trained_settings: Settings) -> Settings:
 
 @pytest.fixture
 def admin(settings: Settings) -> FlaskClient:
-    add_admin_user(settings, "demo")
-    client = make_admin_app(settings).test_client()
-    log_in(client)
-    return client
+    return logged_in_client(settings)
 
 
 def save_money(admin: FlaskClient, currency: str, locale: str) -> object:

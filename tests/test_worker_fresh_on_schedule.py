@@ -9,7 +9,6 @@ shop: nothing here calls train, enqueue-retrain or any job by hand.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 import redis
 
-from bench.freshness import SHOP, fbt, order_body, seed_history
+from bench.freshness import SHOP, fbt, order_body, seed_history, worker_env
 from bench.receipts import SECRET, post_order_webhook, start_worker, stop_worker
 from config import load_settings
 from engine.artifacts import MANIFEST
@@ -56,16 +55,12 @@ def test_orders_reach_the_page_within_a_minute_and_a_retrain_follows_on_schedule
     trained = manifest(settings)
     assert trained["orders_at_training"] == HISTORY_ORDERS
     time.sleep(1.1)  # the new orders fall after the models' data
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-        "SHOPREC_DATA_DIR": str(data_dir),
-        "REDIS_URL": redis_url,
-        "SHOPIFY_API_SECRET": SECRET,
-        "SHOPREC_LOG_LEVEL": "WARNING",
-        "SHOPREC_RETRAIN_CHECK_MINUTES": str(CHECK_MINUTES),
-        "SHOPREC_RETRAIN_GROWTH_PERCENT": "1",  # 6 more orders than the 600 trained on
-    }
+    env = worker_env(
+        data_dir,
+        redis_url,
+        SHOPREC_RETRAIN_CHECK_MINUTES=str(CHECK_MINUTES),
+        SHOPREC_RETRAIN_GROWTH_PERCENT="1",  # 6 more orders than the 600 trained on
+    )
     client = create_app(settings, {"TESTING": True}).test_client()
     anchor = 1_010
     shown = set(fbt(client, anchor))

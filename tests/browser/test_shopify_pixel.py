@@ -101,35 +101,32 @@ def sandbox(shoprec: LiveServer, page: Any) -> Iterator[StandInShop]:
         yield shop
 
 
+def poll_rows(data_dir: Path, sql: str, visitor: str, expected: int) -> list[tuple[Any, ...]]:
+    """The rows `sql` finds for `visitor` once there are `expected` (or after 8 s): the
+    pixel's beacons are not waited for by the page."""
+    deadline = time.monotonic() + 8
+    while True:
+        conn = sqlite3.connect(data_dir / "demo" / "shop.db", timeout=10)
+        try:
+            rows = [tuple(r) for r in conn.execute(sql, (visitor,)).fetchall()]
+        finally:
+            conn.close()
+        if len(rows) >= expected or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)
+
+
 def rows_of(data_dir: Path, visitor: str, expected: int) -> list[tuple[Any, ...]]:
     sql = (
         "SELECT type, product_id, ts, session_id, customer_id FROM events "
         "WHERE visitor_id = ? ORDER BY type"
     )
-    deadline = time.monotonic() + 8
-    while True:
-        conn = sqlite3.connect(data_dir / "demo" / "shop.db", timeout=10)
-        try:
-            rows = [tuple(r) for r in conn.execute(sql, (visitor,)).fetchall()]
-        finally:
-            conn.close()
-        if len(rows) >= expected or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.1)
+    return poll_rows(data_dir, sql, visitor, expected)
 
 
 def checkouts_of(data_dir: Path, visitor: str, expected: int) -> list[tuple[Any, ...]]:
     sql = "SELECT order_id, session_id, ts FROM checkouts WHERE visitor_id = ? ORDER BY order_id"
-    deadline = time.monotonic() + 8
-    while True:
-        conn = sqlite3.connect(data_dir / "demo" / "shop.db", timeout=10)
-        try:
-            rows = [tuple(r) for r in conn.execute(sql, (visitor,)).fetchall()]
-        finally:
-            conn.close()
-        if len(rows) >= expected or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.1)
+    return poll_rows(data_dir, sql, visitor, expected)
 
 
 def settings_for(shoprec: LiveServer, events_from: str = "pixel") -> dict[str, str]:
