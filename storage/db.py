@@ -102,6 +102,12 @@ def upgrade_shop(data_dir: Path, shop: str) -> tuple[int, int]:
     return before, after
 
 
+def store_folder(db: sqlite_utils.Database) -> Path:
+    """The folder of the store `db` is open on (the shop's folder)."""
+    row = db.execute("PRAGMA database_list").fetchone()
+    return Path(row[2]).parent
+
+
 def open_shop_db(data_dir: Path, shop: str, create: bool = True) -> sqlite_utils.Database:
     """Open one shop's store; with create=False an absent shop raises UnknownShop."""
     path = shop_db_path(data_dir, shop)

@@ -137,3 +137,8 @@ def impression_counts(db: sqlite_utils.Database, since: str) -> dict[str, int]:
         (since,),
     ).fetchall()
     return {r[0]: int(r[1]) for r in rows}
+
+
+def events_since(db: sqlite_utils.Database, since: str) -> int:
+    """Storefront events with ts after `since` (ISO UTC)."""
+    return int(db.execute("SELECT count(*) FROM events WHERE ts > ?", (since,)).fetchone()[0])

@@ -45,3 +45,8 @@ def finish_import_run(
                 run_id,
             ),
         )
+
+
+def latest_import_runs(db: sqlite_utils.Database, limit: int) -> list[dict[str, Any]]:
+    """The newest import runs first, every column (summary as its JSON text)."""
+    return list(db.query("SELECT * FROM import_runs ORDER BY run_id DESC LIMIT ?", [int(limit)]))

@@ -214,3 +214,11 @@ def order_lines_stamp(db: sqlite_utils.Database) -> int:
     """A number that grows whenever an order line is stored (the table's newest rowid):
     answers built from recent orders are keyed by it."""
     return int(db.execute("SELECT coalesce(max(rowid), 0) FROM order_lines").fetchone()[0])
+
+
+def orders_received_since(db: sqlite_utils.Database, since: str) -> int:
+    """Orders stored or updated after `since` (ISO UTC): orders.updated_at is when the store
+    received the order, so an import of old orders counts."""
+    return int(
+        db.execute("SELECT count(*) FROM orders WHERE updated_at > ?", (since,)).fetchone()[0]
+    )

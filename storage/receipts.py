@@ -188,3 +188,11 @@ def receipt_claim_holders(db: sqlite_utils.Database, now: datetime) -> list[str]
         [to_iso(now)],
     ).fetchall()
     return [str(row[0]) for row in rows]
+
+
+def receipt_status_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Receipts per status (pending, processed, rejected...), for the health page."""
+    return {
+        str(s): int(n)
+        for s, n in db.execute("SELECT status, count(*) FROM webhook_receipts GROUP BY status")
+    }

@@ -25,7 +25,7 @@ from typing import Any
 import sqlite_utils
 
 from config import Settings
-from storage.db import shop_dir
+from storage.db import shop_dir, store_folder
 from storage.privacy_requests import (
     exports_of_customers,
     mark_export_erased,
@@ -53,22 +53,16 @@ class ExportOutcome:
     counts: dict[str, int]
 
 
-def db_folder(db: sqlite_utils.Database) -> Path:
-    """The folder of the shop whose store `db` is."""
-    row = db.execute("PRAGMA database_list").fetchone()
-    return Path(row[2]).parent
-
-
 def export_file_path(db: sqlite_utils.Database, name: str) -> Path | None:
     """The file of a logged export, or None when the name is not one this module writes
     (a log row is never trusted to point outside the shop's privacy folder)."""
     if not EXPORT_NAME.fullmatch(name):
         return None
-    return db_folder(db) / EXPORT_DIR / name
+    return store_folder(db) / EXPORT_DIR / name
 
 
 def _write_export(db: sqlite_utils.Database, request_id: str, data: dict[str, Any]) -> Path:
-    folder = db_folder(db) / EXPORT_DIR
+    folder = store_folder(db) / EXPORT_DIR
     folder.mkdir(parents=True, exist_ok=True)
     safe_id = "".join(ch for ch in request_id if ch.isalnum() or ch in "-_")[:64] or "request"
     path = folder / f"data_request-{safe_id}.json"

@@ -21,7 +21,10 @@ from engine.artifacts import MANIFEST
 from plugin.admin.auth import admin_settings, open_admin_db, register_admin_guards
 from plugin.storefront.api import SERVICE_KEY
 from storage.db import models_dir
-from storage.receipts import list_receipts
+from storage.events import events_since
+from storage.import_runs import latest_import_runs
+from storage.orders import orders_received_since
+from storage.receipts import list_receipts, receipt_status_counts
 from storage.shop_settings import all_shop_settings
 from storage.sync_state import list_sync_states
 
@@ -54,7 +57,7 @@ def _has_table(db: sqlite_utils.Database, name: str) -> bool:
 def inbox(db: sqlite_utils.Database, now: datetime) -> dict[str, Any]:
     """Receipt counts by status, rejected ones with errors, and pending ones older than
     STUCK_AFTER (received but never processed: is the worker running?)."""
-    counts = dict(db.execute("SELECT status, count(*) FROM webhook_receipts GROUP BY status"))
+    counts = receipt_status_counts(db)
     stuck_before = (now - STUCK_AFTER).strftime(_ISO)
     stuck = [r for r in list_receipts(db, "pending", ROWS) if r["received_at"] < stuck_before]
     return {"counts": counts, "rejected": list_receipts(db, "rejected", ROWS), "stuck": stuck}
@@ -82,7 +85,7 @@ def connections(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 def import_runs(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """The latest import runs with their first rejection reasons."""
-    runs = list(db.query("SELECT * FROM import_runs ORDER BY run_id DESC LIMIT ?", [ROWS]))
+    runs = latest_import_runs(db, ROWS)
     for run in runs:
         try:
             summary = json.loads(run.get("summary") or "{}")
@@ -92,10 +95,6 @@ def import_runs(db: sqlite_utils.Database) -> list[dict[str, Any]]:
         run["reasons"] = [str(r) for r in reasons][:5] if isinstance(reasons, list) else []
         run["error"] = summary.get("error") or ""
     return runs
-
-
-def _count(db: sqlite_utils.Database, sql: str, *params: Any) -> int:
-    return int(db.execute(sql, params).fetchone()[0])
 
 
 def model_freshness(db: sqlite_utils.Database, shop: str, now: datetime) -> dict[str, Any]:
@@ -109,8 +108,8 @@ def model_freshness(db: sqlite_utils.Database, shop: str, now: datetime) -> dict
     trained = datetime.fromtimestamp(manifest.stat().st_mtime, UTC)
     trained_at = trained.strftime(_ISO)
     # orders.updated_at is when the store received the order, so an import of old orders counts.
-    orders_since = _count(db, "SELECT count(*) FROM orders WHERE updated_at > ?", trained_at)
-    events_since = _count(db, "SELECT count(*) FROM events WHERE ts > ?", trained_at)
+    orders_since = orders_received_since(db, trained_at)
+    new_events = events_since(db, trained_at)
     models = current_app.extensions[SERVICE_KEY].model_cache.get(shop)
     summaries = [asdict(m) for m in models.describe()] if models is not None else []
     return {
@@ -118,7 +117,7 @@ def model_freshness(db: sqlite_utils.Database, shop: str, now: datetime) -> dict
         "age_hours": round((now - trained).total_seconds() / 3600, 1),
         "stale": now - trained > max_age + STALE_GRACE,
         "orders_since": orders_since,
-        "events_since": events_since,
+        "events_since": new_events,
         "models": summaries,
     }
 
