@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from flask import Flask
@@ -12,7 +13,7 @@ from config import Settings
 from serving.generations import read_marker
 from storage.db import open_shop_db
 from storage.shop_settings import get_shop_setting
-from tests.admin_client import add_admin_user, csrf_of, log_in, make_admin_app
+from tests.admin_client import add_admin_user, csrf_of, log_in, logged_in_client, make_admin_app
 
 
 @pytest.fixture
@@ -418,3 +419,29 @@ def test_one_table_names_every_setting_the_page_writes() -> None:
     assert stored_problems({}) == {}  # nothing stored: every default passes
     junk = {key: {"junk": [object]} for key in keys}  # no setting accepts this
     assert list(stored_problems(junk)) == keys
+
+
+def test_a_rules_change_is_previewed_before_and_after_and_not_stored(
+    trained_settings: Settings,
+) -> None:
+    settings = trained_settings
+    client = logged_in_client(settings)
+    form = {"csrf_token": csrf_of(client), "r.max_per_category": "1", "preview": "1"}
+    response = client.post("/admin/demo/settings/rules", data=form)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    moved = re.search(r'id="preview-rules" data-moved="(\d+)"', page)
+    assert moved and int(moved.group(1)) > 0
+    assert "places change. Nothing is saved until you save." in page
+    assert 'name="r.max_per_category" value="1"' in page  # the form keeps what was typed
+    assert _setting(settings, "rules") is None and _changes(settings) == []
+
+
+def test_an_invalid_previewed_value_is_refused_beside_its_field(
+    client: FlaskClient, settings: Settings
+) -> None:
+    form = {"csrf_token": csrf_of(client), "r.exploration": "0.9", "preview": "1"}
+    response = client.post("/admin/demo/settings/rules", data=form)
+    assert response.status_code == 400
+    rules = response.get_data(as_text=True).split('id="rules"', 1)[1].split("</section>", 1)[0]
+    assert "exploration" in rules and 'id="preview-rules"' not in rules

@@ -17,9 +17,11 @@ from werkzeug.wrappers import Response
 from email_blocks.campaign_settings import CampaignSettingsError, parse_campaign_settings
 from engine.base import CONTEXT_SLOTS
 from engine.blend import SOURCES
+from engine.rule_settings import RULE_KEYS
 from plugin.admin import settings_forms as forms
 from plugin.admin.auth import admin_settings, open_admin_db, register_admin_guards
 from plugin.admin.health import learned_weights
+from plugin.admin.settings_preview import Preview, preview_change
 from plugin.storefront.api import WIDGET_FORMATS
 from plugin.storefront.shopper_identity import IDENTITY_MODES, read_identity_config
 from serving.generations import bump_generation
@@ -52,6 +54,8 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "json": (),
 }
 SECTIONS = tuple(SECTION_KEYS)
+# Sections whose form can be previewed (a product page list before and after, nothing stored).
+PREVIEWED = ("weights", "rules")
 
 
 def _history() -> list[dict[str, Any]]:
@@ -102,6 +106,7 @@ def _page(
     errors: dict[str, list[str]] | None = None,
     typed: dict[str, str] | None = None,
     new_api_key: str = "",
+    preview: Preview | None = None,
 ) -> str:
     json_texts = {key: _json_text(stored.get(key)) for key in forms.JSON_KEYS}
     json_texts.update(typed or {})
@@ -113,7 +118,9 @@ def _page(
     return render_template(
         "admin/settings.html",
         stored=stored,
-        posted_section=posted_section if errors else "",
+        posted_section=posted_section if errors or preview else "",
+        preview=preview,
+        preview_section=posted_section if preview else "",
         posted=request.form,
         campaigns=_campaign_rows(stored.get(forms.CAMPAIGNS_KEY)),
         push_provider=_push_provider(stored.get(forms.CAMPAIGNS_KEY)),
@@ -125,6 +132,8 @@ def _page(
         custom_weights=set(weights),
         rule_rows=forms.rule_rows(rules),
         knobs=forms.COMMON_RULE_KNOBS,
+        knob_labels=forms.KNOB_LABELS,
+        rule_help={key: spec.help for key, spec in RULE_KEYS.items()},
         knob_choices=forms.KNOB_CHOICES,
         rule_defaults=rules.get("default", {}),
         stored_problems=[p for key_problems in problems.values() for p in key_problems],
@@ -224,6 +233,11 @@ def save_settings(shop: str, section: str) -> Response | tuple[str, int]:
                     [f"the stored {key} is invalid; fix it in the JSON editor first"]
                 )
         key, value = _submitted(section, stored)
+        if request.form.get("preview") and section in PREVIEWED:
+            forms.check_value(key, value)
+            product = request.form.get("preview_product", "").strip()[:128]
+            shown = preview_change(open_admin_db(), g.admin_shop, key, value, product)
+            return _page(stored, preview=shown)
         changed = _store(key, value)
     except forms.SettingsFormError as exc:
         typed = {request.form.get("key", ""): request.form.get("json", "")}

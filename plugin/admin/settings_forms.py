@@ -69,6 +69,21 @@ COMMON_RULE_KNOBS: tuple[tuple[str, str], ...] = (
     ("session_viewed_factor", "float"),
 )
 KNOB_CHOICES = {"hemisphere": ("north", "south")}
+# What each common knob does, in the owner's words (RULE_KEYS' help says more under it).
+KNOB_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "hemisphere": "Hemisphere the shop's seasons follow",
+        "seasonal_exclusion": "Hide products out of season",
+        "diversity": "Mix categories within a list",
+        "max_per_category": "At most this many items of one category",
+        "min_categories": "At least this many categories in a list",
+        "mix_price_bands": "Mix cheaper and dearer items",
+        "exploration": "Share of places for products shown less (0 to 0.2)",
+        "margin_weight": "How much a higher margin lifts an item (0 to 1)",
+        "bought_category_days": "Days a just-bought category is played down",
+        "session_viewed_factor": "Weight of products viewed in this visit (0 to 1)",
+    }
+)
 
 
 def slot_keys(context_slots: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:

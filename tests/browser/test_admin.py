@@ -285,3 +285,22 @@ def test_every_admin_page_fits_the_screen(
         page.screenshot(path=str(artifacts / f"admin-{name}-{width}.png"), full_page=True)
         assert page.evaluate(OVERFLOW) <= 0, f"{name} overflows at {width} px"
     assert page.page_errors == []
+
+
+def test_owner_previews_a_rule_change_with_the_form_controls(
+    page: Any, server: LiveServer, artifacts: Path
+) -> None:
+    log_in(page, server, artifacts)
+    page.goto(f"{server.url}/admin/{SHOP}/settings#rules")
+    rules = page.locator("section#rules form").first
+    rules.get_by_label("At most this many items of one category").fill("1")
+    with page.expect_navigation():
+        rules.get_by_role("button", name="Preview before saving").click()
+    preview = page.locator("#preview-rules")
+    assert preview.is_visible()
+    assert int(preview.get_attribute("data-moved")) > 0
+    assert page.locator("#preview-rules tr.changed").count() > 0
+    page.screenshot(path=str(artifacts / "admin-settings-preview.png"), full_page=True)
+    stored = query(server, "SELECT count(*) FROM shop_settings WHERE key = 'rules'")
+    assert stored == [(0,)]  # a preview stores nothing
+    assert page.page_errors == []
