@@ -114,7 +114,10 @@ def build_openapi(
                 "type": "object", "required": ["id", "variant"],
                 "description": "Present when the visitor is in a running experiment; the "
                                "variant 'holdout' gets no items.",
-                "properties": {"id": {"type": "integer"}, "variant": {"type": "string"}},
+                "properties": {"id": {"type": "integer"}, "variant": {"type": "string"},
+                               "placement": {"type": "string", "description": "A placement "
+                                             "test's position: the widget shows the list only "
+                                             "in the element with this data-placement."}},
             },
         },
     }  # fmt: skip

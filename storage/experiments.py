@@ -22,7 +22,7 @@ from storage.errors import StorageError
 
 EXPERIMENT_CONTEXTS: tuple[str, ...] = ("all", "product", "cart", "home", "email", "post_purchase")
 # What a variant may change: served lists (weights, rules), item count, layout.
-PROFILE_KEYS: tuple[str, ...] = ("weights", "rules", "limit", "format")
+PROFILE_KEYS: tuple[str, ...] = ("weights", "rules", "limit", "format", "placement")
 HOLDOUT = "holdout"
 MAX_HOLDOUT_SHARE = 0.5
 MIN_VARIANTS, MAX_VARIANTS = 2, 3

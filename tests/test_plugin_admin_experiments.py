@@ -417,11 +417,33 @@ def test_a_display_experiment_assigns_the_layout_over_the_pages(client, shop_db)
     assert "format_assigned" not in shop
 
 
+def test_a_placement_experiment_names_each_variants_position_in_the_answer(client, shop_db):
+    experiment_id = _home_experiment(
+        client,
+        shop_db,
+        start=True,
+        name="where",
+        variant1_name="top",
+        variant1_placement="top",
+        variant2_name="bottom",
+        variant2_placement="bottom",
+    )
+    experiment = get_experiment(shop_db, experiment_id)
+    assert [v.profile for v in experiment.variants] == [
+        {"placement": "top"},
+        {"placement": "bottom"},
+    ]
+    bottom = _served(client, experiment_id, "bottom", shop_db)
+    assert bottom["experiment"] == {"id": experiment_id, "variant": "bottom", "placement": "bottom"}
+    assert bottom["items"]  # the list itself is served; the page shows it where it is placed
+
+
 def test_bad_item_counts_and_layouts_are_refused_beside_what_was_typed(client, shop_db):
     for extra, message in (
         ({"variant2_limit": "lots"}, "items shown must be a whole number"),
         ({"variant2_limit": "99"}, "items shown must be a whole number from 1 to 24"),
         ({"variant2_format": "marquee"}, "layout must be one of"),
+        ({"variant2_placement": "<b>side</b>"}, "placement must be a short name"),
     ):
         response = client.post("/admin/demo/experiments", data=_form(client, **extra))
         assert response.status_code == 400

@@ -13,6 +13,7 @@ through set_shop_setting, so the change is audited like one made on the settings
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -66,6 +67,10 @@ LIMIT_RANGE = (1, 24)  # what a variant may ask; serving still cuts it to the co
 METRIC_LABELS = {"ctr": "CTR", "conversion": "conversion rate", "revenue": "revenue per session"}
 
 
+# A placement names a candidate position on the shop's pages (data-placement="below-cart").
+PLACEMENT_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
 def parse_profile(text: str, variant: str) -> dict[str, Any]:
     """A variant's profile from its JSON text, checked like the shop settings; '' = {}.
 
@@ -107,6 +112,14 @@ def parse_profile(text: str, variant: str) -> dict[str, Any]:
             f"variant {variant!r}: items shown must be a whole number from {LIMIT_RANGE[0]} "
             f"to {LIMIT_RANGE[1]}, got {limit!r}"
         )
+    placement = profile.get("placement")
+    if placement is not None and (
+        not isinstance(placement, str) or not PLACEMENT_NAME.fullmatch(placement)
+    ):
+        raise ExperimentError(
+            f"variant {variant!r}: placement must be a short name of letters, digits, - or _ "
+            f"(the data-placement of a position on your pages), got {placement!r}"
+        )
     layout = profile.get("format")
     if layout is not None and layout not in WIDGET_FORMATS:
         raise ExperimentError(
@@ -129,6 +142,9 @@ def presentation_fields(form: Any, n: int, variant: str) -> dict[str, Any]:
     layout = form.get(f"variant{n}_format", "").strip()
     if layout:
         fields["format"] = layout
+    placement = form.get(f"variant{n}_placement", "").strip()
+    if placement:
+        fields["placement"] = placement
     return fields
 
 

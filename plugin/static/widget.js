@@ -25,6 +25,9 @@
  * a widget above it shows; a list left short by that is asked again with those products as
  * `exclude`, so the server fills it under its own rules. data-repeats="allow" keeps a widget
  * out of it (it neither skips nor is skipped).
+ * Placement tests: mark each candidate position of one list with data-placement="<name>"
+ * (and the usual one with data-placement-default). A visitor in a placement experiment sees
+ * the list only at the position their variant names; anyone else at the default one.
  * Consent first: the widget keeps ids and sends events only when the page grants analytics
  * consent: Shopify's Customer Privacy API (analyticsProcessingAllowed()) where present, else
  * data-consent="true" on the element, else window.shoprecConsent === true. Then a random
@@ -353,12 +356,23 @@
     try { if (box.getBoundingClientRect().top > window.innerHeight) box.style.minHeight = "0"; } catch (e) { /* detached */ }
   }
 
+  // A candidate position shows the list only when it is the one the visitor's placement
+  // variant names, or (outside a placement test) when it is the page's default position.
+  function placedHere(box, answer) {
+    var mine = attr(box, "placement");
+    if (!mine) return true;
+    var assigned = answer.experiment && answer.experiment.placement;
+    return assigned ? mine === assigned : box.hasAttribute("data-placement-default");
+  }
+
   function load(box) {
     if (box.getAttribute("data-shoprec-state")) return;
     box.setAttribute("data-shoprec-state", "loading");
     // A visitor held out of an experiment here was shown nothing last time: reserve nothing.
     var place = attr(box, "shop") + "/" + attr(box, "shoprec");
-    if (readList("shoprec_holdout").indexOf(place) < 0) box.style.minHeight = (parseInt(attr(box, "min-height"), 10) || 340) + "px";
+    // ...nor at a candidate position that is not the page's default (placement tests).
+    var candidate = attr(box, "placement") && !box.hasAttribute("data-placement-default");
+    if (!candidate && readList("shoprec_holdout").indexOf(place) < 0) box.style.minHeight = (parseInt(attr(box, "min-height"), 10) || 340) + "px";
     var ctx = { base: apiBase(box), ids: shopperIds(box) };
     if (ctx.ids) {
       ctx.customerId = attr(box, "customer-id");
@@ -409,6 +423,11 @@
       return getJSON(url + again.toString()).catch(function () { return answer; });
     }).then(function (answer) {
       if (ctx.ids) toggle("shoprec_holdout", place, !!(answer.experiment && answer.experiment.variant === "holdout"));
+      if (!placedHere(box, answer)) {
+        box.setAttribute("data-shoprec-state", "elsewhere");
+        box.style.minHeight = "0";
+        return;
+      }
       var own = {};
       for (var key in answer) own[key] = answer[key];
       if (!alone) {

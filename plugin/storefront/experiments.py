@@ -6,8 +6,10 @@ experiment running for the context the visitor is in. A holdout visitor gets no 
 with its profile over the shop's own settings: weights and rules (an algorithm test), an item
 count (a volume test: "limit", within the context's range) and a widget layout (a display
 test: "format", which the answer carries as "widget_format" and the widget obeys over the
-page's own data-format). The answer names the experiment, so the widget's links and beacons
-can carry the variant.
+page's own data-format) and a position on the page (a placement test: "placement", which the
+answer carries as experiment.placement; of the page's candidate positions, each marked
+data-placement="<name>", only the assigned one shows the list). The answer names the
+experiment, so the widget's links and beacons can carry the variant.
 
 Requests without a visitor id are never in an experiment (the variant could not be sticky)
 and cost nothing here.
@@ -72,6 +74,7 @@ class ExperimentServing:
             profile = dict(assignment.profile or {})
             limit = profile.pop("limit", None)
             layout = profile.pop("format", None)
+            placement = profile.pop("placement", None)
             if isinstance(limit, int) and not isinstance(limit, bool):
                 params = dataclasses.replace(params, limit=clamp_limit(params.context, limit))
             try:
@@ -88,6 +91,13 @@ class ExperimentServing:
                 return service.recommend(params)
             if isinstance(layout, str):
                 answer["widget_format"] = layout
+            if isinstance(placement, str):
+                answer["experiment"] = {
+                    "id": assignment.experiment_id,
+                    "variant": assignment.variant,
+                    "placement": placement,
+                }
+                return answer
         answer["experiment"] = {"id": assignment.experiment_id, "variant": assignment.variant}
         return answer
 

@@ -734,3 +734,60 @@ def test_prices_follow_the_shops_currency_unless_the_page_names_one(
     page_prices = page.locator('[data-slot="for_you"] .shoprec-price').all_inner_texts()
     assert shop_prices and all(re.fullmatch(r"[\d.]+,\d\d\s€", p) for p in shop_prices)
     assert page_prices and all(re.fullmatch(r"\$[\d,]+\.\d\d", p) for p in page_prices)
+
+
+PLACEMENT_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>P</title>
+</head><body><h1>Product</h1>
+<div id="above" data-shoprec="product" data-shop="demo" data-product-id="{product}"
+     data-limit="4" data-consent="true" data-placement="above" data-placement-default></div>
+<p>Description of the product</p>
+<div id="below" data-shoprec="product" data-shop="demo" data-product-id="{product}"
+     data-limit="4" data-consent="true" data-placement="below"></div>
+<script src="{script}" async></script></body></html>"""
+
+
+def test_a_placement_variant_shows_the_list_at_its_own_position(
+    page: Any, private_server: LiveServer, host_site: Callable[[str], str]
+) -> None:
+    db = open_shop_db(private_server.data_dir, SHOP, create=False)
+    try:
+        experiment_id = create_experiment(
+            db,
+            "where the list goes",
+            "product",
+            [
+                {"name": "above", "weight": 1, "profile": {"placement": "above"}},
+                {"name": "below", "weight": 1, "profile": {"placement": "below"}},
+            ],
+            holdout_share=0.0,
+        )
+        experiment = start_experiment(db, experiment_id)
+    finally:
+        db.close()
+    script = f"{private_server.url}/static/widget.js"
+    html = PLACEMENT_PAGE.format(product=best_seller(private_server), script=script)
+    for variant in ("below", "above"):
+        visitor = next(
+            v
+            for v in (f"{i:032x}" for i in range(1000))
+            if assign_variant(experiment, v) == variant
+        )
+        context = page.context.browser.new_context()
+        tab = context.new_page()
+        tab.add_init_script(f"localStorage.setItem('shoprec_vid', '{visitor}')")
+        tab.goto(host_site(html))
+        tab.wait_for_function(
+            "() => document.querySelectorAll('[data-shoprec-state=ready],"
+            "[data-shoprec-state=elsewhere]').length == 2",
+            timeout=10_000,
+        )
+        other = "above" if variant == "below" else "below"
+        assert tab.locator(f"#{variant} .shoprec-card").count() == 4
+        assert tab.locator(f"#{other} .shoprec-card").count() == 0
+        assert tab.evaluate(f"document.getElementById('{other}').offsetHeight") == 0
+        context.close()
+    # Without consent there is no visitor to assign: the page's default position shows it.
+    page.goto(host_site(html.replace('data-consent="true"', 'data-consent="false"')))
+    page.wait_for_function(READY, arg=1, timeout=10_000)
+    assert page.locator("#above .shoprec-card").count() == 4
+    assert page.locator("#below .shoprec-card").count() == 0
