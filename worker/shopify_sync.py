@@ -25,7 +25,7 @@ from connectors.shopify.auth import TokenSet
 from connectors.shopify.graphql import WEBHOOK_TOPICS, rest_order, rest_product
 from storage.connections import get_connection, update_credentials
 from worker.errors import UnknownPlatformResource
-from worker.sync import FetchedPage
+from worker.sync import FetchedPage, PreparedSync
 
 logger = logging.getLogger(__name__)
 
@@ -153,3 +153,21 @@ class ShopifySource:
                 self.rejected.append(reason)
                 logger.warning("shopify node rejected: %s", reason)
         return merged
+
+
+def prepare_sync(
+    settings: Settings,
+    db: sqlite_utils.Database,
+    shop: str,
+    *,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PreparedSync:
+    """The shop's Shopify source, after its webhooks are re-subscribed (Shopify drops one
+    after 8 failed deliveries) and its web pixel's settings re-applied."""
+    client = shopify_client_for(settings, db, session=session, sleep=sleep)
+    report = {
+        "webhooks": ensure_webhooks(client, settings),
+        "web_pixel": ensure_web_pixel(client, settings, shop),
+    }
+    return PreparedSync(ShopifySource(client), RESOURCES, report)

@@ -145,3 +145,13 @@ def sync_all(
             return {"status": "broken", "error": str(exc), "resources": reports}
         reports.append(report.__dict__)
     return {"status": "ok", "resources": reports}
+
+
+@dataclass(frozen=True)
+class PreparedSync:
+    """A platform's source for one shop's sync, the resources to walk, and what its set-up
+    reported (webhooks reconciled, pixel activated...), merged into the sync's result."""
+
+    source: Any
+    resources: tuple[str, ...]
+    report: dict[str, Any]

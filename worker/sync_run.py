@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 import requests
@@ -20,23 +21,16 @@ from config import Settings
 from connectors.errors import PlatformAuthError
 from storage.connections import get_connection, set_connection_status
 from storage.db import open_shop_db, validate_shop_name
+from worker import shopify_sync, woocommerce_sync
 from worker.errors import UnknownPlatformResource
-from worker.shopify_sync import RESOURCES as SHOPIFY_RESOURCES
-from worker.shopify_sync import (
-    ShopifySource,
-    ensure_web_pixel,
-    ensure_webhooks,
-    shopify_client_for,
-)
 from worker.sync import sync_all
-from worker.woocommerce_sync import RESOURCES as WOO_RESOURCES
-from worker.woocommerce_sync import (
-    WooCommerceSource,
-    reconcile_shop_webhooks,
-    woocommerce_source_for,
-)
 
 SYNC_JOB = "worker.jobs.sync_shop_job"
+# Each platform's sync set-up: its source for the shop, the resources to walk, and the
+# reconciliation it runs first. A new platform adds one line here (and its connector room).
+SYNC_PLATFORMS = MappingProxyType(
+    {"shopify": shopify_sync.prepare_sync, "woocommerce": woocommerce_sync.prepare_sync}
+)
 # A network failure after the client's own retries: try the job again later; it resumes
 # from the last saved cursor.
 SYNC_RETRY = Retry(max=3, interval=[60, 300, 900])
@@ -89,26 +83,19 @@ def run_shop_sync(
         if connection is not None and connection.status == "uninstalled":
             # The merchant removed the app: no token, nothing to sync, nothing to mark.
             return {**result, "status": "uninstalled", "error": connection.status_reason}
-        source: ShopifySource | WooCommerceSource
+        prepare = SYNC_PLATFORMS.get(platform)
+        if prepare is None:
+            raise UnknownPlatformResource(
+                f"platform must be one of {sorted(SYNC_PLATFORMS)}, got {platform!r}"
+            )
         try:
-            if platform == "shopify":
-                client = shopify_client_for(settings, db, session=session, sleep=sleep)
-                source = ShopifySource(client)
-                resources = SHOPIFY_RESOURCES
-                result["webhooks"] = ensure_webhooks(client, settings)
-                result["web_pixel"] = ensure_web_pixel(client, settings, shop)
-            elif platform == "woocommerce":
-                source = woocommerce_source_for(settings, db, session=session, sleep=sleep)
-                resources = WOO_RESOURCES
-                result["webhooks"] = reconcile_shop_webhooks(settings, db, shop, source.client)
-            else:
-                raise UnknownPlatformResource(
-                    f"platform must be 'shopify' or 'woocommerce', got {platform!r}"
-                )
+            prepared = prepare(settings, db, shop, session=session, sleep=sleep)
         except PlatformAuthError as exc:
             if connection is not None:
                 set_connection_status(db, platform, "broken", str(exc))
             return {**result, "status": "broken", "error": str(exc)}
+        result.update(prepared.report)
+        source, resources = prepared.source, prepared.resources
         report = sync_all(db, source, resources)
         report["rejected"] = len(source.rejected)
         report["first_rejections"] = source.rejected[:5]

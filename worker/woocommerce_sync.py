@@ -35,7 +35,7 @@ from storage.connections import (
 )
 from storage.shop_settings import get_shop_setting, set_shop_setting
 from worker.errors import UnknownPlatformResource
-from worker.sync import FetchedPage
+from worker.sync import FetchedPage, PreparedSync
 
 logger = logging.getLogger(__name__)
 
@@ -202,3 +202,18 @@ def reconcile_shop_webhooks(
         shop_path=shop_webhook_path(shop),
         new_secret=new_secret,
     )
+
+
+def prepare_sync(
+    settings: Settings,
+    db: sqlite_utils.Database,
+    shop: str,
+    *,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PreparedSync:
+    """The shop's WooCommerce source, after its webhooks are reconciled (WooCommerce disables
+    a webhook after failed deliveries and never retries)."""
+    source = woocommerce_source_for(settings, db, session=session, sleep=sleep)
+    webhooks = reconcile_shop_webhooks(settings, db, shop, source.client)
+    return PreparedSync(source, RESOURCES, {"webhooks": webhooks})
