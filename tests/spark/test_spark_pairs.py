@@ -116,3 +116,23 @@ def test_the_job_writes_both_tables(spark: Any, exported: Path, tmp_path: Path) 
     back = spark.read.parquet(str(tmp_path / "tables" / "top_partners"))
     assert back.count() == written["top_partners"]
     assert back.agg({"rank": "max"}).collect()[0][0] == 4
+
+
+def test_spark_popularity_masses_are_the_engines(
+    spark: Any, exported: Path, trained_demo_data: Path
+) -> None:
+    from engine.popularity import fit_popularity
+    from spark_engine.popularity import decayed_masses
+
+    data = load_training_data(load_settings({}, data_dir=trained_demo_data), SHOP)
+    items = build_item_space(data)
+    local = fit_popularity(prepare_interactions(data, items), items)
+    rows = decayed_masses(spark, str(exported), SHOP, data.now.timestamp()).collect()
+    on_spark = {row["product_id"]: row for row in rows}
+    assert len(on_spark) > 100
+    for index, product in enumerate(items.item_ids):
+        row = on_spark.get(str(product))
+        for name in ("popular", "recent_mass", "long_run_mass"):
+            mine = float(getattr(local, name)[index])
+            theirs = float(row[name]) if row is not None else 0.0
+            assert theirs == pytest.approx(mine, rel=1e-5, abs=1e-6), (product, name)
