@@ -226,7 +226,9 @@ def simulate_demo_traffic(
             f"dv-{customer}" if customer else f"dva-{rng.randrange(days * sessions_per_day // 3)}"
         )
         session = f"ds-b{number}"
-        for context in set(rng.choices(contexts, weights, k=rng.choice((1, 1, 2, 3)))):
+        # Distinct contexts in the order drawn: a set's order follows the process's string
+        # hash seed, so the same seed would draw the rest differently in another process.
+        for context in dict.fromkeys(rng.choices(contexts, weights, k=rng.choice((1, 1, 2, 3)))):
             arm = traffic.arm(visitor, context, to_iso(moment))
             if arm == HOLDOUT:
                 continue
