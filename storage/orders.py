@@ -222,3 +222,16 @@ def orders_received_since(db: sqlite_utils.Database, since: str) -> int:
     return int(
         db.execute("SELECT count(*) FROM orders WHERE updated_at > ?", (since,)).fetchone()[0]
     )
+
+
+def order_totals(db: sqlite_utils.Database, start: str, end: str) -> dict[str, float]:
+    """Each paid order created in [start, end) with its total (purchase lines, returns not
+    taken off): the store's revenue and order values the recommendations are compared with."""
+    rows = db.execute(
+        "SELECT l.order_id, sum(l.quantity * l.unit_price) FROM order_lines l "
+        "JOIN orders o ON o.order_id = l.order_id "
+        "WHERE o.status = 'paid' AND l.quantity > 0 AND l.created_at >= ? AND l.created_at < ? "
+        "GROUP BY l.order_id",
+        (start, end),
+    ).fetchall()
+    return {str(order_id): float(total or 0.0) for order_id, total in rows}

@@ -88,6 +88,16 @@ def test_figures_per_context_and_in_total(log):
     ) == (50.0, 1)
 
 
+def test_the_share_of_store_revenue_and_order_values_with_and_without(log):
+    # Store: o1 30 + o2 20 (both through a click) + o3 99 (not) = 149.
+    store = overview_report(log, date(2026, 3, 1), date(2026, 3, 31), 24)["store"]
+    assert (store["revenue"], store["orders"], store["orders_with"]) == (149.0, 3, 2)
+    assert store["share"] == pytest.approx(50.0 / 149.0)
+    assert (store["aov_with"], store["aov_without"]) == (25.0, 99.0)
+    empty = overview_report(log, date(2026, 4, 1), date(2026, 4, 30), 24)["store"]
+    assert empty["share"] is None and empty["aov_with"] is None  # no orders: no ratio
+
+
 def test_a_range_outside_the_data_shows_zeros(log):
     report = overview_report(log, date(2026, 4, 1), date(2026, 4, 30), 24)
     assert report["rows"][TOTAL]["impressions"] == 0 and report["rows"][TOTAL]["revenue"] == 0

@@ -24,6 +24,7 @@ from plugin.admin.charts import Point, daily_chart
 from serving.shop_money import shop_money
 from storage.attribution import AttributedLine, attributed_lines, attribution_window_hours
 from storage.experiments import HOLDOUT, list_experiments
+from storage.orders import order_totals
 from storage.performance import latest_activity, overlapping, revenue_per_visitor, traffic_cells
 
 bp = Blueprint("admin_overview", __name__, url_prefix="/admin/<shop>")
@@ -117,6 +118,24 @@ def slot_rows(cells: list[dict[str, Any]], lines: list[AttributedLine]) -> list[
     ]
 
 
+def store_figures(totals: dict[str, float], lines: list[AttributedLine]) -> dict[str, Any]:
+    """The shop's own revenue in the range, the share credited to recommendations, and the
+    average order value of orders with a credited line against orders without one."""
+    revenue = sum(totals.values())
+    credited = sum(line.revenue for line in lines)
+    with_recs = {line.order_id for line in lines if line.order_id in totals}
+    helped = [totals[o] for o in with_recs]
+    others = [v for o, v in totals.items() if o not in with_recs]
+    return {
+        "revenue": revenue,
+        "orders": len(totals),
+        "share": credited / revenue if revenue > 0 else None,
+        "aov_with": sum(helped) / len(helped) if helped else None,
+        "aov_without": sum(others) / len(others) if others else None,
+        "orders_with": len(helped),
+    }
+
+
 def overview_report(
     db: sqlite_utils.Database, first: date, last: date, window_hours: int
 ) -> dict[str, Any]:
@@ -144,6 +163,7 @@ def overview_report(
         if row in rows:
             rows[row]["lift"] = found
     by_slot = slot_rows(traffic, lines)
+    store = store_figures(order_totals(db, start, end), lines)
     days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
     ctr = [Point(d, per_day[d][1] / per_day[d][0] if per_day[d][0] else None) for d in days]
     revenue = [Point(d, per_day[d][2]) for d in days]
@@ -152,6 +172,7 @@ def overview_report(
         "last": last,
         "window_hours": window_hours,
         "rows": rows,
+        "store": store,
         "by_slot": by_slot,
         "ctr_chart": daily_chart(
             ctr, "Click-through rate per day", lambda v: f"{100 * v:.1f}%", chart_id="ctr-chart"
