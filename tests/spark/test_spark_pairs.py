@@ -136,3 +136,20 @@ def test_spark_popularity_masses_are_the_engines(
             mine = float(getattr(local, name)[index])
             theirs = float(row[name]) if row is not None else 0.0
             assert theirs == pytest.approx(mine, rel=1e-5, abs=1e-6), (product, name)
+
+
+def test_spark_content_neighbours_are_the_engines_row_for_row(
+    spark: Any, exported: Path, trained_demo_data: Path
+) -> None:
+    from engine.content import fit_content
+    from spark_engine.content import content_neighbours, training_data_from_export
+
+    data = load_training_data(load_settings({}, data_dir=trained_demo_data), SHOP)
+    local = fit_content(data, build_item_space(data))
+    k = local.neighbours.indices.shape[1]
+    from_export = training_data_from_export(str(exported), SHOP, data.now)
+    items, indices, scores = content_neighbours(spark, from_export, k, block_rows=64)
+    assert np.array_equal(items.item_ids, build_item_space(data).item_ids)
+    assert (indices >= 0).sum() > 1000  # a table worth comparing
+    assert np.array_equal(indices, local.neighbours.indices)
+    np.testing.assert_allclose(scores, local.neighbours.scores, rtol=1e-6)
