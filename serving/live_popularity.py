@@ -26,6 +26,7 @@ import numpy as np
 import sqlite_utils
 
 from serving.recent_pairs import models_data_until
+from storage.clock import from_iso
 from storage.orders import purchases_since
 
 REFRESH_EVERY_S = 30.0
@@ -44,11 +45,12 @@ def _days_between(earlier: datetime, later: datetime) -> float:
 
 
 def _parse_utc(stamp: str) -> datetime | None:
+    """The stored time as aware UTC, or None when it is not ISO-8601 (never raises here:
+    a bad row must not take the shop's lists down)."""
     try:
-        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        return from_iso(stamp)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class LivePopularity:

@@ -35,7 +35,7 @@ from email_blocks.campaign_settings import (
     parse_campaign_settings,
 )
 from storage.campaign_timers import claim_timer, finish_timer, pending_timers, set_timer_job
-from storage.clock import to_iso
+from storage.clock import from_iso, to_iso
 from storage.db import validate_shop_name
 from storage.shop_settings import get_shop_setting
 from worker.errors import WorkerError
@@ -50,12 +50,6 @@ FIRE_RESULT_TTL_S = 86_400
 MAX_LATE = timedelta(days=1)
 _PAID = "paid"
 _ORDER_FIELDS = ("order_id", "customer_id", "created_at", "status")
-
-
-def parse_time(value: str) -> datetime:
-    """Store text ('2026-01-02T03:04:05', optionally with an offset) as an aware UTC datetime."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def shop_campaign_settings(db: sqlite_utils.Database) -> CampaignSettings:
@@ -186,7 +180,7 @@ def schedule_after_order(
     done: dict[str, Any] = {"order_id": order.get("order_id"), "scheduled": [], "cancelled": 0}
     if not customer_id or order.get("status", _PAID) != _PAID:
         return done
-    created = parse_time(str(order["created_at"]))
+    created = from_iso(str(order["created_at"]))
     done["cancelled"] += cancel_timers(
         db, queue, customer_id, ("browse",), "purchased since the views", before=to_iso(created)
     )
@@ -243,7 +237,7 @@ def schedule_after_views(
     rule = settings.active("browse") if settings else None
     if rule is None or not customer_id:
         return None
-    viewed = parse_time(viewed_at)
+    viewed = from_iso(viewed_at)
     bought = db.execute(
         "SELECT 1 FROM orders WHERE customer_id = ? AND status = ? AND created_at >= ? LIMIT 1",
         (customer_id, _PAID, to_iso(viewed)),
