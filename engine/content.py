@@ -15,7 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from engine.neighbours import Neighbours, top_k_sparse_rows
+from engine.neighbours import Neighbours, neighbour_block
 from engine.training_data import ItemSpace, TrainingData, strip_html
 
 DEFAULT_K = 50
@@ -157,8 +157,9 @@ def fit_content(
     scores = np.zeros((n, k), np.float32)
     for start in range(0, n, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n)
-        block = matrix[start:stop] @ transposed
-        indices[start:stop], scores[start:stop] = top_k_sparse_rows(block, k, start)
+        indices[start:stop], scores[start:stop] = neighbour_block(
+            matrix, transposed, start, stop, k
+        )
     return ContentModel(Neighbours(indices, scores), described)
 
 

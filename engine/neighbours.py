@@ -149,3 +149,12 @@ def top_k_sparse_rows(
         indices[r, : order.size] = cols[order]
         scores[r, : order.size] = vals[order]
     return indices, scores
+
+
+def neighbour_block(
+    matrix: sp.csr_matrix, transposed: sp.csc_matrix, start: int, stop: int, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k most similar items of rows start..stop (the rows' dot products with every item,
+    cosine for L2-normalised rows): one block, the unit of work local training
+    (engine.content.fit_content) and the Spark engine both run."""
+    return top_k_sparse_rows(matrix[start:stop] @ transposed, k, start)

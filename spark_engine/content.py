@@ -5,7 +5,8 @@ The driver reads the export, builds the item space and the TF-IDF rows exactly a
 does (engine.training_data, engine.content.item_features); the matrix goes to the executors
 once (a broadcast), each task takes a block of BLOCK_ROWS rows, multiplies it by the whole
 matrix and keeps each row's top k (engine.neighbours.top_k_sparse_rows, ties to the lower
-index). So the table is the engine's, row for row; only where the blocks run differs.
+index: engine.neighbours.neighbour_block, the same block fit_content runs). So the table is the
+engine's, row for row; only where the blocks run differs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from engine.content import BLOCK_ROWS, item_features
-from engine.neighbours import top_k_sparse_rows
+from engine.neighbours import neighbour_block
 from engine.training_data import ItemSpace, TrainingData, build_item_space
 
 _PARTITIONS = ("shop", "month")
@@ -60,8 +61,7 @@ def content_neighbours(
     def block(start: int) -> tuple[int, np.ndarray, np.ndarray]:
         rows, transposed = shared.value
         stop = min(start + block_rows, rows.shape[0])
-        found, values = top_k_sparse_rows(rows[start:stop] @ transposed, k, start)
-        return start, found, values
+        return start, *neighbour_block(rows, transposed, start, stop, k)
 
     starts = list(range(0, n, block_rows))
     blocks = spark.sparkContext.parallelize(starts, max(1, min(len(starts), 256)))

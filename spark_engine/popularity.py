@@ -12,8 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-VIEW_WEIGHT = 0.1  # engine.popularity.VIEW_WEIGHT (this package imports nothing of ours)
-HALF_LIVES = {"popular": 60.0, "recent_mass": 7.0, "long_run_mass": 180.0}
+from engine.popularity import (
+    LONG_RUN_HALF_LIFE_DAYS,
+    POPULAR_HALF_LIFE_DAYS,
+    TRENDING_HALF_LIFE_DAYS,
+    VIEW_WEIGHT,
+)
+
+HALF_LIVES = {
+    "popular": POPULAR_HALF_LIFE_DAYS,
+    "recent_mass": TRENDING_HALF_LIFE_DAYS,
+    "long_run_mass": LONG_RUN_HALF_LIFE_DAYS,
+}
 
 
 def decayed_masses(spark: Any, export_dir: str, shop: str, now_epoch_s: float) -> Any:
