@@ -68,6 +68,7 @@ class ExperimentServing:
         assignment = self.assignment(params)
         if assignment is None:
             return service.recommend(params)
+        placement = None  # a placement test's position (the holdout is shown nothing)
         if assignment.holdout:
             answer = holdout_answer(params)
         else:
@@ -91,14 +92,10 @@ class ExperimentServing:
                 return service.recommend(params)
             if isinstance(layout, str):
                 answer["widget_format"] = layout
-            if isinstance(placement, str):
-                answer["experiment"] = {
-                    "id": assignment.experiment_id,
-                    "variant": assignment.variant,
-                    "placement": placement,
-                }
-                return answer
-        answer["experiment"] = {"id": assignment.experiment_id, "variant": assignment.variant}
+        tag: dict[str, Any] = {"id": assignment.experiment_id, "variant": assignment.variant}
+        if isinstance(placement, str):
+            tag["placement"] = placement
+        answer["experiment"] = tag
         return answer
 
 
