@@ -445,24 +445,31 @@ def test_untrusted_title_is_escaped_in_json_html_and_the_widget(
     assert page.page_errors == []
 
 
+def product_experiment(
+    server: LiveServer, name: str, arms: list[dict[str, Any]], holdout_share: float
+) -> Any:
+    """A running product-page experiment on `server`'s shop."""
+    db = open_shop_db(server.data_dir, SHOP, create=False)
+    try:
+        experiment_id = create_experiment(db, name, "product", arms, holdout_share=holdout_share)
+        return start_experiment(db, experiment_id)
+    finally:
+        db.close()
+
+
+def visitor_in(experiment: Any, arm: str) -> str:
+    """A visitor id the experiment's hash puts in `arm` (a variant or the holdout)."""
+    return next(
+        v for v in (f"{i:032x}" for i in range(1000)) if assign_variant(experiment, v) == arm
+    )
+
+
 def test_holdout_visitor_sees_nothing_and_then_reserves_no_space(
     page: Any, private_server: LiveServer, host_site: Callable[[str], str]
 ) -> None:
-    db = open_shop_db(private_server.data_dir, SHOP, create=False)
-    try:
-        experiment_id = create_experiment(
-            db,
-            "holdout check",
-            "product",
-            [{"name": "a", "weight": 1}, {"name": "b", "weight": 1}],
-            holdout_share=0.5,
-        )
-        experiment = start_experiment(db, experiment_id)
-    finally:
-        db.close()
-    visitor = next(
-        v for v in (f"{i:032x}" for i in range(1000)) if assign_variant(experiment, v) == HOLDOUT
-    )
+    arms = [{"name": "a", "weight": 1}, {"name": "b", "weight": 1}]
+    experiment = product_experiment(private_server, "holdout check", arms, holdout_share=0.5)
+    visitor = visitor_in(experiment, HOLDOUT)
     page.add_init_script(f"localStorage.setItem('shoprec_vid', '{visitor}')")
     script = f"{private_server.url}/static/widget.js"
     page.goto(
@@ -749,29 +756,15 @@ PLACEMENT_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><
 def test_a_placement_variant_shows_the_list_at_its_own_position(
     page: Any, private_server: LiveServer, host_site: Callable[[str], str]
 ) -> None:
-    db = open_shop_db(private_server.data_dir, SHOP, create=False)
-    try:
-        experiment_id = create_experiment(
-            db,
-            "where the list goes",
-            "product",
-            [
-                {"name": "above", "weight": 1, "profile": {"placement": "above"}},
-                {"name": "below", "weight": 1, "profile": {"placement": "below"}},
-            ],
-            holdout_share=0.0,
-        )
-        experiment = start_experiment(db, experiment_id)
-    finally:
-        db.close()
+    arms = [
+        {"name": "above", "weight": 1, "profile": {"placement": "above"}},
+        {"name": "below", "weight": 1, "profile": {"placement": "below"}},
+    ]
+    experiment = product_experiment(private_server, "where the list goes", arms, 0.0)
     script = f"{private_server.url}/static/widget.js"
     html = PLACEMENT_PAGE.format(product=best_seller(private_server), script=script)
     for variant in ("below", "above"):
-        visitor = next(
-            v
-            for v in (f"{i:032x}" for i in range(1000))
-            if assign_variant(experiment, v) == variant
-        )
+        visitor = visitor_in(experiment, variant)
         context = page.context.browser.new_context()
         tab = context.new_page()
         tab.add_init_script(f"localStorage.setItem('shoprec_vid', '{visitor}')")
