@@ -108,8 +108,9 @@ def slot_of(moment: datetime, every: timedelta) -> int:
 
 
 def chain_job_id(periodic: PeriodicJob, shop: str, slot: int) -> str:
-    """The tick's id: slot numbers of different intervals do not meet (they differ by
-    orders of magnitude), so an interval change cannot collide with an old tick."""
+    """The tick's id. After an interval change the new slot numbers lie away from the old
+    ones (slot = epoch / interval); should one still meet a kept tick, that scheduling is
+    skipped and the chain check (ensure_chains) starts the chain again."""
     return f"every-{periodic.short_name}-{_shop_id(shop)}-{slot}"
 
 
