@@ -8,7 +8,7 @@ or missing the spread or a cap (then the rules run once more with them).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import sqlite_utils
@@ -21,10 +21,11 @@ from engine.rule_settings import RuleSettings
 from engine.rules import apply_business_rules
 from serving.cache import ExpiringValues, ShopReaders
 from serving.params import RecommendationParams
+from serving.request_inputs import RequestInputs
 from serving.rule_inputs import FactsCache, read_facts
 from storage.catalog import category_count
 from storage.events import impression_counts
-from storage.orders import categories_bought_within, popular_products
+from storage.orders import popular_products
 
 IMPRESSIONS_TTL_S = 60.0
 
@@ -35,38 +36,35 @@ class RulesStep:
     Args:
         readers: per-shop memo of reads that change only with the store (best sellers, the
             catalog's category count).
-        now: the current UTC time (the service's, injectable in tests).
         impressions: the per-shop cache of impression counts (exploration).
     """
 
     def __init__(
         self,
         readers: ShopReaders,
-        now: Callable[[], datetime],
         impressions: ExpiringValues[dict[str, int]] | None = None,
     ) -> None:
         self._readers = readers
-        self._now = now
         self._impressions = impressions or ExpiringValues(IMPRESSIONS_TTL_S)
         self._facts = FactsCache()
 
     def apply(
         self,
         db: sqlite_utils.Database,
-        params: RecommendationParams,
+        inputs: RequestInputs,
         request: RecommendationRequest,
         pool: list[Recommendation],
-        settings: RuleSettings,
-        generation: str = "",
         taste_shares: Mapping[str, float] | None = None,
     ) -> list[Recommendation]:
         """The business rules (engine.rules) over the engine's pool, with facts read now.
 
         taste_shares: the shopper's category shares (calibrated caps on personal lists).
         """
-        now = self._now()
+        params, settings = inputs.params, inputs.settings
         wanted = [r.product_id for r in pool] + [p.product_id for p in settings.pins]
-        items = self._facts.facts(db, params.shop, generation, wanted + list(params.product_ids))
+        items = self._facts.facts(
+            db, params.shop, inputs.keys.catalog, wanted + list(params.product_ids)
+        )
         # Best sellers: for promotions to draw on, for a pool spanning too few categories for
         # the spread rule, and (below) for a list that comes out short.
         fallback: list[str] = []
@@ -75,19 +73,15 @@ class RulesStep:
         ctx = request_context(
             params.context,
             params.slot,
-            now.date(),
+            inputs.now.date(),
             items,
             anchors=params.product_ids,
             customer_id=params.customer_id,
             session_id=params.session_id,
-            bought_categories=categories_bought_within(
-                db, params.customer_id, now, settings.bought_category_days
-            ),
+            bought_categories=inputs.bought_categories,
             session_viewed=frozenset(request.session_product_ids),
             exclude_ids=request.exclude_ids,
-            impressions=self._shop_impressions(db, params.shop, now, generation)
-            if settings.exploration > 0
-            else None,
+            impressions=inputs.impressions,
             taste_shares=taste_shares,
         )
         ranked = apply_business_rules(pool, items, ctx, settings, params.limit, fallback)
@@ -153,7 +147,7 @@ class RulesStep:
         ids, facts = self._readers.read(shop, "best-sellers", read)
         return list(ids), {**facts, **items}
 
-    def _shop_impressions(
+    def impressions(
         self, db: sqlite_utils.Database, shop: str, now: datetime, generation: str
     ) -> Mapping[str, int] | None:
         """Impressions per product over IMPRESSION_DAYS, kept a minute; None when none."""

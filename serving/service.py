@@ -34,21 +34,21 @@ from serving.live_popularity import LivePopularity
 from serving.metrics import record_answer
 from serving.model_cache import ModelCache
 from serving.params import RecommendationParams
-from serving.profile import (
-    NO_PROFILE,
-    ServingProfile,
-    SettingsMemo,
-    serving_profile,
-    shop_rule_settings,
-)
+from serving.profile import ServingProfile, SettingsMemo, serving_profile
 from serving.recent_pairs import RECENT_SLOTS, RecentPairs, with_recent_pairs
 from serving.request_ids import answer_request_id
+from serving.request_inputs import CacheKeys, RequestInputs
 from serving.rule_inputs import fallback_reason, on_sale, read_facts
 from serving.rules import RulesStep
 from storage.catalog import get_products, newest_product_ids, unavailable_product_ids
 from storage.db import models_dir, shop_exists
 from storage.events import dismissed_products, session_viewed_products
-from storage.orders import order_lines_stamp, popular_products, recently_bought
+from storage.orders import (
+    categories_bought_within,
+    order_lines_stamp,
+    popular_products,
+    recently_bought,
+)
 from storage.shop_settings import settings_stamp
 
 logger = logging.getLogger(__name__)
@@ -109,8 +109,7 @@ class RecommendationService:
         self._unavailable = unavailable or ExpiringSets(UNAVAILABLE_TTL_S)
         self.serving_cache = serving_cache
         self._readers = ShopReaders(settings.data_dir, float(settings.cache_ttl_s))
-        # Through a lambda: the rules step follows the service's clock if a test moves it.
-        self.rules = RulesStep(self._readers, lambda: self._now(), impressions)
+        self.rules = RulesStep(self._readers, impressions)
         self._connections = ShopConnections(settings.data_dir)
         self._settings_memo = SettingsMemo()
         self._recent = RecentPairs(partial(models_dir, settings))
@@ -178,19 +177,19 @@ class RecommendationService:
                 cached = cache.get(params.shop, generation, key)
                 if cached is None:
                     return None
-                return self._items(db, [_Pick(*row) for row in cached], limit)
+                today = self._now().date().isoformat()
+                return self._items(db, [_Pick(*row) for row in cached], limit, today)
 
             hit = self._readers.read(params.shop, f"{generation}:{key}", fresh_items)
             if hit is not None:
                 return self._answer(params, hit)
         with self._connections.open(params.shop) as db:
-            excluded = self._excluded_ids(db, params, catalog_generation)
-            picks = self._engine_picks(
-                db, params, excluded, generation, serving, counted, catalog_generation
-            )
+            keys = CacheKeys(catalog=catalog_generation, lists=generation)
+            inputs = self._gather(db, params, serving, keys, counted)
+            picks = self._engine_picks(db, inputs) if inputs.models is not None else None
             if picks is None:
-                picks = self._fallback_picks(db, params, excluded, serving)
-            items = self._items(db, picks, limit)
+                picks = self._fallback_picks(db, inputs)
+            items = self._items(db, picks, limit, inputs.today)
         if cache is not None and answer_key is not None:
             # The picks, not the display fields: price, title and stock are read per request.
             rows = [[p.product_id, p.strategy, p.reason] for p in picks[: limit + HEADROOM]]
@@ -230,18 +229,52 @@ class RecommendationService:
             "items": items,
         }
 
-    def _excluded_ids(
-        self, db: sqlite_utils.Database, params: RecommendationParams, generation: str = ""
-    ) -> set[str]:
+    def _gather(
+        self,
+        db: sqlite_utils.Database,
+        params: RecommendationParams,
+        serving: ServingProfile,
+        keys: CacheKeys,
+        counted: int | None,
+    ) -> RequestInputs:
+        """Read every input of one request, once (serving.request_inputs).
+
+        counted: the order-lines stamp whose purchases the served popularity includes
+        (LivePopularity.stamp); None leaves the trained counts as they are.
+        """
         now = self._now()
         today = now.date().isoformat()
-        excluded = set(self._shop_unavailable(db, params.shop, today, generation))
+        memo = self._settings_memo
+        models = self._models(db, params.shop, keys.catalog, counted)
+        if models is not None:
+            models = memo.models(db, params.shop, models, serving, keys.lists)
+        settings = memo.rule_settings(
+            db, params.shop, params.context, params.slot, serving, keys.lists
+        )
+        unavailable = self._shop_unavailable(db, params.shop, today, keys.catalog)
+        excluded = set(unavailable)
         excluded |= dismissed_products(db, params.customer_id, params.session_id, params.visitor_id)
         excluded |= set(params.exclude_ids)
         if params.customer_id:
             since = (now - timedelta(days=RECENTLY_BOUGHT_DAYS)).strftime("%Y-%m-%dT%H:%M:%S")
             excluded |= recently_bought(db, params.customer_id, since=since)
-        return excluded
+        return RequestInputs(
+            params=params,
+            now=now,
+            serving=serving,
+            keys=keys,
+            settings=settings,
+            models=models,
+            unavailable=unavailable,
+            excluded=frozenset(excluded),
+            session_viewed=tuple(session_viewed_products(db, params.session_id)),
+            bought_categories=categories_bought_within(
+                db, params.customer_id, now, settings.bought_category_days
+            ),
+            impressions=self.rules.impressions(db, params.shop, now, keys.catalog)
+            if settings.exploration > 0
+            else None,
+        )
 
     def _shop_unavailable(
         self, db: sqlite_utils.Database, shop: str, today: str, generation: str
@@ -251,55 +284,42 @@ class RecommendationService:
             (shop, f"{today}/{generation}"), lambda: unavailable_product_ids(db, today)
         )
 
-    def _engine_picks(
-        self,
-        db: sqlite_utils.Database,
-        params: RecommendationParams,
-        excluded: set[str],
-        generation: str = "",
-        serving: ServingProfile = NO_PROFILE,
-        counted: int | None = None,
-        catalog_generation: str | None = None,
-    ) -> list[_Pick] | None:
-        """The trained models' answer, or None when the shop has no usable models.
+    def _models(
+        self, db: sqlite_utils.Database, shop: str, key: str, counted: int | None
+    ) -> Any | None:
+        """The shop's trained models with live popularity, or None when it has none usable.
 
-        counted: the order-lines stamp whose purchases the served popularity includes
-        (LivePopularity.stamp); None leaves the trained counts as they are.
-        catalog_generation: `generation` without what orders add to it (the key of catalog
-        facts, stock and the model folder); None: `generation` itself."""
-        stable = generation if catalog_generation is None else catalog_generation
+        key: the catalog generation the model folder is keyed by."""
         try:
-            models = self.model_cache.get(params.shop, stable)
+            models = self.model_cache.get(shop, key)
         except ArtifactError:
             # A corrupt or half-written artifact must not take the shop's widgets down.
             logger.exception(
                 "models of shop %s cannot be read; serving the fallback",
-                params.shop,
-                extra={"shop": params.shop},
+                shop,
+                extra={"shop": shop},
             )
             return None
-        if models is None:
-            return None
-        if counted is not None:
-            models = self._live.models(db, params.shop, models, counted)
-        memo = self._settings_memo
-        models = memo.models(db, params.shop, models, serving, generation)
-        settings = memo.rule_settings(
-            db, params.shop, params.context, params.slot, serving, generation
-        )
+        if models is None or counted is None:
+            return models
+        return self._live.models(db, shop, models, counted)
+
+    def _engine_picks(self, db: sqlite_utils.Database, inputs: RequestInputs) -> list[_Pick]:
+        """The trained models' answer under the business rules."""
+        params, settings, models = inputs.params, inputs.settings, inputs.models
         request = RecommendationRequest(
             context=params.context,
             slot=params.slot,
             product_ids=params.product_ids,
             customer_id=params.customer_id,
-            session_product_ids=tuple(session_viewed_products(db, params.session_id)),
-            exclude_ids=frozenset(excluded | set(params.product_ids)),
+            session_product_ids=inputs.session_viewed,
+            exclude_ids=inputs.not_shown,
             limit=pool_size(params.limit, settings),
             lookalike_ids=self._lookalikes(db, models, params.product_ids),
         )
-        recs = self._candidates(db, params, request, models, generation, serving.key)
+        recs = self._candidates(inputs, request)
         if params.slot in RECENT_SLOTS and params.product_ids:
-            recent = self._recent.pairs(db, params.shop, generation, params.product_ids)
+            recent = self._recent.pairs(db, params.shop, inputs.keys.lists, params.product_ids)
             recs = with_recent_pairs(recs, recent, request.exclude_ids)
         # The engine promises never to return excluded ids; a stock-out shown to a shopper
         # costs more than this second look.
@@ -309,7 +329,7 @@ class RecommendationService:
             if settings.calibrate_categories
             else {}
         )
-        ranked = self.rules.apply(db, params, request, pool, settings, stable, shares)
+        ranked = self.rules.apply(db, inputs, request, pool, shares)
         return [_Pick(r.product_id, r.strategy, r.reason) for r in ranked]
 
     def _lookalikes(
@@ -333,58 +353,44 @@ class RecommendationService:
         return tuple(found)
 
     def _candidates(
-        self,
-        db: sqlite_utils.Database,
-        params: RecommendationParams,
-        request: RecommendationRequest,
-        models: Any,
-        generation: str,
-        profile_key: str = "",
+        self, inputs: RequestInputs, request: RecommendationRequest
     ) -> list[Recommendation]:
         """The engine's pool; cached when its input names no shopper (no customer, no views).
 
         The cached pool is computed with the shop-wide exclusions only (unavailable ids and
         anchors) and PERSONAL_HEADROOM more items; the caller drops this shopper's own.
         """
-        cache = self.serving_cache
+        cache, models, params = self.serving_cache, inputs.models, inputs.params
         if cache is None or request.customer_id or request.session_product_ids:
             self.engine_calls += 1
             recs: list[Recommendation] = models.recommend(request)
             return recs
-        today = self._now().date().isoformat()
-        shared = frozenset(self._shop_unavailable(db, params.shop, today, generation))
-        shared |= frozenset(params.product_ids)
+        shared = inputs.unavailable | frozenset(params.product_ids)
         limit = request.limit + PERSONAL_HEADROOM
-        key = ("pool", params.context, params.slot, list(params.product_ids), limit, today)
-        key += (profile_key,)
-        cached = cache.get(params.shop, generation, key)
+        key = ("pool", params.context, params.slot, list(params.product_ids), limit, inputs.today)
+        key += (inputs.serving.key,)
+        cached = cache.get(params.shop, inputs.keys.lists, key)
         if cached is None:
             self.engine_calls += 1
             pool = models.recommend(replace(request, exclude_ids=shared, limit=limit))
             cached = [[r.product_id, r.score, r.strategy, r.reason, dict(r.scores)] for r in pool]
-            cache.set(params.shop, generation, key, cached)
+            cache.set(params.shop, inputs.keys.lists, key, cached)
         recs = [Recommendation(*row) for row in cached]
         return [r for r in recs if r.product_id not in request.exclude_ids][: request.limit]
 
-    def _fallback_picks(
-        self,
-        db: sqlite_utils.Database,
-        params: RecommendationParams,
-        excluded: set[str],
-        serving: ServingProfile = NO_PROFILE,
-    ) -> list[_Pick]:
+    def _fallback_picks(self, db: sqlite_utils.Database, inputs: RequestInputs) -> list[_Pick]:
         """Best sellers of the last 30 days of orders, then the newest products."""
-        wanted = params.limit + HEADROOM + len(excluded) + len(params.product_ids)
+        params, settings = inputs.params, inputs.settings
+        wanted = params.limit + HEADROOM + len(inputs.excluded) + len(params.product_ids)
         picks = [_Pick(pid, *FALLBACK_POPULAR) for pid in popular_products(db, limit=wanted)]
         if len(picks) < wanted:
             picks += [_Pick(pid, *FALLBACK_NEWEST) for pid in newest_product_ids(db, wanted)]
-        skip = excluded | set(params.product_ids)
+        skip = inputs.not_shown
         picks = [p for p in picks if p.product_id not in skip]
         # The owner's hard rules (season, blocked products and categories) hold here too; the
         # soft ones need model scores, which an untrained shop does not have.
-        settings = shop_rule_settings(db, params.shop, params.context, params.slot, serving)
         items = read_facts(db, [p.product_id for p in picks] + list(params.product_ids))
-        ctx = RuleContext(params.context, params.slot, self._now().date())
+        ctx = RuleContext(params.context, params.slot, inputs.now.date())
         # An upgrade stays pricier than the cart item, and in its category family, even
         # without models ("above", "below" and "same_or_parent" are hard rules; "within" is
         # a preference of the engine's ranking).
@@ -400,7 +406,7 @@ class RecommendationService:
         ]
 
     def _items(
-        self, db: sqlite_utils.Database, picks: list[_Pick], limit: int
+        self, db: sqlite_utils.Database, picks: list[_Pick], limit: int, today: str
     ) -> list[dict[str, Any]]:
         """Display fields read fresh from the catalog; products gone since training, or no
         longer on sale (a cached answer may predate a stock-out), are dropped."""
@@ -408,7 +414,6 @@ class RecommendationService:
         unique = [p for p in picks if not (p.product_id in seen or seen.add(p.product_id))]
         products = get_products(db, [p.product_id for p in unique])
         items: list[dict[str, Any]] = []
-        today = self._now().date().isoformat()
         for pick in unique:
             product = products.get(pick.product_id)
             if product is None or not on_sale(product, today):
