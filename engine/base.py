@@ -53,3 +53,8 @@ class Recommendation:
     strategy: str
     reason: str
     scores: Mapping[str, float] = field(default_factory=dict)
+
+    def with_score(self, score: float) -> Recommendation:
+        """This recommendation with another score (the rules re-rank the engine's pool);
+        the constructor rather than dataclasses.replace, as it runs for every candidate."""
+        return Recommendation(self.product_id, score, self.strategy, self.reason, self.scores)

@@ -148,11 +148,7 @@ def _rescored(
         step = max(scores.values()) + 1.0
         scores = {pid: v + (loosest - tiers[pid]) * step for pid, v in scores.items()}
     ranked = sorted(kept, key=lambda c: -scores[c.product_id])
-    # The constructor, not dataclasses.replace: this runs for every candidate of a request.
-    return [
-        Recommendation(c.product_id, scores[c.product_id], c.strategy, c.reason, c.scores)
-        for c in ranked
-    ]
+    return [c.with_score(scores[c.product_id]) for c in ranked]
 
 
 def _pinned(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ from engine.base import CONTEXT_SLOTS, Recommendation, RecommendationRequest
 from engine.blend import blend_scores, plan_weights, validate_weights
 from engine.collaborative import Collaborative
 from engine.content import ContentModel
+from engine.deferred import DeferredReason, ScoreRow
 from engine.errors import InputError
 from engine.evidence import Evidence, PairSource
 from engine.lookalikes import DEFAULT_LOOKALIKES, find_lookalikes, title_words
@@ -155,16 +156,14 @@ class ShopModels:
         hist_items = evidence_in.history
         bought = self.collaborative.purchase_users > 0 and hist_items.size > 0
         lookups: dict[str, dict[int, int]] = {}  # per table: item -> anchor, built once
-        out = []
+        out: list[Recommendation] = []
         for pos, (item, total, label) in enumerate(zip(chosen, totals, labels, strict=True)):
-            reason = item_reason(self, label, request.slot, int(item), evidence_in, bought, lookups)
+            explain = partial(
+                item_reason, self, label, request.slot, int(item), evidence_in, bought, lookups
+            )
             out.append(
-                Recommendation(
-                    product_id=str(self.item_ids[item]),
-                    score=float(total),
-                    strategy=label,
-                    reason=reason,
-                    scores={s: float(v[pos]) for s, v in parts.items()},
+                DeferredReason(
+                    str(self.item_ids[item]), float(total), label, explain, ScoreRow(parts, pos)
                 )
             )
         return out
