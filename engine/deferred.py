@@ -56,22 +56,24 @@ class DeferredReason(Recommendation):
         reason: str | Callable[[], str],
         scores: Mapping[str, float] | None = None,
     ) -> None:
-        object.__setattr__(self, "product_id", product_id)
-        object.__setattr__(self, "score", score)
-        object.__setattr__(self, "strategy", strategy)
-        object.__setattr__(self, "scores", {} if scores is None else scores)
-        object.__setattr__(self, "_reason", reason)
+        # One dict update, not five frozen-dataclass setattrs: ~30 of these per request.
+        self.__dict__.update(
+            product_id=product_id,
+            score=score,
+            strategy=strategy,
+            scores={} if scores is None else scores,
+            _reason=reason,
+        )
 
     @property  # type: ignore[override]
     def reason(self) -> str:
         written: Any = self.__dict__["_reason"]
         if callable(written):
-            written = written()
-            object.__setattr__(self, "_reason", written)
+            written = self.__dict__["_reason"] = written()
         return str(written)
 
     def with_score(self, score: float) -> Recommendation:
         """Another score, the reason still unwritten."""
-        return DeferredReason(
-            self.product_id, score, self.strategy, self.__dict__["_reason"], self.scores
-        )
+        copy = object.__new__(DeferredReason)
+        copy.__dict__.update(self.__dict__, score=score)
+        return copy
