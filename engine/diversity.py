@@ -107,29 +107,47 @@ def select_diverse(
         if cap > 0:  # a category never picked is under the cap unless `caps` says 0
             full = {c for c, n in counts.items() if n >= per_category.get(c, cap)}
             full |= {c for c, n in per_category.items() if counts.get(c, 0) >= n}
-            eligible = [i for i, c in enumerate(remaining) if c[2] not in full]
         else:
-            eligible = [
-                i
-                for i, c in enumerate(remaining)
-                if counts.get(c[2], 0) < per_category.get(c[2], cap)
-            ]
-        eligible = eligible or list(range(len(remaining)))
-        if len(counts) < want_categories and want_categories - len(counts) >= open_slots:
-            eligible = [i for i in eligible if remaining[i][2] not in counts] or eligible
-        if mix_bands and len(pool_bands) >= 2 and len(used_bands) < 2 and open_slots == 1:
-            other = [
-                i
-                for i in eligible
-                if remaining[i][3] is not None and remaining[i][3] not in used_bands
-            ]
-            eligible = other or eligible
+            full = {c[2] for c in remaining if counts.get(c[2], 0) >= per_category.get(c[2], cap)}
         # The soft penalty counts only this ranking's picks: a pinned or explored item must
         # not push the best item of its category off the top. Ties: the earlier candidate.
         factors = {
             c: penalty ** max(ranked_counts.get(c, 0) + 1 - allowed.get(c, 1), 0)
             for c in ranked_counts.keys() | allowed.keys()
         }
+        new_category = len(counts) < want_categories and want_categories - len(counts) >= open_slots
+        new_band = mix_bands and len(pool_bands) >= 2 and len(used_bands) < 2 and open_slots == 1
+        if not new_category and not new_band:
+            # The usual step: the best candidate of a category under its cap, in one pass.
+            index, best, first = -1, -math.inf, -1
+            for i, (_, score, cat, _) in enumerate(remaining):
+                if cat in full:
+                    continue
+                if first < 0:
+                    first = i
+                value = score * factors.get(cat, 1)  # elsewhere penalty ** 0
+                if value > best:
+                    index, best = i, value
+            if first >= 0:
+                chosen_index = index if index >= 0 else first  # NaN scores: ranking's order
+                pid, _, cat, band = remaining.pop(chosen_index)
+                chosen.append(pid)
+                counts[cat] = counts.get(cat, 0) + 1
+                ranked_counts[cat] = ranked_counts.get(cat, 0) + 1
+                if band is not None:
+                    used_bands.add(band)
+                continue
+        eligible = [i for i, c in enumerate(remaining) if c[2] not in full]
+        eligible = eligible or list(range(len(remaining)))
+        if new_category:
+            eligible = [i for i in eligible if remaining[i][2] not in counts] or eligible
+        if new_band:
+            other = [
+                i
+                for i in eligible
+                if remaining[i][3] is not None and remaining[i][3] not in used_bands
+            ]
+            eligible = other or eligible
         index, best = -1, -math.inf
         for i in eligible:
             _, score, cat, _ = remaining[i]

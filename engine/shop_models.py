@@ -17,7 +17,7 @@ import numpy as np
 from engine import slots
 from engine.association import AssociationRules
 from engine.base import CONTEXT_SLOTS, Recommendation, RecommendationRequest
-from engine.blend import blend_scores, plan_weights, validate_weights
+from engine.blend import base_weights, blend_scores, plan_weights, validate_weights
 from engine.collaborative import Collaborative
 from engine.content import ContentModel
 from engine.deferred import DeferredReason, ScoreRow
@@ -205,6 +205,26 @@ class ShopModels:
     def source_scores(self, source: str, prepared: Prepared) -> np.ndarray:
         """One source's raw float32 (n_items,) scores for a prepared request."""
         return self._source(source)(prepared.evidence)
+
+    def pool_is_shared(self, request: RecommendationRequest) -> bool:
+        """Whether this request's pool can be computed once for every shopper who asks it:
+        longer, without the shopper's own exclusions, which the caller then drops.
+
+        Not when it names a customer (history), nor in a slot whose filter is kept or
+        dropped by how many items pass it (slots.limit_bound: the shopper's exclusions and
+        the pool's length decide). Session views reach the blend through taste alone
+        (_score_taste and its trust), and item-item sources start from the page's products
+        when the models know them: so with views, only a request anchored on known products
+        in a slot whose mix gives taste no weight (a product page, a cart) is shared.
+        """
+        if request.customer_id or slots.limit_bound(request.slot):
+            return False
+        if not request.session_product_ids:
+            return True
+        if request.lookalike_ids or not self.knows_any(request.product_ids):
+            return False
+        mix = base_weights(request.context, request.slot, self.weights, self.learned)
+        return not mix.get("taste", 0.0) > 0
 
     def knows_any(self, product_ids: tuple[str, ...]) -> bool:
         """Whether any of these products is in the models' item space."""

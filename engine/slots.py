@@ -55,6 +55,12 @@ def category_tilt(space: ItemSpace, share: np.ndarray) -> np.ndarray | None:
     return tilt
 
 
+def limit_bound(slot: str) -> bool:
+    """Whether the slot's filter is kept or dropped by the list's length (slot_allowed):
+    its items then depend on how long a pool is asked and what the shopper excludes."""
+    return slot_has(slot, "accessories")
+
+
 def slot_allowed(
     slot: str,
     space: ItemSpace,

@@ -34,6 +34,7 @@ from serving.live_popularity import LivePopularity
 from serving.metrics import record_answer
 from serving.model_cache import ModelCache
 from serving.params import RecommendationParams
+from serving.pool_memo import PoolMemo
 from serving.profile import ServingProfile, SettingsMemo, serving_profile
 from serving.recent_pairs import RECENT_SLOTS, RecentPairs, with_recent_pairs
 from serving.request_ids import answer_request_id
@@ -114,6 +115,7 @@ class RecommendationService:
         self._settings_memo = SettingsMemo()
         self._recent = RecentPairs(partial(models_dir, settings))
         self._live = LivePopularity(partial(models_dir, settings))
+        self._pools = PoolMemo()
         self.engine_calls = 0  # how often the models were asked: lets tests see the caching
 
     def shop_exists(self, shop: str) -> bool:
@@ -355,28 +357,31 @@ class RecommendationService:
     def _candidates(
         self, inputs: RequestInputs, request: RecommendationRequest
     ) -> list[Recommendation]:
-        """The engine's pool; cached when its input names no shopper (no customer, no views).
+        """The engine's pool; cached when it is the same for every shopper
+        (ShopModels.pool_is_shared: no customer, and no session views or views that cannot
+        move it, as on a product page or a cart).
 
         The cached pool is computed with the shop-wide exclusions only (unavailable ids and
         anchors) and PERSONAL_HEADROOM more items; the caller drops this shopper's own.
         """
         cache, models, params = self.serving_cache, inputs.models, inputs.params
-        if cache is None or request.customer_id or request.session_product_ids:
+        if cache is None or not models.pool_is_shared(request):
             self.engine_calls += 1
             recs: list[Recommendation] = models.recommend(request)
             return recs
         shared = inputs.unavailable | frozenset(params.product_ids)
         limit = request.limit + PERSONAL_HEADROOM
-        key = ("pool", params.context, params.slot, list(params.product_ids), limit, inputs.today)
-        key += (inputs.serving.key,)
-        cached = cache.get(params.shop, inputs.keys.lists, key)
-        if cached is None:
+        key = (params.shop, inputs.keys.lists, params.context, params.slot, params.product_ids)
+        key += (limit, inputs.today, inputs.serving.key)
+
+        def compute() -> list[Recommendation]:
             self.engine_calls += 1
-            pool = models.recommend(replace(request, exclude_ids=shared, limit=limit))
-            cached = [[r.product_id, r.score, r.strategy, r.reason, dict(r.scores)] for r in pool]
-            cache.set(params.shop, inputs.keys.lists, key, cached)
-        recs = [Recommendation(*row) for row in cached]
-        return [r for r in recs if r.product_id not in request.exclude_ids][: request.limit]
+            anyone = replace(request, session_product_ids=(), exclude_ids=shared, limit=limit)
+            pool: list[Recommendation] = models.recommend(anyone)
+            return pool
+
+        pool = self._pools.get(key, compute)
+        return [r for r in pool if r.product_id not in request.exclude_ids][: request.limit]
 
     def _fallback_picks(self, db: sqlite_utils.Database, inputs: RequestInputs) -> list[_Pick]:
         """Best sellers of the last 30 days of orders, then the newest products."""

@@ -256,3 +256,30 @@ def test_a_product_newer_than_the_models_borrows_from_its_lookalikes(models):
     # Without look-alikes the same request has only best sellers and trends to go on.
     plain = _ask(models, "product", "frequently_bought_together", product_ids=("X1",), limit=4)
     assert {r.strategy for r in plain} <= {"popularity", "trending"}
+
+
+def test_a_pool_is_shared_between_sessions_only_where_the_session_cannot_move_it(models):
+    """A known anchor, no customer, no taste in the slot's mix, and no filter that the pool's
+    length decides: then the serving cache may compute the pool once for every session."""
+    anchor = str(models.item_ids[0])
+
+    def shared(context: str, slot: str, **kw) -> bool:
+        request = RecommendationRequest(context, slot, session_product_ids=(anchor,), **kw)
+        return models.pool_is_shared(request)
+
+    page = {"product_ids": (anchor,)}
+    assert shared("product", "frequently_bought_together", **page)
+    assert shared("cart", "complete_the_look", **page)
+    assert not shared("cart", "dont_forget", **page)  # its filter depends on the pool's length
+    assert not shared("product", "frequently_bought_together", **page, customer_id="c1")
+    assert not shared("product", "frequently_bought_together", product_ids=("no-such-product",))
+    assert not shared("home", "for_you")
+    assert models.pool_is_shared(RecommendationRequest("home", "for_you"))  # nobody: shared
+    tasteful = models.with_weights(
+        {"product/similar": {"taste": 0.5, "content": 0.5}}, adaptive=models.adaptive
+    )
+    assert not tasteful.pool_is_shared(
+        RecommendationRequest(
+            "product", "similar", product_ids=(anchor,), session_product_ids=(anchor,)
+        )
+    )

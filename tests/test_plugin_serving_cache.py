@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pytest
@@ -12,14 +14,19 @@ import redis
 import sqlite_utils
 from flask.testing import FlaskClient
 
+from bench.realistic_traffic import seed_sessions
 from config import Settings, load_settings
+from engine.base import CONTEXT_SLOTS
+from engine.shop_artifacts import load_shop_models
 from plugin import create_app
 from plugin.storefront.api import SERVICE_KEY
 from serving.cache import ServingCache, ShopReaders
 from serving.generations import bump_db_generation, generation_key, read_marker
+from serving.model_cache import ModelCache
+from serving.params import RecommendationParams
 from serving.service import RecommendationService
 from storage.catalog import set_inventory
-from storage.db import open_shop_db
+from storage.db import models_dir, open_shop_db
 from storage.orders import popular_products
 from worker.training import train_shop
 
@@ -174,3 +181,47 @@ def test_display_reads_are_memoised_until_the_store_changes(trained_settings: Se
     now[0] += 61  # and the TTL holds even for a store nobody writes
     readers.read(SHOP, "k", titles)
     assert len(calls) == 3
+
+
+def test_session_lists_from_a_shared_pool_equal_lists_computed_for_each_session(
+    trained_settings: Settings,
+) -> None:
+    """Product and cart lists of anonymous sessions with views: the cached service shares
+    one pool per page between sessions and still answers exactly what the engine computes
+    for each session, and a slot that blends taste is computed per session."""
+    sessions = seed_sessions(trained_settings.data_dir, SHOP, count=40)
+    now = datetime.now(UTC)
+
+    def service(cache: ServingCache | None) -> RecommendationService:
+        models = ModelCache(partial(models_dir, trained_settings), load_shop_models)
+        return RecommendationService(
+            trained_settings, models, today=lambda: now, serving_cache=cache
+        )
+
+    shared = service(ServingCache(trained_settings))
+    alone = service(None)
+
+    asked = 0
+    pages = [s.viewed[:2] for s in sessions[:4]]  # every session visits the same 4 pages
+    for n, s in enumerate(sessions):
+        for context in ("product", "cart"):
+            page = pages[n % len(pages)]
+            anchors = page[:1] if context == "product" else page
+            for slot in CONTEXT_SLOTS[context]:
+                params = RecommendationParams(
+                    shop=SHOP,
+                    context=context,
+                    slot=slot,
+                    product_ids=anchors,
+                    session_id=s.session_id,
+                    visitor_id=s.visitor_id,
+                )
+                got = [i["product_id"] for i in shared.recommend(params)["items"]]
+                want = [i["product_id"] for i in alone.recommend(params)["items"]]
+                assert got == want, (context, slot, s.session_id)
+                asked += 1
+    # Distinct sessions asked the same pages: most pools came from the cache.
+    assert alone.engine_calls == asked
+    assert shared.engine_calls < asked * 0.8
+    shared.close()
+    alone.close()
