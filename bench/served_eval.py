@@ -197,6 +197,10 @@ class Cases:
 
     fbt: list[tuple[str, frozenset[str]]]
     for_you: list[tuple[str, list[str], frozenset[str]]]
+    # Per FBT case (same order): the month of its order, and whether its anchor sold before
+    # the split (a product first sold after it has no pairs of its own when served).
+    fbt_month: list[str] = field(default_factory=list)
+    fbt_sold: list[bool] = field(default_factory=list)
 
 
 def split_cases(shop: Shop, split: datetime) -> tuple[Shop, Cases]:
@@ -205,14 +209,18 @@ def split_cases(shop: Shop, split: datetime) -> tuple[Shop, Cases]:
     before = [r for r in shop.lines if _stamp(r["created_at"]) < cut]
     after = [r for r in shop.lines if _stamp(r["created_at"]) >= cut]
     orders: dict[str, set[str]] = {}
+    month: dict[str, str] = {}
     for r in after:
         orders.setdefault(r["order_id"], set()).add(r["product_id"])
-    fbt = [
-        (anchor, frozenset(items) - {anchor})
-        for _, items in sorted(orders.items())
+        month.setdefault(r["order_id"], _stamp(r["created_at"])[:7])
+    keys = [
+        (order, anchor)
+        for order, items in sorted(orders.items())
         if len(items) >= 2
         for anchor in sorted(items)
     ]
+    fbt = [(anchor, frozenset(orders[order]) - {anchor}) for order, anchor in keys]
+    sold = {r["product_id"] for r in before}
     past: dict[str, dict[str, str]] = {}
     for r in before:
         if r["customer_id"]:
@@ -230,7 +238,9 @@ def split_cases(shop: Shop, split: datetime) -> tuple[Shop, Cases]:
             for_you.append((customer, history, new))
     catalog = [p for p in shop.products if not p.get("created_at") or p["created_at"] < cut]
     events = [e for e in shop.events if _stamp(e["ts"]) < cut]
-    return Shop(catalog, before, events), Cases(fbt, for_you)
+    fbt_month = [month[order] for order, _ in keys]
+    fbt_sold = [anchor in sold for _, anchor in keys]
+    return Shop(catalog, before, events), Cases(fbt, for_you, fbt_month, fbt_sold)
 
 
 def _stamp(text: str) -> str:
@@ -365,6 +375,26 @@ def score(
     }
 
 
+def print_breakdown(cases: Cases, lists: dict[str, list[str]]) -> None:
+    """FBT HR@8 per month of the held-out orders and per kind of anchor: where hits are lost
+    (a list trained once drifts as the season moves; new products have no pairs)."""
+    groups: dict[str, list[int]] = {}
+    for (anchor, relevant), month, sold in zip(
+        cases.fbt, cases.fbt_month, cases.fbt_sold, strict=True
+    ):
+        hit = int(bool(set(lists[anchor][:FBT_K]) & relevant))
+        for key in (month, "anchor sold before the split" if sold else "anchor new after it"):
+            tally = groups.setdefault(key, [0, 0])
+            tally[0] += 1
+            tally[1] += hit
+    if not groups:
+        return
+    print(f"{'product FBT by':<34}{'cases':>7}{'HR':>8}")
+    for key in sorted(groups, key=lambda k: (not k[:1].isdigit(), k)):
+        count, hits = groups[key]
+        print(f"  {key:<32}{count:>7}{hits / count:>8.4f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("dataset", choices=sorted(DEFAULT_SPLITS))
@@ -433,6 +463,7 @@ def main() -> int:
         print(
             f"{label:<28}{int(m['cases']):>7}{m['hr']:>8.4f}{m['ndcg']:>8.4f}{m['coverage']:>10.4f}"
         )
+    print_breakdown(cases, fbt_lists)
     print(
         f"reproduce: PYTHONPATH=. python -P bench/served_eval.py {args.dataset} "
         f"--split {split_text} ({time.perf_counter() - started:.0f} s)"
