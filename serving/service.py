@@ -41,7 +41,12 @@ from serving.request_ids import answer_request_id
 from serving.request_inputs import CacheKeys, RequestInputs
 from serving.rule_inputs import fallback_reason, on_sale, read_facts
 from serving.rules import RulesStep
-from storage.catalog import get_products, newest_product_ids, unavailable_product_ids
+from storage.catalog import (
+    get_display_rows,
+    get_products,
+    newest_product_ids,
+    unavailable_product_ids,
+)
 from storage.db import models_dir, shop_exists
 from storage.events import dismissed_products, session_viewed_products
 from storage.orders import (
@@ -417,7 +422,7 @@ class RecommendationService:
         longer on sale (a cached answer may predate a stock-out), are dropped."""
         seen: set[str] = set()
         unique = [p for p in picks if not (p.product_id in seen or seen.add(p.product_id))]
-        products = get_products(db, [p.product_id for p in unique])
+        products = get_display_rows(db, [p.product_id for p in unique])
         items: list[dict[str, Any]] = []
         for pick in unique:
             product = products.get(pick.product_id)

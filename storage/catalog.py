@@ -90,6 +90,31 @@ def get_products(
     return found
 
 
+# What a served item shows and whether it may be shown today (serving's on_sale).
+DISPLAY_COLUMNS: tuple[str, ...] = (
+    "product_id",
+    "title",
+    "price",
+    "compare_at_price",
+    "url",
+    "image_url",
+    "status",
+    "inventory",
+    "available_until",
+)
+
+
+def get_display_rows(
+    db: sqlite_utils.Database, product_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The columns a served list shows (DISPLAY_COLUMNS), fresh, by id; unknown ids left out.
+
+    Every uncached answer reads these for its 4-12 items: the narrow select skips the
+    description, which a shop's HTML can make kilobytes long per product.
+    """
+    return _rows_of(db, DISPLAY_COLUMNS, product_ids)
+
+
 FACT_COLUMNS: tuple[str, ...] = (
     "product_id",
     "category",
@@ -110,15 +135,22 @@ def get_product_facts(
     Serving reads these for a pool of up to a few hundred candidates per request: the
     narrow select skips descriptions and URLs it would only throw away.
     """
+    return _rows_of(db, FACT_COLUMNS, product_ids)
+
+
+def _rows_of(
+    db: sqlite_utils.Database, columns: tuple[str, ...], product_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Rows of `columns` (product_id first) by id, read 500 ids at a time."""
     found: dict[str, dict[str, Any]] = {}
     ids = list(dict.fromkeys(product_ids))
-    columns = ", ".join(FACT_COLUMNS)
+    select = ", ".join(columns)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
-        sql = f"SELECT {columns} FROM products WHERE product_id IN ({marks})"
+        sql = f"SELECT {select} FROM products WHERE product_id IN ({marks})"
         for row in db.execute(sql, chunk).fetchall():
-            found[row[0]] = dict(zip(FACT_COLUMNS, row, strict=True))
+            found[row[0]] = dict(zip(columns, row, strict=True))
     return found
 
 
