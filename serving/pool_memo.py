@@ -5,44 +5,65 @@ is asked by each of them. Recomputing it costs about half a millisecond; fetchin
 Redis cost almost as much (a round trip and JSON for up to 216 rows), so pools stay in the
 process that made them, keyed by the shop's list generation: a retrain, a catalog or
 settings change, or new orders move the key, and the stale entries age out of the LRU.
+
+A pool is kept as tuples of plain values (PoolRow), not as the engine's objects: tuples of
+strings and floats are left alone by Python's cyclic garbage collector, where thousands of
+pools of objects made every full collection a pause that showed in the slowest answers,
+and nothing kept refers to the models, which a retrain replaces.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable
 
 from engine.base import Recommendation
+
+# product_id, score, strategy, reason, per-model scores as (source, score) pairs
+PoolRow = tuple[str, float, str, str, tuple[tuple[str, float], ...]]
 
 MAX_POOLS = 2048  # per process: a few hundred popular pages x slots, with room to spare
 
 
 class PoolMemo:
-    """A bounded, thread-safe LRU of pools. Pools are shared between requests and must be
-    treated as read-only (reasons the engine defers are written into them once, read alike).
-    """
+    """A bounded, thread-safe LRU of pools, shared by the requests of one process."""
 
     def __init__(self, max_entries: int = MAX_POOLS) -> None:
         self._max_entries = max_entries
-        self._pools: OrderedDict[Hashable, tuple[Recommendation, ...]] = OrderedDict()
+        self._pools: OrderedDict[Hashable, tuple[PoolRow, ...]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(
-        self, key: Hashable, compute: Callable[[], Sequence[Recommendation]]
-    ) -> tuple[Recommendation, ...]:
-        """The pool of `key`, computed by `compute` when absent."""
+        self,
+        key: Hashable,
+        compute: Callable[[], Iterable[Recommendation]],
+        skip: frozenset[str],
+        limit: int,
+    ) -> list[Recommendation]:
+        """The first `limit` recommendations of the pool of `key` whose ids are not in
+        `skip`; the pool is computed by `compute` when absent."""
         with self._lock:
-            pool = self._pools.get(key)
-            if pool is not None:
+            rows = self._pools.get(key)
+            if rows is not None:
                 self._pools.move_to_end(key)
-                return pool
-        pool = tuple(compute())
-        with self._lock:
-            self._pools[key] = pool
-            while len(self._pools) > self._max_entries:
-                self._pools.popitem(last=False)
-        return pool
+        if rows is None:
+            rows = tuple(
+                (r.product_id, r.score, r.strategy, r.reason, tuple(r.scores.items()))
+                for r in compute()
+            )
+            with self._lock:
+                self._pools[key] = rows
+                while len(self._pools) > self._max_entries:
+                    self._pools.popitem(last=False)
+        kept: list[Recommendation] = []
+        for pid, score, strategy, reason, scores in rows:
+            if pid in skip:
+                continue
+            kept.append(Recommendation(pid, score, strategy, reason, dict(scores)))
+            if len(kept) == limit:
+                break
+        return kept
 
     def clear(self) -> None:
         """Forget every pool."""

@@ -385,8 +385,7 @@ class RecommendationService:
             pool: list[Recommendation] = models.recommend(anyone)
             return pool
 
-        pool = self._pools.get(key, compute)
-        return [r for r in pool if r.product_id not in request.exclude_ids][: request.limit]
+        return self._pools.get(key, compute, request.exclude_ids, request.limit)
 
     def _fallback_picks(self, db: sqlite_utils.Database, inputs: RequestInputs) -> list[_Pick]:
         """Best sellers of the last 30 days of orders, then the newest products."""

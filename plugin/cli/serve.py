@@ -11,6 +11,7 @@ through serving.service.RecommendationService with the same validation.
 from __future__ import annotations
 
 import errno
+import gc
 import json
 import secrets
 import socket
@@ -207,6 +208,10 @@ def run_server(
 
         run_simple(host, port, app, use_reloader=False, threaded=True)
         return
+    # Everything built so far (modules, the app) lives as long as the server: frozen before
+    # gunicorn forks, the workers' full collections do not walk it, and its memory pages stay
+    # shared with the master instead of being copied when a collection touches them.
+    gc.freeze()
     GunicornServer(
         app,
         {
