@@ -16,6 +16,7 @@ from flask import Flask, Response, current_app, g, request
 from prometheus_client import Counter, Histogram
 
 from connectors.errors import InvalidShopDomain
+from connectors.platforms import PLATFORMS
 from connectors.shopify.auth import shop_name_for_domain
 from engine.base import CONTEXT_SLOTS
 from plugin.log_format import bind_request_id, unbind_request_id
@@ -36,10 +37,8 @@ WEBHOOK_RECEIPTS = Counter(
 )
 
 _CONTEXTS = frozenset(CONTEXT_SLOTS)
-_WEBHOOK_ENDPOINTS = {
-    "webhooks.shopify_webhook": "shopify",
-    "webhooks.woocommerce_webhook": "woocommerce",
-}
+# Each platform's webhook route is the view "<platform>_webhook" (plugin.webhooks).
+_WEBHOOK_ENDPOINTS = {f"webhooks.{name}_webhook": name for name in PLATFORMS}
 
 
 def _context_label() -> str:

@@ -30,6 +30,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from config import Settings
 from connectors.errors import InvalidShopDomain, SignatureMismatch
+from connectors.platforms import SHOPIFY, WOOCOMMERCE, kept_header_prefixes, signature_headers
 from connectors.shopify.auth import shop_name_for_domain
 from connectors.signatures import verify_signature
 from plugin.errors import ApiError
@@ -54,9 +55,7 @@ MAX_BODY_BYTES = 5 * 1024 * 1024
 WOOCOMMERCE_SECRET_KEY = WOOCOMMERCE_WEBHOOK_SECRET_KEY
 _WOO_PING = re.compile(rb"^webhook_id=\d+$")
 # Only these headers are kept on a receipt: never signatures, cookies or authorization.
-_KEPT_HEADER_PREFIXES = ("x-shopify-", "x-wc-webhook-")
 _KEPT_HEADERS = {"content-type", "user-agent", "content-length"}
-_SECRET_HEADERS = {"x-shopify-hmac-sha256", "x-wc-webhook-signature"}
 
 
 def _settings() -> Settings:
@@ -74,9 +73,9 @@ def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     kept = {}
     for name, value in headers.items():
         key = name.lower()
-        if key in _SECRET_HEADERS:
+        if key in signature_headers():
             continue
-        if key in _KEPT_HEADERS or key.startswith(_KEPT_HEADER_PREFIXES):
+        if key in _KEPT_HEADERS or key.startswith(kept_header_prefixes()):
             kept[key] = value
     return kept
 
@@ -179,7 +178,7 @@ def shopify_webhook() -> Response:
     if not shop or not shop_exists(_settings().data_dir, shop):
         raise ApiError(f"unknown shop domain {domain[:120]!r}", status=404, code="unknown_shop")
     topic = (request.headers.get("X-Shopify-Topic") or "").strip()
-    delivery = _delivery_id(request.headers.get("X-Shopify-Webhook-Id"), "shopify", body)
+    delivery = _delivery_id(request.headers.get(SHOPIFY.delivery_id_header), "shopify", body)
     return _accept(shop, "shopify", topic, delivery, body)
 
 
@@ -205,5 +204,6 @@ def woocommerce_webhook(shop: str) -> Response:
     except SignatureMismatch as exc:
         raise _refuse_signature("woocommerce", shop, exc) from None
     _refuse_empty(body)
-    delivery = _delivery_id(request.headers.get("X-WC-Webhook-Delivery-ID"), "woocommerce", body)
+    header = WOOCOMMERCE.delivery_id_header
+    delivery = _delivery_id(request.headers.get(header), "woocommerce", body)
     return _accept(shop, "woocommerce", topic, delivery, body)

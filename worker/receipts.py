@@ -33,11 +33,11 @@ from typing import Any
 import sqlite_utils
 
 from config import Settings
+from connectors import platforms
 from connectors.errors import PayloadError
-from connectors.payload_fields import parse_json_object, product_deleted_batch
-from connectors.platform_update import PlatformUpdate
+from connectors.payload_fields import parse_json_object
+from connectors.platforms import shopify_domain
 from connectors.shopify import payloads as shopify_payloads
-from connectors.woocommerce import payloads as woocommerce_payloads
 from serving.generations import bump_db_generation
 from storage.catalog import set_inventory
 from storage.connections import mark_uninstalled
@@ -65,56 +65,9 @@ logger = logging.getLogger(__name__)
 RETRY_BASE_S = 300
 RETRY_MAX_S = 6 * 3600
 
-Mapper = Callable[[Mapping[str, Any], str], PlatformUpdate]
-
-
-def _plain(update: Callable[[Mapping[str, Any]], Any]) -> Mapper:
-    return lambda payload, domain: update(payload)
-
-
-def _deleted(payload: Mapping[str, Any], domain: str) -> PlatformUpdate:
-    return PlatformUpdate(batch=product_deleted_batch(payload))
-
-
-_SHOPIFY: Mapping[str, Mapper] = MappingProxyType(
-    {
-        "orders/create": _plain(shopify_payloads.order_update),
-        "orders/updated": _plain(shopify_payloads.order_update),
-        "orders/paid": _plain(shopify_payloads.order_update),
-        "orders/cancelled": _plain(shopify_payloads.order_update),
-        "products/create": shopify_payloads.product_update,
-        "products/update": shopify_payloads.product_update,
-        "products/delete": _deleted,
-        "customers/create": _plain(shopify_payloads.customer_update),
-        "customers/update": _plain(shopify_payloads.customer_update),
-    }
-)
-_WOOCOMMERCE: Mapping[str, Mapper] = MappingProxyType(
-    {
-        "order.created": _plain(woocommerce_payloads.order_update),
-        "order.updated": _plain(woocommerce_payloads.order_update),
-        "order.restored": _plain(woocommerce_payloads.order_update),
-        "order.deleted": lambda p, d: PlatformUpdate(
-            batch=woocommerce_payloads.order_deleted_batch(p)
-        ),
-        "product.created": _plain(woocommerce_payloads.product_update),
-        "product.updated": _plain(woocommerce_payloads.product_update),
-        "product.restored": _plain(woocommerce_payloads.product_update),
-        "product.deleted": _deleted,
-        "customer.created": _plain(woocommerce_payloads.customer_update),
-        "customer.updated": _plain(woocommerce_payloads.customer_update),
-    }
-)
-_MAPPERS = MappingProxyType({"shopify": _SHOPIFY, "woocommerce": _WOOCOMMERCE})
-
-
-def shop_domain(shop: str) -> str:
-    """The Shopify domain of a shop name (shop names are the domain minus .myshopify.com)."""
-    return shop if shop.endswith(".myshopify.com") else f"{shop}.myshopify.com"
-
 
 def _check_domain(shop: str, given: str, where: str) -> None:
-    if given and given not in (shop, shop_domain(shop)):
+    if given and given not in (shop, shopify_domain(shop)):
         raise PayloadError(f"{where}.shop_domain {given!r} is not this shop ({shop!r})")
 
 
@@ -136,10 +89,11 @@ def process_stored_receipt(
         if special is not None:
             outcome = special(db, shop, payload, receipt_id)
         else:
-            mapper = _MAPPERS.get(platform, {}).get(topic)
-            if mapper is None:
+            known = platforms.PLATFORMS.get(platform)
+            mapper = known.mappers.get(topic) if known is not None else None
+            if known is None or mapper is None:
                 raise PayloadError(f"{platform} topic {topic!r} is not handled")
-            update = mapper(payload, shop_domain(shop) if platform == "shopify" else "")
+            update = mapper(payload, known.domain_of(shop))
             outcome = {"status": "processed", "changed": apply_update(db, update)}
             if update.batch.orders:  # start/cancel campaign timers; never raises
                 from worker.timers import schedule_after_stored_orders
