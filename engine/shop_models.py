@@ -153,8 +153,7 @@ class ShopModels:
         chosen, totals, labels, parts = blend_scores(
             vectors, plan, prepared.allowed, request.limit, self.popularity.popular
         )
-        hist_items = evidence_in.history
-        bought = self.collaborative.purchase_users > 0 and hist_items.size > 0
+        bought = self._bought(evidence_in)
         lookups: dict[str, dict[int, int]] = {}  # per table: item -> anchor, built once
         out: list[Recommendation] = []
         for pos, (item, total, label) in enumerate(zip(chosen, totals, labels, strict=True)):
@@ -167,6 +166,29 @@ class ShopModels:
                 )
             )
         return out
+
+    def _bought(self, ev: Evidence) -> bool:
+        """Whether reasons may say "you bought": the shopper has purchases the models know."""
+        return bool(self.collaborative.purchase_users > 0 and ev.history.size > 0)
+
+    def explainer(self, request: RecommendationRequest) -> Callable[[str, str], str]:
+        """(product_id, strategy) -> the reason recommend(request) gives that item.
+
+        For a list kept without its reasons (serving's shared pools): the request's evidence
+        is prepared once, when the first reason is asked, and only shown items are asked.
+        """
+        state: dict[str, Any] = {}
+
+        def explain(product_id: str, strategy: str) -> str:
+            if not state:
+                ev = self.prepare(request).evidence
+                state.update(ev=ev, bought=self._bought(ev), lookups={})
+            item = self._position[product_id]
+            return item_reason(
+                self, strategy, request.slot, item, state["ev"], state["bought"], state["lookups"]
+            )
+
+        return explain
 
     def prepare(self, request: RecommendationRequest) -> Prepared:
         """What a request tells the models, decided once: evidence, allowed items, per-source

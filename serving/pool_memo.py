@@ -6,10 +6,11 @@ Redis cost almost as much (a round trip and JSON for up to 216 rows), so pools s
 process that made them, keyed by the shop's list generation: a retrain, a catalog or
 settings change, or new orders move the key, and the stale entries age out of the LRU.
 
-A pool is kept as tuples of plain values (PoolRow), not as the engine's objects: tuples of
-strings and floats are left alone by Python's cyclic garbage collector, where thousands of
-pools of objects made every full collection a pause that showed in the slowest answers,
-and nothing kept refers to the models, which a retrain replaces.
+A pool is kept as tuples of plain values (PoolRow), without its reasons, not as the engine's
+objects: tuples of strings and floats are left alone by Python's cyclic garbage collector,
+where thousands of pools of objects made every full collection a pause that showed in the
+slowest answers, and nothing kept refers to the models, which a retrain replaces. Reasons
+are written per request, for the items it shows (ShopModels.explainer).
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
+from functools import partial
 
 from engine.base import Recommendation
+from engine.deferred import DeferredReason
 
-# product_id, score, strategy, reason, per-model scores as (source, score) pairs
-PoolRow = tuple[str, float, str, str, tuple[tuple[str, float], ...]]
+# product_id, score, strategy, per-model scores as (source, score) pairs
+PoolRow = tuple[str, float, str, tuple[tuple[str, float], ...]]
+# (product_id, strategy) -> the reason the engine gives that item in this pool
+Explain = Callable[[str, str], str]
 
 MAX_POOLS = 2048  # per process: a few hundred popular pages x slots, with room to spare
 
@@ -40,27 +45,29 @@ class PoolMemo:
         compute: Callable[[], Iterable[Recommendation]],
         skip: frozenset[str],
         limit: int,
+        explain: Explain,
     ) -> list[Recommendation]:
         """The first `limit` recommendations of the pool of `key` whose ids are not in
-        `skip`; the pool is computed by `compute` when absent."""
+        `skip`, their reasons written by `explain` when read; the pool is computed by
+        `compute` when absent."""
         with self._lock:
             rows = self._pools.get(key)
             if rows is not None:
                 self._pools.move_to_end(key)
         if rows is None:
             rows = tuple(
-                (r.product_id, r.score, r.strategy, r.reason, tuple(r.scores.items()))
-                for r in compute()
+                (r.product_id, r.score, r.strategy, tuple(r.scores.items())) for r in compute()
             )
             with self._lock:
                 self._pools[key] = rows
                 while len(self._pools) > self._max_entries:
                     self._pools.popitem(last=False)
         kept: list[Recommendation] = []
-        for pid, score, strategy, reason, scores in rows:
+        for pid, score, strategy, scores in rows:
             if pid in skip:
                 continue
-            kept.append(Recommendation(pid, score, strategy, reason, dict(scores)))
+            reason = partial(explain, pid, strategy)
+            kept.append(DeferredReason(pid, score, strategy, reason, dict(scores)))
             if len(kept) == limit:
                 break
         return kept

@@ -379,13 +379,15 @@ class RecommendationService:
         key = (params.shop, inputs.keys.lists, params.context, params.slot, params.product_ids)
         key += (limit, inputs.today, inputs.serving.key)
 
+        anyone = replace(request, session_product_ids=(), exclude_ids=shared, limit=limit)
+
         def compute() -> list[Recommendation]:
             self.engine_calls += 1
-            anyone = replace(request, session_product_ids=(), exclude_ids=shared, limit=limit)
             pool: list[Recommendation] = models.recommend(anyone)
             return pool
 
-        return self._pools.get(key, compute, request.exclude_ids, request.limit)
+        explain = models.explainer(anyone)
+        return self._pools.get(key, compute, request.exclude_ids, request.limit, explain)
 
     def _fallback_picks(self, db: sqlite_utils.Database, inputs: RequestInputs) -> list[_Pick]:
         """Best sellers of the last 30 days of orders, then the newest products."""

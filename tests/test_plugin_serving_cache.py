@@ -188,7 +188,7 @@ def test_session_lists_from_a_shared_pool_equal_lists_computed_for_each_session(
 ) -> None:
     """Product and cart lists of anonymous sessions with views: the cached service shares
     one pool per page between sessions and still answers exactly what the engine computes
-    for each session, and a slot that blends taste is computed per session."""
+    for each session (items, order, reasons, strategies)."""
     sessions = seed_sessions(trained_settings.data_dir, SHOP, count=40)
     now = datetime.now(UTC)
 
@@ -216,8 +216,8 @@ def test_session_lists_from_a_shared_pool_equal_lists_computed_for_each_session(
                     session_id=s.session_id,
                     visitor_id=s.visitor_id,
                 )
-                got = [i["product_id"] for i in shared.recommend(params)["items"]]
-                want = [i["product_id"] for i in alone.recommend(params)["items"]]
+                got = shared.recommend(params)["items"]
+                want = alone.recommend(params)["items"]
                 assert got == want, (context, slot, s.session_id)
                 asked += 1
     # Distinct sessions asked the same pages: most pools came from the cache.
