@@ -32,10 +32,11 @@ from shopify_theme import (
 )
 
 from config import Settings, load_settings
+from connectors.platforms import SHOPIFY
 from engine.base import CONTEXT_SLOTS
 from plugin import create_app
 from plugin.storefront.app_proxy_api import PROXY_BASE
-from worker.receipts import _SHOPIFY, _SPECIAL
+from worker.receipts import _SPECIAL
 
 COMPLIANCE = {"customers/data_request", "customers/redact", "shop/redact"}
 APP_BLOCK_CONTEXTS = {
@@ -105,7 +106,8 @@ def test_webhook_topics_are_the_ones_the_inbox_applies(app_toml: dict[str, Any])
     subscriptions = app_toml["webhooks"]["subscriptions"]
     topics = {t for s in subscriptions for t in s.get("topics", [])}
     compliance = {t for s in subscriptions for t in s.get("compliance_topics", [])}
-    handled = set(_SHOPIFY) | {topic for platform, topic in _SPECIAL if platform == "shopify"}
+    special = {topic for platform, topic in _SPECIAL if platform == "shopify"}
+    handled = set(SHOPIFY.mappers) | special
     assert compliance == COMPLIANCE
     assert topics == handled - COMPLIANCE
     assert {urlsplit(s["uri"]).path for s in subscriptions} == {"/webhooks/shopify"}
