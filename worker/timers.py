@@ -16,7 +16,7 @@ last year's orders does not email everyone at once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -264,7 +264,7 @@ def schedule_after_order_rows(
     db: sqlite_utils.Database,
     queue: Queue,
     shop: str,
-    orders: list[Mapping[str, Any]],
+    orders: Sequence[Mapping[str, Any]],
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """`schedule_after_order` for each order of a stored batch, read back from the store
@@ -286,7 +286,7 @@ def _job_connection() -> redis.Redis:
 
 
 def _campaigns_concern(
-    db: sqlite_utils.Database, shop: str, orders: list[Mapping[str, Any]]
+    db: sqlite_utils.Database, shop: str, orders: Sequence[Mapping[str, Any]]
 ) -> bool:
     """Whether these orders can start or cancel a timer: a shop without campaigns and
     without pending timers for these shoppers needs no Redis at all."""
@@ -298,7 +298,7 @@ def _campaigns_concern(
 
 
 def schedule_after_stored_orders(
-    db: sqlite_utils.Database, shop: str, orders: list[Mapping[str, Any]]
+    db: sqlite_utils.Database, shop: str, orders: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
     """The webhook receipts' hook: set timers for stored orders; never fails the receipt.
 
