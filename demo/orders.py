@@ -137,7 +137,7 @@ def _basket(world: DemoWorld, shopper: Shopper, moment: datetime) -> list[DemoPr
     )
     if main is None:
         return []
-    basket = [main]
+    basket: list[DemoProduct | None] = [main]
     family = world.families[main.family]
     if family.accessories and rng.random() < 0.6:
         for key in rng.sample(family.accessories, min(len(family.accessories), rng.randint(1, 2))):

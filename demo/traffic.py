@@ -20,9 +20,17 @@ import sqlite_utils
 
 from demo.errors import DemoError
 from engine.base import DEFAULT_SLOT
+from storage.catalog import active_product_ids
 from storage.clock import to_iso
-from storage.events import insert_events
-from storage.experiments import HOLDOUT, assign_variant, create_experiment, get_experiment
+from storage.events import has_request_events, insert_events
+from storage.experiments import (
+    HOLDOUT,
+    assign_variant,
+    backdate_stopped_experiment,
+    create_experiment,
+    get_experiment,
+)
+from storage.orders import customer_purchase_lines, newest_line_at, ordering_customer_ids
 
 # Widgets a session sees (weights) and their click-through rates.
 CONTEXT_WEIGHTS: dict[str, float] = {
@@ -76,17 +84,13 @@ def _demo_experiment(db: sqlite_utils.Database, end: datetime) -> int:
         min_detectable_effect=0.3,
         created_by="demo",
     )
-    with db.conn:
-        db.conn.execute(
-            "UPDATE experiments SET status = 'stopped', created_at = ?, started_at = ?, "
-            "stopped_at = ? WHERE experiment_id = ?",
-            (
-                to_iso(end - timedelta(days=EXPERIMENT_DAYS + 1)),
-                to_iso(end - timedelta(days=EXPERIMENT_DAYS)),
-                to_iso(end),
-                experiment_id,
-            ),
-        )
+    backdate_stopped_experiment(
+        db,
+        experiment_id,
+        created_at=to_iso(end - timedelta(days=EXPERIMENT_DAYS + 1)),
+        started_at=to_iso(end - timedelta(days=EXPERIMENT_DAYS)),
+        stopped_at=to_iso(end),
+    )
     return experiment_id
 
 
@@ -162,13 +166,7 @@ def _driven_clicks(
     products: list[str],
 ) -> int:
     """Clicks on purchased products 5 minutes to 20 hours before the purchase."""
-    rows = db.execute(
-        "SELECT l.customer_id, l.product_id, l.created_at FROM order_lines l "
-        "JOIN orders o ON o.order_id = l.order_id WHERE l.quantity > 0 AND o.status = 'paid' "
-        "AND l.customer_id IS NOT NULL AND l.created_at >= ? AND l.created_at < ? "
-        "ORDER BY l.created_at, l.order_id, l.line_key",
-        (start, end),
-    ).fetchall()
+    rows = customer_purchase_lines(db, start, end)
     driven = 0
     contexts, weights = list(CONTEXT_WEIGHTS), list(CONTEXT_WEIGHTS.values())
     for customer, product, created_at in rows:
@@ -200,19 +198,16 @@ def simulate_demo_traffic(
     Raises ValueError when the store has no orders yet (generate the demo shop first), or
     already has demo traffic (a second run would add a second experiment and skew the figures).
     """
-    newest = db.execute("SELECT max(created_at) FROM order_lines").fetchone()[0]
+    newest = newest_line_at(db)
     if newest is None:
         raise DemoError("the store has no orders: generate the demo shop before its traffic")
-    if db.execute("SELECT 1 FROM events WHERE request_id = 'demo-1' LIMIT 1").fetchone():
+    if has_request_events(db, "demo-1"):
         raise DemoError("the store already has demo traffic: generate it once per shop")
     rng = random.Random(seed)
     end = datetime.fromisoformat(newest) + timedelta(seconds=1)
     start = end - timedelta(days=days)
-    products = [r[0] for r in db.execute("SELECT product_id FROM products WHERE status = 'active'")]
-    customers = [
-        r[0]
-        for r in db.execute("SELECT DISTINCT customer_id FROM orders WHERE customer_id IS NOT NULL")
-    ]
+    products = active_product_ids(db)
+    customers = ordering_customer_ids(db)
     experiment_id = _demo_experiment(db, end) if with_experiment else None
     traffic = _Traffic(db, experiment_id)
     driven = _driven_clicks(db, traffic, rng, to_iso(start), to_iso(end), products)

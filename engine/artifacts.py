@@ -25,7 +25,8 @@ def save_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> int:
         if np.asarray(array).dtype == object:
             raise ArtifactError(f"array {name!r} has dtype object, which would need pickle")
     with path.open("wb") as handle:
-        np.savez(handle, **{k: np.asarray(v) for k, v in arrays.items()})
+        named: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
+        np.savez(handle, **named)
     return path.stat().st_size
 
 

@@ -155,7 +155,7 @@ def blend_scores(
     source its weighted normalized part for those items), best first; ties break on the
     lower item index.
     """
-    total = np.zeros(allowed.size, np.float32)
+    total: np.ndarray = np.zeros(allowed.size, np.float32)
     names = [s for s in plan.weights if s in vectors]
     parts = np.zeros((len(names), allowed.size), np.float32)
     for row, source in enumerate(names):

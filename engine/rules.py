@@ -112,12 +112,13 @@ def _admissible(
     """Candidates once each, without hard exclusions, narrowed by the context filters, with
     each one's filter tier (0 unless the category filter had to loosen)."""
     seen: set[str] = set()
-    kept = [
-        c
-        for c in candidates
-        if not (c.product_id in seen or seen.add(c.product_id))
-        and not is_excluded(c.product_id, items, ctx, s)
-    ]
+    kept = []
+    for c in candidates:
+        if c.product_id in seen:
+            continue
+        seen.add(c.product_id)
+        if not is_excluded(c.product_id, items, ctx, s):
+            kept.append(c)
     anchors = [items[a] for a in ctx.anchor_ids if a in items]
     tiers, _level = narrow_to_context(
         [c.product_id for c in kept],

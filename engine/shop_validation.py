@@ -18,7 +18,7 @@ ranks an item's complements: by confidence, or by soft coverage of the item's ba
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -307,7 +307,7 @@ def _search_slot(
 
 
 def _choose(
-    mixes: list[Mapping[str, float]],
+    mixes: Sequence[Mapping[str, float]],
     scores: MixScores,
     default: Mapping[str, float],
     usable: np.ndarray,

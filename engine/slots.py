@@ -31,7 +31,7 @@ PARENT_SEPARATORS = (">", "/")
 
 def category_share(space: ItemSpace, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Float64 (n_categories,): the weighted share of each category among `items`."""
-    share = np.zeros(space.category_names.size)
+    share: np.ndarray = np.zeros(space.category_names.size)
     codes = space.category_codes[items] if items.size else np.zeros(0, np.int32)
     named = codes >= 0
     if named.any():

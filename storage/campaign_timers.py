@@ -164,3 +164,16 @@ def next_due(db: sqlite_utils.Database, limit: int = 10) -> list[dict[str, Any]]
             [limit],
         )
     )
+
+
+def any_scheduled_timer(db: sqlite_utils.Database, customer_ids: list[str]) -> bool:
+    """Whether any of these shoppers has a timer still scheduled."""
+    if not customer_ids:
+        return False
+    marks = ", ".join("?" for _ in customer_ids)
+    row = db.execute(
+        f"SELECT 1 FROM campaign_timers WHERE status = 'scheduled' AND customer_id IN ({marks}) "
+        "LIMIT 1",
+        customer_ids,
+    ).fetchone()
+    return row is not None

@@ -71,6 +71,11 @@ def sample_product_ids(db: sqlite_utils.Database, n: int) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
+def active_product_ids(db: sqlite_utils.Database) -> list[str]:
+    """Ids of the active products, in the store's order."""
+    return [r[0] for r in db.execute("SELECT product_id FROM products WHERE status = 'active'")]
+
+
 def get_products(
     db: sqlite_utils.Database, product_ids: Sequence[str]
 ) -> dict[str, dict[str, Any]]:

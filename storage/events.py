@@ -142,3 +142,29 @@ def impression_counts(db: sqlite_utils.Database, since: str) -> dict[str, int]:
 def events_since(db: sqlite_utils.Database, since: str) -> int:
     """Storefront events with ts after `since` (ISO UTC)."""
     return int(db.execute("SELECT count(*) FROM events WHERE ts > ?", (since,)).fetchone()[0])
+
+
+def has_request_events(db: sqlite_utils.Database, request_id: str) -> bool:
+    """Whether any event was stored for this request id."""
+    row = db.execute("SELECT 1 FROM events WHERE request_id = ? LIMIT 1", (request_id,))
+    return row.fetchone() is not None
+
+
+def viewers_since(db: sqlite_utils.Database, since: str) -> list[tuple[str, str, str]]:
+    """(customer id, first view ts, last view ts) of every known shopper who viewed a product
+    at or after `since` (ISO UTC)."""
+    rows = db.execute(
+        "SELECT customer_id, min(ts), max(ts) FROM events "
+        "WHERE type = 'view' AND customer_id IS NOT NULL AND ts >= ? GROUP BY customer_id",
+        (since,),
+    ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def product_viewed_at(db: sqlite_utils.Database, customer_id: str, ts: str) -> str | None:
+    """A product the customer viewed at exactly `ts`, or None."""
+    row = db.execute(
+        "SELECT product_id FROM events WHERE customer_id = ? AND type = 'view' AND ts = ? LIMIT 1",
+        (customer_id, ts),
+    ).fetchone()
+    return row[0] if row else None

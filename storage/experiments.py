@@ -280,3 +280,20 @@ def check_promotable(db: sqlite_utils.Database, experiment_id: int, variant: str
     if experiment.winner is not None:
         raise ExperimentError(f"experiment {experiment_id} already promoted {experiment.winner!r}")
     return experiment
+
+
+def backdate_stopped_experiment(
+    db: sqlite_utils.Database,
+    experiment_id: int,
+    *,
+    created_at: str,
+    started_at: str,
+    stopped_at: str,
+) -> None:
+    """Mark an experiment stopped with the given times (generated demo history)."""
+    with db.conn:
+        db.conn.execute(
+            "UPDATE experiments SET status = 'stopped', created_at = ?, started_at = ?, "
+            "stopped_at = ? WHERE experiment_id = ?",
+            (created_at, started_at, stopped_at, experiment_id),
+        )

@@ -235,3 +235,85 @@ def order_totals(db: sqlite_utils.Database, start: str, end: str) -> dict[str, f
         (start, end),
     ).fetchall()
     return {str(order_id): float(total or 0.0) for order_id, total in rows}
+
+
+def latest_paid_order_id(db: sqlite_utils.Database, customer_id: str) -> str | None:
+    """The id of the customer's newest paid order (None without one): a win-back timer
+    belongs to the latest order only."""
+    row = db.execute(
+        "SELECT order_id FROM orders WHERE customer_id = ? AND status = 'paid' "
+        "ORDER BY created_at DESC, order_id DESC LIMIT 1",
+        (customer_id,),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def paid_order_since(db: sqlite_utils.Database, customer_id: str, since: str) -> bool:
+    """Whether the customer has a paid order created at or after `since` (ISO UTC): a
+    purchase after the views ends a browse campaign."""
+    row = db.execute(
+        "SELECT 1 FROM orders WHERE customer_id = ? AND status = 'paid' AND created_at >= ? "
+        "LIMIT 1",
+        (customer_id, since),
+    ).fetchone()
+    return row is not None
+
+
+def newer_paid_order(db: sqlite_utils.Database, customer_id: str, order_id: str) -> bool:
+    """Whether the customer has a paid order created after order `order_id`."""
+    row = db.execute(
+        "SELECT 1 FROM orders o, orders a WHERE a.order_id = ? AND o.customer_id = ? "
+        "AND o.status = 'paid' AND o.order_id != a.order_id AND o.created_at > a.created_at "
+        "LIMIT 1",
+        (order_id, customer_id),
+    ).fetchone()
+    return row is not None
+
+
+ORDER_HEADER_FIELDS: tuple[str, ...] = ("order_id", "customer_id", "created_at", "status")
+
+
+def get_order_header(db: sqlite_utils.Database, order_id: str) -> dict[str, Any] | None:
+    """One stored order's id, customer, created_at and status, or None."""
+    row = db.execute(
+        f"SELECT {', '.join(ORDER_HEADER_FIELDS)} FROM orders WHERE order_id = ?",
+        (str(order_id),),
+    ).fetchone()
+    return None if row is None else dict(zip(ORDER_HEADER_FIELDS, row, strict=True))
+
+
+def largest_line_product(db: sqlite_utils.Database, order_id: str) -> str | None:
+    """The product of the order's largest purchase line (what a post-purchase email is about)."""
+    row = db.execute(
+        "SELECT product_id FROM order_lines WHERE order_id = ? AND quantity > 0 "
+        "ORDER BY unit_price * quantity DESC, line_key LIMIT 1",
+        (order_id,),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def newest_line_at(db: sqlite_utils.Database) -> str | None:
+    """created_at of the newest order line (None for a store without orders)."""
+    row = db.execute("SELECT max(created_at) FROM order_lines").fetchone()
+    return None if row[0] is None else str(row[0])
+
+
+def ordering_customer_ids(db: sqlite_utils.Database) -> list[str]:
+    """Every customer id with at least one order, in the store's order."""
+    rows = db.execute("SELECT DISTINCT customer_id FROM orders WHERE customer_id IS NOT NULL")
+    return [r[0] for r in rows]
+
+
+def customer_purchase_lines(
+    db: sqlite_utils.Database, start: str, end: str
+) -> list[tuple[str, str, str]]:
+    """(customer id, product id, created_at) of known customers' paid purchase lines created
+    in [start, end), oldest first."""
+    rows = db.execute(
+        "SELECT l.customer_id, l.product_id, l.created_at FROM order_lines l "
+        "JOIN orders o ON o.order_id = l.order_id WHERE l.quantity > 0 AND o.status = 'paid' "
+        "AND l.customer_id IS NOT NULL AND l.created_at >= ? AND l.created_at < ? "
+        "ORDER BY l.created_at, l.order_id, l.line_key",
+        (start, end),
+    ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]

@@ -40,6 +40,12 @@ from storage.clock import to_iso
 from storage.customers import get_customer
 from storage.deliveries import create_delivery_in
 from storage.events import last_viewed_product
+from storage.orders import (
+    get_order_header,
+    largest_line_product,
+    newer_paid_order,
+    paid_order_since,
+)
 from worker.push import (
     PUSH_JOB,
     PUSH_RETRY_INTERVALS_S,
@@ -60,16 +66,6 @@ class CampaignConfigError(RuntimeError):
     and the timer stays scheduled, so it can run again once this is fixed."""
 
 
-def _newer_paid_order(db: sqlite_utils.Database, customer_id: str, order_id: str) -> bool:
-    row = db.execute(
-        "SELECT 1 FROM orders o, orders a WHERE a.order_id = ? AND o.customer_id = ? "
-        "AND o.status = 'paid' AND o.order_id != a.order_id AND o.created_at > a.created_at "
-        "LIMIT 1",
-        (order_id, customer_id),
-    ).fetchone()
-    return row is not None
-
-
 def recheck(
     db: sqlite_utils.Database,
     timer: Mapping[str, Any],
@@ -87,17 +83,13 @@ def recheck(
     if settings.active(campaign) is None:
         return f"campaign {campaign} is disabled or no provider is configured"
     if campaign == "browse":
-        bought = db.execute(
-            "SELECT 1 FROM orders WHERE customer_id = ? AND status = 'paid' AND created_at >= ? "
-            "LIMIT 1",
-            (customer_id, timer["since"]),
-        ).fetchone()
+        bought = paid_order_since(db, customer_id, timer["since"])
         return "purchased since the views" if bought else None
     order_id = str(timer["anchor_id"])
-    status = db.execute("SELECT status FROM orders WHERE order_id = ?", (order_id,)).fetchone()
-    if status is None or status[0] != "paid":
+    order = get_order_header(db, order_id)
+    if order is None or order["status"] != "paid":
         return f"order {order_id} is no longer paid"
-    if _newer_paid_order(db, customer_id, order_id):
+    if newer_paid_order(db, customer_id, order_id):
         return "a newer order has its own timer"
     return None
 
@@ -105,12 +97,7 @@ def recheck(
 def _anchor(db: sqlite_utils.Database, timer: Mapping[str, Any]) -> dict[str, Any] | None:
     """The product a block is about: the order's first line, or the last viewed product."""
     if timer["campaign"] == "post_purchase":
-        row = db.execute(
-            "SELECT product_id FROM order_lines WHERE order_id = ? AND quantity > 0 "
-            "ORDER BY unit_price * quantity DESC, line_key LIMIT 1",
-            (timer["anchor_id"],),
-        ).fetchone()
-        product_id = row[0] if row else None
+        product_id = largest_line_product(db, timer["anchor_id"])
     elif timer["campaign"] == "browse":
         product_id = last_viewed_product(db, timer["customer_id"]) or timer["anchor_id"]
     else:

@@ -22,6 +22,7 @@ from connectors.feeds.feed_records import FeedBatch, FeedTally
 from serving.generations import bump_db_generation
 from storage.catalog import upsert_products
 from storage.customers import add_missing_customers, upsert_customers
+from storage.db import larger_page_cache
 from storage.events import insert_events
 from storage.import_runs import finish_import_run, start_import_run
 from storage.orders import upsert_order_lines, upsert_orders
@@ -198,24 +199,21 @@ def import_file(
         urls = storefront_urls(db)
         url_tally = UrlTally()
         reported = 0
-        cache_size = db.execute("PRAGMA cache_size").fetchone()[0]
         # A bigger page cache while bulk-writing: random inserts into the product and
         # customer indexes then hit memory, about 20% faster on the Online Retail file.
-        db.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")
-        try:
-            for batch in chosen.parse(feed, tally, batch_size):
-                write_batch(db, batch, stored, urls, url_tally)
-                if progress is not None:
-                    now = feed.bytes_read
-                    progress(now - reported)
-                    reported = now
-        except BaseException as exc:
-            _fill(report, tally, stored, feed.encoding, started)
-            report.error = f"import stopped after {tally.rows_read:,} rows: {exc!r}"
-            _finish(db, report)
-            raise
-        finally:
-            db.execute(f"PRAGMA cache_size = {int(cache_size)}")
+        with larger_page_cache(db, IMPORT_CACHE_KIB):
+            try:
+                for batch in chosen.parse(feed, tally, batch_size):
+                    write_batch(db, batch, stored, urls, url_tally)
+                    if progress is not None:
+                        now = feed.bytes_read
+                        progress(now - reported)
+                        reported = now
+            except BaseException as exc:
+                _fill(report, tally, stored, feed.encoding, started)
+                report.error = f"import stopped after {tally.rows_read:,} rows: {exc!r}"
+                _finish(db, report)
+                raise
         _fill(report, tally, stored, feed.encoding, started)
         report.warnings = url_tally.warnings(urls)
     _finish(db, report)

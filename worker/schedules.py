@@ -124,10 +124,15 @@ def last_run_key(periodic: PeriodicJob, shop: str) -> str:
     return f"shoprec:lastrun:{periodic.short_name}:{_shop_id(shop)}"
 
 
+def reply_text(value: object) -> str:
+    """A Redis reply as text: bytes from a client without decode_responses, else as is."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def chain_head(connection: redis.Redis, periodic: PeriodicJob, shop: str) -> str | None:
     """Id of the chain's latest scheduled tick, or None when the chain was never started."""
     head = connection.get(_head_key(periodic, shop))
-    return head.decode() if head else None
+    return reply_text(head) if head else None
 
 
 def schedule_slot(
@@ -168,7 +173,7 @@ def _chain_alive(connection: redis.Redis, periodic: PeriodicJob, shop: str) -> b
     if not head:
         return False
     try:
-        job = Job.fetch(head.decode(), connection=connection, serializer=JSONSerializer)
+        job = Job.fetch(reply_text(head), connection=connection, serializer=JSONSerializer)
     except NoSuchJobError:
         return False
     return job.get_status(refresh=False) in _LIVE

@@ -19,7 +19,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import redis
 from rq import SimpleWorker, Worker
@@ -71,7 +71,13 @@ class OutageLog(logging.Filter):
         return True
 
 
-class SurvivalMixin:
+if TYPE_CHECKING:  # the mixin is only ever mixed into an RQ worker class
+    from rq.worker import BaseWorker as _WorkerBase
+else:
+    _WorkerBase = object
+
+
+class SurvivalMixin(_WorkerBase):
     """What SurvivingWorker adds to an RQ worker class (also mixed into SimpleWorker)."""
 
     outage: OutageLog
@@ -98,9 +104,12 @@ class SurvivalMixin:
         self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
-        self.pubsub_thread = self.pubsub.run_in_thread(
+        thread = self.pubsub.run_in_thread(
             sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler
         )
+        # RQ leaves the attribute untyped (set to None in its __init__), so mypy reads it as
+        # None only.
+        self.pubsub_thread = cast(Any, thread)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         super().heartbeat(timeout, pipeline)
@@ -212,12 +221,12 @@ def wait_for_redis(connection: redis.Redis, outage: OutageLog, stop: _StopFlag) 
 
 
 def run_until_stopped(
-    make_worker: Callable[[OutageLog], SurvivingWorker],
+    make_worker: Callable[[OutageLog], SurvivalMixin],
     connection: redis.Redis,
     *,
     burst: bool = False,
     logging_level: str = "INFO",
-    on_connected: Callable[[redis.Redis], None] | None = None,
+    on_connected: Callable[[redis.Redis], object] | None = None,
 ) -> None:
     """Run workers until a signal asks to stop (or, with `burst`, until the queues are empty).
 
@@ -231,7 +240,7 @@ def run_until_stopped(
     stop.install()
     pause = 1.0
     while wait_for_redis(connection, outage, stop):
-        worker: SurvivingWorker | None = None
+        worker: SurvivalMixin | None = None
         started = time.monotonic()
         try:
             if on_connected is not None:

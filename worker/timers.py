@@ -16,7 +16,7 @@ last year's orders does not email everyone at once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,9 +34,17 @@ from email_blocks.campaign_settings import (
     CampaignSettingsError,
     parse_campaign_settings,
 )
-from storage.campaign_timers import claim_timer, finish_timer, pending_timers, set_timer_job
+from storage.campaign_timers import (
+    any_scheduled_timer,
+    claim_timer,
+    finish_timer,
+    pending_timers,
+    set_timer_job,
+)
 from storage.clock import from_iso, to_iso
 from storage.db import validate_shop_name
+from storage.events import product_viewed_at, viewers_since
+from storage.orders import get_order_header, latest_paid_order_id, paid_order_since
 from storage.shop_settings import get_shop_setting
 from worker.errors import WorkerError
 from worker.push import push_rate_limit
@@ -49,7 +57,6 @@ FIRE_JOB = "worker.jobs.fire_campaign_timer"
 FIRE_RESULT_TTL_S = 86_400
 MAX_LATE = timedelta(days=1)
 _PAID = "paid"
-_ORDER_FIELDS = ("order_id", "customer_id", "created_at", "status")
 
 
 def shop_campaign_settings(db: sqlite_utils.Database) -> CampaignSettings:
@@ -154,12 +161,8 @@ def cancel_timers(
 
 
 def _is_latest_order(db: sqlite_utils.Database, customer_id: str, order: Mapping[str, Any]) -> bool:
-    row = db.execute(
-        "SELECT order_id FROM orders WHERE customer_id = ? AND status = ? "
-        "ORDER BY created_at DESC, order_id DESC LIMIT 1",
-        (customer_id, _PAID),
-    ).fetchone()
-    return row is None or row[0] == str(order["order_id"])
+    latest = latest_paid_order_id(db, customer_id)
+    return latest is None or latest == str(order["order_id"])
 
 
 def schedule_after_order(
@@ -238,10 +241,7 @@ def schedule_after_views(
     if rule is None or not customer_id:
         return None
     viewed = from_iso(viewed_at)
-    bought = db.execute(
-        "SELECT 1 FROM orders WHERE customer_id = ? AND status = ? AND created_at >= ? LIMIT 1",
-        (customer_id, _PAID, to_iso(viewed)),
-    ).fetchone()
+    bought = paid_order_since(db, customer_id, to_iso(viewed))
     due = viewed + timedelta(days=rule.delay_days)
     if bought or due < now - MAX_LATE:
         return None
@@ -264,19 +264,15 @@ def schedule_after_order_rows(
     db: sqlite_utils.Database,
     queue: Queue,
     shop: str,
-    orders: list[Mapping[str, Any]],
+    orders: Sequence[Mapping[str, Any]],
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """`schedule_after_order` for each order of a stored batch, read back from the store
     (so the status and time are what was kept, not what the payload said)."""
     results = []
     for order in orders:
-        row = db.execute(
-            f"SELECT {', '.join(_ORDER_FIELDS)} FROM orders WHERE order_id = ?",
-            (str(order["order_id"]),),
-        ).fetchone()
-        if row is not None:
-            stored = dict(zip(_ORDER_FIELDS, row, strict=True))
+        stored = get_order_header(db, str(order["order_id"]))
+        if stored is not None:
             results.append(schedule_after_order(db, queue, shop, stored, now))
     return results
 
@@ -290,7 +286,7 @@ def _job_connection() -> redis.Redis:
 
 
 def _campaigns_concern(
-    db: sqlite_utils.Database, shop: str, orders: list[Mapping[str, Any]]
+    db: sqlite_utils.Database, shop: str, orders: Sequence[Mapping[str, Any]]
 ) -> bool:
     """Whether these orders can start or cancel a timer: a shop without campaigns and
     without pending timers for these shoppers needs no Redis at all."""
@@ -298,19 +294,11 @@ def _campaigns_concern(
     if settings is not None and any(settings.active(c) for c in settings.rules):
         return True
     customers = sorted({str(o["customer_id"]) for o in orders if o.get("customer_id")})
-    if not customers:
-        return False
-    marks = ", ".join("?" for _ in customers)
-    row = db.execute(
-        f"SELECT 1 FROM campaign_timers WHERE status = 'scheduled' AND customer_id IN ({marks}) "
-        "LIMIT 1",
-        customers,
-    ).fetchone()
-    return row is not None
+    return any_scheduled_timer(db, customers)
 
 
 def schedule_after_stored_orders(
-    db: sqlite_utils.Database, shop: str, orders: list[Mapping[str, Any]]
+    db: sqlite_utils.Database, shop: str, orders: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
     """The webhook receipts' hook: set timers for stored orders; never fails the receipt.
 
@@ -345,20 +333,9 @@ def schedule_browse_from_views(
     many timers exist for them now. The storefront stores view events on the HTTP path
     without touching the scheduler; this sweep (a job, or `shoprec campaigns sweep`) turns
     them into timers. Idempotent: a window that already has its timer gains nothing."""
-    rows = db.execute(
-        "SELECT customer_id, min(ts), max(ts) FROM events "
-        "WHERE type = 'view' AND customer_id IS NOT NULL AND ts >= ? GROUP BY customer_id",
-        (to_iso(since),),
-    ).fetchall()
     count = 0
-    for customer_id, first_view, last_view in rows:
-        product = db.execute(
-            "SELECT product_id FROM events WHERE customer_id = ? AND type = 'view' AND ts = ? "
-            "LIMIT 1",
-            (customer_id, last_view),
-        ).fetchone()
-        timer = schedule_after_views(
-            db, queue, shop, customer_id, first_view, product[0] if product else None, now
-        )
+    for customer_id, first_view, last_view in viewers_since(db, to_iso(since)):
+        product = product_viewed_at(db, customer_id, last_view)
+        timer = schedule_after_views(db, queue, shop, customer_id, first_view, product, now)
         count += timer is not None
     return count

@@ -21,7 +21,7 @@ from plugin.cli.worker import connect_redis
 from storage.db import list_shops, validate_shop_name
 from storage.errors import InvalidShopName
 from worker.queues import get_queue
-from worker.schedules import PERIODIC_JOBS, PeriodicJob, chain_head, last_run_key
+from worker.schedules import PERIODIC_JOBS, PeriodicJob, chain_head, last_run_key, reply_text
 
 
 def _next_run(connection: redis.Redis, periodic: PeriodicJob, shop: str) -> datetime | None:
@@ -54,7 +54,7 @@ def schedule_rows(
                     "every_s": int(every.total_seconds()),
                     "queue": periodic.queue,
                     "next_run": next_at.astimezone(UTC).isoformat() if next_at else None,
-                    "last_run": last.decode() if last else None,
+                    "last_run": reply_text(last) if last else None,
                 }
             )
     return rows

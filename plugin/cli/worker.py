@@ -24,6 +24,7 @@ from worker.redis_connection import redact_redis_url
 from worker.schedules import chain_keeper, ensure_chains
 from worker.supervisor import (
     OutageLog,
+    SurvivalMixin,
     SurvivingSimpleWorker,
     SurvivingWorker,
     run_until_stopped,
@@ -114,7 +115,7 @@ def run_command(
     level = settings.log_level.upper()
     keeper = None if burst else chain_keeper(settings.data_dir, settings)
 
-    def make_worker(outage: OutageLog) -> SurvivingWorker:
+    def make_worker(outage: OutageLog) -> SurvivalMixin:
         queues = get_queues(connection, names)
         worker = worker_class(
             queues,
