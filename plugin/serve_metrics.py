@@ -40,8 +40,13 @@ def prepare_multiprocess_dir() -> Path:
         folder = Path(tempfile.mkdtemp(prefix="shoprec-metrics-"))
         os.environ[ENV] = str(folder)
         owner = os.getpid()
-        # gunicorn's workers are forks of this process: only the master removes the folder.
-        atexit.register(lambda: os.getpid() == owner and shutil.rmtree(folder, True))
+
+        def remove_folder() -> None:
+            # gunicorn's workers are forks of this process: only the master removes it.
+            if os.getpid() == owner:
+                shutil.rmtree(folder, True)
+
+        atexit.register(remove_folder)
     # prometheus-client picks its value class when first imported, which may have happened
     # before the variable was set: choose again (metric values are made at first use).
     values.ValueClass = values.get_value_class()

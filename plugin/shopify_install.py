@@ -24,6 +24,7 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, current_app, jsonify, redirect, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.wrappers import Response as BaseResponse
 
 from config import Settings
 from connectors.errors import InvalidShopDomain, PlatformError, SignatureMismatch
@@ -96,7 +97,7 @@ def _checked_query(settings: Settings) -> tuple[str, list[tuple[str, str]]]:
 
 
 @bp.get("/shopify/install")
-def install() -> Response:
+def install() -> BaseResponse:
     """Check the install request and send the merchant to Shopify's grant screen."""
     settings = _settings()
     _require_app(settings)

@@ -27,6 +27,7 @@ from typing import Any
 import redis
 import sqlite_utils
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.datastructures import Headers
 
 from config import Settings
 from connectors.errors import InvalidShopDomain, SignatureMismatch
@@ -68,7 +69,7 @@ def _read_body() -> bytes:
     return request.get_data(cache=True)
 
 
-def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+def kept_headers(headers: Mapping[str, str] | Headers) -> dict[str, str]:
     """The delivery's headers worth keeping, lower-cased, without any signature or secret."""
     kept = {}
     for name, value in headers.items():

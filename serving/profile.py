@@ -85,6 +85,7 @@ def shop_rule_settings(
 ) -> RuleSettings:
     """The shop's rules for one list, the profile merged over them; a bad stored setting is
     logged and the defaults (with the profile) are used instead."""
+    raw: Mapping[str, Any]
     try:
         raw = merge_rules(get_shop_setting(db, SETTING_KEY), serving.rules)
     except RuleSettingsError:

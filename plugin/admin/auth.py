@@ -20,7 +20,7 @@ import json
 import secrets
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import sqlite_utils
@@ -36,6 +36,7 @@ from flask import (
     session,
     url_for,
 )
+from werkzeug.wrappers import Response as BaseResponse
 
 from config import Settings
 from serving.shop_money import shop_money
@@ -247,7 +248,7 @@ def _shop_exists(shop: str) -> bool:
         return False
 
 
-def _guard() -> Response | None:
+def _guard() -> BaseResponse | None:
     unavailable = admin_unavailable()
     if unavailable is not None:
         return unavailable
@@ -271,13 +272,13 @@ def _guard() -> Response | None:
         return redirect(url_for("admin_login.login", next=request.full_path.rstrip("?")))
     if shop not in admin_session().get("shops", {}) or not _shop_exists(shop):
         abort(404)
-    user = _session_is_valid_for(shop)
-    if user is None:
+    session_user = _session_is_valid_for(shop)
+    if session_user is None:
         log_out()
         return redirect(url_for("admin_login.login", next=request.full_path.rstrip("?")))
     if request.method in UNSAFE_METHODS and not csrf_is_valid():
         abort(400, description="missing or wrong CSRF token; reload the page and try again")
-    g.admin_shop, g.admin_user = shop, user
+    g.admin_shop, g.admin_user = shop, session_user
     return None
 
 
@@ -327,4 +328,5 @@ def register_admin_guards(bp: Blueprint) -> None:
     bp.before_request(_guard)
     bp.teardown_request(_close_admin_db)
     bp.after_request(_security_headers)
-    bp.record_once(lambda state: configure_admin_app(state.app))
+    # Blueprints register only on the Flask app; Flask types the state's app as its base.
+    bp.record_once(lambda state: configure_admin_app(cast(Flask, state.app)))

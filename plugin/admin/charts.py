@@ -78,11 +78,11 @@ def daily_chart(
     ]
     base_y = MARGIN_TOP + plot_h
     for value in (0.0,) if empty else (0.0, top / 2, top):
-        y = base_y - plot_h * value / top
+        line_y = base_y - plot_h * value / top
         parts.append(
-            f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{_fmt(y)}" y2="{_fmt(y)}" '
-            'stroke="#ddd" stroke-width="1"/>'
-            f'<text x="{MARGIN_LEFT - 6}" y="{_fmt(y + 4)}" font-size="11" text-anchor="end">'
+            f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{_fmt(line_y)}" '
+            f'y2="{_fmt(line_y)}" stroke="#ddd" stroke-width="1"/>'
+            f'<text x="{MARGIN_LEFT - 6}" y="{_fmt(line_y + 4)}" font-size="11" text-anchor="end">'
             f"{escape(value_format(value))}</text>"
         )
     if empty:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -363,7 +364,7 @@ def stop(shop: str, experiment_id: int) -> Response:
     return _after_change(experiment_id, "Experiment stopped.")
 
 
-def promoted_settings(db: sqlite_utils.Database, profile: dict[str, Any]) -> dict[str, Any]:
+def promoted_settings(db: sqlite_utils.Database, profile: Mapping[str, Any]) -> dict[str, Any]:
     """The shop's "weights"/"rules" with the profile merged over them exactly as serving merged
     it for the variant (serving.profile): weights key by key, rules section by section
     and key by key, so promoting keeps the owner's other slots, blocks and pins. A layout

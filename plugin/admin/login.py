@@ -8,8 +8,11 @@ the shop switcher lists exactly those shops. Passwords are set with
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import (
     Blueprint,
+    Flask,
     Response,
     abort,
     current_app,
@@ -18,6 +21,7 @@ from flask import (
     request,
     url_for,
 )
+from werkzeug.wrappers import Response as BaseResponse
 
 from plugin.admin.auth import (
     CONTENT_SECURITY_POLICY,
@@ -38,7 +42,8 @@ from storage.admin_users import check_admin_login, has_admin_user, spend_passwor
 from storage.db import list_shops, open_shop_db
 
 bp = Blueprint("admin_login", __name__, url_prefix="/admin")
-bp.record_once(lambda state: configure_admin_app(state.app))
+# Blueprints register only on the Flask app; Flask types the setup state's app as its base.
+bp.record_once(lambda state: configure_admin_app(cast(Flask, state.app)))
 
 MAX_FIELD_LENGTH = 256
 
@@ -97,7 +102,7 @@ def _attempt_login(user: str, password: str) -> tuple[dict[str, str], str]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str | tuple[str, int]:
+def login() -> BaseResponse | str | tuple[str, int]:
     """The login form; POST checks the password and opens every shop that has the user."""
     unavailable = admin_unavailable()
     if unavailable is not None:
@@ -123,7 +128,7 @@ def login() -> Response | str | tuple[str, int]:
 
 
 @bp.post("/logout")
-def logout() -> Response:
+def logout() -> BaseResponse:
     """End the session (POST with the CSRF token, so another site cannot log you out)."""
     if not csrf_is_valid():
         abort(400, description="missing or wrong CSRF token")
@@ -132,7 +137,7 @@ def logout() -> Response:
 
 
 @bp.get("/")
-def index() -> Response:
+def index() -> BaseResponse:
     """The shop picked in the switcher (?shop=), else the first of the session, else login."""
     shops = logged_in_shops()
     if not shops:
@@ -142,7 +147,7 @@ def index() -> Response:
 
 
 @bp.get("/shopify")
-def shopify_entry() -> Response:
+def shopify_entry() -> BaseResponse:
     """Shopify's embedded-app entry: `?id_token=` (the App Bridge session token) opens that
     shop's session and goes to its overview. Shopify's install request arrives here too (the
     app URL of integrations/shopify/shopify.app.toml), signed with `hmac` and no token: it

@@ -107,15 +107,12 @@ def slot_rows(cells: list[dict[str, Any]], lines: list[AttributedLine]) -> list[
     for line in lines:
         credited[(line.context or "(none)", line.slot or "", line.strategy or "")].append(line)
     keys = sorted(set(shown) | set(credited), key=lambda k: (-shown.get(k, [0])[0], k))
-    return [
-        {
-            "context": key[0],
-            "slot": key[1],
-            "strategy": key[2],
-            **_row(*shown.get(key, [0, 0]), credited.get(key, [])),
-        }
-        for key in keys
-    ]
+    rows = []
+    for key in keys:
+        impressions, clicks = shown.get(key, [0, 0])
+        row = _row(impressions, clicks, credited.get(key, []))
+        rows.append({"context": key[0], "slot": key[1], "strategy": key[2], **row})
+    return rows
 
 
 def store_figures(totals: dict[str, float], lines: list[AttributedLine]) -> dict[str, Any]:

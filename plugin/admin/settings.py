@@ -114,7 +114,8 @@ def _page(
     problems = forms.stored_problems(stored)
     stored = {k: v for k, v in stored.items() if k not in problems}
     rules, weights = stored.get(forms.RULES_KEY) or {}, stored.get(forms.WEIGHTS_KEY) or {}
-    posted_section = request.view_args.get("section", "") if request.method == "POST" else ""
+    view_args = request.view_args or {}
+    posted_section = view_args.get("section", "") if request.method == "POST" else ""
     return render_template(
         "admin/settings.html",
         stored=stored,
@@ -216,7 +217,7 @@ def _store(key: str, value: Any) -> bool:
 
 
 @bp.post("/settings/<section>")
-def save_settings(shop: str, section: str) -> Response | tuple[str, int]:
+def save_settings(shop: str, section: str) -> Response | str | tuple[str, int]:
     """Save one section; invalid input is shown again with its messages, nothing stored."""
     if section not in SECTIONS:
         return _page(

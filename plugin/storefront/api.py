@@ -94,7 +94,7 @@ def _recommend(params: RecommendationParams) -> dict[str, Any]:
     experiments: ExperimentServing = current_app.extensions[EXPERIMENTS_KEY]
     displays: ShopDisplays = current_app.extensions[DISPLAYS_KEY]
     answer = experiments.recommend(_service(), params)
-    widget = displays.for_shop(params.shop).widget(params.slot)
+    widget: dict[str, Any] = displays.for_shop(params.shop).widget(params.slot)
     assigned = answer.pop("widget_format", None)
     if assigned in WIDGET_FORMATS:  # a display experiment's layout wins over the page's
         widget = {**widget, "format": assigned, "format_assigned": True}

@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 from flask import Blueprint, Response, current_app, jsonify, redirect, request
 from flask.sansio.blueprints import BlueprintSetupState
+from werkzeug.wrappers import Response as BaseResponse
 
 from email_blocks.assembly import (
     BLOCK_PATH,
@@ -202,7 +203,7 @@ def block() -> Response:
 
 
 @bp.get(CLICK_PATH)
-def click() -> Response:
+def click() -> BaseResponse:
     """Record a 'click' event and 302 to the product's stored URL with UTM parameters."""
     args = request.args.to_dict()
     shop = _verified_shop(args)
