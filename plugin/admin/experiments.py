@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,7 +40,8 @@ from plugin.admin.owner_json import OwnerJSONError, parse_owner_json
 from plugin.admin.settings_forms import WIDGET_FORMAT_KEY
 from plugin.storefront.shop_display import WIDGET_FORMATS
 from serving.generations import bump_generation
-from storage.attribution import attributed_lines, attribution_window_hours
+from storage.attribution import attribution_window_hours
+from storage.experiment_samples import arm_sessions
 from storage.experiments import (
     EXPERIMENT_CONTEXTS,
     HOLDOUT,
@@ -57,7 +57,7 @@ from storage.experiments import (
     start_experiment,
     stop_experiment,
 )
-from storage.performance import exposed_sessions, revenue_per_visitor
+from storage.performance import revenue_per_visitor
 from storage.shop_settings import get_shop_setting, set_shop_setting
 
 bp = Blueprint("admin_experiments", __name__, url_prefix="/admin/<shop>")
@@ -194,35 +194,18 @@ def experiment_from_form(form: Any) -> dict[str, Any]:
 def variant_samples(
     db: sqlite_utils.Database, experiment: Experiment, window_hours: int, now: str
 ) -> list[VariantSample]:
-    """Each variant's impressions, clicks and per-session attributed revenue (control first).
-
-    Sessions are the exposed ones (an impression in the experiment's context while it ran);
-    revenue is the last-click revenue of clicks the experiment covered, bought until the
-    window after the stop has passed.
-    """
-    start = experiment.started_at or now
-    end = experiment.stopped_at or now
-    traffic = exposed_sessions(db, experiment, start, end)
-    revenue: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for line in attributed_lines(db, start, "9999", window_hours):
-        if line.experiment_id == experiment.experiment_id and line.variant:
-            session = line.session_id or line.visitor_id or ""
-            revenue[line.variant][session] += line.revenue
-    samples = []
-    for variant in experiment.variants:
-        arm = traffic.get(variant.name, {"impressions": 0, "clicks": 0, "sessions": set()})
-        sessions = set(arm["sessions"]) | set(revenue[variant.name])
-        values = np.array([revenue[variant.name].get(s, 0.0) for s in sorted(sessions)])
-        samples.append(
-            VariantSample(
-                variant.name,
-                int(arm["impressions"]),
-                min(int(arm["clicks"]), int(arm["impressions"])),
-                int(np.count_nonzero(values > 0)),
-                values.astype(float),
-            )
+    """Each variant's impressions, clicks and per-session attributed revenue (control first),
+    as storage.experiment_samples counts them."""
+    return [
+        VariantSample(
+            arm.name,
+            arm.impressions,
+            arm.clicks,
+            int(np.count_nonzero(arm.session_revenue > 0)),
+            arm.session_revenue,
         )
-    return samples
+        for arm in arm_sessions(db, experiment, window_hours, now)
+    ]
 
 
 def _holdout_lift(db: sqlite_utils.Database, experiment: Experiment) -> Lift:
