@@ -188,7 +188,28 @@ def experiment_from_form(form: Any) -> dict[str, Any]:
         "variants": variants,
         "holdout_share": _share(form.get("holdout_percent", ""), "holdout", 0.0),
         "min_detectable_effect": _share(form.get("mde_percent", ""), "minimum effect", 0.1),
+        "allocation": form.get("allocation", "fixed") or "fixed",
+        "min_share": _share(form.get("min_share_percent", ""), "minimum share", 0.1),
     }
+
+
+def allocation_rows(experiment: Experiment, now: str) -> list[dict[str, Any]]:
+    """The split over time, oldest first: the weights' split from the start, then each
+    automatic split. Each row: {"from", "shares" (arm -> share of all traffic, holdout
+    first), "state": "past" | "current" | "pending"}."""
+    holdout = experiment.holdout_share
+    total = sum(v.weight for v in experiment.variants)
+    first = {HOLDOUT: holdout}
+    first.update({v.name: (1 - holdout) * v.weight / total for v in experiment.variants})
+    rows = [{"from": experiment.started_at or "at the start", "shares": first}]
+    for allocation in experiment.allocations:
+        shares = {HOLDOUT: holdout}
+        shares.update({v.name: allocation.shares.get(v.name, 0.0) for v in experiment.variants})
+        rows.append({"from": allocation.effective_from, "shares": shares})
+    current = max((i for i, row in enumerate(rows) if i == 0 or row["from"] <= now), default=0)
+    for i, row in enumerate(rows):
+        row["state"] = "current" if i == current else ("past" if i < current else "pending")
+    return rows
 
 
 def variant_samples(
@@ -306,6 +327,7 @@ def results_page(shop: str, experiment_id: int) -> str:
         metrics=METRICS,
         metric_labels=METRIC_LABELS,
         holdout=HOLDOUT,
+        allocations=allocation_rows(experiment, _now()),
         profiles={
             v.name: json.dumps(v.profile, indent=2, sort_keys=True) for v in experiment.variants
         },
