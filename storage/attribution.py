@@ -16,8 +16,9 @@ context, slot, strategy and experiment variant.
   storefront reported the checkout (storage.checkouts: the Shopify web pixel's
   checkout_completed names the order and the widget's visitor id); otherwise they cannot be.
 - The variant is recomputed from the click's visitor id (storage.experiments.assign_variant)
-  instead of being stored with the event: the split is frozen once the experiment runs, so
-  the hash gives the variant the visitor was served, a forged or stale beacon cannot move a
+  instead of being stored with the event: the split is frozen once the experiment runs (an
+  automatic one's moves only for visitors not yet exposed: storage.experiment_allocation),
+  so the hash gives the variant the visitor was served, a forged or stale beacon cannot move a
   click into another arm, and the events writer needs no experiment columns.
 """
 
@@ -30,7 +31,9 @@ from typing import Any
 
 import sqlite_utils
 
-from storage.experiments import Experiment, assign_variant, list_experiments
+from storage.clock import utc_now_iso
+from storage.experiment_allocation import ArmResolver
+from storage.experiments import Experiment, list_experiments
 from storage.shop_settings import get_shop_setting
 
 WINDOW_SETTING = "attribution_window_hours"
@@ -177,7 +180,7 @@ def attributed_lines(
     if not lines:
         return []
     lines = _net_of_returns(db, lines)
-    return _with_variants(lines, list_experiments(db))
+    return _with_variants(db, lines, list_experiments(db))
 
 
 def _net_of_returns(
@@ -254,17 +257,22 @@ def experiment_covering(
 
 
 def _with_variants(
-    lines: Sequence[AttributedLine], experiments: Sequence[Experiment]
+    db: sqlite_utils.Database, lines: Sequence[AttributedLine], experiments: Sequence[Experiment]
 ) -> list[AttributedLine]:
     if not experiments:
         return list(lines)
+    resolvers: dict[int, ArmResolver] = {}
+    now = utc_now_iso()
     out = []
     for line in lines:
         experiment = experiment_covering(experiments, line.context, line.click_ts)
         if experiment is None or not line.visitor_id:
             out.append(line)
             continue
-        variant = assign_variant(experiment, line.visitor_id)
+        resolver = resolvers.get(experiment.experiment_id)
+        if resolver is None:
+            resolver = resolvers[experiment.experiment_id] = ArmResolver(db, experiment, now)
+        variant = resolver.arm(line.visitor_id)
         out.append(replace(line, experiment_id=experiment.experiment_id, variant=variant))
     return out
 

@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlite_utils
@@ -26,6 +26,8 @@ PROFILE_KEYS: tuple[str, ...] = ("weights", "rules", "limit", "format", "placeme
 HOLDOUT = "holdout"
 MAX_HOLDOUT_SHARE = 0.5
 MIN_VARIANTS, MAX_VARIANTS = 2, 3
+ALLOCATION_MODES: tuple[str, ...] = ("fixed", "automatic")
+MAX_MIN_SHARE = 0.5  # two variants at 50% each: the most a floor can promise
 
 
 class ExperimentError(StorageError, ValueError):
@@ -40,6 +42,15 @@ class Variant:
     name: str
     weight: float
     profile: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """A split in force from `effective_from` on: shares of all traffic, HOLDOUT included,
+    summing to 1 (storage.experiment_allocation writes and reads them)."""
+
+    effective_from: str
+    shares: Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,11 @@ class Experiment:
     winner: str | None
     promoted_at: str | None
     promoted_by: str | None
+    # "fixed": the weights split the traffic for good; "automatic": a periodic job moves the
+    # split towards the variant earning the most per session (storage.experiment_allocation).
+    allocation: str = "fixed"
+    min_share: float = 0.1  # automatic mode: least share of the variants' traffic per variant
+    allocations: tuple[Allocation, ...] = ()  # the automatic splits so far, oldest first
 
     @property
     def control(self) -> Variant:
@@ -97,6 +113,46 @@ def assign_variant(experiment: Experiment, visitor_id: str) -> str:
         if point < edge:
             return variant.name
     return experiment.variants[-1].name  # float rounding at the very top of the range
+
+
+def allocation_at(experiment: Experiment, ts: str) -> Allocation | None:
+    """The automatic split in force at `ts`, or None when the variants' weights still were."""
+    found = None
+    for allocation in experiment.allocations:
+        if allocation.effective_from <= ts:
+            found = allocation
+    return found
+
+
+def arm_at(experiment: Experiment, visitor_id: str, first_exposure: str) -> str:
+    """The variant (or HOLDOUT) of a visitor first exposed at `first_exposure` (a new visitor:
+    now): their hash point mapped through the split in force then. The holdout is the bottom
+    `holdout_share` of the points under every split, so holdout visitors never move."""
+    allocation = allocation_at(experiment, first_exposure)
+    if allocation is None:
+        return assign_variant(experiment, visitor_id)
+    return _arm_of_point(experiment, bucket_of(experiment.experiment_id, visitor_id), allocation)
+
+
+def _arm_of_point(experiment: Experiment, point: float, allocation: Allocation) -> str:
+    if point < experiment.holdout_share:
+        return HOLDOUT
+    edge = experiment.holdout_share
+    for variant in experiment.variants:
+        edge += float(allocation.shares.get(variant.name, 0.0))
+        if point < edge:
+            return variant.name
+    return experiment.variants[-1].name  # float rounding at the very top of the range
+
+
+def arm_is_settled(experiment: Experiment, visitor_id: str) -> bool:
+    """True when every split so far gives this visitor the same arm (the first exposure need
+    not be looked up): always for fixed experiments and for holdout visitors."""
+    if not experiment.allocations:
+        return True
+    point = bucket_of(experiment.experiment_id, visitor_id)
+    first = assign_variant(experiment, visitor_id)
+    return all(_arm_of_point(experiment, point, a) == first for a in experiment.allocations)
 
 
 def check_variants(variants: Sequence[Mapping[str, Any]]) -> tuple[Variant, ...]:
@@ -141,6 +197,8 @@ def create_experiment(
     holdout_share: float = 0.0,
     min_detectable_effect: float = 0.1,
     created_by: str = "",
+    allocation: str = "fixed",
+    min_share: float = 0.1,
 ) -> int:
     """Store a draft experiment; return its id. Raises ExperimentError naming the bad value."""
     name = (name or "").strip()
@@ -159,11 +217,21 @@ def create_experiment(
             f"minimum detectable effect must be in (0, 1], got {min_detectable_effect!r}"
         )
     arms = check_variants(variants)
+    if allocation not in ALLOCATION_MODES:
+        raise ExperimentError(
+            f"allocation must be one of {list(ALLOCATION_MODES)}, got {allocation!r}"
+        )
+    if allocation == "automatic" and not 0.0 <= min_share <= min(MAX_MIN_SHARE, 1 / len(arms)):
+        raise ExperimentError(
+            f"minimum share must be between 0 and {min(MAX_MIN_SHARE, 1 / len(arms)):.0%} "
+            f"with {len(arms)} variants, got {min_share:.0%}"
+        )
     payload = [{"name": v.name, "weight": v.weight, "profile": v.profile} for v in arms]
     with db.conn:
         cursor = db.conn.execute(
             "INSERT INTO experiments (name, context, variants, holdout_share, "
-            "min_detectable_effect, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "min_detectable_effect, created_at, created_by, allocation, min_share) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 name,
                 context,
@@ -172,6 +240,8 @@ def create_experiment(
                 float(min_detectable_effect),
                 utc_now_iso(),
                 created_by,
+                allocation,
+                float(min_share) if allocation == "automatic" else 0.1,
             ),
         )
     return int(cursor.lastrowid or 0)
@@ -179,13 +249,30 @@ def create_experiment(
 
 _COLUMNS = (
     "experiment_id, name, context, status, variants, holdout_share, min_detectable_effect, "
-    "created_at, created_by, started_at, stopped_at, winner, promoted_at, promoted_by"
+    "created_at, created_by, started_at, stopped_at, winner, promoted_at, promoted_by, "
+    "allocation, min_share"
 )
 
 
 def _from_row(row: Sequence[Any]) -> Experiment:
     arms = tuple(Variant(v["name"], float(v["weight"]), v["profile"]) for v in json.loads(row[4]))
     return Experiment(row[0], row[1], row[2], row[3], arms, *row[5:])
+
+
+def _with_allocations(db: sqlite_utils.Database, experiments: list[Experiment]) -> list[Experiment]:
+    """The experiments with their automatic splits attached (one query for all of them)."""
+    automatic = [e.experiment_id for e in experiments if e.allocation == "automatic"]
+    if not automatic:
+        return experiments
+    marks = ", ".join("?" for _ in automatic)
+    history: dict[int, list[Allocation]] = {}
+    for experiment_id, effective_from, shares in db.execute(
+        "SELECT experiment_id, effective_from, shares FROM experiment_allocations "
+        f"WHERE experiment_id IN ({marks}) ORDER BY experiment_id, effective_from",
+        automatic,
+    ):
+        history.setdefault(experiment_id, []).append(Allocation(effective_from, json.loads(shares)))
+    return [replace(e, allocations=tuple(history.get(e.experiment_id, ()))) for e in experiments]
 
 
 def get_experiment(db: sqlite_utils.Database, experiment_id: int) -> Experiment:
@@ -197,19 +284,19 @@ def get_experiment(db: sqlite_utils.Database, experiment_id: int) -> Experiment:
     ).fetchone()
     if row is None:
         raise ExperimentError(f"no experiment with id {experiment_id}")
-    return _from_row(row)
+    return _with_allocations(db, [_from_row(row)])[0]
 
 
 def list_experiments(db: sqlite_utils.Database) -> list[Experiment]:
     """Every experiment, newest first."""
     sql = f"SELECT {_COLUMNS} FROM experiments ORDER BY experiment_id DESC"
-    return [_from_row(r) for r in db.execute(sql)]
+    return _with_allocations(db, [_from_row(r) for r in db.execute(sql)])
 
 
 def running_experiments(db: sqlite_utils.Database) -> list[Experiment]:
     """The experiments running now (at most one per context)."""
     sql = f"SELECT {_COLUMNS} FROM experiments WHERE status = 'running' ORDER BY experiment_id"
-    return [_from_row(r) for r in db.execute(sql)]
+    return _with_allocations(db, [_from_row(r) for r in db.execute(sql)])
 
 
 def start_experiment(db: sqlite_utils.Database, experiment_id: int) -> Experiment:

@@ -16,6 +16,7 @@ from storage.schema import (
     connections,
     deliveries,
     delivery_claims,
+    experiment_allocation,
     experiments,
     inbox,
     privacy,
@@ -187,6 +188,8 @@ MIGRATIONS: list[str] = [
     recent_pairs.SQL,
     # completed checkouts reported by the storefront (order id -> visitor), for attribution
     checkouts.SQL,
+    # automatic experiment allocation: its mode, floor and the history of its splits
+    experiment_allocation.SQL,
 ]
 
 

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from storage.experiments import Experiment, assign_variant
+from storage.experiment_allocation import ArmResolver
+from storage.experiments import Experiment
 
 
 def traffic_cells(db: sqlite_utils.Database, first: date, last: date) -> list[dict[str, Any]]:
@@ -82,8 +83,9 @@ def exposed_sessions(
     out: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"impressions": 0, "clicks": 0, "sessions": set()}
     )
+    resolver = ArmResolver(db, experiment, end)
     for visitor, session, impressions, clicks in db.execute(sql, params):
-        arm = out[assign_variant(experiment, visitor)]
+        arm = out[resolver.arm(visitor)]
         arm["impressions"] += impressions
         arm["clicks"] += clicks
         if impressions:
@@ -121,8 +123,9 @@ def revenue_per_visitor(
         {"start": start, "end": end},
     ).fetchall()
     per_arm: dict[str, list[float]] = defaultdict(list)
+    resolver = ArmResolver(db, experiment, end)
     for visitor, revenue in rows:
-        per_arm[assign_variant(experiment, visitor)].append(float(revenue))
+        per_arm[resolver.arm(visitor)].append(float(revenue))
     return {arm: np.asarray(values, dtype=float) for arm, values in per_arm.items()}
 
 

@@ -97,3 +97,55 @@ def simulate_clicks_up_revenue_down(
         )
     db.conn.commit()
     return experiment_id
+
+
+def simulate_running_automatic(db: sqlite_utils.Database, sessions: int = 300) -> int:
+    """A running automatic experiment (holdout 10%, minimum share 10%) in which "b" converts
+    three times as often as "a" at the same order value. Returns the experiment id."""
+    experiment_id = create_experiment(
+        db,
+        "automatic volume",
+        "product",
+        [{"name": "a", "profile": {"limit": 4}}, {"name": "b", "profile": {"limit": 8}}],
+        holdout_share=0.1,
+        allocation="automatic",
+        min_share=0.1,
+    )
+    db.execute(
+        "UPDATE experiments SET status = 'running', started_at = ? WHERE experiment_id = ?",
+        (START, experiment_id),
+    )
+    db.conn.commit()
+    experiment = get_experiment(db, experiment_id)
+    conversions = {"a": sessions * 5 // 100, "b": sessions * 15 // 100}
+    members: dict[str, list[str]] = {"a": [], "b": []}
+    n = 0
+    while min(len(v) for v in members.values()) < sessions:
+        visitor = f"auto-visitor-{n}"
+        n += 1
+        arm = assign_variant(experiment, visitor)
+        if arm in members and len(members[arm]) < sessions:
+            members[arm].append(visitor)
+    events = []
+    for name, visitors in members.items():
+        for i, visitor in enumerate(visitors):
+            base = {"context": "product", "visitor_id": visitor, "session_id": f"{visitor}-s"}
+            events.append({**base, "type": "impression", "product_id": "xp-p0",
+                           "ts": "2024-03-02T10:00:00"})  # fmt: skip
+            if i < conversions[name]:
+                customer = f"auto-customer-{visitor}"
+                events.append({**base, "type": "click", "product_id": "xp-p0",
+                               "ts": "2024-03-02T10:01:00", "customer_id": customer})  # fmt: skip
+                db.execute(
+                    "INSERT INTO orders (order_id, customer_id, created_at, updated_at) "
+                    "VALUES (?, ?, '2024-03-02T10:30:00', '2024-03-02T10:30:00')",
+                    (f"auto-order-{visitor}", customer),
+                )
+                db.execute(
+                    "INSERT INTO order_lines VALUES (?, 'l#0', 'xp-p0', ?, "
+                    "'2024-03-02T10:30:00', 1, 40.0)",
+                    (f"auto-order-{visitor}", customer),
+                )
+    insert_events(db, events)
+    db.conn.commit()
+    return experiment_id

@@ -288,6 +288,22 @@ def retrain_if_due_job(shop: str) -> dict[str, Any]:
     return result
 
 
+def reallocate_experiments_job(shop: str) -> dict[str, Any]:
+    """Move the split of each running automatic experiment towards the variant earning the
+    most per session (worker/reallocation.py; a periodic job)."""
+    from worker.reallocation import reallocate
+
+    settings = load_settings()
+    if not shop_exists(settings.data_dir, shop):
+        raise UnknownShop(f"no shop named {shop!r} under {settings.data_dir}")
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        done = reallocate(db, settings.attribution_window_hours)
+    finally:
+        db.close()
+    return {"shop": shop, "reallocated": done}
+
+
 def periodic_tick(
     job: str, shop: str, slot: int, slot_seconds: float | None = None
 ) -> dict[str, Any]:

@@ -90,6 +90,10 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         at_start=False,
         every_setting="retrain_check_minutes",
     ),
+    # Automatic experiments: the split follows revenue per session (worker/reallocation.py).
+    PeriodicJob(
+        "worker.jobs.reallocate_experiments_job", timedelta(hours=1), QUEUE_DEFAULT, at_start=False
+    ),
 )
 
 

@@ -3,7 +3,9 @@
 `assignment_for(db, visitor_id, context)` answers from a short-lived per-store snapshot of the
 running experiments (RunningExperiments), so a request pays no query while the snapshot is
 fresh; the variant itself is a hash (storage.experiments.assign_variant), so it is sticky for a
-visitor without storing anything, and attribution recomputes the same answer later.
+visitor without storing anything, and attribution recomputes the same answer later. In an
+automatic experiment whose split has moved, the hash goes through the split in force at the
+visitor's first impression (storage.experiment_allocation.serving_arm: one indexed read).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 
 import sqlite_utils
 
-from storage.experiments import HOLDOUT, Experiment, assign_variant, running_experiments
+from storage.experiment_allocation import serving_arm
+from storage.experiments import HOLDOUT, Experiment, running_experiments
 
 # How stale the snapshot may be: a started or stopped experiment reaches every web worker
 # within this many seconds (the admin clears its own process's snapshot at once).
@@ -103,7 +106,7 @@ def assignment_for(
     experiment = experiment_for_context((snapshots or DEFAULT_SNAPSHOTS).for_store(db), context)
     if experiment is None:
         return None
-    name = assign_variant(experiment, visitor_id)
+    name = serving_arm(db, experiment, visitor_id)
     if name == HOLDOUT:
         return Assignment(experiment.experiment_id, HOLDOUT, True, None)
     profile = experiment.variant(name).profile

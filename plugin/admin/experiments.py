@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -42,7 +41,8 @@ from plugin.admin.owner_json import OwnerJSONError, parse_owner_json
 from plugin.admin.settings_forms import WIDGET_FORMAT_KEY
 from plugin.storefront.shop_display import WIDGET_FORMATS
 from serving.generations import bump_generation
-from storage.attribution import attributed_lines, attribution_window_hours
+from storage.attribution import attribution_window_hours
+from storage.experiment_samples import arm_sessions
 from storage.experiments import (
     EXPERIMENT_CONTEXTS,
     HOLDOUT,
@@ -58,7 +58,7 @@ from storage.experiments import (
     start_experiment,
     stop_experiment,
 )
-from storage.performance import exposed_sessions, revenue_per_visitor
+from storage.performance import revenue_per_visitor
 from storage.shop_settings import get_shop_setting, set_shop_setting
 
 bp = Blueprint("admin_experiments", __name__, url_prefix="/admin/<shop>")
@@ -189,41 +189,45 @@ def experiment_from_form(form: Any) -> dict[str, Any]:
         "variants": variants,
         "holdout_share": _share(form.get("holdout_percent", ""), "holdout", 0.0),
         "min_detectable_effect": _share(form.get("mde_percent", ""), "minimum effect", 0.1),
+        "allocation": form.get("allocation", "fixed") or "fixed",
+        "min_share": _share(form.get("min_share_percent", ""), "minimum share", 0.1),
     }
+
+
+def allocation_rows(experiment: Experiment, now: str) -> list[dict[str, Any]]:
+    """The split over time, oldest first: the weights' split from the start, then each
+    automatic split. Each row: {"from", "shares" (arm -> share of all traffic, holdout
+    first), "state": "past" | "current" | "pending"}."""
+    holdout = experiment.holdout_share
+    total = sum(v.weight for v in experiment.variants)
+    first = {HOLDOUT: holdout}
+    first.update({v.name: (1 - holdout) * v.weight / total for v in experiment.variants})
+    rows = [{"from": experiment.started_at or "at the start", "shares": first}]
+    for allocation in experiment.allocations:
+        shares = {HOLDOUT: holdout}
+        shares.update({v.name: allocation.shares.get(v.name, 0.0) for v in experiment.variants})
+        rows.append({"from": allocation.effective_from, "shares": shares})
+    current = max((i for i, row in enumerate(rows) if i == 0 or row["from"] <= now), default=0)
+    for i, row in enumerate(rows):
+        row["state"] = "current" if i == current else ("past" if i < current else "pending")
+    return rows
 
 
 def variant_samples(
     db: sqlite_utils.Database, experiment: Experiment, window_hours: int, now: str
 ) -> list[VariantSample]:
-    """Each variant's impressions, clicks and per-session attributed revenue (control first).
-
-    Sessions are the exposed ones (an impression in the experiment's context while it ran);
-    revenue is the last-click revenue of clicks the experiment covered, bought until the
-    window after the stop has passed.
-    """
-    start = experiment.started_at or now
-    end = experiment.stopped_at or now
-    traffic = exposed_sessions(db, experiment, start, end)
-    revenue: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for line in attributed_lines(db, start, "9999", window_hours):
-        if line.experiment_id == experiment.experiment_id and line.variant:
-            session = line.session_id or line.visitor_id or ""
-            revenue[line.variant][session] += line.revenue
-    samples = []
-    for variant in experiment.variants:
-        arm = traffic.get(variant.name, {"impressions": 0, "clicks": 0, "sessions": set()})
-        sessions = set(arm["sessions"]) | set(revenue[variant.name])
-        values = np.array([revenue[variant.name].get(s, 0.0) for s in sorted(sessions)])
-        samples.append(
-            VariantSample(
-                variant.name,
-                int(arm["impressions"]),
-                min(int(arm["clicks"]), int(arm["impressions"])),
-                int(np.count_nonzero(values > 0)),
-                values.astype(float),
-            )
+    """Each variant's impressions, clicks and per-session attributed revenue (control first),
+    as storage.experiment_samples counts them."""
+    return [
+        VariantSample(
+            arm.name,
+            arm.impressions,
+            arm.clicks,
+            int(np.count_nonzero(arm.session_revenue > 0)),
+            arm.session_revenue,
         )
-    return samples
+        for arm in arm_sessions(db, experiment, window_hours, now)
+    ]
 
 
 def _holdout_lift(db: sqlite_utils.Database, experiment: Experiment) -> Lift:
@@ -324,6 +328,7 @@ def results_page(shop: str, experiment_id: int) -> str:
         metrics=METRICS,
         metric_labels=METRIC_LABELS,
         holdout=HOLDOUT,
+        allocations=allocation_rows(experiment, _now()),
         profiles={
             v.name: json.dumps(v.profile, indent=2, sort_keys=True) for v in experiment.variants
         },

@@ -104,3 +104,47 @@ def test_stopped_experiment_is_left_at_once(
     DEFAULT_SNAPSHOTS.clear()
     body = ask(client, product_id=anchor, visitor_id=visitor).get_json()
     assert "experiment" not in body and body["items"]
+
+
+def test_an_automatic_split_moves_new_visitors_and_keeps_returning_ones(
+    client: FlaskClient, db: sqlite_utils.Database, experiment: Experiment, anchor: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage.experiment_allocation import record_allocation
+    from storage.experiments import bucket_of, get_experiment
+
+    stop_experiment(db, experiment.experiment_id)
+    auto_id = create_experiment(
+        db,
+        "4 or 8, automatic",
+        "product",
+        [{"name": "four", "profile": {"limit": 4}}, {"name": "eight", "profile": {"limit": 8}}],
+        holdout_share=0.1,
+        allocation="automatic",
+    )
+    start_experiment(db, auto_id)
+    db.execute(
+        "UPDATE experiments SET started_at = '2024-01-01T00:00:00' WHERE experiment_id = ?",
+        (auto_id,),
+    )
+    db.conn.commit()
+    # Points in [0.2, 0.55) were "four" under the weights and are "eight" after the move.
+    old, new = [
+        v for v in (f"auto-{i}" for i in range(2000)) if 0.2 <= bucket_of(auto_id, v) < 0.55
+    ][:2]
+    beacon = {"shop": SHOP, "type": "impression", "product_id": anchor, "context": "product",
+              "visitor_id": old, "ts": "2024-01-02T10:00:00"}  # fmt: skip
+    assert client.post("/api/v1/events", json=beacon).status_code == 202
+    record_allocation(
+        db,
+        get_experiment(db, auto_id),
+        {HOLDOUT: 0.1, "four": 0.1, "eight": 0.8},
+        now=datetime.now(UTC) - timedelta(hours=1),
+    )
+    DEFAULT_SNAPSHOTS.clear()
+    kept = ask(client, product_id=anchor, visitor_id=old).get_json()
+    moved = ask(client, product_id=anchor, visitor_id=new).get_json()
+    assert kept["experiment"] == {"id": auto_id, "variant": "four"}
+    assert moved["experiment"] == {"id": auto_id, "variant": "eight"}
+    assert len(kept["items"]) <= 4 < len(moved["items"])

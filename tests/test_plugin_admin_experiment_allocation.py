@@ -1,0 +1,79 @@
+"""The admin side of automatic allocation: the form's mode and floor, and the split over time."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+import sqlite_utils
+from experiment_traffic import simulate_running_automatic
+from flask.testing import FlaskClient
+
+from config import Settings
+from plugin.admin.experiment_assignment import DEFAULT_SNAPSHOTS
+from storage.experiments import get_experiment, list_experiments
+from tests.admin_client import add_admin_user, csrf_of, log_in, make_admin_app
+from worker.reallocation import reallocate
+
+
+@pytest.fixture
+def client(settings: Settings, shop_db: sqlite_utils.Database) -> FlaskClient:
+    add_admin_user(settings, "demo")
+    app = make_admin_app(settings)
+    DEFAULT_SNAPSHOTS.clear()
+    with app.test_client() as c:
+        log_in(c)
+        yield c
+    DEFAULT_SNAPSHOTS.clear()
+
+
+def _form(client: FlaskClient, **extra: str) -> dict[str, str]:
+    form = {
+        "csrf_token": csrf_of(client),
+        "name": "4 or 8",
+        "context": "product",
+        "holdout_percent": "10",
+        "variant1_name": "four",
+        "variant1_limit": "4",
+        "variant2_name": "eight",
+        "variant2_limit": "8",
+        "allocation": "automatic",
+        "min_share_percent": "15",
+    }
+    form.update(extra)
+    return form
+
+
+def test_the_form_creates_an_automatic_experiment_with_its_floor(client, shop_db):
+    page = client.get("/admin/demo/experiments").get_data(as_text=True)
+    assert 'name="allocation"' in page and "automatic (Thompson sampling)" in page
+    created = client.post("/admin/demo/experiments", data=_form(client))
+    assert created.status_code == 302
+    (experiment,) = list_experiments(shop_db)
+    assert (experiment.allocation, experiment.min_share) == ("automatic", 0.15)
+    listed = client.get("/admin/demo/experiments").get_data(as_text=True)
+    assert '<span class="badge">automatic</span>' in listed
+
+    refused = client.post("/admin/demo/experiments", data=_form(client, min_share_percent="60"))
+    assert refused.status_code == 400
+    assert "minimum share must be between 0 and 50%" in refused.get_data(as_text=True)
+    fixed = client.post("/admin/demo/experiments", data=_form(client, allocation="fixed"))
+    assert fixed.status_code == 302
+    assert list_experiments(shop_db)[0].allocation == "fixed"
+
+
+def test_the_detail_page_shows_the_split_over_time(client, shop_db):
+    experiment_id = simulate_running_automatic(shop_db)
+    reallocate(shop_db, 24, now=datetime(2024, 3, 3, tzinfo=UTC))
+    page = client.get(f"/admin/demo/experiments/{experiment_id}").get_data(as_text=True)
+    table = page[page.index('<table id="allocation">') :]
+    table = table[: table.index("</table>")]
+    rows = re.findall(r'<tr data-state="(\w+)">(.*?)</tr>', table, re.S)
+    assert [state for state, _ in rows] == ["current", "past"]  # newest first
+    shares = [dict(re.findall(r'data-arm="(\w+)">([\d.]+)%', cells)) for _, cells in rows]
+    assert shares[1] == {"holdout": "10.0", "a": "45.0", "b": "45.0"}  # the weights, at start
+    assert shares[0]["holdout"] == "10.0"
+    assert float(shares[0]["b"]) > 75.0
+    stored = get_experiment(shop_db, experiment_id).allocations[0].shares
+    assert shares[0]["b"] == f"{100 * stored['b']:.1f}"
