@@ -202,7 +202,9 @@ def allocation_rows(experiment: Experiment, now: str) -> list[dict[str, Any]]:
     total = sum(v.weight for v in experiment.variants)
     first = {HOLDOUT: holdout}
     first.update({v.name: (1 - holdout) * v.weight / total for v in experiment.variants})
-    rows = [{"from": experiment.started_at or "at the start", "shares": first}]
+    rows: list[dict[str, Any]] = [
+        {"from": experiment.started_at or "at the start", "shares": first}
+    ]
     for allocation in experiment.allocations:
         shares = {HOLDOUT: holdout}
         shares.update({v.name: allocation.shares.get(v.name, 0.0) for v in experiment.variants})
