@@ -193,7 +193,8 @@ class RecommendationService:
         with self._connections.open(params.shop) as db:
             keys = CacheKeys(catalog=catalog_generation, lists=generation)
             inputs = self._gather(db, params, serving, keys, counted)
-            picks = self._engine_picks(db, inputs) if inputs.models is not None else None
+            models = inputs.models
+            picks = self._engine_picks(db, inputs, models) if models is not None else None
             if picks is None:
                 picks = self._fallback_picks(db, inputs)
             items = self._items(db, picks, limit, inputs.today)
@@ -311,9 +312,11 @@ class RecommendationService:
             return models
         return self._live.models(db, shop, models, counted)
 
-    def _engine_picks(self, db: sqlite_utils.Database, inputs: RequestInputs) -> list[_Pick]:
-        """The trained models' answer under the business rules."""
-        params, settings, models = inputs.params, inputs.settings, inputs.models
+    def _engine_picks(
+        self, db: sqlite_utils.Database, inputs: RequestInputs, models: Any
+    ) -> list[_Pick]:
+        """The trained models' (`inputs.models`) answer under the business rules."""
+        params, settings = inputs.params, inputs.settings
         request = RecommendationRequest(
             context=params.context,
             slot=params.slot,
@@ -324,7 +327,7 @@ class RecommendationService:
             limit=pool_size(params.limit, settings),
             lookalike_ids=self._lookalikes(db, models, params.product_ids),
         )
-        recs = self._candidates(inputs, request)
+        recs = self._candidates(inputs, request, models)
         if params.slot in RECENT_SLOTS and params.product_ids:
             recent = self._recent.pairs(db, params.shop, inputs.keys.lists, params.product_ids)
             recs = with_recent_pairs(recs, recent, request.exclude_ids)
@@ -360,7 +363,7 @@ class RecommendationService:
         return tuple(found)
 
     def _candidates(
-        self, inputs: RequestInputs, request: RecommendationRequest
+        self, inputs: RequestInputs, request: RecommendationRequest, models: Any
     ) -> list[Recommendation]:
         """The engine's pool; cached when it is the same for every shopper
         (ShopModels.pool_is_shared: no customer, and no session views or views that cannot
@@ -369,15 +372,15 @@ class RecommendationService:
         The cached pool is computed with the shop-wide exclusions only (unavailable ids and
         anchors) and PERSONAL_HEADROOM more items; the caller drops this shopper's own.
         """
-        cache, models, params = self.serving_cache, inputs.models, inputs.params
+        cache, params = self.serving_cache, inputs.params
         if cache is None or not models.pool_is_shared(request):
             self.engine_calls += 1
             recs: list[Recommendation] = models.recommend(request)
             return recs
         shared = inputs.unavailable | frozenset(params.product_ids)
         limit = request.limit + PERSONAL_HEADROOM
-        key = (params.shop, inputs.keys.lists, params.context, params.slot, params.product_ids)
-        key += (limit, inputs.today, inputs.serving.key)
+        page = (params.context, params.slot, params.product_ids)
+        key = (params.shop, inputs.keys.lists, *page, limit, inputs.today, inputs.serving.key)
 
         anyone = replace(request, session_product_ids=(), exclude_ids=shared, limit=limit)
 
@@ -421,8 +424,10 @@ class RecommendationService:
     ) -> list[dict[str, Any]]:
         """Display fields read fresh from the catalog; products gone since training, or no
         longer on sale (a cached answer may predate a stock-out), are dropped."""
-        seen: set[str] = set()
-        unique = [p for p in picks if not (p.product_id in seen or seen.add(p.product_id))]
+        first: dict[str, _Pick] = {}
+        for pick in picks:
+            first.setdefault(pick.product_id, pick)
+        unique = list(first.values())
         products = get_display_rows(db, [p.product_id for p in unique])
         items: list[dict[str, Any]] = []
         for pick in unique:
