@@ -32,6 +32,13 @@ class Settings:
         "SHOPREC_DATA_DIR",
         "Folder holding one sub-folder (SQLite file + models) per shop.",
     )
+    store_url: str = _setting(
+        "",
+        "SHOPREC_STORE_URL",
+        "Where shops' data lives: empty = one SQLite file per shop under the data dir; "
+        "postgresql://... = one schema per shop in that database, shared by every host.",
+        secret=True,
+    )
     default_shop: str = _setting(
         "demo", "SHOPREC_SHOP", "Shop used when a command is given no --shop."
     )

@@ -15,6 +15,8 @@ from storage.errors import InvalidShopName, UnknownShop
 from storage.migrations import migrate
 
 DB_FILENAME = "shop.db"
+# Data dirs whose shops live in PostgreSQL rather than in SQLite files (see bind_store).
+_STORES: dict[Path, str] = {}
 # Shopify domains (x.myshopify.com) and plain names; no slashes, no leading dot.
 _SHOP_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 
@@ -46,9 +48,33 @@ def models_dir(settings: Settings, shop: str) -> Path:
     return settings.shop_dir(shop) / "models"
 
 
+def bind_store(data_dir: Path, store_url: str) -> None:
+    """Keep the shops of `data_dir` in the store at `store_url` (postgresql://...), or in
+    SQLite files under it when the URL is empty. Called once per process from Settings
+    (`settings.store_url`), so every `open_shop_db(data_dir, ...)` opens the same store;
+    the data dir stays the host's local folder (model cache, exports)."""
+    key = Path(data_dir).resolve()
+    if store_url:
+        _STORES[key] = store_url
+    else:
+        _STORES.pop(key, None)
+
+
+def store_url_for(data_dir: Path) -> str:
+    """The PostgreSQL URL bound to data_dir, or '' for SQLite files."""
+    if not _STORES:
+        return ""
+    return _STORES.get(Path(data_dir).resolve(), "")
+
+
 def shop_exists(data_dir: Path, shop: str) -> bool:
-    """Whether the shop has a store on disk."""
+    """Whether the shop has a store (a SQLite file, or a schema in the bound PostgreSQL)."""
     try:
+        url = store_url_for(data_dir)
+        if url:
+            from storage.pg import pg_shop_exists
+
+            return pg_shop_exists(url, validate_shop_name(shop))
         return shop_db_path(data_dir, shop).is_file()
     except InvalidShopName:
         return False
@@ -56,6 +82,11 @@ def shop_exists(data_dir: Path, shop: str) -> bool:
 
 def list_shops(data_dir: Path) -> list[str]:
     """Names of every shop with a store under data_dir, sorted."""
+    url = store_url_for(data_dir)
+    if url:
+        from storage.pg import pg_list_shops
+
+        return pg_list_shops(url)
     root = Path(data_dir)
     if not root.is_dir():
         return []
@@ -86,6 +117,21 @@ def upgrade_shop(data_dir: Path, shop: str) -> tuple[int, int]:
     Opening a store migrates it anyway; this is the explicit step an upgrade runs once, before
     the new version serves, so no request waits on a long migration.
     """
+    url = store_url_for(data_dir)
+    if url:
+        from storage.migrations import schema_version
+        from storage.pg import open_pg_shop
+
+        pg = open_pg_shop(url, validate_shop_name(shop), create=False, migrate_it=False)
+        try:
+            before = schema_version(pg)  # type: ignore[arg-type]
+        finally:
+            pg.close()
+        pg = open_pg_shop(url, shop, create=False)
+        try:
+            return before, schema_version(pg)  # type: ignore[arg-type]
+        finally:
+            pg.close()
     path = shop_db_path(data_dir, shop)
     if not path.is_file():
         raise UnknownShop(f"no shop named {shop!r} under {data_dir}")
@@ -104,12 +150,22 @@ def upgrade_shop(data_dir: Path, shop: str) -> tuple[int, int]:
 
 def store_folder(db: sqlite_utils.Database) -> Path:
     """The folder of the store `db` is open on (the shop's folder)."""
+    if getattr(db, "is_postgres", False):
+        return Path(db.folder)  # type: ignore[attr-defined]
     row = db.execute("PRAGMA database_list").fetchone()
     return Path(row[2]).parent
 
 
 def open_shop_db(data_dir: Path, shop: str, create: bool = True) -> sqlite_utils.Database:
     """Open one shop's store; with create=False an absent shop raises UnknownShop."""
+    url = store_url_for(data_dir)
+    if url:
+        from storage.pg import open_pg_shop
+
+        pg = open_pg_shop(url, validate_shop_name(shop), create=create)
+        pg.folder = shop_dir(data_dir, shop)
+        pg.folder.mkdir(parents=True, exist_ok=True)
+        return pg  # type: ignore[return-value]
     path = shop_db_path(data_dir, shop)
     if not create and not path.is_file():
         raise UnknownShop(f"no shop named {shop!r} under {data_dir}")
@@ -123,5 +179,7 @@ def data_version(db: sqlite_utils.Database) -> int:
 
 def database_file(db: sqlite_utils.Database) -> Path | None:
     """The file of the connection's main database (None for an in-memory one)."""
+    if getattr(db, "is_postgres", False):
+        return None
     row = db.execute("PRAGMA database_list").fetchone()
     return Path(row[2]) if row and row[2] else None
