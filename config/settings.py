@@ -39,6 +39,12 @@ class Settings:
         "postgresql://... = one schema per shop in that database, shared by every host.",
         secret=True,
     )
+    shared_models_dir: str = _setting(
+        "",
+        "SHOPREC_SHARED_MODELS_DIR",
+        "Folder every serving host mounts: training publishes each shop's models there and a "
+        "host copies the current version into its own data dir; empty = models stay local.",
+    )
     default_shop: str = _setting(
         "demo", "SHOPREC_SHOP", "Shop used when a command is given no --shop."
     )

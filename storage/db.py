@@ -3,6 +3,7 @@ another's query, and shop/redact deletes a single folder."""
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from functools import lru_cache
@@ -44,8 +45,20 @@ def shop_db_path(data_dir: Path, shop: str) -> Path:
 
 
 def models_dir(settings: Settings, shop: str) -> Path:
-    """Folder holding a shop's trained model artifacts (beside its SQLite file)."""
-    return settings.shop_dir(shop) / "models"
+    """Folder holding a shop's trained model artifacts (beside its SQLite file).
+
+    With a shared models folder set, the shared current version is pulled here first when
+    this host does not hold it yet (one small file read when it does).
+    """
+    local = settings.shop_dir(shop) / "models"
+    if settings.shared_models_dir:
+        from storage.shared_models import pull_models
+
+        pull_models(Path(settings.shared_models_dir), validate_shop_name(shop), local)
+    return local
+
+
+STORE_URL_ENV = "SHOPREC_STORE_URL"
 
 
 def bind_store(data_dir: Path, store_url: str) -> None:
@@ -53,18 +66,20 @@ def bind_store(data_dir: Path, store_url: str) -> None:
     SQLite files under it when the URL is empty. Called once per process from Settings
     (`settings.store_url`), so every `open_shop_db(data_dir, ...)` opens the same store;
     the data dir stays the host's local folder (model cache, exports)."""
-    key = Path(data_dir).resolve()
-    if store_url:
-        _STORES[key] = store_url
-    else:
-        _STORES.pop(key, None)
+    _STORES[Path(data_dir).resolve()] = store_url
 
 
 def store_url_for(data_dir: Path) -> str:
-    """The PostgreSQL URL bound to data_dir, or '' for SQLite files."""
-    if not _STORES:
-        return ""
-    return _STORES.get(Path(data_dir).resolve(), "")
+    """The PostgreSQL URL bound to data_dir, or '' for SQLite files.
+
+    A process that never bound its data dir (a worker job, a CLI command: each loads its
+    Settings from the same environment) follows SHOPREC_STORE_URL, the setting's variable.
+    """
+    if _STORES:
+        bound = _STORES.get(Path(data_dir).resolve())
+        if bound is not None:
+            return bound
+    return os.environ.get(STORE_URL_ENV, "")
 
 
 def shop_exists(data_dir: Path, shop: str) -> bool:

@@ -63,7 +63,7 @@ def settings(tmp_path: Path, store_url: str) -> Iterator[Settings]:
     loaded = load_settings({"SHOPREC_STORE_URL": store_url}, data_dir=tmp_path / "data")
     bind_store(loaded.data_dir, loaded.store_url)
     yield loaded
-    bind_store(loaded.data_dir, "")
+    bind_store(loaded.data_dir, "")  # SQLite again should the path be reused
 
 
 @pytest.fixture
