@@ -95,6 +95,17 @@ def shop_exists(data_dir: Path, shop: str) -> bool:
         return False
 
 
+def drop_shop_store(data_dir: Path, shop: str) -> bool:
+    """Delete a shop's rows kept outside its folder (its PostgreSQL schema); return whether
+    there were any. SQLite stores live in the folder, which the caller deletes."""
+    url = store_url_for(data_dir)
+    if not url:
+        return False
+    from storage.pg import pg_drop_shop
+
+    return pg_drop_shop(url, validate_shop_name(shop))
+
+
 def list_shops(data_dir: Path) -> list[str]:
     """Names of every shop with a store under data_dir, sorted."""
     url = store_url_for(data_dir)
