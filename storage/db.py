@@ -204,8 +204,11 @@ def data_version(db: sqlite_utils.Database) -> int:
 
 
 def database_file(db: sqlite_utils.Database) -> Path | None:
-    """The file of the connection's main database (None for an in-memory one)."""
+    """The file of the connection's main database (None for an in-memory one; for a
+    PostgreSQL store, where the file would be in this host's shop folder)."""
     if getattr(db, "is_postgres", False):
-        return None
+        # No file: the shop's local folder stands in (its cache-generation marker lives there).
+        folder = getattr(db, "folder", None)
+        return Path(folder) / DB_FILENAME if folder else None
     row = db.execute("PRAGMA database_list").fetchone()
     return Path(row[2]) if row and row[2] else None
