@@ -32,6 +32,19 @@ class Settings:
         "SHOPREC_DATA_DIR",
         "Folder holding one sub-folder (SQLite file + models) per shop.",
     )
+    store_url: str = _setting(
+        "",
+        "SHOPREC_STORE_URL",
+        "Where shops' data lives: empty = one SQLite file per shop under the data dir; "
+        "postgresql://... = one schema per shop in that database, shared by every host.",
+        secret=True,
+    )
+    shared_models_dir: str = _setting(
+        "",
+        "SHOPREC_SHARED_MODELS_DIR",
+        "Folder every serving host mounts: training publishes each shop's models there and a "
+        "host copies the current version into its own data dir; empty = models stay local.",
+    )
     default_shop: str = _setting(
         "demo", "SHOPREC_SHOP", "Shop used when a command is given no --shop."
     )

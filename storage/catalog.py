@@ -10,6 +10,7 @@ import sqlite_utils
 
 from storage.clock import utc_now_iso
 from storage.errors import InvalidValue
+from storage.frames import read_frame
 from storage.upserts import upsert_dicts
 
 PRODUCT_COLUMNS: tuple[str, ...] = (
@@ -172,9 +173,7 @@ def unavailable_product_ids(db: sqlite_utils.Database, today: str) -> set[str]:
 
 def read_products_frame(db: sqlite_utils.Database) -> pd.DataFrame:
     """Every product as a DataFrame (one row per product, columns as PRODUCT_COLUMNS)."""
-    return pd.read_sql_query(
-        f"SELECT {', '.join(PRODUCT_COLUMNS)} FROM products ORDER BY product_id", db.conn
-    )
+    return read_frame(db, f"SELECT {', '.join(PRODUCT_COLUMNS)} FROM products ORDER BY product_id")
 
 
 def count_products(db: sqlite_utils.Database) -> int:

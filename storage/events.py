@@ -9,6 +9,8 @@ from typing import Any
 import pandas as pd
 import sqlite_utils
 
+from storage.frames import read_frame
+
 EVENT_TYPES: tuple[str, ...] = ("view", "add_to_cart", "impression", "click", "dismiss")
 EVENT_COLUMNS: tuple[str, ...] = (
     "event_key",
@@ -68,7 +70,7 @@ def read_events_frame(
     if before is not None:
         sql += " AND ts < ?"
         params.append(before)
-    return pd.read_sql_query(sql + " ORDER BY ts", db.conn, params=params)
+    return read_frame(db, sql + " ORDER BY ts", params)
 
 
 def dismissed_products(

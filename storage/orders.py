@@ -10,6 +10,7 @@ import pandas as pd
 import sqlite_utils
 
 from storage.clock import utc_now_iso
+from storage.frames import read_frame
 from storage.upserts import upsert_dicts, upsert_rows
 
 LINE_COLUMNS: tuple[str, ...] = (
@@ -54,7 +55,7 @@ def read_purchase_lines(db: sqlite_utils.Database, before: str | None = None) ->
     if before is not None:
         sql += " AND l.created_at < ?"
         params.append(before)
-    return pd.read_sql_query(sql + " ORDER BY l.created_at, l.order_id", db.conn, params=params)
+    return read_frame(db, sql + " ORDER BY l.created_at, l.order_id", params)
 
 
 def recently_bought(db: sqlite_utils.Database, customer_id: str, since: str) -> set[str]:

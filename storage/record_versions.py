@@ -54,6 +54,7 @@ def remember_versions(db: sqlite_utils.Database, kind: str, versions: Mapping[st
         db.conn.executemany(
             "INSERT INTO record_versions (kind, record_id, platform_updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (kind, record_id) DO UPDATE SET "
-            "platform_updated_at = max(platform_updated_at, excluded.platform_updated_at)",
+            "platform_updated_at = "
+            "max(record_versions.platform_updated_at, excluded.platform_updated_at)",
             [(kind, rid, ts) for rid, ts in versions.items() if ts],
         )

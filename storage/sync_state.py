@@ -29,8 +29,8 @@ def save_sync_state(
         db.conn.execute(
             "INSERT INTO sync_state (resource, cursor, last_synced_at, status, error, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (resource) DO UPDATE SET "
-            "cursor = coalesce(excluded.cursor, cursor), "
-            "last_synced_at = coalesce(excluded.last_synced_at, last_synced_at), "
+            "cursor = coalesce(excluded.cursor, sync_state.cursor), "
+            "last_synced_at = coalesce(excluded.last_synced_at, sync_state.last_synced_at), "
             "status = excluded.status, error = excluded.error, updated_at = excluded.updated_at",
             (resource, cursor, last_synced_at, status, error, utc_now_iso()),
         )

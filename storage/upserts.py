@@ -45,7 +45,10 @@ def upsert_rows(
         sets = [f"{_quote(c)} = excluded.{_quote(c)}" for c in value_cols]
         if now_column:
             sets.append(f"{_quote(now_column)} = excluded.{_quote(now_column)}")
-        differs = " OR ".join(f"{_quote(c)} IS NOT excluded.{_quote(c)}" for c in value_cols)
+        # Qualified: PostgreSQL refuses a bare column name that excluded also has.
+        differs = " OR ".join(
+            f"{_quote(table)}.{_quote(c)} IS NOT excluded.{_quote(c)}" for c in value_cols
+        )
         action = f"DO UPDATE SET {', '.join(sets)} WHERE {differs}"
     else:
         action = "DO NOTHING"

@@ -15,11 +15,55 @@ import sqlite_utils
 from config import Settings, load_settings
 from storage.db import open_shop_db
 
+PG_ADMIN_URL = os.environ.get("SHOPREC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The storage suite runs on both store backends: SQLite files and PostgreSQL schemas."""
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if "store_url" in metafunc.fixturenames and module.startswith("test_storage"):
+        metafunc.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings on an empty data dir, read from an empty environment."""
-    return load_settings({}, data_dir=tmp_path / "data")
+def store_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """'' (SQLite files) unless parametrized to 'postgresql': then a fresh database on the
+    local PostgreSQL, dropped afterwards (skipped when none is reachable, outside CI)."""
+    if getattr(request, "param", "sqlite") != "postgresql":
+        yield ""
+        return
+    import uuid
+
+    import psycopg
+    from psycopg import sql as pgsql
+
+    name = f"shoprec_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.Error as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL at {PG_ADMIN_URL} for the PostgreSQL store: {exc}")
+    admin.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(
+            pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name))
+        )
+        admin.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, store_url: str) -> Iterator[Settings]:
+    """Settings on an empty data dir, read from an environment naming only the store."""
+    from storage.db import bind_store
+
+    loaded = load_settings({"SHOPREC_STORE_URL": store_url}, data_dir=tmp_path / "data")
+    bind_store(loaded.data_dir, loaded.store_url)
+    yield loaded
+    bind_store(loaded.data_dir, "")  # SQLite again should the path be reused
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from config import Settings
 from storage.catalog import get_products, unavailable_product_ids, upsert_products
-from storage.db import list_shops, open_shop_db, validate_shop_name
+from storage.db import list_shops, open_shop_db, shop_exists, validate_shop_name
 from storage.errors import InvalidShopName, UnknownShop
 from storage.events import dismissed_products, insert_events
 from storage.orders import read_purchase_lines, recently_bought, upsert_order_lines, upsert_orders
@@ -18,7 +19,8 @@ from storage.sync_state import get_sync_state, save_sync_state
 
 
 def test_wal_mode_and_schema(shop_db: sqlite_utils.Database) -> None:
-    assert shop_db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if not getattr(shop_db, "is_postgres", False):
+        assert shop_db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     for table in (
         "products",
         "customers",
@@ -121,7 +123,9 @@ def test_receipts_dedupe_and_keep_rejected(shop_db: sqlite_utils.Database) -> No
     again, new_again = store_receipt(shop_db, *delivery)
     assert (rid, new) == (again, True) and new_again is False
     mark_receipt(shop_db, rid, "rejected", "body is not JSON")
-    row = shop_db["webhook_receipts"].get(rid)
+    row = next(
+        shop_db.query("SELECT status, body FROM webhook_receipts WHERE receipt_id = ?", (rid,))
+    )
     assert row["status"] == "rejected" and row["body"] == b"{bad"
 
 
@@ -137,3 +141,22 @@ def test_sync_state_resumes_from_cursor(shop_db: sqlite_utils.Database) -> None:
     save_sync_state(shop_db, "shopify:orders", status="failed", error="boom")
     state = get_sync_state(shop_db, "shopify:orders")
     assert state is not None and state["cursor"] == "abc" and state["status"] == "failed"
+
+
+def test_deleting_a_shop_removes_its_store(settings: Settings) -> None:
+    from worker.privacy import delete_shop_data
+
+    db = open_shop_db(settings.data_dir, "gone.myshopify.com")
+    upsert_products(db, [{"product_id": "p1", "title": "P1", "price": 1.0}])
+    db.close()
+    open_shop_db(settings.data_dir, "kept").close()
+    assert delete_shop_data(settings, "gone.myshopify.com")["deleted"] is True
+    assert list_shops(settings.data_dir) == ["kept"]
+    assert not shop_exists(settings.data_dir, "gone.myshopify.com")
+    with pytest.raises(UnknownShop):
+        open_shop_db(settings.data_dir, "gone.myshopify.com", create=False)
+    fresh = open_shop_db(settings.data_dir, "gone.myshopify.com")  # a reinstall starts empty
+    try:
+        assert fresh.execute("SELECT count(*) FROM products").fetchone()[0] == 0
+    finally:
+        fresh.close()

@@ -25,7 +25,7 @@ from typing import Any
 import sqlite_utils
 
 from config import Settings
-from storage.db import shop_dir, store_folder
+from storage.db import drop_shop_store, shop_dir, store_folder
 from storage.privacy_requests import (
     exports_of_customers,
     mark_export_erased,
@@ -139,8 +139,9 @@ def erase_customer(
 def delete_shop_data(settings: Settings, shop: str) -> dict[str, Any]:
     """Delete the shop's folder (store, models, exports); report what went."""
     folder = shop_dir(settings.data_dir, shop)
-    existed = folder.is_dir()
-    if existed:
+    existed = drop_shop_store(settings.data_dir, shop)  # PostgreSQL: the shop's schema
+    if folder.is_dir():
+        existed = True
         shutil.rmtree(folder)
     logger.info(
         "shop %s redacted: folder %s deleted=%s", shop, folder, existed, extra={"shop": shop}

@@ -22,6 +22,7 @@ from storage.catalog import read_products_frame
 from storage.db import models_dir, open_shop_db
 from storage.events import read_events_frame
 from storage.orders import read_purchase_lines
+from storage.shared_models import publish_models
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +196,9 @@ def train_shop(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if settings.shared_models_dir:
+        # Other hosts pull this version when they see the generation move.
+        publish_models(Path(settings.shared_models_dir), shop, target)
     # Cached answers and candidate pools of the old models must not outlive them.
     bump_generation(settings, shop)
     report = TrainReport(
