@@ -57,8 +57,10 @@ def record_allocation(
     effective_from = _iso(moment + timedelta(seconds=EFFECTIVE_DELAY_S))
     with db.conn:
         db.conn.execute(
-            "INSERT OR REPLACE INTO experiment_allocations "
-            "(experiment_id, effective_from, shares, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO experiment_allocations "
+            "(experiment_id, effective_from, shares, created_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (experiment_id, effective_from) DO UPDATE SET "
+            "shares = excluded.shares, created_at = excluded.created_at",
             (
                 experiment.experiment_id,
                 effective_from,

@@ -37,6 +37,10 @@ CREATE OR REPLACE FUNCTION shoprec_sha256(body BYTEA) RETURNS TEXT
 _PRAGMA_SET_VERSION = re.compile(r"^\s*PRAGMA\s+user_version\s*=\s*(\d+)\s*;?\s*$", re.I)
 _PRAGMA = re.compile(r"^\s*PRAGMA\s+(\w+)", re.I)
 _INSERT_OR_IGNORE = re.compile(r"\bINSERT\s+OR\s+IGNORE\s+INTO\b", re.I)
+# SQLite's index hint (its planner has no statistics without ANALYZE); PostgreSQL plans alone.
+_INDEXED_BY = re.compile(r"\s+INDEXED\s+BY\s+\w+", re.I)
+# SQLite sums booleans (a comparison is 0 or 1); PostgreSQL's sum takes numbers only.
+_SUM_OF_TEST = re.compile(r"\bsum\(([^()]*[=<>][^()]*)\)", re.I)
 _IS_NOT = re.compile(r"\bIS\s+NOT\s+(?!NULL\b|DISTINCT\b|TRUE\b|FALSE\b)", re.I)
 # SQLite's two-argument max/min are PostgreSQL's greatest/least.
 _SCALAR_MAX = re.compile(r"\bmax\(([^(),]+),([^(),]+)\)", re.I)
@@ -137,6 +141,8 @@ def translate(sql: str) -> str:
         else:
             sql = stripped + " ON CONFLICT DO NOTHING"
     sql = _IS_NOT.sub("IS DISTINCT FROM ", sql)
+    sql = _INDEXED_BY.sub("", sql)
+    sql = _SUM_OF_TEST.sub(r"sum(CASE WHEN \1 THEN 1 ELSE 0 END)", sql)
     sql = _SCALAR_MAX.sub(r"greatest(\1,\2)", sql)
     sql = _SCALAR_MIN.sub(r"least(\1,\2)", sql)
     return _placeholders(sql)
