@@ -186,9 +186,9 @@ def _train(
             for lo in range(0, rows.shape[0], BATCH):
                 batch = order[lo : lo + BATCH]
                 x, y = inputs[batch], targets[batch]
-                logits = net(x) @ net.items.weight[1:].T
-                mask = y > 0
-                loss = torch.nn.functional.cross_entropy(logits[mask], y[mask] - 1)
+                mask = y > 0  # only real positions: (positions x catalog) logits cost most
+                logits = net(x)[mask] @ net.items.weight[1:].T
+                loss = torch.nn.functional.cross_entropy(logits, y[mask] - 1)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()

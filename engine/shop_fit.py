@@ -77,11 +77,14 @@ def fit_shop_models(
     data: TrainingData,
     weights: Mapping[str, Mapping[str, float]] | None = None,
     validate: bool = True,
+    fit_all: bool = False,
 ) -> ShopModels:
     """Fit every model on a shop's data; weights: owner overrides per context or context/slot.
 
     validate: first choose the shop's blend weights and support floor on its newest orders
     (engine.shop_validation); False keeps the built-in weights and the automatic floor.
+    fit_all: fit the sequence model even where validation gave it no weight (evaluation,
+    which scores it alone); by default it is fitted only where some mix serves it.
     """
     checked = validate_weights(weights)
     start = time.perf_counter()
@@ -134,8 +137,12 @@ def fit_shop_models(
     taste, t_taste = _timed(lambda: fit_taste(inter, side=features.matrix))
     # The sequence model serves only where validation gave it weight (or the owner did,
     # or nothing was validated): elsewhere its training time buys nothing.
-    wanted = not validate or any(
-        mix.get("sequence", 0) > 0 for mix in (*validation.learned.values(), *checked.values())
+    wanted = (
+        fit_all
+        or not validate
+        or any(
+            mix.get("sequence", 0) > 0 for mix in (*validation.learned.values(), *checked.values())
+        )
     )
     sequence, t_seq = _timed(
         lambda: (
