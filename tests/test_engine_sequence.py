@@ -17,6 +17,7 @@ from engine.shop_fit import fit_shop_models
 from engine.shop_models import ShopModels
 from engine.shop_validation import holdout_moment
 from engine.training_data import TrainingData, build_item_space
+from worker.training import validation_lines
 
 pytest.importorskip("torch")
 
@@ -131,6 +132,8 @@ def test_validation_gives_the_sequence_model_weight_on_a_sequential_shop(sequent
     report = sequential.validation[FOR_YOU]
     said = report["sequence"]
     assert said["weight"] > 0, report
+    lines = validation_lines(sequential.validation)
+    assert f"    sequence model weight {said['weight']:.2f}" in lines
     assert sequential.learned[FOR_YOU]["sequence"] == said["weight"]
     rows = {r["name"]: r for r in report["rows"]}
     assert (
@@ -172,6 +175,8 @@ def test_training_without_torch_skips_the_model_and_says_so(monkeypatch):
     assert "PyTorch is not installed" in said["why"]
     assert "sequence" not in models.learned.get(FOR_YOU, {})
     assert not models.sequence.trusted
+    lines = validation_lines(models.validation)
+    assert any("sequence model weight 0.00: not a candidate: skipped: PyTorch" in x for x in lines)
     assert "PyTorch is not installed" in {s.name: s for s in models.describe()}["sequence"].why
     served = models.recommend(RecommendationRequest("home", "for_you", customer_id="c00001"))
     assert len(served) == 8
