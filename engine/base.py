@@ -44,7 +44,7 @@ class Recommendation:
 
     score: the blended score (higher is better, comparable within one list only).
     strategy: the model that contributed most ('rules', 'collaborative', 'content', 'taste',
-    'popularity', 'trending'); reason: a sentence a shopper can read.
+    'popularity', 'trending', 'sequence'); reason: a sentence a shopper can read.
     scores: each model's normalized contribution before weighting.
     """
 

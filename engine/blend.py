@@ -25,6 +25,7 @@ SOURCES: tuple[str, ...] = (
     "popularity",
     "trending",
     "newness",
+    "sequence",
 )
 # Sources that need no learned pattern: never handed over for lack of data.
 ALWAYS_TRUSTED = ("content", "popularity", "trending", "newness")

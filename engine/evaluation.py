@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 
 import numpy as np
 
@@ -33,9 +34,13 @@ STRATEGIES: dict[str, dict[str, float] | None] = {
     "item-item": {"collaborative": 1.0},
     "content": {"content": 1.0},
     "taste": {"taste": 1.0},
+    "sequence": {"sequence": 1.0},  # optional (PyTorch): scores nothing when not fitted
     "hybrid": None,
 }
 TASKS = ("next_purchase", "fbt")
+# Every model fitted, the sequence model too where validation gives it no weight: each
+# strategy is scored alone.
+FIT_ALL = partial(fit_shop_models, fit_all=True)
 RULED = "hybrid+rules"  # the hybrid's list after the business rules (default settings)
 # The list as the storefront serves it: the hybrid through the rules at the length its
 # context shows (engine.slot_limits: a product page at most 8, a home page 12), so a K
@@ -129,7 +134,7 @@ def evaluate_split(
     split: datetime,
     k: int = 10,
     strategies: Mapping[str, Mapping[str, float] | None] | None = None,
-    fit: Callable[[TrainingData], ShopModels] = fit_shop_models,
+    fit: Callable[[TrainingData], ShopModels] = FIT_ALL,
     with_rules: bool = True,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Metrics per task per strategy: {task: {strategy: {metric: value}}}.

@@ -25,6 +25,7 @@ class Evidence:
     seeds: the items item-item models start from (anchors, else session views and history).
     history / history_weights: the customer's known items; session: this session's views.
     lent: the seeds are look-alikes standing in for anchors the models do not know.
+    sequence_row: the customer's row in engine.sequence.SequenceModel (-1: unknown).
     pairs: whose pairs the rules use (ShopModels._pair_source), decided once per request;
         None: decided where needed.
     """
@@ -37,3 +38,4 @@ class Evidence:
     session: np.ndarray
     lent: bool = False
     pairs: PairSource | None = None
+    sequence_row: int = -1  # the customer's row in the sequence model, -1 when unknown

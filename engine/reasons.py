@@ -56,7 +56,7 @@ def item_reason(
         # Plain co-purchase says what the pairs say: "bought together with X in N orders".
         said = "rules" if label == "confidence" else label
         return ex.anchor_sentence(said, slot, models.items, anchor, together)
-    if label == "taste":
+    if label in ("taste", "sequence"):
         return ex.taste_reason(models.items, item, hist, bought)
     if label == "trending":
         return ex.trend_reason(models.items, item)

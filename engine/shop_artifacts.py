@@ -18,6 +18,7 @@ from engine.blend import validate_weights
 from engine.collaborative import Collaborative
 from engine.content import ContentModel
 from engine.popularity import Popularity
+from engine.sequence import SequenceModel
 from engine.shop_models import ModelSummary, ShopModels
 from engine.taste import taste_from_arrays, taste_to_arrays
 from engine.training_data import ItemSpace
@@ -68,6 +69,7 @@ def model_arrays(models: ShopModels) -> dict[str, dict[str, np.ndarray]]:
         "rules": models.rules.to_arrays(),
         "content": models.content.to_arrays(),
         "taste": taste_to_arrays(models.taste),
+        "sequence": models.sequence.to_arrays(),
     }
 
 
@@ -76,6 +78,13 @@ def load_shop_models(directory: Path) -> ShopModels:
     directory = Path(directory)
     manifest = load_manifest(directory)
     a = {name: load_arrays(directory / f"{name}.npz") for name in MODEL_FILES}
+    # Models saved before the sequence model existed have no file for it.
+    seq_file = directory / "sequence.npz"
+    sequence = (
+        SequenceModel.from_arrays(load_arrays(seq_file))
+        if seq_file.exists()
+        else SequenceModel.empty("not fitted")
+    )
     it = a["items"]
     items = ItemSpace(
         it["item_ids"], it["titles"], it["category_codes"], it["category_names"], it["prices"]
@@ -93,4 +102,5 @@ def load_shop_models(directory: Path) -> ShopModels:
         # Models saved before validation existed serve the built-in weights.
         learned=validate_weights(manifest.get("learned_weights") or {}),
         validation=manifest.get("validation") or {},
+        sequence=sequence,
     )

@@ -27,6 +27,7 @@ from engine.content import (
 )
 from engine.neighbours import Neighbours
 from engine.popularity import NEW_DAYS, fit_popularity, newness_of
+from engine.sequence import SequenceModel, fit_sequence
 from engine.shop_artifacts import model_arrays
 from engine.shop_models import ModelSummary, ShopModels
 from engine.shop_validation import Validation, holdout_moment, validate_shop
@@ -68,6 +69,7 @@ def _why(models: ShopModels) -> dict[str, str]:
         f"{ct.neighbours.n_pairs} similar pairs (needs 1)",
         "taste": f"{t.customers_with_pairs} customers with 2+ items (needs 10), EASE over "
         f"{t.ease_items.size} items with product text as side information",
+        "sequence": f"{models.sequence.why}; {models.sequence.customer_ids.size} customers scored",
     }
 
 
@@ -75,11 +77,14 @@ def fit_shop_models(
     data: TrainingData,
     weights: Mapping[str, Mapping[str, float]] | None = None,
     validate: bool = True,
+    fit_all: bool = False,
 ) -> ShopModels:
     """Fit every model on a shop's data; weights: owner overrides per context or context/slot.
 
     validate: first choose the shop's blend weights and support floor on its newest orders
     (engine.shop_validation); False keeps the built-in weights and the automatic floor.
+    fit_all: fit the sequence model even where validation gave it no weight (evaluation,
+    which scores it alone); by default it is fitted only where some mix serves it.
     """
     checked = validate_weights(weights)
     start = time.perf_counter()
@@ -130,6 +135,22 @@ def fit_shop_models(
         )
     )
     taste, t_taste = _timed(lambda: fit_taste(inter, side=features.matrix))
+    # The sequence model serves only where validation gave it weight (or the owner did,
+    # or nothing was validated): elsewhere its training time buys nothing.
+    wanted = (
+        fit_all
+        or not validate
+        or any(
+            mix.get("sequence", 0) > 0 for mix in (*validation.learned.values(), *checked.values())
+        )
+    )
+    sequence, t_seq = _timed(
+        lambda: (
+            fit_sequence(data, items)
+            if wanted
+            else SequenceModel.empty(_sequence_unused(validation.report))
+        )
+    )
     report = {**validation.report, "seconds": round(t_valid, 2)}
     models = ShopModels(
         items,
@@ -142,6 +163,7 @@ def fit_shop_models(
         checked,
         learned=validation.learned,
         validation=report,
+        sequence=sequence,
     )
     arrays = model_arrays(models)
     trusted = models.trusted()
@@ -156,6 +178,7 @@ def fit_shop_models(
         "rules": t_rules,
         "content": t_features + t_content,
         "taste": t_taste,
+        "sequence": t_seq,
     }
     summaries = tuple(
         ModelSummary(
@@ -165,9 +188,15 @@ def fit_shop_models(
             round(seconds[name], 3),
             _nbytes(arrays[name]) + (_nbytes(arrays["items"]) if name == "popularity" else 0),
         )
-        for name in ("popularity", "collaborative", "rules", "content", "taste")
+        for name in ("popularity", "collaborative", "rules", "content", "taste", "sequence")
     )
     return replace(models, summaries=summaries)
+
+
+def _sequence_unused(report: Mapping[str, Any]) -> str:
+    """Why the full sequence model was not fitted: what for_you validation said of it."""
+    said = (report.get("home/for_you") or {}).get("sequence") or {}
+    return f"not fitted: {said.get('why', 'validation gave it no weight')}"
 
 
 def _fit_prefix(
@@ -182,6 +211,7 @@ def _fit_prefix(
     Content reads only the catalog, so the full fit's is shared; rules are mined at the
     lowest support floor tried (validation derives the higher ones from it) without the set
     rules no one-product request fires; item-item (no slot validation searches) is empty.
+    The sequence model (optional) is fitted too: for_you validation weighs it when trusted.
     """
     inter = prepare_interactions(prefix, items)
     newness = newness_of(_created_at(prefix, items), prefix.now)
@@ -194,4 +224,5 @@ def _fit_prefix(
         content,
         fit_taste(inter, side=features.matrix),
         (),
+        sequence=fit_sequence(prefix, items),
     )

@@ -27,6 +27,7 @@ from engine.lookalikes import DEFAULT_LOOKALIKES, find_lookalikes, title_words
 from engine.neighbours import Neighbours
 from engine.popularity import Popularity
 from engine.reasons import item_reason
+from engine.sequence import SequenceModel
 from engine.slot_specs import slot_has
 from engine.taste import Taste
 from engine.training_data import ItemSpace
@@ -81,6 +82,8 @@ class ShopModels:
     # the owner's weights, and the table that says why.
     learned: dict[str, dict[str, float]] = field(default_factory=dict)
     validation: dict[str, Any] = field(default_factory=dict)
+    # Optional (PyTorch at training): empty when not fitted, and then never trusted.
+    sequence: SequenceModel = field(default_factory=lambda: SequenceModel.empty("not fitted"))
 
     @property
     def item_ids(self) -> np.ndarray:
@@ -108,6 +111,7 @@ class ShopModels:
             "content": self.content.trusted,
             "popularity": True,
             "trending": True,
+            "sequence": self.sequence.trusted,
         }
 
     def describe(self) -> list[ModelSummary]:
@@ -219,7 +223,14 @@ class ShopModels:
         # A page's own product is full evidence; a history is, from FULL_EVIDENCE_ITEMS items.
         strength = 1.0 if anchors.size or lent else min(1.0, seeds.size / FULL_EVIDENCE_ITEMS)
         evidence_in = Evidence(
-            request.slot, seeds, seed_weights, hist_items, hist_weights, session, lent
+            request.slot,
+            seeds,
+            seed_weights,
+            hist_items,
+            hist_weights,
+            session,
+            lent,
+            sequence_row=self.sequence.customer_row(request.customer_id),
         )
         evidence_in = replace(evidence_in, pairs=self._pair_source(evidence_in))
         return Prepared(evidence_in, allowed, self._request_trust(evidence_in), strength)
@@ -311,6 +322,7 @@ class ShopModels:
         ) * (BORROWED_TRUST if ev.lent else 1.0)
         known = np.concatenate([ev.history, ev.session]).astype(np.int32)
         trusted["taste"] = float(self._trusted["taste"] and self.taste.knows_any(known))
+        trusted["sequence"] = float(ev.sequence_row >= 0)
         return trusted
 
     def _pair_source(self, ev: Evidence) -> PairSource:
@@ -415,6 +427,9 @@ class ShopModels:
         w = np.concatenate([ev.history_weights, np.full(ev.session.size, 0.5, np.float32)])
         # Taste says what suits the shopper; momentum, what of that the shop sells now.
         return self.taste.score(items, w.astype(np.float32), self.items) * self.popularity.momentum
+
+    def _score_sequence(self, ev: Evidence) -> np.ndarray:
+        return self.sequence.score(ev.sequence_row, self.items.n_items)
 
     def _score_popularity(self, ev: Evidence) -> np.ndarray:
         return self.popularity.popular

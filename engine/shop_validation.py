@@ -45,6 +45,7 @@ MAX_REQUESTS = 1000  # distinct held-out requests scored per slot (a seeded samp
 FLOORS = (2, 5)
 NOISE_FACTOR = 1.5  # a source alone must beat a random list by half again to count
 COARSE_STEP, FINE_STEP = 0.25, 0.1
+SEQUENCE_SLOT = "home/for_you"  # where the sequence model (optional) is a candidate
 MIN_GAIN = 0.01  # a mix must beat the built-in one by 1% of its metric (and by 2 SE)
 
 
@@ -123,6 +124,7 @@ def validate_shop(
     parts = split_at(data, moment, max(s.k for s in SEARCHES.values()))
     floors = _floors(data)
     models = fit_prefix(parts.train, floors[0])
+    searches = _with_sequence(models)
     held = {"fbt": parts.fbt, "next_purchase": parts.next_purchase}
     learned: dict[str, dict[str, float]] = {}
     report: dict[str, Any] = {"holdout_from": moment.isoformat()}
@@ -130,12 +132,12 @@ def validate_shop(
     discount = 1.0
     held_out = {
         key: HeldOut.of(models.item_ids, _sample(held[search.task]))
-        for key, search in SEARCHES.items()
+        for key, search in searches.items()
         if len(held[search.task]) >= MIN_QUERIES[search.task]
     }
     content_for = dict.fromkeys(SEARCHES, "tfidf")
     available: Mapping[str, ContentModel] | None = None
-    for key, search in SEARCHES.items():
+    for key, search in searches.items():
         queries = held_out.get(key)
         if queries is None:
             report[key] = _default_report(
@@ -164,6 +166,8 @@ def validate_shop(
         if search.task == "fbt":
             slot_report["support_floor"] = {"chosen": floor, "tried": floor_rows}
             slot_report["cover_discount"] = {"chosen": discount, "tried": cover_rows}
+        if key == SEQUENCE_SLOT:
+            slot_report["sequence"] = _sequence_report(models, slot_report)
         report[key] = slot_report
         if chosen is not None:
             learned[key] = chosen
@@ -175,6 +179,32 @@ def validate_shop(
         content_for["product/frequently_bought_together"],
         content_for["home/for_you"],
     )
+
+
+def _with_sequence(models: ShopModels) -> dict[str, SlotSearch]:
+    """SEARCHES, with the sequence model a for_you candidate when it was fitted."""
+    if not models.sequence.trusted:
+        return SEARCHES
+    search = SEARCHES[SEQUENCE_SLOT]
+    return {**SEARCHES, SEQUENCE_SLOT: replace(search, sources=(*search.sources, "sequence"))}
+
+
+def _sequence_report(models: ShopModels, slot: Mapping[str, Any]) -> dict[str, Any]:
+    """What for_you validation made of the sequence model: its weight, and why when 0."""
+    weight = float((slot.get("weights") or {}).get("sequence", 0.0))
+    if not models.sequence.trusted:
+        return {"weight": 0.0, "why": f"not a candidate: {models.sequence.why}"}
+    alone = next(
+        (r for r in slot.get("rows", ()) if r.get("name") == "sequence alone (its own ranking)"),
+        {},
+    )
+    out: dict[str, Any] = {"weight": weight, "alone": alone.get("ndcg"), "fit": models.sequence.why}
+    if weight <= 0:
+        dropped = (slot.get("dropped") or {}).get("sequence")
+        out["why"] = dropped or (
+            slot.get("why") or "no mix giving it weight beat the chosen one on the held-out orders"
+        )
+    return out
 
 
 def _sample(queries: tuple[Query, ...]) -> list[Query]:

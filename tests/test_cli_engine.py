@@ -48,6 +48,7 @@ def test_evaluate_json_and_table(settings):
         "item-item",
         "content",
         "taste",
+        "sequence",
         "hybrid",
         "hybrid+rules",
         "served",

@@ -95,6 +95,7 @@ def test_evaluate_split_scores_through_recommend():
         "item-item",
         "content",
         "taste",
+        "sequence",
         "hybrid",
         "hybrid+rules",
         "served",

@@ -63,8 +63,9 @@ def test_train_shop_writes_artifacts_and_reports(settings):
     assert report.products == 18 and report.events == 60
     assert report.now == datetime(2025, 5, 31, tzinfo=UTC)  # the newest row, not the wall clock
     names = {m.name: m for m in report.models}
-    assert set(names) == {"popularity", "collaborative", "rules", "content", "taste"}
-    assert all(m.trusted for m in names.values())
+    assert set(names) == {"popularity", "collaborative", "rules", "content", "taste", "sequence"}
+    # The sequence model is optional: fitted only where validation gives it weight.
+    assert all(m.trusted for name, m in names.items() if name != "sequence")
     text = "\n".join(report.lines())
     assert "rules" in text and "trusted" in text and "orders with 2+ items" in text
     # Time per model, and where the rest of the run went.
@@ -101,6 +102,7 @@ def test_train_shop_with_little_data_marks_models_untrusted(settings):
         "rules": False,
         "content": True,
         "taste": False,
+        "sequence": False,
     }
     # Too little to hold any orders out: the built-in blend weights, and the report says so.
     text = "\n".join(report.lines())

@@ -116,6 +116,10 @@ def validation_lines(report: dict[str, Any]) -> list[str]:
             out.append(f"    {row['name']:<34}{metric} {value:.3f}{cover}")
         for source, why in slot.get("dropped", {}).items():
             out.append(f"    {source} weight 0: {why}")
+        sequence = slot.get("sequence")
+        if isinstance(sequence, dict) and "dropped" not in sequence:
+            said = f": {sequence['why']}" if sequence.get("why") else ""
+            out.append(f"    sequence model weight {sequence.get('weight', 0.0):.2f}{said}")
     return out
 
 
