@@ -194,7 +194,7 @@ def _sequence_report(models: ShopModels, slot: Mapping[str, Any]) -> dict[str, A
     weight = float((slot.get("weights") or {}).get("sequence", 0.0))
     if not models.sequence.trusted:
         return {"weight": 0.0, "why": f"not a candidate: {models.sequence.why}"}
-    alone = next(
+    alone: Mapping[str, Any] = next(
         (r for r in slot.get("rows", ()) if r.get("name") == "sequence alone (its own ranking)"),
         {},
     )
