@@ -304,3 +304,31 @@ def test_owner_previews_a_rule_change_with_the_form_controls(
     stored = query(server, "SELECT count(*) FROM shop_settings WHERE key = 'rules'")
     assert stored == [(0,)]  # a preview stores nothing
     assert page.page_errors == []
+
+
+def test_an_automatic_experiment_shows_its_split_over_time(
+    page: Any, server: LiveServer, artifacts: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from experiment_traffic import simulate_running_automatic
+
+    from worker.reallocation import reallocate
+
+    db = open_shop_db(server.data_dir, SHOP, create=False)
+    try:
+        experiment_id = simulate_running_automatic(db)
+        reallocate(db, 24, now=datetime(2024, 3, 3, tzinfo=UTC))
+    finally:
+        db.close()
+    log_in(page, server, artifacts)
+    page.goto(f"{server.url}/admin/{SHOP}/experiments/{experiment_id}")
+    table = page.locator("table#allocation")
+    assert table.is_visible()
+    states = [r.get_attribute("data-state") for r in table.locator("tbody tr").all()]
+    assert states == ["current", "past"]
+    current = table.locator('tr[data-state="current"]')
+    assert current.locator('[data-arm="holdout"]').inner_text().startswith("10.0")
+    assert float(current.locator('[data-arm="b"]').inner_text().rstrip("%")) > 75.0
+    page.screenshot(path=str(artifacts / "admin-experiment-allocation.png"), full_page=True)
+    assert page.page_errors == []
