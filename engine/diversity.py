@@ -117,9 +117,10 @@ def select_diverse(
         }
         new_category = len(counts) < want_categories and want_categories - len(counts) >= open_slots
         new_band = mix_bands and len(pool_bands) >= 2 and len(used_bands) < 2 and open_slots == 1
+        index = -1
         if not new_category and not new_band:
             # The usual step: the best candidate of a category under its cap, in one pass.
-            index, best, first = -1, -math.inf, -1
+            best, first = -math.inf, -1
             for i, (_, score, cat, _) in enumerate(remaining):
                 if cat in full:
                     continue
@@ -128,34 +129,28 @@ def select_diverse(
                 value = score * factors.get(cat, 1)  # elsewhere penalty ** 0
                 if value > best:
                     index, best = i, value
-            if first >= 0:
-                chosen_index = index if index >= 0 else first  # NaN scores: ranking's order
-                pid, _, cat, band = remaining.pop(chosen_index)
-                chosen.append(pid)
-                counts[cat] = counts.get(cat, 0) + 1
-                ranked_counts[cat] = ranked_counts.get(cat, 0) + 1
-                if band is not None:
-                    used_bands.add(band)
-                continue
-        eligible = [i for i, c in enumerate(remaining) if c[2] not in full]
-        eligible = eligible or list(range(len(remaining)))
-        if new_category:
-            eligible = [i for i in eligible if remaining[i][2] not in counts] or eligible
-        if new_band:
-            other = [
-                i
-                for i in eligible
-                if remaining[i][3] is not None and remaining[i][3] not in used_bands
-            ]
-            eligible = other or eligible
-        index, best = -1, -math.inf
-        for i in eligible:
-            _, score, cat, _ = remaining[i]
-            value = score * factors.get(cat, 1)  # elsewhere penalty ** 0
-            if value > best:
-                index, best = i, value
-        if index < 0:  # NaN scores: keep the ranking's order
-            index = eligible[0]
+            if index < 0:  # NaN scores: the ranking's order (-1 when every category is full)
+                index = first
+        if index < 0:
+            eligible = [i for i, c in enumerate(remaining) if c[2] not in full]
+            eligible = eligible or list(range(len(remaining)))
+            if new_category:
+                eligible = [i for i in eligible if remaining[i][2] not in counts] or eligible
+            if new_band:
+                other = [
+                    i
+                    for i in eligible
+                    if remaining[i][3] is not None and remaining[i][3] not in used_bands
+                ]
+                eligible = other or eligible
+            best = -math.inf
+            for i in eligible:
+                _, score, cat, _ = remaining[i]
+                value = score * factors.get(cat, 1)  # elsewhere penalty ** 0
+                if value > best:
+                    index, best = i, value
+            if index < 0:  # NaN scores: keep the ranking's order
+                index = eligible[0]
         pid, _, cat, band = remaining.pop(index)
         chosen.append(pid)
         counts[cat] = counts.get(cat, 0) + 1

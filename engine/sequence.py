@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine.taste import sorted_row
 from engine.training_data import ItemSpace, TrainingData
 
 MIN_SEQUENCES = 50  # sequences of 3+ items (customers' purchases, sessions' views)
@@ -66,11 +67,7 @@ class SequenceModel:
 
     def customer_row(self, customer_id: str | None) -> int:
         """Row of a customer in states, or -1 when unknown."""
-        if not customer_id or self.customer_ids.size == 0:
-            return -1
-        pos = int(np.searchsorted(self.customer_ids, customer_id))
-        found = pos < self.customer_ids.size and self.customer_ids[pos] == customer_id
-        return pos if found else -1
+        return sorted_row(self.customer_ids, customer_id)
 
     def score(self, row: int, n_items: int) -> np.ndarray:
         """Float32 (n_items,): the probability of each item coming next (zeros if unknown)."""

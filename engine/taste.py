@@ -35,6 +35,14 @@ CATEGORY_BOOST = 0.5  # an item in a category filling all of the history scores 
 PRICE_WIDTH = 1.0  # log-price standard deviation of the price affinity bell
 
 
+def sorted_row(ids: np.ndarray, wanted: str | None) -> int:
+    """Position of `wanted` in the sorted string array `ids`, or -1 when absent."""
+    if not wanted or ids.size == 0:
+        return -1
+    pos = int(np.searchsorted(ids, wanted))
+    return pos if pos < ids.size and ids[pos] == wanted else -1
+
+
 @dataclass(frozen=True)
 class Taste:
     """EASE weights over active items, plus every known customer's history.
@@ -65,11 +73,7 @@ class Taste:
 
     def customer_row(self, customer_id: str | None) -> int:
         """Row of a customer in history, or -1 when unknown (cold start)."""
-        if not customer_id or self.customer_ids.size == 0:
-            return -1
-        pos = int(np.searchsorted(self.customer_ids, customer_id))
-        found = pos < self.customer_ids.size and self.customer_ids[pos] == customer_id
-        return pos if found else -1
+        return sorted_row(self.customer_ids, customer_id)
 
     def history_of(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """(item indexes int32, weights float32) of one customer's history."""
