@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from spark_engine.errors import SparkUnavailable
@@ -11,6 +12,17 @@ MASTER_ENV = "SHOPREC_SPARK_MASTER"
 DEFAULT_MASTER = "local[2]"
 # Deep query plans (many joins over many months) overflow the JVM's default thread stack.
 JVM_OPTIONS = "-Xss64m"
+PYTHON_ENVS = ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")
+
+
+def use_this_python(master: str) -> None:
+    """For a local master, make Spark's Python workers run this interpreter (the venv's, with
+    pandas and numpy) rather than the first `python3` on PATH; a value the user set is kept.
+    Must run before the JVM starts: it reads these when it launches workers."""
+    if not master.startswith("local"):
+        return  # a cluster's workers have their own Python, set by its deployment
+    for name in PYTHON_ENVS:
+        os.environ.setdefault(name, sys.executable)
 
 
 def spark_session(master: str | None = None, app_name: str = "shoprec") -> Any:
@@ -23,6 +35,7 @@ def spark_session(master: str | None = None, app_name: str = "shoprec") -> Any:
             "the Spark engine needs pyspark: pip install 'shoprec[spark]' (and Java 17)"
         ) from None
     chosen = master or os.environ.get(MASTER_ENV) or DEFAULT_MASTER
+    use_this_python(chosen)
     try:
         return (
             SparkSession.builder.master(chosen)
