@@ -15,14 +15,12 @@ JVM_OPTIONS = "-Xss64m"
 PYTHON_ENVS = ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")
 
 
-def use_own_python(master: str) -> None:
-    """On a local master, make Spark's Python workers run this interpreter.
-
-    Spark otherwise starts the first `python3` on PATH, which may lack our packages
-    (a pyenv shim without pandas, say). The variables must be set before the JVM starts;
-    a value the user set is kept, and cluster masters are left to their own config."""
+def use_this_python(master: str) -> None:
+    """For a local master, make Spark's Python workers run this interpreter (the venv's, with
+    pandas and numpy) rather than the first `python3` on PATH; a value the user set is kept.
+    Must run before the JVM starts: it reads these when it launches workers."""
     if not master.startswith("local"):
-        return
+        return  # a cluster's workers have their own Python, set by its deployment
     for name in PYTHON_ENVS:
         os.environ.setdefault(name, sys.executable)
 
@@ -37,7 +35,7 @@ def spark_session(master: str | None = None, app_name: str = "shoprec") -> Any:
             "the Spark engine needs pyspark: pip install 'shoprec[spark]' (and Java 17)"
         ) from None
     chosen = master or os.environ.get(MASTER_ENV) or DEFAULT_MASTER
-    use_own_python(chosen)
+    use_this_python(chosen)
     try:
         return (
             SparkSession.builder.master(chosen)
