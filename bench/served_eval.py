@@ -516,6 +516,12 @@ def replay(
     due: dict[str, dict[str, None]] = {}  # step -> its case keys, in order, once each
     for key in (*fbt_keys, *home_keys):
         due.setdefault(key.split("|")[1], {})[key] = None
+    scored: dict[str, list[tuple[str, frozenset[str], int]]] = {}  # step -> its cases
+    for key, (_, relevant) in zip(fbt_keys, cases.fbt, strict=True):
+        scored.setdefault(key.split("|")[1], []).append((key, relevant, FBT_K))
+    for key, (_, _, new) in zip(home_keys, cases.for_you, strict=True):
+        scored.setdefault(key.split("|")[1], []).append((key, new, NDCG_K))
+    running = {FBT_K: [0, 0.0], NDCG_K: [0, 0.0]}  # so far: cases, hits (FBT) / NDCG sum
     steps = sorted({*lines, *products, *due})
     lists: dict[str, list[str]] = {}
     retrains: list[str] = []
@@ -530,6 +536,10 @@ def replay(
                 asked[key] = home_request(secret, customer, history)
         lists.update(served_lists(server, asked))
         requests += len(asked)
+        for key, relevant, k in scored.get(current, []):
+            hit, gain = per_case(lists[key], relevant, k)
+            running[k][0] += 1
+            running[k][1] += hit if k == FBT_K else gain
         delivered = Shop(products.get(current, []), lines.get(current, []))
         if delivered.products:
             path = write_table(folder, "products", delivered.products, shift)
@@ -543,9 +553,12 @@ def replay(
         if verdict.startswith("retrain due"):
             train_s += time.perf_counter() - t0
             retrains.append(f"{current}: {verdict.removeprefix('retrain due: ')}")
+        (fbt_n, hits), (home_n, gains) = running[FBT_K], running[NDCG_K]
         print(
             f"[replay {number + 1}/{len(steps)}] {current}: {len(asked)} requests, "
-            f"{len(delivered.lines)} order lines delivered, {verdict}",
+            f"{len(delivered.lines)} order lines delivered, {verdict}; so far FBT HR@{FBT_K} "
+            f"{hits / max(fbt_n, 1):.4f} ({fbt_n}), for_you NDCG@{NDCG_K} "
+            f"{gains / max(home_n, 1):.4f} ({home_n})",
             file=sys.stderr,
             flush=True,
         )
