@@ -1,7 +1,7 @@
 """Benchmark: relevance of the lists the storefront API serves, measured from outside.
 
 Run: PYTHONPATH=. .venv/bin/python -P bench/served_eval.py DATASET [--split YYYY-MM-DD]
-     [--keep DIR] [--workers 2]
+     [--keep DIR] [--workers 2] [--replay [--step day|week]]
 DATASET: groceries | online_retail | demo | demo_sku (the demo shop with SKU-code titles).
 A black box: nothing of engine/ is imported. The data set's orders before the split (and
 events, and the catalog as it stood then) are written as canonical CSV files, imported with
@@ -18,6 +18,21 @@ the first 8); each shopper with history who buys something new after the split i
 case (NDCG@10 over those new items). Coverage: the share of the catalog shown in any list.
 Timestamps are moved by whole days so the split falls on today (UTC midnight): the server
 runs on the wall clock, so the shop is served as it would have been the day after training.
+
+--replay: what a shop running shoprec serves, not a model trained once. The held-out period
+is walked in time order, a day (or --step week) at a time: that step's cases are asked first
+(the same cases, requests and K as above; a for_you case on the day of the shopper's first
+order after the split, when their history is still the pre-split one), then that step's order
+lines are delivered as a shop's nightly export would be (`shoprec import orders`, plus
+`shoprec import products` for products created in it), then `shoprec train --if-due` retrains
+when the retrain schedule (the worker's own decision) says so. The server keeps running
+throughout, so live popularity, recent pairs and each retrain reach the answers as they
+would in a shop. The wall clock does not move with the replay: the schedule's age rule
+(nightly) never fires, only its growth and product-set rules, so retrains here are fewer than
+a shop with a worker gets; and live popularity refreshes a shop's counts at most every 30 s,
+so a step shorter than that may serve the previous step's counts (recent pairs are read at
+once). Held-out orders are dated after the wall clock's today (the split falls on today, as
+above); live popularity treats them as bought now.
 (-P: bench/ is not put on sys.path, so no file there can shadow a standard module.)
 """
 
@@ -41,7 +56,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -201,6 +216,10 @@ class Cases:
     # the split (a product first sold after it has no pairs of its own when served).
     fbt_month: list[str] = field(default_factory=list)
     fbt_sold: list[bool] = field(default_factory=list)
+    # The day (YYYY-MM-DD, before any shift) of each FBT case's order, and of each for_you
+    # case's first order after the split: when --replay asks it.
+    fbt_day: list[str] = field(default_factory=list)
+    for_you_day: list[str] = field(default_factory=list)
 
 
 def split_cases(shop: Shop, split: datetime) -> tuple[Shop, Cases]:
@@ -209,10 +228,10 @@ def split_cases(shop: Shop, split: datetime) -> tuple[Shop, Cases]:
     before = [r for r in shop.lines if _stamp(r["created_at"]) < cut]
     after = [r for r in shop.lines if _stamp(r["created_at"]) >= cut]
     orders: dict[str, set[str]] = {}
-    month: dict[str, str] = {}
+    order_day: dict[str, str] = {}
     for r in after:
         orders.setdefault(r["order_id"], set()).add(r["product_id"])
-        month.setdefault(r["order_id"], _stamp(r["created_at"])[:7])
+        order_day.setdefault(r["order_id"], _stamp(r["created_at"])[:10])
     keys = [
         (order, anchor)
         for order, items in sorted(orders.items())
@@ -227,20 +246,26 @@ def split_cases(shop: Shop, split: datetime) -> tuple[Shop, Cases]:
             bought = past.setdefault(r["customer_id"], {})
             bought[r["product_id"]] = max(bought.get(r["product_id"], ""), r["created_at"])
     later: dict[str, set[str]] = {}
+    first_day: dict[str, str] = {}
     for r in after:
         if r["customer_id"]:
             later.setdefault(r["customer_id"], set()).add(r["product_id"])
-    for_you = []
+            day = _stamp(r["created_at"])[:10]
+            first_day[r["customer_id"]] = min(first_day.get(r["customer_id"], day), day)
+    for_you, for_you_day = [], []
     for customer in sorted(set(past) & set(later)):
         new = frozenset(later[customer] - set(past[customer]))
         if new:
             history = sorted(past[customer], key=lambda p: past[customer][p], reverse=True)
             for_you.append((customer, history, new))
+            for_you_day.append(first_day[customer])
     catalog = [p for p in shop.products if not p.get("created_at") or p["created_at"] < cut]
     events = [e for e in shop.events if _stamp(e["ts"]) < cut]
-    fbt_month = [month[order] for order, _ in keys]
+    fbt_day = [order_day[order] for order, _ in keys]
     fbt_sold = [anchor in sold for _, anchor in keys]
-    return Shop(catalog, before, events), Cases(fbt, for_you, fbt_month, fbt_sold)
+    fbt_month = [day[:7] for day in fbt_day]
+    cases = Cases(fbt, for_you, fbt_month, fbt_sold, fbt_day, for_you_day)
+    return Shop(catalog, before, events), cases
 
 
 def _stamp(text: str) -> str:
@@ -248,32 +273,30 @@ def _stamp(text: str) -> str:
     return _iso(_parse(text)) if not text.endswith("Z") else text
 
 
+HEADERS = {
+    "orders": list(_line("", "", "", "", "", "")),
+    "events": ["ts", "customer_id", "session_id", "type", "product_id"],
+}
+STAMPS = {"products": "created_at", "orders": "created_at", "events": "ts"}
+
+
+def write_table(folder: Path, name: str, rows: list[dict[str, str]], shift: timedelta) -> Path:
+    """`name`.csv (products, orders or events) in the canonical layout, moved by shift."""
+    stamp = STAMPS[name]
+    path = folder / f"{name}.csv"
+    with path.open("w", newline="") as handle:
+        out = csv.DictWriter(handle, HEADERS.get(name) or list(rows[0]), extrasaction="ignore")
+        out.writeheader()
+        for row in rows:
+            moved = _iso(_parse(row[stamp]) + shift) if row.get(stamp) else ""
+            out.writerow({**row, stamp: moved})
+    return path
+
+
 def write_csvs(shop: Shop, folder: Path, shift: timedelta) -> dict[str, Path]:
     """products.csv, orders.csv (and events.csv) in the canonical layout, moved by shift."""
-
-    def moved(stamp: str) -> str:
-        return _iso(_parse(stamp) + shift) if stamp else ""
-
-    paths = {}
-    tables: dict[str, tuple[list[str], Iterable[dict[str, str]], tuple[str, ...]]] = {
-        "products": (list(shop.products[0]), shop.products, ("created_at",)),
-        "orders": (list(_line("", "", "", "", "", "")), shop.lines, ("created_at",)),
-    }
-    if shop.events:
-        tables["events"] = (
-            ["ts", "customer_id", "session_id", "type", "product_id"],
-            shop.events,
-            ("ts",),
-        )
-    for name, (header, rows, stamps) in tables.items():
-        path = folder / f"{name}.csv"
-        with path.open("w", newline="") as handle:
-            out = csv.DictWriter(handle, header, extrasaction="ignore")
-            out.writeheader()
-            for row in rows:
-                out.writerow({**row, **{s: moved(row.get(s, "")) for s in stamps}})
-        paths[name] = path
-    return paths
+    tables = {"products": shop.products, "orders": shop.lines, "events": shop.events}
+    return {name: write_table(folder, name, rows, shift) for name, rows in tables.items() if rows}
 
 
 def shoprec(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -375,24 +398,171 @@ def score(
     }
 
 
-def print_breakdown(cases: Cases, lists: dict[str, list[str]]) -> None:
-    """FBT HR@8 per month of the held-out orders and per kind of anchor: where hits are lost
-    (a list trained once drifts as the season moves; new products have no pairs)."""
-    groups: dict[str, list[int]] = {}
-    for (anchor, relevant), month, sold in zip(
-        cases.fbt, cases.fbt_month, cases.fbt_sold, strict=True
+def per_case(ranked: list[str], relevant: frozenset[str], k: int) -> tuple[float, float]:
+    """(hit, NDCG@k) of one list."""
+    hits = [pos for pos, item in enumerate(ranked[:k]) if item in relevant]
+    ideal = sum(1.0 / math.log2(p + 2) for p in range(min(len(relevant), k)))
+    return float(bool(hits)), sum(1.0 / math.log2(p + 2) for p in hits) / ideal
+
+
+def print_breakdown(
+    cases: Cases, fbt_keys: list[str], home_keys: list[str], lists: dict[str, list[str]]
+) -> None:
+    """FBT HR@8 per month of the held-out orders and per kind of anchor, and for_you NDCG@10
+    per month of the shopper's first order after the split: where hits are lost (a list
+    trained once drifts as the season moves; new products have no pairs)."""
+    groups: dict[str, list[float]] = {}
+    for (_, relevant), key, month, sold in zip(
+        cases.fbt, fbt_keys, cases.fbt_month, cases.fbt_sold, strict=True
     ):
-        hit = int(bool(set(lists[anchor][:FBT_K]) & relevant))
-        for key in (month, "anchor sold before the split" if sold else "anchor new after it"):
-            tally = groups.setdefault(key, [0, 0])
+        hit, _ = per_case(lists[key], relevant, FBT_K)
+        for name in (month, "anchor sold before the split" if sold else "anchor new after it"):
+            tally = groups.setdefault(name, [0, 0.0])
             tally[0] += 1
             tally[1] += hit
-    if not groups:
-        return
-    print(f"{'product FBT by':<34}{'cases':>7}{'HR':>8}")
-    for key in sorted(groups, key=lambda k: (not k[:1].isdigit(), k)):
-        count, hits = groups[key]
-        print(f"  {key:<32}{count:>7}{hits / count:>8.4f}")
+    if groups:
+        print(f"{'product FBT by':<34}{'cases':>7}{'HR':>8}")
+        for name in sorted(groups, key=lambda k: (not k[:1].isdigit(), k)):
+            count, hits = groups[name]
+            print(f"  {name:<32}{int(count):>7}{hits / count:>8.4f}")
+    months: dict[str, list[float]] = {}
+    for (_, _, new), key, day in zip(cases.for_you, home_keys, cases.for_you_day, strict=True):
+        _, gain = per_case(lists[key], new, NDCG_K)
+        tally = months.setdefault(day[:7], [0, 0.0])
+        tally[0] += 1
+        tally[1] += gain
+    if months:
+        print(f"{'home for_you by first order in':<34}{'cases':>7}{'NDCG':>8}")
+        for name in sorted(months):
+            count, gain = months[name]
+            print(f"  {name:<32}{int(count):>7}{gain / count:>8.4f}")
+
+
+def fbt_request(anchor: str) -> list[tuple[str, str]]:
+    """A product page's frequently-bought-together request, as the widget sends it."""
+    return [
+        ("context", "product"),
+        ("slot", "frequently_bought_together"),
+        ("product_id", anchor),
+        ("limit", str(FBT_K)),
+    ]
+
+
+def home_request(secret: str, customer: str, history: list[str]) -> list[tuple[str, str]]:
+    """A signed-in shopper's home for_you request, their purchases as `exclude`."""
+    return [
+        ("context", "home"),
+        ("slot", "for_you"),
+        ("limit", str(HOME_LIMIT)),
+        ("customer_token", token(secret, customer)),
+        *(("exclude", p) for p in history[:MAX_EXCLUDE]),
+    ]
+
+
+def step_of(day: str, split: datetime, step: str) -> str:
+    """The replay step a day (YYYY-MM-DD) falls in: itself, or the first day of its week
+    counted from the split."""
+    if step == "day":
+        return day
+    offset = (datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC) - split).days
+    return (split + timedelta(days=7 * (offset // 7))).strftime("%Y-%m-%d")
+
+
+@dataclass
+class Replay:
+    """What a replay asked and did: lists per case key, and the retrains the schedule ran."""
+
+    fbt_keys: list[str]
+    home_keys: list[str]
+    lists: dict[str, list[str]]
+    retrains: list[str]
+    steps: int
+    requests: int
+    train_s: float
+
+
+def replay(
+    server: Server,
+    data_dir: Path,
+    env: dict[str, str],
+    full: Shop,
+    cases: Cases,
+    secret: str,
+    split: datetime,
+    shift: timedelta,
+    step: str,
+    folder: Path,
+) -> Replay:
+    """Walk the held-out period step by step: ask that step's cases, deliver its orders
+    (`shoprec import orders`) and new products, then `shoprec train --if-due`."""
+    cut = _iso(split)
+    after = [r for r in full.lines if _stamp(r["created_at"]) >= cut]
+    fbt_keys = [
+        f"f|{step_of(day, split, step)}|{anchor}"
+        for (anchor, _), day in zip(cases.fbt, cases.fbt_day, strict=True)
+    ]
+    home_keys = [
+        f"h|{step_of(day, split, step)}|{customer}"
+        for (customer, _, _), day in zip(cases.for_you, cases.for_you_day, strict=True)
+    ]
+    home_by_key = {key: home for key, home in zip(home_keys, cases.for_you, strict=True)}
+    lines: dict[str, list[dict[str, str]]] = {}
+    for r in after:
+        lines.setdefault(step_of(_stamp(r["created_at"])[:10], split, step), []).append(r)
+    products: dict[str, list[dict[str, str]]] = {}
+    for p in full.products:
+        if p.get("created_at") and _stamp(p["created_at"]) >= cut:
+            products.setdefault(step_of(_stamp(p["created_at"])[:10], split, step), []).append(p)
+    due: dict[str, dict[str, None]] = {}  # step -> its case keys, in order, once each
+    for key in (*fbt_keys, *home_keys):
+        due.setdefault(key.split("|")[1], {})[key] = None
+    scored: dict[str, list[tuple[str, frozenset[str], int]]] = {}  # step -> its cases
+    for key, (_, relevant) in zip(fbt_keys, cases.fbt, strict=True):
+        scored.setdefault(key.split("|")[1], []).append((key, relevant, FBT_K))
+    for key, (_, _, new) in zip(home_keys, cases.for_you, strict=True):
+        scored.setdefault(key.split("|")[1], []).append((key, new, NDCG_K))
+    running = {FBT_K: [0, 0.0], NDCG_K: [0, 0.0]}  # so far: cases, hits (FBT) / NDCG sum
+    steps = sorted({*lines, *products, *due})
+    lists: dict[str, list[str]] = {}
+    retrains: list[str] = []
+    requests = 0
+    train_s = 0.0
+    for number, current in enumerate(steps):
+        keys = due.get(current, {})
+        asked = {k: fbt_request(k.split("|", 2)[2]) for k in keys if k.startswith("f|")}
+        for key in keys:
+            if key in home_by_key:
+                customer, history, _ = home_by_key[key]
+                asked[key] = home_request(secret, customer, history)
+        lists.update(served_lists(server, asked))
+        requests += len(asked)
+        for key, relevant, k in scored.get(current, []):
+            hit, gain = per_case(lists[key], relevant, k)
+            running[k][0] += 1
+            running[k][1] += hit if k == FBT_K else gain
+        delivered = Shop(products.get(current, []), lines.get(current, []))
+        if delivered.products:
+            path = write_table(folder, "products", delivered.products, shift)
+            shoprec(data_dir, "import", "products", str(path), env=env)
+        if delivered.lines:
+            path = write_table(folder, "orders", delivered.lines, shift)
+            shoprec(data_dir, "import", "orders", str(path), env=env)
+        t0 = time.perf_counter()
+        answer = shoprec(data_dir, "train", "--if-due", env=env)
+        verdict = answer.splitlines()[0] if answer else ""
+        if verdict.startswith("retrain due"):
+            train_s += time.perf_counter() - t0
+            retrains.append(f"{current}: {verdict.removeprefix('retrain due: ')}")
+        (fbt_n, hits), (home_n, gains) = running[FBT_K], running[NDCG_K]
+        print(
+            f"[replay {number + 1}/{len(steps)}] {current}: {len(asked)} requests, "
+            f"{len(delivered.lines)} order lines delivered, {verdict}; so far FBT HR@{FBT_K} "
+            f"{hits / max(fbt_n, 1):.4f} ({fbt_n}), for_you NDCG@{NDCG_K} "
+            f"{gains / max(home_n, 1):.4f} ({home_n})",
+            file=sys.stderr,
+            flush=True,
+        )
+    return Replay(fbt_keys, home_keys, lists, retrains, len(steps), requests, train_s)
 
 
 def main() -> int:
@@ -401,6 +571,12 @@ def main() -> int:
     parser.add_argument("--split", default=None)
     parser.add_argument("--keep", type=Path, default=None, help="Data dir to keep (default: temp).")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="Walk the held-out period in time order: ask, deliver the orders, retrain when due.",
+    )
+    parser.add_argument("--step", choices=("day", "week"), default="day", help="Replay step.")
     args = parser.parse_args()
     split_text = args.split or DEFAULT_SPLITS[args.dataset]
     split = datetime.strptime(split_text, "%Y-%m-%d").replace(tzinfo=UTC)
@@ -410,11 +586,13 @@ def main() -> int:
             print(f"skipped: {source} is absent (the data set is not shipped)")
             return 0
     started = time.perf_counter()
-    shop, cases = split_cases(load(args.dataset, split), split)
+    full = load(args.dataset, split)
+    shop, cases = split_cases(full, split)
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     shift = timedelta(days=(today - split).days)
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env.setdefault("PYTHONPATH", str(ROOT))
+    run: Replay | None = None
     with tempfile.TemporaryDirectory(prefix="served-eval-") as tmp:
         folder = Path(tmp)
         data_dir = args.keep or folder / "data"
@@ -425,48 +603,49 @@ def main() -> int:
         trained = shoprec(data_dir, "train", env=env)
         train_s = time.perf_counter() - t0
         secret = shoprec(data_dir, "identity", "secret", env=env).strip()
-        fbt_requests = {
-            anchor: [
-                ("context", "product"),
-                ("slot", "frequently_bought_together"),
-                ("product_id", anchor),
-                ("limit", str(FBT_K)),
-            ]
-            for anchor in dict.fromkeys(a for a, _ in cases.fbt)
-        }
-        home_requests = {
-            customer: [
-                ("context", "home"),
-                ("slot", "for_you"),
-                ("limit", str(HOME_LIMIT)),
-                ("customer_token", token(secret, customer)),
-                *(("exclude", p) for p in history[:MAX_EXCLUDE]),
-            ]
-            for customer, history, _ in cases.for_you
-        }
         with Server(data_dir, args.workers, env) as server:
             t0 = time.perf_counter()
-            fbt_lists = served_lists(server, fbt_requests)
-            home_lists = served_lists(server, home_requests)
+            if args.replay:
+                run = replay(
+                    server, data_dir, env, full, cases, secret, split, shift, args.step, folder
+                )
+                fbt_keys, home_keys, lists = run.fbt_keys, run.home_keys, run.lists
+            else:
+                fbt_keys = [anchor for anchor, _ in cases.fbt]
+                home_keys = [customer for customer, _, _ in cases.for_you]
+                requests = {a: fbt_request(a) for a in dict.fromkeys(fbt_keys)}
+                for customer, history, _ in cases.for_you:
+                    requests[customer] = home_request(secret, customer, history)
+                lists = served_lists(server, requests)
             ask_s = time.perf_counter() - t0
     n = len(shop.products)
-    fbt = score(iter(cases.fbt), fbt_lists, FBT_K, n)
-    home = score(((c, new) for c, _, new in cases.for_you), home_lists, NDCG_K, n)
+    fbt = score(iter(zip(fbt_keys, (r for _, r in cases.fbt), strict=True)), lists, FBT_K, n)
+    home_cases = zip(home_keys, (new for _, _, new in cases.for_you), strict=True)
+    home = score(iter(home_cases), lists, NDCG_K, n)
     print(trained.rstrip())
+    mode = (
+        f"replay by {args.step}: {run.steps} steps, {run.requests} requests, "
+        f"{len(run.retrains)} retrains ({run.train_s:.0f} s of them) in {ask_s:.0f} s"
+        if run
+        else f"trained once; {len(lists)} requests in {ask_s:.1f} s"
+    )
     print(
         f"\n{args.dataset}, split {split_text}: {len(shop.lines)} order lines before it, "
-        f"{n} products; train {train_s:.1f} s, {len(fbt_requests) + len(home_requests)} "
-        f"requests in {ask_s:.1f} s"
+        f"{n} products; train {train_s:.1f} s; {mode}"
     )
+    if run:
+        for line in run.retrains:
+            print(f"  retrain {line}")
     print(f"{'served list':<28}{'cases':>7}{'HR':>8}{'NDCG':>8}{'coverage':>10}")
     for label, m in ((f"product FBT @{FBT_K}", fbt), (f"home for_you @{NDCG_K}", home)):
         print(
             f"{label:<28}{int(m['cases']):>7}{m['hr']:>8.4f}{m['ndcg']:>8.4f}{m['coverage']:>10.4f}"
         )
-    print_breakdown(cases, fbt_lists)
+    print_breakdown(cases, fbt_keys, home_keys, lists)
+    flags = f" --replay --step {args.step}" if run else ""
     print(
         f"reproduce: PYTHONPATH=. python -P bench/served_eval.py {args.dataset} "
-        f"--split {split_text} ({time.perf_counter() - started:.0f} s)"
+        f"--split {split_text}{flags} ({time.perf_counter() - started:.0f} s)"
     )
     return 0
 

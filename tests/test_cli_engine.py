@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
+from engine_fixtures import catalog
 from test_worker_training import seed_store
 
 from plugin.cli.main import cli
@@ -79,3 +80,41 @@ def test_evaluate_after_the_last_order_names_the_range_and_a_date_that_works(set
     assert early.exit_code == 1 and "on or before the first order" in early.output
     works = CliRunner().invoke(cli, [*base, suggested, "--json"])
     assert works.exit_code == 0, works.output
+
+
+def test_train_if_due_trains_only_when_the_schedule_says_so(settings, tmp_path):
+    seed_store(settings)
+    base = ["--data-dir", str(settings.data_dir), "--shop", "demo", "train", "--if-due"]
+    models = settings.shop_dir("demo") / "models"
+    first = CliRunner().invoke(cli, base)
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("retrain due: never trained")
+    assert "trained in" in first.output
+    trained = models.stat().st_ino  # each training swaps a new folder in
+    manifest = json.loads((models / "manifest.json").read_text())
+
+    current = CliRunner().invoke(cli, base)
+    assert current.exit_code == 0, current.output
+    assert current.output.strip() == "retrain not due: models are current"
+    assert models.stat().st_ino == trained
+
+    # Enough new orders (the growth the schedule retrains at), delivered as a shop would.
+    seen = manifest["orders_at_training"]
+    new = int(seen * settings.retrain_growth_percent / 100) + 1
+    ids = list(catalog()["product_id"])[:2]
+    csv_path = tmp_path / "new-orders.csv"
+    rows = ["order_id,customer_id,created_at,product_id,quantity,unit_price"]
+    for n in range(new):
+        for pid in ids:
+            rows.append(f"late-{n},,2025-12-01T10:00:00Z,{pid},1,9.50")
+    csv_path.write_text("\n".join(rows) + "\n")
+    shop = ["--data-dir", str(settings.data_dir), "--shop", "demo"]
+    imported = CliRunner().invoke(cli, [*shop, "import", "orders", str(csv_path)])
+    assert imported.exit_code == 0, imported.output
+
+    due = CliRunner().invoke(cli, base)
+    assert due.exit_code == 0, due.output
+    assert due.output.startswith(f"retrain due: {new} orders since training")
+    assert models.stat().st_ino != trained
+    retrained = json.loads((models / "manifest.json").read_text())
+    assert retrained["orders_at_training"] == seen + new

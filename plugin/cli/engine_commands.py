@@ -10,9 +10,11 @@ import click
 
 from engine.errors import EngineError
 from plugin.cli.main import CliContext, pass_cli
+from storage.db import models_dir, open_shop_db, shop_exists
 from storage.errors import UnknownShop
 from worker.errors import SplitOutsideOrders
 from worker.evaluation import evaluate_shop
+from worker.retrain_due import read_manifest, retrain_decision
 from worker.training import train_shop
 
 
@@ -29,19 +31,45 @@ class StageLines:
 
 
 @click.command(name="train")
+@click.option(
+    "--if-due",
+    is_flag=True,
+    help="Train only when the retrain schedule says the models are due (never trained, too "
+    "old, enough new orders, or the product set changed); else print why not. For cron on a "
+    "shop without a worker.",
+)
 @pass_cli
-def train_command(cli_ctx: CliContext) -> None:
+def train_command(cli_ctx: CliContext, if_due: bool) -> None:
     """Fit every model for the shop; print per-model time, size, and whether it is trusted.
 
     A model without the data it needs (e.g. orders with 2+ items for frequently bought
     together) is marked NO with the reason; its blend weight moves to content and trending.
     """
+    if if_due:
+        due, reason = _due(cli_ctx)
+        click.echo(f"retrain {'due' if due else 'not due'}: {reason}")
+        if not due:
+            return
     try:
         report = train_shop(cli_ctx.settings, cli_ctx.shop, progress=StageLines())
     except (UnknownShop, EngineError) as exc:
         raise click.ClickException(str(exc)) from exc
     for line in report.lines():
         click.echo(line)
+
+
+def _due(cli_ctx: CliContext) -> tuple[bool, str]:
+    """The worker's retrain decision for the shop, now (worker.retrain_due)."""
+    settings, shop = cli_ctx.settings, cli_ctx.shop
+    if not shop_exists(settings.data_dir, shop):
+        raise click.ClickException(f"no shop named {shop!r} under {settings.data_dir}")
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        manifest = read_manifest(models_dir(settings, shop))
+        decision = retrain_decision(settings, db, manifest, datetime.now(UTC))
+    finally:
+        db.close()
+    return decision.due, decision.reason
 
 
 def _parse_date(ctx: click.Context, param: click.Parameter, value: str) -> datetime:
