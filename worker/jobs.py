@@ -267,19 +267,11 @@ def retrain_if_due_job(shop: str) -> dict[str, Any]:
     """Enqueue the shop's retrain when worker.retrain_due says it is due (a periodic job)."""
     from datetime import UTC
 
-    from storage.db import models_dir
     from worker.queues import QUEUE_DEFAULT, get_queue
-    from worker.retrain_due import read_manifest, retrain_decision
+    from worker.retrain_due import shop_retrain_decision
 
     settings = load_settings()
-    if not shop_exists(settings.data_dir, shop):
-        raise UnknownShop(f"no shop named {shop!r} under {settings.data_dir}")
-    db = open_shop_db(settings.data_dir, shop, create=False)
-    try:
-        manifest = read_manifest(models_dir(settings, shop))
-        decision = retrain_decision(settings, db, manifest, datetime.now(UTC))
-    finally:
-        db.close()
+    decision = shop_retrain_decision(settings, shop, datetime.now(UTC))
     result: dict[str, Any] = {"shop": shop, "due": decision.due, "reason": decision.reason}
     if decision.due:
         job = enqueue_retrain(get_queue(QUEUE_DEFAULT, job_redis(settings)), shop)

@@ -24,6 +24,8 @@ import sqlite_utils
 from config import Settings
 from engine.artifacts import MANIFEST
 from storage.catalog import count_products
+from storage.db import models_dir, open_shop_db, shop_exists
+from storage.errors import UnknownShop
 from storage.orders import order_counts
 
 
@@ -84,3 +86,19 @@ def retrain_decision(
             True, f"the product set changed ({trained_products} -> {products} products)"
         )
     return RetrainDecision(False, "models are current")
+
+
+def shop_retrain_decision(settings: Settings, shop: str, now: datetime) -> RetrainDecision:
+    """retrain_decision for a shop named under settings.data_dir, read from its store and
+    model folder (the periodic job and `shoprec train --if-due` decide alike).
+
+    Raises UnknownShop for a shop without a store, rather than creating an empty one.
+    """
+    if not shop_exists(settings.data_dir, shop):
+        raise UnknownShop(f"no shop named {shop!r} under {settings.data_dir}")
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        manifest = read_manifest(models_dir(settings, shop))
+        return retrain_decision(settings, db, manifest, now)
+    finally:
+        db.close()

@@ -10,11 +10,10 @@ import click
 
 from engine.errors import EngineError
 from plugin.cli.main import CliContext, pass_cli
-from storage.db import models_dir, open_shop_db, shop_exists
 from storage.errors import UnknownShop
 from worker.errors import SplitOutsideOrders
 from worker.evaluation import evaluate_shop
-from worker.retrain_due import read_manifest, retrain_decision
+from worker.retrain_due import shop_retrain_decision
 from worker.training import train_shop
 
 
@@ -60,15 +59,10 @@ def train_command(cli_ctx: CliContext, if_due: bool) -> None:
 
 def _due(cli_ctx: CliContext) -> tuple[bool, str]:
     """The worker's retrain decision for the shop, now (worker.retrain_due)."""
-    settings, shop = cli_ctx.settings, cli_ctx.shop
-    if not shop_exists(settings.data_dir, shop):
-        raise click.ClickException(f"no shop named {shop!r} under {settings.data_dir}")
-    db = open_shop_db(settings.data_dir, shop, create=False)
     try:
-        manifest = read_manifest(models_dir(settings, shop))
-        decision = retrain_decision(settings, db, manifest, datetime.now(UTC))
-    finally:
-        db.close()
+        decision = shop_retrain_decision(cli_ctx.settings, cli_ctx.shop, datetime.now(UTC))
+    except UnknownShop as exc:
+        raise click.ClickException(str(exc)) from exc
     return decision.due, decision.reason
 
 
