@@ -10,6 +10,7 @@ keeps the cap only while the pool can honour it.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping, Sequence
 
 # Soft MMR penalty: each item of the same category already chosen multiplies the score.
@@ -93,68 +94,127 @@ def select_diverse(
         if pid in bands:
             used_bands.add(bands[pid])
     # Categories, bands and scores looked up once per candidate, not once per step.
-    remaining = [(pid, score, categories.get(pid, ""), bands.get(pid)) for pid, score in ranked]
-    pool_categories = {c[2] for c in remaining} | set(counts)
-    pool_bands = {c[3] for c in remaining if c[3] is not None} | used_bands
-    total = min(k, len(remaining)) + len(fixed)
+    pool = [(pid, score, categories.get(pid, ""), bands.get(pid)) for pid, score in ranked]
+    alive = [True] * len(pool)
+    left = len(pool)
+    pool_categories = {c[2] for c in pool} | set(counts)
+    pool_bands = {c[3] for c in pool if c[3] is not None} | used_bands
+    total = min(k, len(pool)) + len(fixed)
     want_categories = min(min_categories, len(pool_categories), total)
+    # A pool best first with finite scores (what the rules hand over): each category's best
+    # penalised candidate is its first one left, so a step compares category heads, not the
+    # whole pool. Any other pool is scanned whole, in order.
+    heads = _category_queues(pool) if _ranked_finite(pool) else None
     chosen: list[str] = []
     ranked_counts: dict[str, int] = {}
-    while remaining and len(chosen) < k:
+
+    def at_cap(c: str) -> bool:  # a category never picked is under a cap above 0
+        return counts.get(c, 0) >= per_category.get(c, cap)
+
+    def factor(c: str) -> float:  # this ranking's picks only: pinned or explored ones
+        return float(penalty ** max(ranked_counts.get(c, 0) + 1 - allowed.get(c, 1), 0))
+
+    # Which categories are at their cap, and the penalty factor of those picked or expected:
+    # kept per category and moved only for the category of each pick. The soft penalty
+    # counts only this ranking's picks, so a pinned or explored item does not push the best
+    # item of its category off the top. Ties: the earlier candidate.
+    full = {c for c in pool_categories | per_category.keys() if at_cap(c)}
+    factors = {c: factor(c) for c in allowed}
+    while left and len(chosen) < k:
         open_slots = k - len(chosen)
-        # Per category, not per candidate (this loop runs k times over the pool): which
-        # categories are at their cap, and the penalty factor of those picked or expected.
-        if cap > 0:  # a category never picked is under the cap unless `caps` says 0
-            full = {c for c, n in counts.items() if n >= per_category.get(c, cap)}
-            full |= {c for c, n in per_category.items() if counts.get(c, 0) >= n}
-        else:
-            full = {c[2] for c in remaining if counts.get(c[2], 0) >= per_category.get(c[2], cap)}
-        # The soft penalty counts only this ranking's picks: a pinned or explored item must
-        # not push the best item of its category off the top. Ties: the earlier candidate.
-        factors = {
-            c: penalty ** max(ranked_counts.get(c, 0) + 1 - allowed.get(c, 1), 0)
-            for c in ranked_counts.keys() | allowed.keys()
-        }
         new_category = len(counts) < want_categories and want_categories - len(counts) >= open_slots
         new_band = mix_bands and len(pool_bands) >= 2 and len(used_bands) < 2 and open_slots == 1
         index = -1
         if not new_category and not new_band:
-            # The usual step: the best candidate of a category under its cap, in one pass.
-            best, first = -math.inf, -1
-            for i, (_, score, cat, _) in enumerate(remaining):
-                if cat in full:
-                    continue
-                if first < 0:
-                    first = i
-                value = score * factors.get(cat, 1)  # elsewhere penalty ** 0
-                if value > best:
-                    index, best = i, value
-            if index < 0:  # NaN scores: the ranking's order (-1 when every category is full)
-                index = first
+            if heads is not None:
+                index = _best_head(pool, alive, heads, full, factors)
+            else:
+                index = _best_scanned(pool, alive, full, factors)
         if index < 0:
-            eligible = [i for i, c in enumerate(remaining) if c[2] not in full]
-            eligible = eligible or list(range(len(remaining)))
+            eligible = [i for i, c in enumerate(pool) if alive[i] and c[2] not in full]
+            eligible = eligible or [i for i in range(len(pool)) if alive[i]]
             if new_category:
-                eligible = [i for i in eligible if remaining[i][2] not in counts] or eligible
+                eligible = [i for i in eligible if pool[i][2] not in counts] or eligible
             if new_band:
                 other = [
-                    i
-                    for i in eligible
-                    if remaining[i][3] is not None and remaining[i][3] not in used_bands
+                    i for i in eligible if pool[i][3] is not None and pool[i][3] not in used_bands
                 ]
                 eligible = other or eligible
             best = -math.inf
             for i in eligible:
-                _, score, cat, _ = remaining[i]
+                _, score, cat, _ = pool[i]
                 value = score * factors.get(cat, 1)  # elsewhere penalty ** 0
                 if value > best:
                     index, best = i, value
             if index < 0:  # NaN scores: keep the ranking's order
                 index = eligible[0]
-        pid, _, cat, band = remaining.pop(index)
+        pid, _, cat, band = pool[index]
+        alive[index] = False
+        left -= 1
         chosen.append(pid)
         counts[cat] = counts.get(cat, 0) + 1
         ranked_counts[cat] = ranked_counts.get(cat, 0) + 1
+        factors[cat] = factor(cat)
+        if at_cap(cat):
+            full.add(cat)
         if band is not None:
             used_bands.add(band)
     return chosen
+
+
+_Candidate = tuple[str, float, str, int | None]
+
+
+def _ranked_finite(pool: Sequence[_Candidate]) -> bool:
+    """Whether the pool's scores are finite and never rise down the list."""
+    scores = [c[1] for c in pool]
+    return all(math.isfinite(v) for v in scores) and all(
+        a >= b for a, b in zip(scores, scores[1:], strict=False)
+    )
+
+
+def _category_queues(pool: Sequence[_Candidate]) -> dict[str, deque[int]]:
+    """Per category, its candidates' positions in pool order."""
+    queues: dict[str, deque[int]] = {}
+    for i, c in enumerate(pool):
+        queues.setdefault(c[2], deque()).append(i)
+    return queues
+
+
+def _best_head(
+    pool: Sequence[_Candidate],
+    alive: list[bool],
+    heads: dict[str, deque[int]],
+    full: set[str],
+    factors: Mapping[str, float],
+) -> int:
+    """The usual step over a best-first pool: the best penalised head of a category under
+    its cap (ties: the earlier candidate), or -1 when every category is full."""
+    index, best = -1, -math.inf
+    for cat, queue in heads.items():
+        while queue and not alive[queue[0]]:
+            queue.popleft()
+        if not queue or cat in full:
+            continue
+        i = queue[0]
+        value = pool[i][1] * factors.get(cat, 1)  # elsewhere penalty ** 0
+        if value > best or (value == best and i < index):
+            index, best = i, value
+    return index
+
+
+def _best_scanned(
+    pool: Sequence[_Candidate], alive: list[bool], full: set[str], factors: Mapping[str, float]
+) -> int:
+    """The usual step over any pool, in one pass: the best penalised candidate of a category
+    under its cap; with NaN scores the ranking's order; -1 when every category is full."""
+    index, best, first = -1, -math.inf, -1
+    for i, (_, score, cat, _) in enumerate(pool):
+        if not alive[i] or cat in full:
+            continue
+        if first < 0:
+            first = i
+        value = score * factors.get(cat, 1)  # elsewhere penalty ** 0
+        if value > best:
+            index, best = i, value
+    return index if index >= 0 else first

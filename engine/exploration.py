@@ -53,11 +53,19 @@ def exploration_slots(limit: int, share: float) -> int:
     return min(wanted, ceiling)
 
 
+def new_since(today: date, new_days: int) -> str:
+    """The first ISO day a product counts as new on `today`."""
+    return (today - timedelta(days=new_days)).isoformat()
+
+
+def created_since(created_at: str, since: str) -> bool:
+    """Whether an ISO created_at falls on or after the ISO day `since` (unknown: no)."""
+    return bool(created_at) and created_at[:10] >= since
+
+
 def is_new(created_at: str, today: date, new_days: int) -> bool:
     """Whether an ISO created_at falls within the last `new_days` days (unknown: not new)."""
-    if not created_at:
-        return False
-    return created_at[:10] >= (today - timedelta(days=new_days)).isoformat()
+    return created_since(created_at, new_since(today, new_days))
 
 
 def exploration_reason(rec: Recommendation, category: str, new: bool) -> str:
@@ -89,13 +97,16 @@ def pick_exploration(
     if n <= 0:
         return []
     counts = signals.impressions
-    eligible: list[tuple[Recommendation, bool]] = []
+    since = new_since(today, new_days)  # once per list, not per candidate
+    room = max(3, 2 * n)
+    shortlist: list[tuple[Recommendation, bool]] = []
     for rec in beyond:
-        new = is_new(created_at.get(rec.product_id, ""), today, new_days)
+        new = created_since(created_at.get(rec.product_id, ""), since)
         rare = counts is not None and counts.get(rec.product_id, 0) <= max_impressions
         if new or rare:
-            eligible.append((rec, new))
-    shortlist = eligible[: max(3, 2 * n)]
+            shortlist.append((rec, new))
+            if len(shortlist) == room:  # the most relevant eligible items are enough
+                break
     drawn = random.Random(seed).sample(range(len(shortlist)), min(n, len(shortlist)))
     picks = []
     for index in sorted(drawn):

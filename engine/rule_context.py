@@ -121,10 +121,18 @@ def is_excluded(
     facts = items.get(pid)
     if facts is None or pid in ctx.exclude_ids or pid in ctx.anchor_ids:
         return True
-    if any(b.value == pid and b.window.active(ctx.today) for b in s.blocked_products):
+    # Asked for every candidate of every request: the empty lists most shops have cost a
+    # truth test, not a generator each.
+    if s.blocked_products and any(
+        b.value == pid and b.window.active(ctx.today) for b in s.blocked_products
+    ):
         return True
-    if any(b.value == facts.category and b.window.active(ctx.today) for b in s.blocked_categories):
+    if s.blocked_categories and any(
+        b.value == facts.category and b.window.active(ctx.today) for b in s.blocked_categories
+    ):
         return True
-    return s.seasonal_exclusion and not in_season(
-        facts.season_tags, ctx.today, s.hemisphere, s.season_lead_days
+    return (
+        s.seasonal_exclusion
+        and bool(facts.season_tags)
+        and not in_season(facts.season_tags, ctx.today, s.hemisphere, s.season_lead_days)
     )
