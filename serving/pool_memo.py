@@ -10,7 +10,9 @@ A pool is kept as tuples of plain values (PoolRow), without its reasons, not as 
 objects: tuples of strings and floats are left alone by Python's cyclic garbage collector,
 where thousands of pools of objects made every full collection a pause that showed in the
 slowest answers, and nothing kept refers to the models, which a retrain replaces. Reasons
-are written per request, for the items it shows (ShopModels.explainer).
+are written for the items a request shows (ShopModels.explainer) and kept beside the pool:
+the pool's request is the same for every visitor, so is each item's reason, and a popular
+page writes each of its reasons once instead of on every request.
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ class PoolMemo:
 
     def __init__(self, max_entries: int = MAX_POOLS) -> None:
         self._max_entries = max_entries
-        self._pools: OrderedDict[Hashable, tuple[PoolRow, ...]] = OrderedDict()
+        # key -> (the pool's rows, the reasons written so far by (product_id, strategy))
+        self._pools: OrderedDict[
+            Hashable, tuple[tuple[PoolRow, ...], dict[tuple[str, str], str]]
+        ] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(
@@ -46,33 +51,52 @@ class PoolMemo:
         skip: frozenset[str],
         limit: int,
         explain: Explain,
-    ) -> list[Recommendation]:
+    ) -> list[Recommendation] | None:
         """The first `limit` recommendations of the pool of `key` whose ids are not in
         `skip`, their reasons written by `explain` when read; the pool is computed by
-        `compute` when absent."""
+        `compute` when absent.
+
+        None when skipped ids leave fewer than `limit` of a pool that may have had more to
+        give: then only the shopper's own computation holds the list they are owed.
+        """
         with self._lock:
-            rows = self._pools.get(key)
-            if rows is not None:
+            entry = self._pools.get(key)
+            if entry is not None:
                 self._pools.move_to_end(key)
-        if rows is None:
+        if entry is None:
             rows = tuple(
                 (r.product_id, r.score, r.strategy, tuple(r.scores.items())) for r in compute()
             )
+            entry = (rows, {})
             with self._lock:
-                self._pools[key] = rows
+                self._pools[key] = entry
                 while len(self._pools) > self._max_entries:
                     self._pools.popitem(last=False)
+        rows, reasons = entry
         kept: list[Recommendation] = []
+        skipped = False
         for pid, score, strategy, scores in rows:
             if pid in skip:
+                skipped = True
                 continue
-            reason = partial(explain, pid, strategy)
+            reason = partial(_kept_reason, reasons, explain, pid, strategy)
             kept.append(DeferredReason(pid, score, strategy, reason, dict(scores)))
             if len(kept) == limit:
-                break
-        return kept
+                return kept
+        return None if skipped else kept
 
     def clear(self) -> None:
         """Forget every pool."""
         with self._lock:
             self._pools.clear()
+
+
+def _kept_reason(
+    reasons: dict[tuple[str, str], str], explain: Explain, product_id: str, strategy: str
+) -> str:
+    """The pool's reason for the item, written by `explain` the first time any request asks
+    (two requests racing may both write it: the same text, so the last write is harmless)."""
+    written = reasons.get((product_id, strategy))
+    if written is None:
+        written = reasons[(product_id, strategy)] = explain(product_id, strategy)
+    return written
