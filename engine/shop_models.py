@@ -41,6 +41,10 @@ FULL_EVIDENCE_ITEMS = 3  # a shopper with 3+ known items gets the personal blend
 # unchanged (0.66-0.67), where new lines sell with other new lines more than with old pairs.
 BORROW_NEIGHBOURS = 10
 BORROWED_TRUST = 0.5
+# Sources that read the shopper's history or session, in their scores (taste, sequence) or
+# their reasons (newness names what it is new next to, history included). Every other
+# source starts from the request's seeds: the page's products when it has them.
+PERSONAL_SOURCES = ("taste", "sequence", "newness")
 
 
 @dataclass(frozen=True)
@@ -243,21 +247,25 @@ class ShopModels:
         """Whether this request's pool can be computed once for every shopper who asks it:
         longer, without the shopper's own exclusions, which the caller then drops.
 
-        Not when it names a customer (history), nor in a slot whose filter is kept or
-        dropped by how many items pass it (slots.limit_bound: the shopper's exclusions and
-        the pool's length decide). Session views reach the blend through taste alone
-        (_score_taste and its trust), and item-item sources start from the page's products
-        when the models know them: so with views, only a request anchored on known products
-        in a slot whose mix gives taste no weight (a product page, a cart) is shared.
+        Not in a slot whose filter is kept or dropped by how many items pass it
+        (slots.limit_bound: the shopper's exclusions and the pool's length decide). A
+        customer's history and a session's views reach a pool only through the sources that
+        read them (PERSONAL_SOURCES: their scores, or their reasons) and through slots that
+        drop what the customer owns; item-item sources start from the page's products when
+        the models know them. So a shopper's request is shared only when anchored on known
+        products, in a slot whose mix gives those sources no weight and that keeps owned
+        products (a product page, a cart); an anonymous request with no views always is.
         """
-        if request.customer_id or slots.limit_bound(request.slot):
+        if slots.limit_bound(request.slot):
             return False
-        if not request.session_product_ids:
+        if not request.customer_id and not request.session_product_ids:
             return True
         if request.lookalike_ids or not self.knows_any(request.product_ids):
             return False
+        if request.customer_id and slot_has(request.slot, "exclude_owned"):
+            return False
         mix = base_weights(request.context, request.slot, self.weights, self.learned)
-        return not mix.get("taste", 0.0) > 0
+        return not any(mix.get(source, 0.0) > 0 for source in PERSONAL_SOURCES)
 
     def knows_any(self, product_ids: tuple[str, ...]) -> bool:
         """Whether any of these products is in the models' item space."""

@@ -382,7 +382,9 @@ class RecommendationService:
         page = (params.context, params.slot, params.product_ids)
         key = (params.shop, inputs.keys.lists, *page, limit, inputs.today, inputs.serving.key)
 
-        anyone = replace(request, session_product_ids=(), exclude_ids=shared, limit=limit)
+        anyone = replace(
+            request, customer_id=None, session_product_ids=(), exclude_ids=shared, limit=limit
+        )
 
         def compute() -> list[Recommendation]:
             self.engine_calls += 1
@@ -390,7 +392,12 @@ class RecommendationService:
             return pool
 
         explain = models.explainer(anyone)
-        return self._pools.get(key, compute, request.exclude_ids, request.limit, explain)
+        kept = self._pools.get(key, compute, request.exclude_ids, request.limit, explain)
+        if kept is None:  # this shopper's exclusions ate the headroom: their own pool
+            self.engine_calls += 1
+            recs = models.recommend(request)
+            return recs
+        return kept
 
     def _fallback_picks(self, db: sqlite_utils.Database, inputs: RequestInputs) -> list[_Pick]:
         """Best sellers of the last 30 days of orders, then the newest products."""

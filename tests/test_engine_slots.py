@@ -258,9 +258,10 @@ def test_a_product_newer_than_the_models_borrows_from_its_lookalikes(models):
     assert {r.strategy for r in plain} <= {"popularity", "trending"}
 
 
-def test_a_pool_is_shared_between_sessions_only_where_the_session_cannot_move_it(models):
-    """A known anchor, no customer, no taste in the slot's mix, and no filter that the pool's
-    length decides: then the serving cache may compute the pool once for every session."""
+def test_a_pool_is_shared_between_shoppers_only_where_their_history_cannot_move_it(models):
+    """A known anchor, no history-reading source in the slot's mix, a slot that keeps owned
+    products, and no filter that the pool's length decides: then the serving cache may
+    compute the pool once for every session and customer."""
     anchor = str(models.item_ids[0])
 
     def shared(context: str, slot: str, **kw) -> bool:
@@ -271,7 +272,9 @@ def test_a_pool_is_shared_between_sessions_only_where_the_session_cannot_move_it
     assert shared("product", "frequently_bought_together", **page)
     assert shared("cart", "complete_the_look", **page)
     assert not shared("cart", "dont_forget", **page)  # its filter depends on the pool's length
-    assert not shared("product", "frequently_bought_together", **page, customer_id="c1")
+    assert shared("product", "frequently_bought_together", **page, customer_id="c1")
+    assert not shared("product", "frequently_bought_together", customer_id="c1")  # no page
+    assert not shared("email", "new_in_favourites", customer_id="c1", **page)  # owned dropped
     assert not shared("product", "frequently_bought_together", product_ids=("no-such-product",))
     assert not shared("home", "for_you")
     assert models.pool_is_shared(RecommendationRequest("home", "for_you"))  # nobody: shared
@@ -283,3 +286,10 @@ def test_a_pool_is_shared_between_sessions_only_where_the_session_cannot_move_it
             "product", "similar", product_ids=(anchor,), session_product_ids=(anchor,)
         )
     )
+    for source in ("sequence", "newness"):  # they read the history, in scores or reasons
+        reading = models.with_weights(
+            {"product/similar": {source: 0.5, "content": 0.5}}, adaptive=models.adaptive
+        )
+        asked = RecommendationRequest("product", "similar", product_ids=(anchor,))
+        assert not reading.pool_is_shared(replace(asked, customer_id="c1"))
+        assert reading.pool_is_shared(asked)

@@ -186,9 +186,9 @@ def test_display_reads_are_memoised_until_the_store_changes(trained_settings: Se
 def test_session_lists_from_a_shared_pool_equal_lists_computed_for_each_session(
     trained_settings: Settings,
 ) -> None:
-    """Product and cart lists of anonymous sessions with views: the cached service shares
-    one pool per page between sessions and still answers exactly what the engine computes
-    for each session (items, order, reasons, strategies)."""
+    """Product and cart lists of sessions with views, anonymous or of known customers: the
+    cached service shares one pool per page between shoppers and still answers exactly what
+    the engine computes for each of them (items, order, reasons, strategies)."""
     sessions = seed_sessions(trained_settings.data_dir, SHOP, count=40)
     now = datetime.now(UTC)
 
@@ -215,11 +215,13 @@ def test_session_lists_from_a_shared_pool_equal_lists_computed_for_each_session(
                     product_ids=anchors,
                     session_id=s.session_id,
                     visitor_id=s.visitor_id,
+                    customer_id=s.customer_id,
                 )
                 got = shared.recommend(params)["items"]
                 want = alone.recommend(params)["items"]
                 assert got == want, (context, slot, s.session_id)
                 asked += 1
+    assert sum(s.customer_id is not None for s in sessions) >= 5  # customers were asked too
     # Distinct sessions asked the same pages: most pools came from the cache.
     assert alone.engine_calls == asked
     assert shared.engine_calls < asked * 0.8
