@@ -68,7 +68,15 @@ def bind_store(data_dir: Path, store_url: str) -> None:
     SQLite files under it when the URL is empty. Called once per process from Settings
     (`settings.store_url`), so every `open_shop_db(data_dir, ...)` opens the same store;
     the data dir stays the host's local folder (model cache, exports)."""
-    _STORES[Path(data_dir).resolve()] = store_url
+    _STORES[_resolved(data_dir)] = store_url
+
+
+@lru_cache(maxsize=64)
+def _resolved(data_dir: Path) -> Path:
+    """The data dir as an absolute path without links: the key the store is bound under.
+    Resolving walks the path with a system call per part, and every storefront request asks
+    (shop_exists), so each process resolves a data dir once."""
+    return Path(data_dir).resolve()
 
 
 def store_url_for(data_dir: Path) -> str:
@@ -78,7 +86,7 @@ def store_url_for(data_dir: Path) -> str:
     Settings from the same environment) follows SHOPREC_STORE_URL, the setting's variable.
     """
     if _STORES:
-        bound = _STORES.get(Path(data_dir).resolve())
+        bound = _STORES.get(_resolved(data_dir))
         if bound is not None:
             return bound
     return os.environ.get(STORE_URL_ENV, "")

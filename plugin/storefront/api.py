@@ -173,7 +173,12 @@ def add_cors_headers(response: Response) -> Response:
     """
     origin = request.headers.get("Origin")
     if origin:
-        response.vary.add("Origin")
+        # Set as text: response.vary parses and rewrites the header, on every widget request.
+        vary = response.headers.get("Vary")
+        if not vary:
+            response.headers["Vary"] = "Origin"
+        elif "origin" not in vary.lower():
+            response.headers["Vary"] = f"{vary}, Origin"
         if _origin_refused(g.get("cors_shop") or request.args.get("shop")):
             return response
         response.headers["Access-Control-Allow-Origin"] = origin
