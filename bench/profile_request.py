@@ -8,7 +8,8 @@ Run from the repository root (pyinstrument is a dev tool, not a runtime dependen
 
 Without --data-dir a demo shop is generated in a temporary folder. The shop is seeded with
 browsing sessions and the paths are bench/realistic_traffic.py's (product/home/cart, the
-widget's session_id and visitor_id, distinct parameters), sent through the Flask test client
+widget's session_id and visitor_id, known customers' signed tokens, distinct parameters), sent
+with a browser's headers through the Flask test client
 with the in-process cache (or --redis-url's): the per-request work of the serving path, without
 gunicorn and HTTP. Prints pyinstrument's tree and the time per request (wall clock: mean,
 p50, p99; and the process's CPU time, steadier on a shared machine).
@@ -26,7 +27,12 @@ from pathlib import Path
 
 import redis
 
-from bench.realistic_traffic import request_paths, seed_sessions
+from bench.realistic_traffic import (
+    BROWSER_HEADERS,
+    identity_secret,
+    request_paths,
+    seed_sessions,
+)
 from config import load_settings
 from plugin import create_app
 
@@ -65,13 +71,14 @@ def main() -> int:
             data_dir = Path(tmp) / "data"
             demo_shop(data_dir)
         sessions = seed_sessions(data_dir, "demo")
-        paths = request_paths("demo", sessions, args.requests + 200, seed=97)
+        secret = identity_secret(data_dir, "demo")
+        paths = request_paths("demo", sessions, args.requests + 200, seed=97, secret=secret)
         if args.redis_url:
             redis.Redis.from_url(args.redis_url).flushdb()
         app = create_app(load_settings({}, data_dir=data_dir, redis_url=args.redis_url))
         client = app.test_client()
         for path in paths[:200]:  # warm: models loaded, connections open
-            assert client.get(path).status_code == 200
+            assert client.get(path, headers=BROWSER_HEADERS).status_code == 200
         profiler = None
         if not args.no_profile:
             from pyinstrument import Profiler
@@ -82,7 +89,7 @@ def main() -> int:
         cpu_start = time.process_time()
         for path in paths[200:]:
             start = time.perf_counter()
-            response = client.get(path)
+            response = client.get(path, headers=BROWSER_HEADERS)
             times.append(time.perf_counter() - start)
             assert response.status_code == 200, response.get_data(as_text=True)
         cpu_ms = (time.process_time() - cpu_start) * 1000 / max(len(times), 1)

@@ -5,12 +5,17 @@ have views, so a benchmark of the cached product page alone measures the one req
 hardly ever happens. This module seeds a shop's store with SESSIONS browsing sessions (views,
 some add-to-carts, a few dismissals; some belonging to known customers) and writes request
 paths that draw from them: product pages, home (for_you) and carts mixed as a shop's traffic
-is, every path distinct, so no answer or candidate-pool cache can serve a repeat.
+is, every path distinct, so no answer or candidate-pool cache can serve a repeat. A logged-in
+customer's requests carry the signed `customer_token` the shop's page gives the widget (so
+they are served as that customer, not anonymously), and every request carries the headers a
+browser sends with the widget's cross-origin fetch (BROWSER_HEADERS).
 
     python -P bench/realistic_traffic.py DATA_DIR SHOP PATHS_FILE [--requests N] [--seed S]
 
 seeds DATA_DIR's SHOP and writes N paths (one a line) for bench/realistic.lua (wrk) and
-bench/profile_request.py. Seeding twice adds nothing (event keys are content hashes).
+bench/profile_request.py, and the browser headers beside them (PATHS_FILE.headers, one
+"Name: value" a line, for wrk's -H). Seeding twice adds nothing (event keys are content
+hashes).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
+from plugin.storefront.shopper_identity import ensure_identity_secret
+from plugin.storefront.shopper_tokens import DEFAULT_TOKEN_TTL_S, make_shopper_token
 from storage.catalog import unavailable_product_ids
 from storage.clock import to_iso
 from storage.db import open_shop_db
@@ -34,6 +41,21 @@ KNOWN_SHARE = 0.3  # sessions of logged-in customers
 DISMISS_SHARE = 0.03  # sessions in which the shopper dismissed a recommendation
 # A shop's widget traffic: product pages, then home, then the cart.
 CONTEXT_MIX = (("product", 0.60), ("home", 0.25), ("cart", 0.15))
+# What Chromium sends with the widget's fetch from the shop's pages to shoprec's host.
+BROWSER_HEADERS = {
+    "Origin": "https://demo-shop.example",
+    "Referer": "https://demo-shop.example/",
+    "User-Agent": (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36"
+    ),
+    "Accept": "*/*",
+    "Accept-Language": "en-GB,en;q=0.9",
+    "Accept-Encoding": "gzip, deflate, br, zstd",
+    "Sec-Fetch-Dest": "empty",
+    "Sec-Fetch-Mode": "cors",
+    "Sec-Fetch-Site": "cross-site",
+}
 
 
 @dataclass(frozen=True)
@@ -95,9 +117,22 @@ def seed_sessions(data_dir: Path, shop: str, count: int = SESSIONS, seed: int = 
         db.close()
 
 
-def request_paths(shop: str, sessions: list[Session], count: int, seed: int = 11) -> list[str]:
-    """`count` distinct /api/v1/recommendations paths with the widget's parameters."""
+def identity_secret(data_dir: Path, shop: str) -> str:
+    """The shop's identity secret (made when it has none), as its own server signs with."""
+    db = open_shop_db(data_dir, shop, create=False)
+    try:
+        return ensure_identity_secret(db, "bench")
+    finally:
+        db.close()
+
+
+def request_paths(
+    shop: str, sessions: list[Session], count: int, seed: int = 11, secret: str | None = None
+) -> list[str]:
+    """`count` distinct /api/v1/recommendations paths with the widget's parameters; with the
+    shop's identity `secret`, a known customer's carry a customer_token valid for an hour."""
     rng = random.Random(seed)
+    expiry = int(datetime.now(UTC).timestamp()) + DEFAULT_TOKEN_TTL_S
     contexts = [name for name, _ in CONTEXT_MIX]
     weights = [share for _, share in CONTEXT_MIX]
     paths: list[str] = []
@@ -113,6 +148,9 @@ def request_paths(shop: str, sessions: list[Session], count: int, seed: int = 11
                 query.append(("product_id", pid))
         if session.customer_id:
             query.append(("customer_id", session.customer_id))
+            if secret:
+                token = make_shopper_token(secret, shop, session.customer_id, expiry)
+                query.append(("customer_token", token))
         query += [("session_id", session.session_id), ("visitor_id", session.visitor_id)]
         query.append(("d", "0"))
         path = "/api/v1/recommendations?" + urlencode(query)
@@ -133,8 +171,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     sessions = seed_sessions(args.data_dir, args.shop, args.sessions, args.seed)
-    paths = request_paths(args.shop, sessions, args.requests, args.seed + 1)
+    secret = identity_secret(args.data_dir, args.shop)
+    paths = request_paths(args.shop, sessions, args.requests, args.seed + 1, secret)
     args.paths_file.write_text("\n".join(paths) + "\n")
+    headers = "".join(f"{name}: {value}\n" for name, value in BROWSER_HEADERS.items())
+    Path(f"{args.paths_file}.headers").write_text(headers)
     sys.stdout.write(
         f"seeded {len(sessions)} sessions in shop {args.shop}; "
         f"wrote {len(paths)} distinct request paths to {args.paths_file}\n"

@@ -2,7 +2,8 @@
 # Serving benchmark: gunicorn (2 workers) on 127.0.0.1, wrk for 30 s each against a cached
 # product-page recommendation request, against realistic uncached traffic (distinct shoppers,
 # sessions and visitors with the widget's parameters, 60% product / 25% home / 15% cart, from
-# bench/realistic_traffic.py, which also seeds the demo shop's sessions with views) and
+# bench/realistic_traffic.py, which also seeds the demo shop's sessions with views and signs
+# logged-in customers' tokens; both recommendation runs send a browser's headers) and
 # against the bare /api/v1/ping, all in the same server.
 # Targets (2-core machine): cached >= 2,000 req/s, p99 < 25 ms, >= 60% of ping's throughput;
 # realistic uncached >= 30% of ping's throughput, p99 < 50 ms.
@@ -94,11 +95,19 @@ echo "== warming: $RECS_URL"
 for _ in $(seq 1 20); do curl -fsS "$RECS_URL" >/dev/null; done
 curl -fsS "$BASE/healthz"; echo
 
-echo "== wrk -t2 -c$CONNECTIONS -d$DURATION --latency (recommendations)"
-timeout 120 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$RECS_URL" | tee "$TMP/recs.txt"
+# The headers a browser sends with the widget's cross-origin fetch (bench/realistic_traffic.py),
+# on both recommendation runs; the ping stays the bare reference.
+BROWSER=()
+while IFS= read -r header; do
+    [[ -n "$header" ]] && BROWSER+=(-H "$header")
+done <"$TMP/paths.txt.headers"
+
+echo "== wrk -t2 -c$CONNECTIONS -d$DURATION --latency (recommendations, browser headers)"
+timeout 120 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "${BROWSER[@]}" "$RECS_URL" \
+    | tee "$TMP/recs.txt"
 echo "== wrk -t2 -c$CONNECTIONS -d$DURATION --latency -s bench/realistic.lua (uncached, realistic)"
-timeout 120 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$ROOT/bench/realistic.lua" \
-    "$BASE" -- "$TMP/paths.txt" | tee "$TMP/realistic.txt"
+timeout 120 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "${BROWSER[@]}" \
+    -s "$ROOT/bench/realistic.lua" "$BASE" -- "$TMP/paths.txt" | tee "$TMP/realistic.txt"
 sleep 3  # let the server finish what the last run left queued before the ping is measured
 echo "== wrk -t2 -c$CONNECTIONS -d$DURATION --latency (ping)"
 timeout 120 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$PING_URL" | tee "$TMP/ping.txt"
