@@ -179,8 +179,10 @@ def blend_scores(
     chosen = candidates[order]
     if names:
         best = parts[:, chosen].argmax(axis=0)
+        said = (parts[best, chosen] > 0).tolist()  # one array read, not one per item
         labels = [
-            names[b] if parts[b, i] > 0 else "popularity" for b, i in zip(best, chosen, strict=True)
+            names[b] if spoke else "popularity"
+            for b, spoke in zip(best.tolist(), said, strict=True)
         ]
     else:
         labels = ["popularity"] * chosen.size

@@ -134,7 +134,13 @@ class ShopModels:
     def _position(self) -> dict[str, int]:
         # Built once per loaded model set: a request asks positions of its anchors, session
         # views and every excluded id, and a dict beats a string array search at that size.
-        return {pid: i for i, pid in enumerate(self.item_ids.tolist())}
+        return {pid: i for i, pid in enumerate(self._id_list)}
+
+    @cached_property
+    def _id_list(self) -> list[str]:
+        # The ids as Python strings, once: every answer names its items, and a string taken
+        # from a numpy array is a new object each time.
+        return [str(pid) for pid in self.item_ids.tolist()]
 
     def recommend(self, request: RecommendationRequest) -> list[Recommendation]:
         """Up to request.limit recommendations; never the request's products or excluded ids."""
@@ -164,15 +170,13 @@ class ShopModels:
         bought = self._bought(evidence_in)
         lookups: dict[str, dict[int, int]] = {}  # per table: item -> anchor, built once
         out: list[Recommendation] = []
-        for pos, (item, total, label) in enumerate(zip(chosen, totals, labels, strict=True)):
+        ids = self._id_list
+        rows = zip(chosen.tolist(), totals.tolist(), labels, strict=True)
+        for pos, (item, total, label) in enumerate(rows):
             explain = partial(
-                item_reason, self, label, request.slot, int(item), evidence_in, bought, lookups
+                item_reason, self, label, request.slot, item, evidence_in, bought, lookups
             )
-            out.append(
-                DeferredReason(
-                    str(self.item_ids[item]), float(total), label, explain, ScoreRow(parts, pos)
-                )
-            )
+            out.append(DeferredReason(ids[item], total, label, explain, ScoreRow(parts, pos)))
         return out
 
     def _bought(self, ev: Evidence) -> bool:
