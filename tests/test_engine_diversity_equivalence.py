@@ -1,8 +1,10 @@
 """engine.diversity.select_diverse picks exactly what its earlier, per-candidate form picked.
 
 The selection now looks caps and penalties up once per category per step instead of once per
-candidate, and on a best-first pool compares only each category's first candidate left; `reference_select_diverse` below is the former code, kept verbatim, and random
-pools (caps of 0, expected counts, fixed items, NaN scores, ties) must give the same lists.
+candidate, and on a best-first pool compares only each category's first candidate left;
+`reference_select_diverse` below is the former code, kept verbatim, and random pools (caps
+of 0, expected counts, fixed items, NaN scores, ties, best-first pools) must give the same
+lists.
 """
 
 from __future__ import annotations
@@ -102,7 +104,9 @@ def _case(rng: random.Random) -> tuple[list[tuple[str, float]], dict[str, object
         ranked.append((f"p{i}", score))
     if rng.random() < 0.5:  # best first with finite scores, as the rules hand pools over
         finite = [0.5 if math.isnan(v) else v for _, v in ranked]
-        ranked = [(pid, v) for (pid, _), v in zip(ranked, sorted(finite, reverse=True))]
+        ranked = [
+            (pid, v) for (pid, _), v in zip(ranked, sorted(finite, reverse=True), strict=True)
+        ]
     categories = {pid: rng.choice(cats) for pid, _ in ranked if rng.random() < 0.95}
     bands = {pid: rng.randint(0, 2) for pid, _ in ranked if rng.random() < 0.8}
     options: dict[str, object] = {
