@@ -27,7 +27,7 @@ from config import Settings
 from serving.generations import generation_key, marker_stamp
 from serving.metrics import record_cache_lookup
 from serving.redis_breaker import RedisBreaker
-from storage.db import data_version, shop_db_path, shop_dir
+from storage.db import data_version, open_shop_db, shop_db_path, shop_dir, store_url_for
 
 V = TypeVar("V")
 
@@ -198,10 +198,7 @@ class ShopReaders:
         with self._lock:
             db = self._dbs.get(shop)
             if db is None:
-                conn = sqlite3.connect(
-                    str(shop_db_path(self._data_dir, shop)), timeout=30, check_same_thread=False
-                )
-                db = self._dbs[shop] = sqlite_utils.Database(conn)
+                db = self._dbs[shop] = self._connect(shop)
             version = data_version(db)
             now = self._clock()
             hit = self._memo.get((shop, memo_key))
@@ -215,6 +212,16 @@ class ShopReaders:
             while len(self._memo) > self._max_entries:
                 self._memo.popitem(last=False)
             return value
+
+    def _connect(self, shop: str) -> sqlite_utils.Database:
+        """The shop's read connection: its SQLite file opened as is (no pragmas or schema
+        check: this connection only reads), or its schema in the shared PostgreSQL store."""
+        if store_url_for(self._data_dir):
+            return open_shop_db(self._data_dir, shop, create=False)
+        conn = sqlite3.connect(
+            str(shop_db_path(self._data_dir, shop)), timeout=30, check_same_thread=False
+        )
+        return sqlite_utils.Database(conn)
 
     def close(self) -> None:
         """Close every shop's read connection and forget the memos (a short-lived owner,

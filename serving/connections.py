@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from storage.db import open_db, shop_db_path
+from storage.db import open_db, open_shop_db, shop_db_path, shop_exists, store_url_for
 from storage.errors import UnknownShop
 
 
@@ -36,10 +36,18 @@ class ShopConnections:
         Whatever the caller left uncommitted is rolled back on the way out, as closing a
         per-request connection did, so no request can hold a write lock for the next.
         """
-        path = shop_db_path(self._data_dir, shop)
         pool: dict[str, tuple[tuple[int, int], sqlite_utils.Database]] = (
             self._local.__dict__.setdefault("pool", {})
         )
+        if store_url_for(self._data_dir):
+            db = self._shared_store(pool, shop)
+            try:
+                yield db
+            finally:
+                if db.conn.in_transaction:
+                    db.conn.rollback()
+            return
+        path = shop_db_path(self._data_dir, shop)
         try:
             stat = path.stat()
         except FileNotFoundError:
@@ -59,6 +67,22 @@ class ShopConnections:
         finally:
             if db.conn.in_transaction:
                 db.conn.rollback()
+
+    def _shared_store(
+        self, pool: dict[str, tuple[tuple[int, int], sqlite_utils.Database]], shop: str
+    ) -> sqlite_utils.Database:
+        """The thread's connection to the shop's schema in the shared PostgreSQL store: no
+        file to watch, so it is kept while the shop is registered there (a shop deleted
+        from the store is unknown at once; its connection is dropped)."""
+        if not shop_exists(self._data_dir, shop):
+            stale = pool.pop(shop, None)
+            if stale is not None:
+                stale[1].close()
+            raise UnknownShop(f"no shop named {shop!r} in the store")
+        entry = pool.get(shop)
+        if entry is None:
+            entry = pool[shop] = ((0, 0), open_shop_db(self._data_dir, shop, create=False))
+        return entry[1]
 
     def close(self) -> None:
         """Close this thread's connections (tests, shutdown)."""

@@ -4,8 +4,10 @@ Two stamps make up a shop's generation, and a serving-cache key carries both:
 - a marker file beside the shop's SQLite file, rewritten (temp file + rename) on each bump.
   Every process that writes the store can reach it, with or without Redis, so an import run
   from the CLI or a retrain invalidates the in-process caches of every gunicorn worker;
-- the Redis counter `shoprec:{shop}:gen` (INCR), when settings.redis_url is set, so caches
-  on other hosts sharing the Redis see the bump too.
+- the Redis counter `shoprec:{shop}:gen` (INCR), when the process has a Redis URL, so caches
+  on other hosts sharing the Redis see the bump too: training and admin changes bump it with
+  their settings, and writes made with only the store in hand (webhook receipts, syncs,
+  imports) with the process's configured REDIS_URL.
 Settings need no bump: serving adds a third stamp, the id of the shop's latest settings
 change (storage.shop_settings.settings_stamp), so a "rules" or "weights" change written by
 anyone (admin, CLI, experiments) shows on the next request.
@@ -30,7 +32,7 @@ from pathlib import Path
 import redis
 import sqlite_utils
 
-from config import Settings
+from config import ConfigError, Settings, load_settings
 from storage.db import database_file, shop_dir
 
 logger = logging.getLogger(__name__)
@@ -86,15 +88,29 @@ def bump_marker(directory: Path) -> str:
 
 
 def bump_db_generation(db: sqlite_utils.Database) -> None:
-    """Bump the marker of the shop whose store `db` is (for code that holds only the db);
-    inside bumps_deferred, only note it."""
+    """Bump the generation of the shop whose store `db` is (for code that holds only the db:
+    webhook receipts, syncs, imports); inside bumps_deferred, only note it."""
     path = database_file(db)
     if path is not None:
         deferred = _DEFERRED.get()
         if deferred is not None:
             deferred.add(path.parent)
         else:
-            bump_marker(path.parent)
+            _bump_folder(path.parent)
+
+
+def _bump_folder(directory: Path) -> None:
+    """The marker in the shop's folder, and the shop's Redis counter when the process is
+    configured with Redis (REDIS_URL, as every worker and web host sharing a store is): the
+    marker reaches this host's processes, the counter every host's caches."""
+    bump_marker(directory)
+    try:
+        redis_url = load_settings().redis_url
+    except ConfigError as exc:  # the write is done; only other hosts' caches wait for the TTL
+        logger.warning("cache generation of shop %s not bumped in Redis: %s", directory.name, exc)
+        return
+    if redis_url:
+        bump_redis_generation(redis_url, directory.name)
 
 
 @contextmanager
@@ -110,16 +126,20 @@ def bumps_deferred() -> Iterator[None]:
     finally:
         _DEFERRED.reset(token)
         for directory in noted:
-            bump_marker(directory)
+            _bump_folder(directory)
 
 
 def bump_generation(settings: Settings, shop: str) -> None:
     """Invalidate every cached answer of `shop`: the marker file, and Redis when configured."""
     bump_marker(shop_dir(settings.data_dir, shop))
-    if not settings.redis_url:
-        return
+    if settings.redis_url:
+        bump_redis_generation(settings.redis_url, shop)
+
+
+def bump_redis_generation(redis_url: str, shop: str) -> None:
+    """INCR the shop's Redis counter; an unreachable Redis is logged, not raised."""
     conn = redis.Redis.from_url(
-        settings.redis_url,
+        redis_url,
         socket_timeout=REDIS_TIMEOUT_S,
         socket_connect_timeout=REDIS_TIMEOUT_S,
     )

@@ -89,7 +89,8 @@ def popular_products(db: sqlite_utils.Database, days: int = 30, limit: int = 100
         "JOIN orders o ON o.order_id = l.order_id "
         "WHERE o.status = 'paid' AND l.created_at >= "
         "strftime('%Y-%m-%dT%H:%M:%S', (SELECT max(created_at) FROM order_lines), ?) "
-        "GROUP BY l.product_id HAVING units > 0 ORDER BY units DESC, l.product_id LIMIT ?",
+        "GROUP BY l.product_id HAVING sum(l.quantity) > 0 "  # no alias here on PostgreSQL
+        "ORDER BY units DESC, l.product_id LIMIT ?",
         (f"-{int(days)} days", int(limit)),
     ).fetchall()
     return [r[0] for r in rows]

@@ -10,7 +10,9 @@ Every statement goes through storage.pg_dialect.translate, the one place the dia
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -266,11 +268,42 @@ def open_pg_shop(url: str, shop: str, create: bool = True, migrate_it: bool = Tr
     return db
 
 
+# Per store URL, one connection shop lookups are asked on (under a lock): every storefront
+# request asks whether its shop exists, and a new connection per question costs more than
+# the answer. Closed when the process exits.
+_REGISTRY_CONNECTIONS: dict[str, psycopg.Connection[Any]] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
 def pg_shop_exists(url: str, shop: str) -> bool:
-    with _connect(url) as raw:
-        raw.execute(_REGISTRY_SQL)
-        row = raw.execute("SELECT 1 FROM public.shoprec_shops WHERE shop = %s", (shop,)).fetchone()
-        return row is not None
+    """Whether the shop is registered in the store (asked fresh each time: a shop deleted
+    on another host is unknown here at once)."""
+    with _REGISTRY_LOCK:
+        for attempt in (1, 2):  # a connection the server dropped is replaced once
+            raw = _REGISTRY_CONNECTIONS.get(url)
+            if raw is None or raw.closed:
+                raw = _REGISTRY_CONNECTIONS[url] = _connect(url)
+                raw.execute(_REGISTRY_SQL)
+            try:
+                row = raw.execute(
+                    "SELECT 1 FROM public.shoprec_shops WHERE shop = %s", (shop,)
+                ).fetchone()
+            except psycopg.OperationalError:
+                _REGISTRY_CONNECTIONS.pop(url, None)
+                raw.close()
+                if attempt == 2:
+                    raise
+                continue
+            return row is not None
+    return False
+
+
+@atexit.register
+def _close_registry_connections() -> None:
+    with _REGISTRY_LOCK:
+        for raw in _REGISTRY_CONNECTIONS.values():
+            raw.close()
+        _REGISTRY_CONNECTIONS.clear()
 
 
 def pg_list_shops(url: str) -> list[str]:

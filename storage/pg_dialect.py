@@ -126,7 +126,8 @@ def translate(sql: str) -> str:
         if name == "data_version":
             # Moves on every commit to the cluster: a conservative "something changed".
             return "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint"
-        if name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout"):
+        # SQLite's connection knobs; PostgreSQL's server manages its own (page cache included).
+        if name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "cache_size"):
             return "SELECT 1"
         raise InvalidValue(f"PRAGMA {name} has no PostgreSQL equivalent")
     if re.search(r"\bCREATE\s+TABLE\b|\bALTER\s+TABLE\b", sql, re.I):

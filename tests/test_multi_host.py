@@ -1,6 +1,7 @@
 """Two serving hosts with separate data dirs, one Redis and the shared PostgreSQL store: a
 signed webhook acknowledged by host A survives A's kill -9, and a worker attached to the
-shared store from host B's data dir applies it.
+shared store from host B's data dir applies it; and a product change accepted by host A is
+what host B serves next, from models both pulled from the shared models folder.
 
 Real processes (`shoprec serve`, gunicorn), real Redis, real PostgreSQL; waits are polls
 with generous bounds, nothing asserts how fast.
@@ -25,6 +26,7 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from connectors.signatures import sign_body
+from engine.base import CONTEXT_SLOTS
 from storage.db import bind_store, open_shop_db
 from storage.orders import read_purchase_lines
 from storage.receipts import get_receipt
@@ -35,6 +37,7 @@ SECRET = "multi-host-secret"
 SHOP = "test-shop"
 DOMAIN = "test-shop.myshopify.com"
 ORDER = Path(__file__).resolve().parent / "fixtures" / "shopify" / "orders_create.json"
+PRODUCT_UPDATE = ORDER.with_name("products_update.json")
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.redis
 
@@ -81,14 +84,17 @@ def hosts() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def post_order(url: str, webhook_id: str) -> dict[str, object]:
-    body = ORDER.read_bytes()
+    return post_webhook(url, "orders/create", ORDER.read_bytes(), webhook_id)
+
+
+def post_webhook(url: str, topic: str, body: bytes, webhook_id: str) -> dict[str, object]:
     request = urllib.request.Request(
         url + "/webhooks/shopify",
         data=body,
         method="POST",
         headers={
             "Content-Type": "application/json",
-            "X-Shopify-Topic": "orders/create",
+            "X-Shopify-Topic": topic,
             "X-Shopify-Shop-Domain": DOMAIN,
             "X-Shopify-Webhook-Id": webhook_id,
             "X-Shopify-API-Version": "2025-10",
@@ -141,3 +147,117 @@ def test_a_webhook_acknowledged_by_a_killed_host_is_applied_from_the_shared_stor
     finally:
         bind_store(host_a, "")
         bind_store(host_b, "")
+
+
+NANO, TOUCH = "632910392", "921728736"  # the Shopify fixtures' products
+
+
+def run_cli(data_dir: Path, env: dict[str, str], *args: str) -> str:
+    """One `shoprec` command on `data_dir` in a fresh process (as an operator runs it)."""
+    command = [
+        sys.executable, "-c", "from plugin.cli.main import main; main()",
+        "--data-dir", str(data_dir), "--shop", SHOP, *args,
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, env={**os.environ, "PYTHONPATH": str(ROOT), **env}, capture_output=True,
+        text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def shop_files(folder: Path) -> tuple[Path, Path]:
+    """A small catalog whose orders pair the two fixture iPods, and those orders."""
+    products = folder / "products.csv"
+    rows = ["product_id,title,category,price,inventory,status"]
+    rows += [f"{NANO},IPod Nano,Players,199,10,active", f"{TOUCH},IPod Touch,Players,299,10,active"]
+    rows += [f"acc{i},Accessory {i},Accessories,{10 + i},10,active" for i in range(6)]
+    products.write_text("\n".join(rows) + "\n")
+    orders = folder / "orders.csv"
+    lines = ["order_id,customer_id,created_at,product_id,quantity,unit_price"]
+    for n in range(30):
+        day = f"2026-11-{1 + n % 28:02d}T10:00:00Z"
+        basket = [NANO, TOUCH] if n % 3 else [TOUCH, f"acc{n % 6}"]
+        lines += [f"o{n},c{n % 7},{day},{pid},1,100" for pid in basket]
+    orders.write_text("\n".join(lines) + "\n")
+    return products, orders
+
+
+def answer(url: str) -> dict[str, str]:
+    """Host's product-page list for the iPod Touch: product id -> title."""
+    query = f"shop={SHOP}&context=product&product_id={TOUCH}&limit=8"
+    with urllib.request.urlopen(f"{url}/api/v1/recommendations?{query}", timeout=30) as got:
+        return {item["product_id"]: item["title"] for item in json.loads(got.read())["items"]}
+
+
+def drain(redis_conn: redis.Redis) -> None:
+    """A worker's burst over the default queue (applies the stored deliveries)."""
+    queue = get_queue(QUEUE_DEFAULT, redis_conn)
+    SimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer).work(burst=True)
+
+
+def until(check: object, what: str, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"not within {seconds} s: {what}")
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_a_product_change_accepted_by_one_host_is_what_the_other_serves_next(
+    store_url: str,
+    redis_conn: redis.Redis,
+    tmp_path: Path,
+    hosts: list[subprocess.Popen[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    redis_url = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    shared_models = tmp_path / "shared-models"
+    env = {"SHOPREC_STORE_URL": store_url, "SHOPREC_SHARED_MODELS_DIR": str(shared_models)}
+    host_a, host_b = tmp_path / "host-a" / "data", tmp_path / "host-b" / "data"
+    products, orders = shop_files(tmp_path)
+    run_cli(host_a, env, "import", "products", str(products))
+    run_cli(host_a, env, "import", "orders", str(orders))
+    run_cli(host_a, env, "train")  # on host A; its models go to the shared folder
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    url_a, proc_a = start_host(host_a, store_url, redis_url, tmp_path / "a.log")
+    url_b, proc_b = start_host(host_b, store_url, redis_url, tmp_path / "b.log")
+    hosts += [proc_a, proc_b]
+
+    before = answer(url_b)  # host B serves models it pulled, never having trained
+    assert before.get(NANO) == "IPod Nano"
+    assert (host_b / SHOP / "models").is_dir() and not (host_b / SHOP / "shop.db").exists()
+    # Every list of every context, and a widget's events, from the shared store.
+    filled = []
+    for context, slots in CONTEXT_SLOTS.items():
+        for slot in slots:
+            query = f"shop={SHOP}&context={context}&slot={slot}&product_id={TOUCH}"
+            query += "&customer_id=c1&session_id=s1&visitor_id=v1"
+            with urllib.request.urlopen(f"{url_b}/api/v1/recommendations?{query}") as got:
+                assert got.status == 200, (context, slot)
+                filled.append(bool(json.loads(got.read())["items"]))
+    # Only "upgrade" may be empty: nothing is dearer than the anchor in this catalog.
+    assert filled.count(False) <= 1
+    event = {"shop": SHOP, "type": "view", "product_id": NANO, "session_id": "s1"}
+    posted = urllib.request.Request(
+        f"{url_b}/api/v1/events", data=json.dumps(event).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(posted) as got:
+        assert got.status == 202
+
+    product = json.loads(PRODUCT_UPDATE.read_text())
+    product["title"] = "IPod Nano, renamed on host A"
+    post_webhook(url_a, "products/update", json.dumps(product).encode(), "rename-1")
+    monkeypatch.setenv("SHOPREC_DATA_DIR", str(host_a))
+    drain(redis_conn)
+    until(lambda: answer(url_b).get(NANO) == product["title"], "host B shows the new title")
+
+    product["status"] = "archived"
+    post_webhook(url_a, "products/update", json.dumps(product).encode(), "archive-1")
+    drain(redis_conn)
+    until(lambda: NANO not in answer(url_b), "host B stops showing the archived product")
+    assert NANO not in answer(url_a)
