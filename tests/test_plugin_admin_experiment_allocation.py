@@ -77,3 +77,25 @@ def test_the_detail_page_shows_the_split_over_time(client, shop_db):
     assert float(shares[0]["b"]) > 75.0
     stored = get_experiment(shop_db, experiment_id).allocations[0].shares
     assert shares[0]["b"] == f"{100 * stored['b']:.1f}"
+
+
+def test_the_split_over_time_is_drawn_one_bar_per_split(client, shop_db):
+    experiment_id = simulate_running_automatic(shop_db)
+    reallocate(shop_db, 24, now=datetime(2024, 3, 3, tzinfo=UTC))
+    page = client.get(f"/admin/demo/experiments/{experiment_id}").get_data(as_text=True)
+    chart = page[page.index('id="allocation-chart"') :]
+    chart = chart[: chart.index("</svg>")]
+    bars = re.findall(r'data-arm="(\w+)" data-share="([\d.]+)"', chart)
+    # Two splits (the weights at the start, then the automatic one), three arms each.
+    assert [arm for arm, _ in bars] == ["holdout", "a", "b"] * 2
+    assert [float(share) for _, share in bars[:3]] == [0.1, 0.45, 0.45]
+    stored = get_experiment(shop_db, experiment_id).allocations[0].shares
+    assert float(bars[5][1]) == pytest.approx(stored["b"], abs=1e-4)
+
+
+def test_variant_names_are_escaped_in_the_chart() -> None:
+    from plugin.admin.charts import split_chart
+
+    svg = str(split_chart([("start", {"<script>x</script>": 1.0})], "split"))
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert str(split_chart([], "nothing yet")).endswith("</svg>")

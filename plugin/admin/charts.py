@@ -8,7 +8,7 @@ Jinja inserts it as is.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -144,3 +144,60 @@ def _runs(xs: Sequence[float], ys: Sequence[float | None]) -> list[list[tuple[fl
             continue
         runs[-1].append((x, y))
     return [run for run in runs if run]
+
+
+SPLIT_COLOURS = ("#9ca3af", "#2a6fdb", "#2a9d6f", "#d97706", "#9333ea", "#db2777", "#0891b2")
+SPLIT_ROW, SPLIT_LABEL_W = 22, 150
+
+
+def split_chart(
+    periods: Sequence[tuple[str, Mapping[str, float]]], title: str, chart_id: str = ""
+) -> Markup:
+    """An SVG of how traffic was split over time: one 100% bar per period (oldest on top),
+    a segment per arm in the same colour on every bar, and a legend.
+
+    Args:
+        periods: (when the split took effect, arm -> share of all traffic), oldest first;
+            the arms of the first period name the colours.
+        title: the chart's caption (escaped, as are the arms' names and the period labels).
+        chart_id: an id attribute for tests and links (escaped).
+    """
+    arms = list(periods[0][1]) if periods else []
+    colour = {arm: SPLIT_COLOURS[i % len(SPLIT_COLOURS)] for i, arm in enumerate(arms)}
+    plot_w = WIDTH - SPLIT_LABEL_W - MARGIN_RIGHT
+    legend_y = MARGIN_TOP + SPLIT_ROW * len(periods) + 16
+    height = legend_y + 20
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+        f'width="{WIDTH}" height="{height}" role="img" aria-label="{escape(title)}" class="chart"'
+        + (f' id="{escape(chart_id)}"' if chart_id else "")
+        + ">",
+        f"<title>{escape(title)}</title>",
+        f'<text x="0" y="18" font-size="13" font-weight="600">{escape(title)}</text>',
+    ]
+    for row, (label, shares) in enumerate(periods):
+        y = MARGIN_TOP + SPLIT_ROW * row
+        parts.append(
+            f'<text x="{SPLIT_LABEL_W - 8}" y="{_fmt(y + 14)}" font-size="11" '
+            f'text-anchor="end">{escape(label)}</text>'
+        )
+        x = float(SPLIT_LABEL_W)
+        for arm in arms:
+            share = max(0.0, float(shares.get(arm, 0.0)))
+            width = plot_w * share
+            tip = f"{escape(arm)}: {100 * share:.1f}%"
+            parts.append(
+                f'<rect x="{_fmt(x)}" y="{_fmt(y + 2)}" width="{_fmt(width)}" height="16" '
+                f'fill="{colour[arm]}" data-arm="{escape(arm)}" data-share="{share:.4f}">'
+                f"<title>{tip}</title></rect>"
+            )
+            x += width
+    x = float(SPLIT_LABEL_W)
+    for arm in arms:
+        parts.append(
+            f'<rect x="{_fmt(x)}" y="{legend_y - 10}" width="10" height="10" fill="{colour[arm]}"/>'
+            f'<text x="{_fmt(x + 14)}" y="{legend_y}" font-size="11">{escape(arm)}</text>'
+        )
+        x += 14 + 7 * len(arm) + 18
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -36,6 +36,7 @@ from engine.experiment_stats import (
 )
 from engine.rule_settings import RuleSettingsError, merge_rules, validate_rules
 from plugin.admin.auth import admin_settings, open_admin_db, register_admin_guards
+from plugin.admin.charts import split_chart
 from plugin.admin.experiment_assignment import DEFAULT_SNAPSHOTS
 from plugin.admin.owner_json import OwnerJSONError, parse_owner_json
 from plugin.admin.settings_forms import WIDGET_FORMAT_KEY
@@ -319,6 +320,7 @@ def results_page(shop: str, experiment_id: int) -> str:
     holdout_lift: Lift | None = None
     if report is not None and experiment.holdout_share > 0:
         holdout_lift = _holdout_lift(db, experiment)
+    allocations = allocation_rows(experiment, _now())
     return render_template(
         "admin/experiments_detail.html",
         e=experiment,
@@ -330,7 +332,12 @@ def results_page(shop: str, experiment_id: int) -> str:
         metrics=METRICS,
         metric_labels=METRIC_LABELS,
         holdout=HOLDOUT,
-        allocations=allocation_rows(experiment, _now()),
+        allocations=allocations,
+        allocation_chart=split_chart(
+            [(str(row["from"]), row["shares"]) for row in allocations],
+            "Share of visitors by variant, each split from when it took effect",
+            chart_id="allocation-chart",
+        ),
         profiles={
             v.name: json.dumps(v.profile, indent=2, sort_keys=True) for v in experiment.variants
         },
