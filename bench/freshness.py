@@ -3,7 +3,8 @@
 A shop of N_PRODUCTS products is trained on a history of orders; a real worker process
 (`shoprec worker`, forking RQ worker with the scheduler) runs against a real Redis. For each
 of --trials anchors, two signed Shopify orders/create deliveries pair the anchor with a
-product its frequently-bought-together list does not show; the clock starts when the second
+product its frequently-bought-together list does not show, among BACKGROUND_ORDERS other new
+orders (a pair must stand out from the shop's other sales); the clock starts when the second
 delivery is acknowledged and stops when the storefront API (the real Flask app, the same
 process that took the deliveries) serves the new pair on the anchor's product page. No
 retrain runs in between: the list changes through serving.recent_pairs.
@@ -44,6 +45,7 @@ from storage.orders import upsert_order_lines, upsert_orders  # noqa: E402
 
 SHOP = "fresh"
 TIMEOUT_S = 120.0
+BACKGROUND_ORDERS = 40
 
 
 def seed_history(data_dir: Path) -> None:
@@ -123,10 +125,16 @@ def main(redis_url: str, trials: int) -> None:
         client = create_app(settings, {"TESTING": True}).test_client()
         waits: list[float] = []
         try:
+            for n in range(BACKGROUND_ORDERS):  # the shop's other orders since training
+                post_order_webhook(
+                    client, SHOP, order_body(6_000_000 + n, [1_100 + n % 40]), f"bg{n}"
+                )
             for t in range(trials):
                 anchor = 1_000 + (t * 7) % 100
                 shown = set(fbt(client, anchor))
-                partner = next(p for p in range(1_150, 1_300) if str(p) not in shown)
+                # A partner of its own per trial: a product in every trial's orders would be
+                # a staple whose pairs chance explains (serving.recent_pairs.beyond_chance).
+                partner = next(p for p in range(1_150 + t, 1_300) if str(p) not in shown)
                 post_order_webhook(
                     client, SHOP, order_body(7_000_000 + 2 * t, [anchor, partner]), f"f{t}a"
                 )

@@ -199,6 +199,45 @@ def co_purchased_since(
     return [(str(row[0]), int(row[1])) for row in rows]
 
 
+def orders_holding_since(
+    db: sqlite_utils.Database, since: str, product_ids: Sequence[str]
+) -> tuple[int, dict[str, int]]:
+    """(orders with a line newer than `since`, per product id: how many of them hold it)."""
+    total = int(
+        db.execute(
+            "SELECT count(DISTINCT order_id) FROM order_lines "
+            "WHERE created_at > ? AND quantity > 0",
+            (since,),
+        ).fetchone()[0]
+    )
+    ids = list(dict.fromkeys(product_ids))
+    if not ids:
+        return total, {}
+    marks = ", ".join("?" for _ in ids)
+    rows = db.execute(
+        "SELECT product_id, count(DISTINCT order_id) FROM order_lines "
+        f"WHERE created_at > ? AND quantity > 0 AND product_id IN ({marks}) GROUP BY product_id",
+        [since, *ids],
+    ).fetchall()
+    return total, {str(row[0]): int(row[1]) for row in rows}
+
+
+def orders_holding_any_since(
+    db: sqlite_utils.Database, since: str, product_ids: Sequence[str]
+) -> int:
+    """Orders with a line newer than `since` holding any of `product_ids`."""
+    ids = list(dict.fromkeys(product_ids))
+    if not ids:
+        return 0
+    marks = ", ".join("?" for _ in ids)
+    row = db.execute(
+        "SELECT count(DISTINCT order_id) FROM order_lines "
+        f"WHERE created_at > ? AND quantity > 0 AND product_id IN ({marks})",
+        [since, *ids],
+    ).fetchone()
+    return int(row[0])
+
+
 def purchases_since(db: sqlite_utils.Database, since: str) -> list[tuple[str, str]]:
     """(product id, order time) once per paid order and product bought after `since` (ISO UTC):
     the purchases a model trained at `since` has not counted (read_purchase_lines' filter)."""

@@ -137,14 +137,18 @@ def test_new_orders_change_fbt_at_once_and_a_retrain_takes_them_over(tmp_path: P
     time.sleep(1.1)  # orders placed after the training's second
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
-    def deliver(n: int) -> None:
-        placed = {**order(60 + n, [A, 9], customer_n=n % 5), "date_created_gmt": now}
+    def deliver(n: int, items: list[int] | None = None) -> None:
+        placed = {**order(60 + n, items or [A, 9], customer_n=n % 5), "date_created_gmt": now}
         body = json.dumps(placed).encode()
         sent = client.post(
             f"/webhooks/woocommerce/{SHOP}", data=body, headers=headers(body, secret, f"n{n}")
         )
         assert sent.status_code == 200
 
+    # The shop's other orders of the morning: a pair counts when its orders together are
+    # more than the two products' own sales among the new orders explain.
+    for n in range(30):
+        deliver(100 + n, [10 + n % 5, 15 + n % 5])
     deliver(0)
     assert new_pair not in fbt_ids(client)  # one order is not a pattern yet
     deliver(1)
