@@ -88,3 +88,38 @@ def category_counts(db: sqlite_utils.Database) -> dict[str, int]:
         "SELECT category, count(*) FROM products WHERE status = 'active' GROUP BY category"
     ).fetchall()
     return {c: int(n) for c, n in rows}
+
+
+def orders_holding(db: sqlite_utils.Database, since: str) -> tuple[int, dict[str, int]]:
+    """(orders placed since `since`, per product: how many of them hold it): how well known
+    each product is to shoppers, for the novelty of what was recommended."""
+    total = int(
+        db.execute(
+            "SELECT count(DISTINCT order_id) FROM order_lines WHERE created_at >= ? "
+            "AND quantity > 0",
+            (since,),
+        ).fetchone()[0]
+    )
+    rows = db.execute(
+        "SELECT product_id, count(DISTINCT order_id) FROM order_lines "
+        "WHERE created_at >= ? AND quantity > 0 GROUP BY product_id",
+        (since,),
+    ).fetchall()
+    return total, {str(r[0]): int(r[1]) for r in rows}
+
+
+def clicks_outside_session_categories(db: sqlite_utils.Database, since: str) -> tuple[int, int]:
+    """(clicks on categorised recommendations since `since` within a session, how many of them
+    landed in a category the session had not viewed before the click): the serendipity of
+    the lists, relevant enough to click and not what the shopper was already looking at."""
+    row = db.execute(
+        "SELECT count(*), coalesce(sum(CASE WHEN NOT EXISTS ("
+        "SELECT 1 FROM events v JOIN products pv ON pv.product_id = v.product_id "
+        "WHERE v.session_id = c.session_id AND v.type = 'view' AND v.ts < c.ts "
+        "AND pv.category = p.category) THEN 1 ELSE 0 END), 0) "
+        "FROM events c JOIN products p ON p.product_id = c.product_id "
+        "WHERE c.type = 'click' AND c.ts >= ? AND c.session_id IS NOT NULL "
+        "AND p.category != ''",
+        (since,),
+    ).fetchone()
+    return int(row[0]), int(row[1])

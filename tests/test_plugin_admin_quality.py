@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -140,3 +141,34 @@ def test_a_catalog_without_categories_shows_no_category_spread(
     report = quality_report(shop_db, NOW, days=30)
     assert (report["categories_shown"], report["categories_in_catalog"]) == (0, 0)
     assert report["top_category"] is None and report["category_entropy"] is None
+
+
+def test_novelty_and_serendipity_read_orders_and_clicks(shop: sqlite_utils.Database) -> None:
+    from storage.orders import upsert_order_lines, upsert_orders
+
+    assert quality_report(shop, NOW, days=30)["novelty_one_in"] is None  # no orders yet
+    # 8 orders: "a" in all of them, "b" in 2, "c" in none.
+    orders, lines = [], []
+    for n in range(8):
+        created = _iso(NOW - timedelta(days=2, hours=n))
+        orders.append({"order_id": f"o{n}", "customer_id": None, "created_at": created})
+        lines.append((f"o{n}", "0", "a", None, created, 1, 10.0))
+        if n < 2:
+            lines.append((f"o{n}", "1", "b", None, created, 1, 10.0))
+    upsert_orders(shop, orders)
+    upsert_order_lines(shop, lines)
+    # Session s1 viewed a Kitchen item, then clicked one Kitchen and one Garden item.
+    view, click = _iso(NOW - timedelta(hours=3)), _iso(NOW - timedelta(hours=2))
+    insert_events(
+        shop,
+        [
+            {"ts": view, "type": "view", "product_id": "d", "session_id": "s1"},
+            {"ts": click, "type": "click", "product_id": "e", "session_id": "s1"},
+            {"ts": click, "type": "click", "product_id": "f", "session_id": "s1"},
+        ],
+    )
+    report = quality_report(shop, NOW, days=30)
+    # Impressions a=6, b=3, c=1 over 8 orders (+1): 9/8, 9/2 and 9/1, geometric mean.
+    expected = 2 ** ((6 * math.log2(9 / 8) + 3 * math.log2(9 / 2) + math.log2(9)) / 10)
+    assert report["novelty_one_in"] == pytest.approx(expected)
+    assert (report["serendipity_clicks"], report["serendipity"]) == (2, 0.5)

@@ -23,8 +23,10 @@ from engine.seasons import in_season
 from plugin.admin.auth import open_admin_db, register_admin_guards
 from storage.quality import (
     category_counts,
+    clicks_outside_session_categories,
     impressions_per_context,
     impressions_per_product,
+    orders_holding,
     recommendable_products,
     store_excluded_products,
 )
@@ -51,6 +53,21 @@ def _entropy(counts: list[int]) -> float | None:
         return None
     entropy = -sum(c / total * math.log(c / total) for c in counts if c)
     return entropy / math.log(len(counts))
+
+
+def _novelty(shown: list[dict[str, Any]], orders: int, holding: dict[str, int]) -> float | None:
+    """How far the lists reach past the best sellers: the average shown item is bought in one
+    of this many orders (the impression-weighted geometric mean of orders / orders holding it,
+    2 to the mean self-information; a product bought in none counts as one order in orders+1).
+    """
+    total = sum(r["impressions"] for r in shown)
+    if not total or not orders:
+        return None
+    bits = sum(
+        r["impressions"] * math.log2((orders + 1) / max(holding.get(r["product_id"], 0), 1))
+        for r in shown
+    )
+    return float(2 ** (bits / total))
 
 
 def rule_exclusions(
@@ -113,7 +130,11 @@ def quality_report(db: sqlite_utils.Database, now: datetime, days: int) -> dict[
     reason_counts = Counter(
         reason for row in store_excluded + ruled_out for reason in row["reasons"]
     )
+    clicks, surprising = clicks_outside_session_categories(db, since)
     return {
+        "novelty_one_in": _novelty(shown, *orders_holding(db, since)),
+        "serendipity": _share(surprising, clicks),
+        "serendipity_clicks": clicks,
         "days": days,
         "since": since,
         "impressions": total,
