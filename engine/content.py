@@ -137,22 +137,16 @@ def item_features(data: TrainingData, items: ItemSpace) -> ItemFeatures:
         return ItemFeatures(None, described)
 
 
-def fit_content(
-    data: TrainingData,
-    items: ItemSpace,
-    k: int = DEFAULT_K,
-    features: ItemFeatures | None = None,
-) -> ContentModel:
-    """Keep each item's k most similar items by cosine of TF-IDF rows.
+# Computes the (indices, scores) neighbour tables of a TF-IDF matrix's rows, k per row:
+# block by block here (local_neighbour_blocks), or on a cluster (spark_engine.content), with
+# the same kernel (engine.neighbours.neighbour_block) either way.
+NeighbourBlocks = Callable[[sp.csr_matrix, int], tuple[np.ndarray, np.ndarray]]
 
-    features: item_features(data, items) when the caller already has them.
-    """
-    features = features if features is not None else item_features(data, items)
-    matrix, described = features.matrix, features.n_described
-    if matrix is None:
-        return ContentModel(Neighbours.empty(items.n_items, k), described)
+
+def local_neighbour_blocks(matrix: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k most similar rows, BLOCK_ROWS rows at a time in this process."""
     transposed = matrix.T.tocsc()
-    n = items.n_items
+    n = matrix.shape[0]
     indices = np.full((n, k), -1, np.int32)
     scores = np.zeros((n, k), np.float32)
     for start in range(0, n, BLOCK_ROWS):
@@ -160,6 +154,26 @@ def fit_content(
         indices[start:stop], scores[start:stop] = neighbour_block(
             matrix, transposed, start, stop, k
         )
+    return indices, scores
+
+
+def fit_content(
+    data: TrainingData,
+    items: ItemSpace,
+    k: int = DEFAULT_K,
+    features: ItemFeatures | None = None,
+    blocks: NeighbourBlocks = local_neighbour_blocks,
+) -> ContentModel:
+    """Keep each item's k most similar items by cosine of TF-IDF rows.
+
+    features: item_features(data, items) when the caller already has them.
+    blocks: where the neighbour blocks are computed (this process by default).
+    """
+    features = features if features is not None else item_features(data, items)
+    matrix, described = features.matrix, features.n_described
+    if matrix is None:
+        return ContentModel(Neighbours.empty(items.n_items, k), described)
+    indices, scores = blocks(matrix.tocsr(), k)
     return ContentModel(Neighbours(indices, scores), described)
 
 

@@ -21,8 +21,10 @@ from engine.collaborative import Collaborative, fit_collaborative
 from engine.content import (
     ContentModel,
     ItemFeatures,
+    NeighbourBlocks,
     fit_content,
     item_features,
+    local_neighbour_blocks,
     start_embedding_content_model,
 )
 from engine.neighbours import Neighbours
@@ -78,6 +80,7 @@ def fit_shop_models(
     weights: Mapping[str, Mapping[str, float]] | None = None,
     validate: bool = True,
     fit_all: bool = False,
+    content_blocks: NeighbourBlocks = local_neighbour_blocks,
 ) -> ShopModels:
     """Fit every model on a shop's data; weights: owner overrides per context or context/slot.
 
@@ -85,6 +88,8 @@ def fit_shop_models(
     (engine.shop_validation); False keeps the built-in weights and the automatic floor.
     fit_all: fit the sequence model even where validation gave it no weight (evaluation,
     which scores it alone); by default it is fitted only where some mix serves it.
+    content_blocks: where the content neighbours are computed (this process, or a Spark
+    cluster: spark_engine.content.spark_neighbour_blocks); the same table either way.
     """
     checked = validate_weights(weights)
     start = time.perf_counter()
@@ -98,7 +103,9 @@ def fit_shop_models(
         else None
     )
     features, t_features = _timed(lambda: item_features(data, items))
-    content, t_content = _timed(lambda: fit_content(data, items, features=features))
+    content, t_content = _timed(
+        lambda: fit_content(data, items, features=features, blocks=content_blocks)
+    )
     newness = newness_of(_created_at(data, items), data.now)
     popularity, t_pop = _timed(lambda: fit_popularity(inter, items, newness))
     collaborative, t_col = _timed(lambda: fit_collaborative(inter))

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.content import BLOCK_ROWS, item_features
+from engine.content import BLOCK_ROWS, NeighbourBlocks, fit_content
 from engine.neighbours import neighbour_block
 from engine.training_data import ItemSpace, TrainingData, build_item_space
 
@@ -43,30 +43,38 @@ def training_data_from_export(export_dir: str, shop: str, now: datetime) -> Trai
     return TrainingData(_table(export_dir, "products", shop), ordered, events, now)
 
 
+def spark_neighbour_blocks(spark: Any, block_rows: int = BLOCK_ROWS) -> NeighbourBlocks:
+    """engine.content's neighbour blocks run on `spark`'s executors: the matrix is broadcast
+    once, each task multiplies a block of `block_rows` rows by it and keeps each row's top k
+    (engine.neighbours.neighbour_block, the kernel fit_content runs locally)."""
+
+    def blocks(matrix: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
+        n = matrix.shape[0]
+        indices = np.full((n, k), -1, np.int32)
+        scores = np.zeros((n, k), np.float32)
+        shared = spark.sparkContext.broadcast((matrix, matrix.T.tocsc()))
+
+        def block(start: int) -> tuple[int, np.ndarray, np.ndarray]:
+            rows, transposed = shared.value
+            stop = min(start + block_rows, rows.shape[0])
+            return start, *neighbour_block(rows, transposed, start, stop, k)
+
+        starts = list(range(0, n, block_rows))
+        tasks = spark.sparkContext.parallelize(starts, max(1, min(len(starts), 256)))
+        for start, found, values in tasks.map(block).collect():
+            stop = start + found.shape[0]
+            indices[start:stop], scores[start:stop] = found, values
+        shared.unpersist()
+        return indices, scores
+
+    return blocks
+
+
 def content_neighbours(
     spark: Any, data: TrainingData, k: int, block_rows: int = BLOCK_ROWS
 ) -> tuple[ItemSpace, np.ndarray, np.ndarray]:
     """(item space, indices int32 (n_items, k), scores float32 (n_items, k)): each item's k
     most similar items by cosine of TF-IDF rows, -1 / 0 padded, as engine.content.fit_content."""
     items = build_item_space(data)
-    n = items.n_items
-    indices = np.full((n, k), -1, np.int32)
-    scores = np.zeros((n, k), np.float32)
-    features = item_features(data, items)
-    if features.matrix is None:
-        return items, indices, scores
-    matrix = features.matrix.tocsr()
-    shared = spark.sparkContext.broadcast((matrix, matrix.T.tocsc()))
-
-    def block(start: int) -> tuple[int, np.ndarray, np.ndarray]:
-        rows, transposed = shared.value
-        stop = min(start + block_rows, rows.shape[0])
-        return start, *neighbour_block(rows, transposed, start, stop, k)
-
-    starts = list(range(0, n, block_rows))
-    blocks = spark.sparkContext.parallelize(starts, max(1, min(len(starts), 256)))
-    for start, found, values in blocks.map(block).collect():
-        stop = start + found.shape[0]
-        indices[start:stop], scores[start:stop] = found, values
-    shared.unpersist()
-    return items, indices, scores
+    fitted = fit_content(data, items, k, blocks=spark_neighbour_blocks(spark, block_rows))
+    return items, fitted.neighbours.indices, fitted.neighbours.scores

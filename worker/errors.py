@@ -23,3 +23,7 @@ class UnknownProvider(WorkerError, ValueError):
 
 class UnknownPlatformResource(WorkerError, ValueError):
     """A platform or a platform resource that shoprec does not sync."""
+
+
+class TrainingError(WorkerError):
+    """Training cannot run as asked (an unknown engine, or Spark unavailable for it)."""

@@ -15,7 +15,7 @@ from typing import Any
 from config import Settings
 from engine.shop_artifacts import save_shop_models
 from engine.shop_fit import fit_shop_models
-from engine.shop_models import ModelSummary
+from engine.shop_models import ModelSummary, ShopModels
 from engine.training_data import TrainingData, latest_timestamp
 from serving.generations import bump_generation
 from storage.catalog import read_products_frame
@@ -23,6 +23,7 @@ from storage.db import models_dir, open_shop_db
 from storage.events import read_events_frame
 from storage.orders import read_purchase_lines
 from storage.shared_models import publish_models
+from worker.errors import TrainingError
 
 logger = logging.getLogger(__name__)
 
@@ -149,18 +150,28 @@ def load_training_data(
     return data
 
 
+LOCAL_ENGINE, SPARK_ENGINE = "local", "spark"
+ENGINES = (LOCAL_ENGINE, SPARK_ENGINE)
+
+
 def train_shop(
     settings: Settings,
     shop: str,
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    engine: str = LOCAL_ENGINE,
 ) -> TrainReport:
     """Fit every model on the shop's store and swap the new artifacts in atomically.
 
     Files are written to a temp folder beside models/ and renamed into place, so a server
     loading models never sees half a set. progress: told each stage as it starts (the CLI
-    prints them, since training a large shop takes a minute or more).
+    prints them, since training a large shop takes a minute or more). engine: "local", or
+    "spark" to compute the content neighbours (the step whose cost grows with the square of
+    the catalog) on SHOPREC_SPARK_MASTER with the engine's own kernel; everything else, and
+    the artifacts, are the local path's, so serving does not know which engine trained.
     """
+    if engine not in ENGINES:
+        raise TrainingError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     say = progress or (lambda _stage: None)
     start = time.perf_counter()
     say("reading the shop's orders, products and events")
@@ -170,7 +181,10 @@ def train_shop(
         f"validating and fitting the models on {len(data.purchases):,} order lines and "
         f"{len(data.products):,} products"
     )
-    models = fit_shop_models(data)
+    if engine == SPARK_ENGINE:
+        models = _fit_on_spark(data, say)
+    else:
+        models = fit_shop_models(data)
     fitted = time.perf_counter()
     say("saving the models and switching serving to them")
     target = models_dir(settings, shop)
@@ -190,6 +204,7 @@ def train_shop(
             if len(data.purchases)
             else 0,
             "products_at_training": len(data.products),
+            "engine": engine,
         }
         files = save_shop_models(models, staging, run)
         old = target.with_name(f".models-old-{time.time_ns()}")
@@ -220,3 +235,20 @@ def train_shop(
     )
     logger.info("trained %s in %.1f s", shop, report.seconds, extra={"shop": shop})
     return report
+
+
+def _fit_on_spark(data: TrainingData, say: Callable[[str], None]) -> ShopModels:
+    """fit_shop_models with the content neighbour blocks on Spark (SHOPREC_SPARK_MASTER)."""
+    from spark_engine.content import spark_neighbour_blocks
+    from spark_engine.errors import SparkUnavailable
+    from spark_engine.session import spark_session
+
+    say("starting Spark for the content neighbours")
+    try:
+        spark = spark_session(app_name="shoprec-train")
+    except SparkUnavailable as exc:
+        raise TrainingError(str(exc)) from exc
+    try:
+        return fit_shop_models(data, content_blocks=spark_neighbour_blocks(spark))
+    finally:
+        spark.stop()

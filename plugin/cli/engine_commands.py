@@ -11,10 +11,10 @@ import click
 from engine.errors import EngineError
 from plugin.cli.main import CliContext, pass_cli
 from storage.errors import UnknownShop
-from worker.errors import SplitOutsideOrders
+from worker.errors import SplitOutsideOrders, TrainingError
 from worker.evaluation import evaluate_shop
 from worker.retrain_due import shop_retrain_decision
-from worker.training import train_shop
+from worker.training import ENGINES, LOCAL_ENGINE, train_shop
 
 
 class StageLines:
@@ -37,8 +37,17 @@ class StageLines:
     "old, enough new orders, or the product set changed); else print why not. For cron on a "
     "shop without a worker.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default=LOCAL_ENGINE,
+    show_default=True,
+    help="spark: compute the content neighbours on SHOPREC_SPARK_MASTER (local[N] or a "
+    "cluster URL; needs the spark extra and Java 17) for catalogs too large for one host; "
+    "the models written are the same.",
+)
 @pass_cli
-def train_command(cli_ctx: CliContext, if_due: bool) -> None:
+def train_command(cli_ctx: CliContext, if_due: bool, engine: str) -> None:
     """Fit every model for the shop; print per-model time, size, and whether it is trusted.
 
     A model without the data it needs (e.g. orders with 2+ items for frequently bought
@@ -50,8 +59,8 @@ def train_command(cli_ctx: CliContext, if_due: bool) -> None:
         if not due:
             return
     try:
-        report = train_shop(cli_ctx.settings, cli_ctx.shop, progress=StageLines())
-    except (UnknownShop, EngineError) as exc:
+        report = train_shop(cli_ctx.settings, cli_ctx.shop, progress=StageLines(), engine=engine)
+    except (UnknownShop, EngineError, TrainingError) as exc:
         raise click.ClickException(str(exc)) from exc
     for line in report.lines():
         click.echo(line)
