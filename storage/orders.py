@@ -200,9 +200,10 @@ def co_purchased_since(
 
 
 def orders_holding_since(
-    db: sqlite_utils.Database, since: str, product_ids: Sequence[str]
+    db: sqlite_utils.Database, since: str, product_ids: Sequence[str] | None = None
 ) -> tuple[int, dict[str, int]]:
-    """(orders with a line newer than `since`, per product id: how many of them hold it)."""
+    """(orders with a purchase line newer than `since`, per product id: how many of them
+    hold it), for `product_ids` or (None) every product bought since."""
     total = int(
         db.execute(
             "SELECT count(DISTINCT order_id) FROM order_lines "
@@ -210,14 +211,14 @@ def orders_holding_since(
             (since,),
         ).fetchone()[0]
     )
-    ids = list(dict.fromkeys(product_ids))
-    if not ids:
+    ids = None if product_ids is None else list(dict.fromkeys(product_ids))
+    if ids == []:
         return total, {}
-    marks = ", ".join("?" for _ in ids)
+    among = "" if ids is None else f" AND product_id IN ({', '.join('?' for _ in ids)})"
     rows = db.execute(
         "SELECT product_id, count(DISTINCT order_id) FROM order_lines "
-        f"WHERE created_at > ? AND quantity > 0 AND product_id IN ({marks}) GROUP BY product_id",
-        [since, *ids],
+        f"WHERE created_at > ? AND quantity > 0{among} GROUP BY product_id",
+        [since, *(ids or [])],
     ).fetchall()
     return total, {str(row[0]): int(row[1]) for row in rows}
 

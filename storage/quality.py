@@ -90,24 +90,6 @@ def category_counts(db: sqlite_utils.Database) -> dict[str, int]:
     return {c: int(n) for c, n in rows}
 
 
-def orders_holding(db: sqlite_utils.Database, since: str) -> tuple[int, dict[str, int]]:
-    """(orders placed since `since`, per product: how many of them hold it): how well known
-    each product is to shoppers, for the novelty of what was recommended."""
-    total = int(
-        db.execute(
-            "SELECT count(DISTINCT order_id) FROM order_lines WHERE created_at >= ? "
-            "AND quantity > 0",
-            (since,),
-        ).fetchone()[0]
-    )
-    rows = db.execute(
-        "SELECT product_id, count(DISTINCT order_id) FROM order_lines "
-        "WHERE created_at >= ? AND quantity > 0 GROUP BY product_id",
-        (since,),
-    ).fetchall()
-    return total, {str(r[0]): int(r[1]) for r in rows}
-
-
 def clicks_outside_session_categories(db: sqlite_utils.Database, since: str) -> tuple[int, int]:
     """(clicks on categorised recommendations since `since` within a session, how many of them
     landed in a category the session had not viewed before the click): the serendipity of

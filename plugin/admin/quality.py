@@ -21,12 +21,12 @@ from engine.rule_context import facts_from_row
 from engine.rule_settings import RuleSettingsError, rule_settings_for
 from engine.seasons import in_season
 from plugin.admin.auth import open_admin_db, register_admin_guards
+from storage.orders import orders_holding_since
 from storage.quality import (
     category_counts,
     clicks_outside_session_categories,
     impressions_per_context,
     impressions_per_product,
-    orders_holding,
     recommendable_products,
     store_excluded_products,
 )
@@ -132,7 +132,7 @@ def quality_report(db: sqlite_utils.Database, now: datetime, days: int) -> dict[
     )
     clicks, surprising = clicks_outside_session_categories(db, since)
     return {
-        "novelty_one_in": _novelty(shown, *orders_holding(db, since)),
+        "novelty_one_in": _novelty(shown, *orders_holding_since(db, since)),
         "serendipity": _share(surprising, clicks),
         "serendipity_clicks": clicks,
         "days": days,
