@@ -99,3 +99,68 @@ def test_variant_names_are_escaped_in_the_chart() -> None:
     svg = str(split_chart([("start", {"<script>x</script>": 1.0})], "split"))
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert str(split_chart([], "nothing yet")).endswith("</svg>")
+
+
+def _chart_of(page: str) -> str:
+    chart = page[page.index('id="allocation-chart"') :]
+    return chart[: chart.index("</svg>")]
+
+
+def test_the_chart_has_a_series_per_variant_ending_at_the_stored_split(client, shop_db):
+    from storage.experiments import create_experiment
+
+    label = "<script>alert(1)</script>"
+    experiment_id = create_experiment(
+        shop_db,
+        "escaped",
+        "product",
+        [{"name": "plain", "profile": {"limit": 4}}, {"name": label, "profile": {"limit": 8}}],
+        holdout_share=0.2,
+        allocation="automatic",
+        min_share=0.1,
+    )
+    client.post(
+        f"/admin/demo/experiments/{experiment_id}/start", data={"csrf_token": csrf_of(client)}
+    )
+    stored = reallocate(shop_db, 24, now=datetime(2024, 3, 3, tzinfo=UTC))[0]["shares"]
+    page = client.get(f"/admin/demo/experiments/{experiment_id}").get_data(as_text=True)
+    assert label not in page
+    chart = _chart_of(page)
+    assert "<desc>" in chart and "<title>" in chart
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    bars = re.findall(r'data-arm="([^"]+)" data-share="([\d.]+)"', chart)
+    arms = ["holdout", "plain", escaped]
+    assert [arm for arm, _ in bars] == arms * 2  # every split draws every variant, in one order
+    final = dict(bars[3:])
+    assert float(final["holdout"]) == pytest.approx(0.2)
+    assert float(final[escaped]) == pytest.approx(stored[label], abs=1e-4)
+    assert float(final["plain"]) == pytest.approx(stored["plain"], abs=1e-4)
+    legend = re.findall(r'font-size="11">([^<]+)</text>', chart.split("</rect>")[-1])
+    assert legend == arms
+
+
+def test_reallocate_now_stores_a_new_split_and_says_so(client, shop_db):
+    experiment_id = simulate_running_automatic(shop_db)
+    url = f"/admin/demo/experiments/{experiment_id}"
+    assert 'id="reallocate"' in client.get(url).get_data(as_text=True)
+    refused = client.post(f"{url}/reallocate")  # no CSRF token
+    assert refused.status_code in (400, 403)
+    assert get_experiment(shop_db, experiment_id).allocations == ()
+    done = client.post(f"{url}/reallocate", data={"csrf_token": csrf_of(client)})
+    assert done.status_code == 302 and done.headers["Location"].endswith(url)
+    (allocation,) = get_experiment(shop_db, experiment_id).allocations
+    assert allocation.shares["b"] > 0.75  # b converts three times as often
+    page = client.get(url).get_data(as_text=True)
+    assert "New split stored, in effect from" in page
+    assert f"b {100 * allocation.shares['b']:.1f}%" in page
+
+
+def test_reallocate_now_is_refused_for_a_draft(client, shop_db):
+    created = client.post("/admin/demo/experiments", data=_form(client))
+    url = created.headers["Location"]
+    assert 'id="reallocate"' not in client.get(url).get_data(as_text=True)
+    refused = client.post(f"{url}/reallocate", data={"csrf_token": csrf_of(client)})
+    assert refused.status_code == 302
+    (experiment,) = list_experiments(shop_db)
+    assert experiment.allocations == ()
+    assert "only a running experiment" in client.get(url).get_data(as_text=True)

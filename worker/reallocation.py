@@ -39,26 +39,35 @@ def evidence(
     ]
 
 
+def reallocate_experiment(
+    db: sqlite_utils.Database, experiment: Experiment, window_hours: int, moment: datetime
+) -> dict[str, Any]:
+    """One round for one running automatic experiment: its evidence through Thompson sampling,
+    the new split stored; returns what was stored. The hourly round and the admin's
+    "Reallocate now" button both come through here, so they cannot disagree.
+
+    Raises ExperimentError (from storage) for an experiment that is not running automatic.
+    """
+    stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    arms = evidence(db, experiment, window_hours, stamp)
+    shares = thompson_shares(arms, experiment.holdout_share, experiment.min_share)
+    effective_from = record_allocation(db, experiment, shares, now=moment)
+    return {
+        "experiment_id": experiment.experiment_id,
+        "effective_from": effective_from,
+        "shares": shares,
+        "sessions": {a.name: a.sessions for a in arms},
+    }
+
+
 def reallocate(
     db: sqlite_utils.Database, default_window_hours: int, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """One round over the shop's running automatic experiments; returns what was stored."""
     moment = now or datetime.now(UTC)
-    stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
     window = attribution_window_hours(db, default_window_hours)
-    done = []
-    for experiment in running_experiments(db):
-        if experiment.allocation != "automatic":
-            continue
-        arms = evidence(db, experiment, window, stamp)
-        shares = thompson_shares(arms, experiment.holdout_share, experiment.min_share)
-        effective_from = record_allocation(db, experiment, shares, now=moment)
-        done.append(
-            {
-                "experiment_id": experiment.experiment_id,
-                "effective_from": effective_from,
-                "shares": shares,
-                "sessions": {a.name: a.sessions for a in arms},
-            }
-        )
-    return done
+    return [
+        reallocate_experiment(db, experiment, window, moment)
+        for experiment in running_experiments(db)
+        if experiment.allocation == "automatic"
+    ]

@@ -173,6 +173,7 @@ def split_chart(
         + (f' id="{escape(chart_id)}"' if chart_id else "")
         + ">",
         f"<title>{escape(title)}</title>",
+        f"<desc>{escape(_split_summary(periods))}</desc>",
         f'<text x="0" y="18" font-size="13" font-weight="600">{escape(title)}</text>',
     ]
     for row, (label, shares) in enumerate(periods):
@@ -201,3 +202,14 @@ def split_chart(
         x += 14 + 7 * len(arm) + 18
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _split_summary(periods: Sequence[tuple[str, Mapping[str, float]]]) -> str:
+    """The chart in one sentence for a screen reader: how many splits and the latest one (the
+    table under the chart has every figure)."""
+    if not periods:
+        return "No split yet."
+    label, shares = periods[-1]
+    latest = ", ".join(f"{arm} {100 * float(share):.1f}%" for arm, share in shares.items())
+    count = "1 split" if len(periods) == 1 else f"{len(periods)} splits"
+    return f"{count}; the latest, from {label}: {latest}."

@@ -61,6 +61,7 @@ from storage.experiments import (
 )
 from storage.performance import revenue_per_visitor
 from storage.shop_settings import get_shop_setting, set_shop_setting
+from worker.reallocation import reallocate_experiment
 
 bp = Blueprint("admin_experiments", __name__, url_prefix="/admin/<shop>")
 register_admin_guards(bp)
@@ -430,3 +431,28 @@ def promote(shop: str, experiment_id: int) -> Response:
             "data-limit) to it"
         )
     return _after_change(experiment_id, f"Promoted {variant_name!r}; {what}.")
+
+
+@bp.post("/experiments/<int:experiment_id>/reallocate")
+def reallocate_now(shop: str, experiment_id: int) -> Response:
+    """Run one allocation round for this experiment now, as the hourly worker round would.
+
+    It runs in the request (one experiment's sessions and a Thompson draw: quick) rather than
+    on the queue, so the page it returns to already shows the new split; the split takes
+    effect a minute after it is stored, like the hourly one.
+    """
+    experiment = _experiment_or_404(experiment_id)
+    if experiment.status != "running" or experiment.allocation != "automatic":
+        return _refused(
+            experiment_id,
+            ExperimentError("only a running experiment with automatic allocation is reallocated"),
+        )
+    db = open_admin_db()
+    window = attribution_window_hours(db, admin_settings().attribution_window_hours)
+    try:
+        done = reallocate_experiment(db, experiment, window, datetime.now(UTC))
+    except ExperimentError as exc:
+        return _refused(experiment_id, exc)
+    split = ", ".join(f"{name} {100 * share:.1f}%" for name, share in done["shares"].items())
+    flash(f"New split stored, in effect from {done['effective_from']}: {split}.", "success")
+    return redirect(f"/admin/{g.admin_shop}/experiments/{experiment_id}")

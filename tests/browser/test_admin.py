@@ -330,5 +330,17 @@ def test_an_automatic_experiment_shows_its_split_over_time(
     current = table.locator('tr[data-state="current"]')
     assert current.locator('[data-arm="holdout"]').inner_text().startswith("10.0")
     assert float(current.locator('[data-arm="b"]').inner_text().rstrip("%")) > 75.0
-    page.screenshot(path=str(artifacts / "admin-experiment-allocation.png"), full_page=True)
+    assert page.locator("svg#allocation-chart").is_visible()
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(
+            path=str(artifacts / f"admin-experiment-allocation-{width}.png"), full_page=True
+        )
+        assert page.evaluate(OVERFLOW) <= 0, f"the experiment page overflows at {width} px"
+    with page.expect_navigation():
+        page.get_by_role("button", name="Reallocate now").click()
+    assert "New split stored" in page.locator(".flash-success").inner_text()
+    # The new split is stored and takes effect a minute later: listed as the next one.
+    assert table.locator('tr[data-state="pending"]').count() == 1
+    assert page.evaluate(OVERFLOW) <= 0
     assert page.page_errors == []
