@@ -164,3 +164,20 @@ def test_reallocate_now_is_refused_for_a_draft(client, shop_db):
     (experiment,) = list_experiments(shop_db)
     assert experiment.allocations == ()
     assert "only a running experiment" in client.get(url).get_data(as_text=True)
+
+
+def test_the_chart_draws_the_latest_splits_and_the_table_keeps_every_one(client, shop_db):
+    from plugin.admin.experiments import CHART_SPLITS
+
+    experiment_id = simulate_running_automatic(shop_db)
+    for day in range(CHART_SPLITS + 3):  # more splits than the chart draws
+        reallocate(shop_db, 24, now=datetime(2024, 3, 3 + day // 24, day % 24, tzinfo=UTC))
+    page = client.get(f"/admin/demo/experiments/{experiment_id}").get_data(as_text=True)
+    chart = page[page.index('id="allocation-chart"') :]
+    chart = chart[: chart.index("</svg>")]
+    splits = len(get_experiment(shop_db, experiment_id).allocations) + 1  # and the start
+    assert splits > CHART_SPLITS
+    assert len(re.findall(r'data-arm="holdout" data-share', chart)) == CHART_SPLITS
+    assert f"the latest {CHART_SPLITS} of {splits}" in chart
+    table = page[page.index('<table id="allocation">') :]
+    assert len(re.findall(r"<tr data-state=", table[: table.index("</table>")])) == splits

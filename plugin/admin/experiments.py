@@ -63,6 +63,10 @@ from storage.performance import revenue_per_visitor
 from storage.shop_settings import get_shop_setting, set_shop_setting
 from worker.reallocation import reallocate_experiment
 
+# Splits drawn in the allocation chart: hourly rounds make 24 a day, and the chart should
+# read at a glance; the table below it keeps every split.
+CHART_SPLITS = 24
+
 bp = Blueprint("admin_experiments", __name__, url_prefix="/admin/<shop>")
 register_admin_guards(bp)
 
@@ -335,8 +339,13 @@ def results_page(shop: str, experiment_id: int) -> str:
         holdout=HOLDOUT,
         allocations=allocations,
         allocation_chart=split_chart(
-            [(str(row["from"]), row["shares"]) for row in allocations],
-            "Share of visitors by variant, each split from when it took effect",
+            [(str(row["from"]), row["shares"]) for row in allocations[-CHART_SPLITS:]],
+            "Share of visitors by variant, each split from when it took effect"
+            + (
+                f" (the latest {CHART_SPLITS} of {len(allocations)}; the table has every one)"
+                if len(allocations) > CHART_SPLITS
+                else ""
+            ),
             chart_id="allocation-chart",
         ),
         profiles={
