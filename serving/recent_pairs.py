@@ -40,6 +40,11 @@ RECENT_SIGNIFICANCE = 0.01
 # At most this many go ahead of the models' picks: fresh evidence earns a quarter of a
 # product page's list, and the models keep the rest.
 RECENT_MAX_AHEAD = 2
+# Partners of 2+ new orders put to the test, most orders first. Not the top few: in a dense
+# shop the anchor's most frequent partners are the staples the test turns away, and a pair of
+# two rare products bought together three times ranks below twenty of them. The bound keeps
+# one anchor's reads small on a shop where one product meets thousands.
+RECENT_CANDIDATES = 200
 RECENT_STRATEGY = "recent_pairs"
 RECENT_REASON = "Often bought together in recent orders"
 MAX_MEMO = 4096
@@ -75,8 +80,9 @@ class RecentPairs:
         db: sqlite_utils.Database, anchors: tuple[str, ...], since: str
     ) -> list[tuple[str, int]]:
         """The new partners whose orders with the anchors chance does not explain."""
-        together = [(pid, n) for pid, n in co_purchased_since(db, anchors, since)]
-        together = [(pid, n) for pid, n in together if n >= RECENT_MIN_ORDERS]
+        together = co_purchased_since(
+            db, anchors, since, limit=RECENT_CANDIDATES, min_orders=RECENT_MIN_ORDERS
+        )
         if not together:
             return []
         total, holding = orders_holding_since(db, since, [*anchors, *(p for p, _ in together)])
