@@ -10,7 +10,11 @@ candidate. Without the test, a dense shop's staples (milk, bread: in every fourt
 paired with everything within a day and pushed better picks off the list; without the cap,
 a large basket's many partners did. bench/recent_pairs_check.py replays groceries and Online
 Retail: HR@8 0.8024 / 0.7441 with every pair of 2+ orders first, 0.8269 / 0.7930 with this
-rule, 0.8277 / 0.7899 with no recent pairs at all. Read per shop cache
+rule, 0.8277 / 0.7899 with no recent pairs at all. Every partner of RECENT_MIN_ORDERS new
+orders is tested, up to RECENT_CANDIDATES, not only the most frequent few: those are the
+staples the test turns away, and a rare pair ranked below them was never read (served
+groceries replay 0.8313 before and after, the retrains there come every ~192 orders; the test
+in tests/test_serving_recent_pairs.py shows the pair it recovers). Read per shop cache
 generation, which every applied webhook batch and import moves, so an order is served within
 a minute of its webhook; a retrain moves the cut to its own time, which folds the recent
 counts into the models.
