@@ -175,10 +175,15 @@ def customer_orders(
 
 
 def co_purchased_since(
-    db: sqlite_utils.Database, product_ids: Sequence[str], since: str, limit: int = 20
+    db: sqlite_utils.Database,
+    product_ids: Sequence[str],
+    since: str,
+    limit: int = 20,
+    min_orders: int = 1,
 ) -> list[tuple[str, int]]:
     """(product id, orders) bought in the same order as any of `product_ids`, counting only
-    orders whose lines are newer than `since` (ISO UTC), most orders first.
+    orders whose lines are newer than `since` (ISO UTC), most orders first; only partners of
+    at least `min_orders` such orders.
 
     What the trained models have not seen yet: serving folds it into product pages between
     retrains, so a pair bought together all morning shows before tonight's training.
@@ -193,8 +198,9 @@ def co_purchased_since(
         "ON b.order_id = a.order_id AND b.product_id <> a.product_id "
         f"WHERE a.product_id IN ({marks}) AND a.created_at > ? AND a.quantity > 0 "
         f"AND b.quantity > 0 AND b.product_id NOT IN ({marks}) "
-        "GROUP BY b.product_id ORDER BY orders DESC, latest DESC, b.product_id LIMIT ?",
-        [*ids, since, *ids, int(limit)],
+        "GROUP BY b.product_id HAVING count(DISTINCT a.order_id) >= ? "
+        "ORDER BY orders DESC, latest DESC, b.product_id LIMIT ?",
+        [*ids, since, *ids, int(min_orders), int(limit)],
     ).fetchall()
     return [(str(row[0]), int(row[1])) for row in rows]
 
