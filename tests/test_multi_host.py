@@ -27,6 +27,7 @@ from rq.serializers import JSONSerializer
 
 from connectors.signatures import sign_body
 from engine.base import CONTEXT_SLOTS
+from serving.generations import generation_key
 from storage.db import bind_store, open_shop_db
 from storage.orders import read_purchase_lines
 from storage.receipts import get_receipt
@@ -252,8 +253,13 @@ def test_a_product_change_accepted_by_one_host_is_what_the_other_serves_next(
     product = json.loads(PRODUCT_UPDATE.read_text())
     product["title"] = "IPod Nano, renamed on host A"
     post_webhook(url_a, "products/update", json.dumps(product).encode(), "rename-1")
+    # The worker runs as a deployed one does: host A's data dir, the shared store and Redis.
     monkeypatch.setenv("SHOPREC_DATA_DIR", str(host_a))
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    generation = int(redis_conn.get(generation_key(SHOP)) or 0)
     drain(redis_conn)
+    # Host B shares no marker file with the worker: the Redis counter is what tells it.
+    assert int(redis_conn.get(generation_key(SHOP)) or 0) > generation
     until(lambda: answer(url_b).get(NANO) == product["title"], "host B shows the new title")
 
     product["status"] = "archived"
@@ -261,3 +267,63 @@ def test_a_product_change_accepted_by_one_host_is_what_the_other_serves_next(
     drain(redis_conn)
     until(lambda: NANO not in answer(url_b), "host B stops showing the archived product")
     assert NANO not in answer(url_a)
+
+
+def fbt(url: str, anchor: str) -> list[str]:
+    """Host's frequently-bought-together list for `anchor`, in order."""
+    query = f"shop={SHOP}&context=product&slot=frequently_bought_together&product_id={anchor}"
+    with urllib.request.urlopen(f"{url}/api/v1/recommendations?{query}&limit=8") as got:
+        return [item["product_id"] for item in json.loads(got.read())["items"]]
+
+
+def order_body(n: int, products: list[str]) -> bytes:
+    """The fixture order, renumbered, placed after the models' data, holding `products`."""
+    order = json.loads(ORDER.read_text())
+    order["id"] = order["order_number"] = 900000 + n
+    order["name"] = f"#{900000 + n}"
+    order["created_at"] = order["processed_at"] = f"2026-12-02T{n % 24:02d}:00:00Z"
+    template = order["line_items"][0]
+    order["line_items"] = [
+        {**template, "id": 800000 + n * 10 + i, "product_id": int(pid) if pid.isdigit() else pid,
+         "variant_id": None, "quantity": 1, "price": "10.00"}
+        for i, pid in enumerate(products)
+    ]  # fmt: skip
+    return json.dumps(order).encode()
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_orders_accepted_by_one_host_pair_products_on_the_other_host(
+    store_url: str,
+    redis_conn: redis.Redis,
+    tmp_path: Path,
+    hosts: list[subprocess.Popen[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    redis_url = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    shared_models = tmp_path / "shared-models"
+    env = {"SHOPREC_STORE_URL": store_url, "SHOPREC_SHARED_MODELS_DIR": str(shared_models)}
+    host_a, host_b = tmp_path / "host-a" / "data", tmp_path / "host-b" / "data"
+    products, orders = shop_files(tmp_path)
+    run_cli(host_a, env, "import", "products", str(products))
+    run_cli(host_a, env, "import", "orders", str(orders))
+    run_cli(host_a, env, "train")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    url_a, proc_a = start_host(host_a, store_url, redis_url, tmp_path / "a.log")
+    url_b, proc_b = start_host(host_b, store_url, redis_url, tmp_path / "b.log")
+    hosts += [proc_a, proc_b]
+
+    before = fbt(url_b, NANO)  # cached on host B from here on
+    assert before and before[0] == TOUCH  # the models' pair
+    # Two new orders pair the Nano with acc5, never bought with it; 28 more are other baskets.
+    for n in range(30):
+        basket = [NANO, "acc5"] if n < 2 else [f"acc{n % 5}"]
+        post_webhook(url_a, "orders/create", order_body(n, basket), f"pair-{n}")
+    assert fbt(url_b, NANO) == before  # acknowledged, not applied yet: host B caches this
+    # The worker runs as a deployed worker does: the shared store, the shared Redis, and a
+    # data dir of its own host (A's), not B's.
+    monkeypatch.setenv("SHOPREC_DATA_DIR", str(host_a))
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    drain(redis_conn)
+    until(lambda: fbt(url_b, NANO)[:2] == ["acc5", TOUCH], "host B serves the new pair first")
+    assert fbt(url_a, NANO)[:2] == ["acc5", TOUCH]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import redis
 import sqlite_utils
 
 from config import Settings
+from serving.generations import generation_key
 from storage.catalog import get_products, upsert_products
 from storage.customers import get_customer
 from storage.events import insert_events
@@ -19,6 +21,7 @@ from storage.orders import read_purchase_lines
 from storage.receipts import get_receipt, list_receipts, store_receipt
 from worker.jobs import process_receipt_job
 from worker.queues import QUEUE_DEFAULT, get_queue
+from worker.receipt_batch import apply_receipts
 from worker.receipts import enqueue_receipt, process_receipt, receipt_job_id
 
 SHOP = "demo"
@@ -432,3 +435,29 @@ def test_shopify_order_customer_never_blanks_a_known_customer(
     assert customer is not None
     assert (customer["email"], customer["first_name"]) == (known["email"], known["first_name"])
     assert customer["last_name"] == known["last_name"]
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def test_an_applied_batch_moves_the_shared_redis_generation_once(
+    settings: Settings,
+    db: sqlite_utils.Database,
+    redis_conn: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker configured with Redis tells every host's caches (they read the counter, not
+    this host's marker file) that the products changed: once per batch, not per receipt."""
+    redis_url = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("SHOPREC_DATA_DIR", str(settings.data_dir))
+    ids = [
+        store(db, "shopify", "products/update", product_body(title, stamp), title)
+        for title, stamp in [("One", "2026-05-01T10:00:00Z"), ("Two", "2026-05-02T10:00:00Z")]
+    ]
+    assert redis_conn.get(generation_key(SHOP)) is None
+    outcome = apply_receipts(db, SHOP, ids)
+    assert outcome.counts == {"processed": 2}
+    assert int(redis_conn.get(generation_key(SHOP)) or 0) == 1
+    # A batch that changed nothing (both already applied) leaves the counter alone.
+    apply_receipts(db, SHOP, ids)
+    assert int(redis_conn.get(generation_key(SHOP)) or 0) == 1
