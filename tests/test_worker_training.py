@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -148,3 +150,16 @@ def test_train_and_evaluate_a_catalog_without_orders_or_events(settings):
     # Evaluation needs orders on both sides of the split: said plainly, not tables of zeros.
     with pytest.raises(SplitOutsideOrders, match="no orders to evaluate on: import orders"):
         evaluate_shop(settings, "catalog_only", datetime(2020, 1, 1, tzinfo=UTC))
+
+
+def test_publishing_to_a_shared_folder_without_redis_is_warned(settings, tmp_path, caplog):
+    """Other hosts learn of new models from the Redis generation: without it, say so."""
+    seed_store(settings)
+    shared = replace(settings, shared_models_dir=str(tmp_path / "shared"))
+    with caplog.at_level(logging.WARNING, logger="worker.training"):
+        train_shop(shared, "demo")
+    assert "without REDIS_URL" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="worker.training"):
+        train_shop(replace(shared, redis_url="redis://127.0.0.1:1/0"), "demo")
+    assert "without REDIS_URL" not in caplog.text

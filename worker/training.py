@@ -218,6 +218,14 @@ def train_shop(
     if settings.shared_models_dir:
         # Other hosts pull this version when they see the generation move.
         publish_models(Path(settings.shared_models_dir), shop, target)
+        if not settings.redis_url:
+            # Only this host's marker moves: the others keep their copy of the old models.
+            logger.warning(
+                "shop %s: models published to the shared folder without REDIS_URL; other "
+                "hosts serve the new version only once the shop's Redis generation moves",
+                shop,
+                extra={"shop": shop},
+            )
     # Cached answers and candidate pools of the old models must not outlive them.
     bump_generation(settings, shop)
     report = TrainReport(
