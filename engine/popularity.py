@@ -171,6 +171,14 @@ def fit_popularity(
     return _popularity(popular, recent, long_run, newness)
 
 
+def popularity_from_masses(
+    popular: np.ndarray, recent: np.ndarray, long_run: np.ndarray, newness: np.ndarray | None
+) -> Popularity:
+    """Popularity from the three decayed masses counted elsewhere (a Spark cluster:
+    spark_engine.popularity), float64 (n_items,) each in the item space's order."""
+    return _popularity(popular, recent, long_run, newness)
+
+
 def _popularity(
     popular: np.ndarray, recent: np.ndarray, long_run: np.ndarray, newness: np.ndarray | None
 ) -> Popularity:

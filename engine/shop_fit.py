@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from engine.association import fit_association
 from engine.blend import validate_weights
@@ -28,7 +29,7 @@ from engine.content import (
     start_embedding_content_model,
 )
 from engine.neighbours import Neighbours
-from engine.popularity import NEW_DAYS, fit_popularity, newness_of
+from engine.popularity import NEW_DAYS, fit_popularity, newness_of, popularity_from_masses
 from engine.sequence import SequenceModel, fit_sequence
 from engine.shop_artifacts import model_arrays
 from engine.shop_models import ModelSummary, ShopModels
@@ -44,6 +45,18 @@ def _created_at(data: TrainingData, items: Any) -> Any:
         return pd.Series([None] * items.n_items)
     frame = products.set_index(products["product_id"].astype(str))
     return frame["created_at"].reindex(items.item_ids).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Precomputed:
+    """Pieces of the full fit counted elsewhere (spark_engine's tables), on the item space.
+
+    masses: (popular, recent_mass, long_run_mass) float64 (n_items,) each, or None.
+    gram: CSR float64 (n_items, n_items), X^T W X as engine.taste counts it, or None.
+    """
+
+    masses: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    gram: sp.csr_matrix | None = None
 
 
 def _nbytes(arrays: Mapping[str, np.ndarray]) -> int:
@@ -81,6 +94,7 @@ def fit_shop_models(
     validate: bool = True,
     fit_all: bool = False,
     content_blocks: NeighbourBlocks = local_neighbour_blocks,
+    precomputed: Precomputed | None = None,
 ) -> ShopModels:
     """Fit every model on a shop's data; weights: owner overrides per context or context/slot.
 
@@ -90,6 +104,9 @@ def fit_shop_models(
     which scores it alone); by default it is fitted only where some mix serves it.
     content_blocks: where the content neighbours are computed (this process, or a Spark
     cluster: spark_engine.content.spark_neighbour_blocks); the same table either way.
+    precomputed: the pieces a Spark job counted over the whole data (popularity masses,
+    EASE's Gram matrix), laid out on this data's item space; None counts them here.
+    Validation's fits on older orders always run here.
     """
     checked = validate_weights(weights)
     start = time.perf_counter()
@@ -107,7 +124,13 @@ def fit_shop_models(
         lambda: fit_content(data, items, features=features, blocks=content_blocks)
     )
     newness = newness_of(_created_at(data, items), data.now)
-    popularity, t_pop = _timed(lambda: fit_popularity(inter, items, newness))
+    popularity, t_pop = _timed(
+        lambda: (
+            fit_popularity(inter, items, newness)
+            if precomputed is None or precomputed.masses is None
+            else popularity_from_masses(*precomputed.masses, newness)
+        )
+    )
     collaborative, t_col = _timed(lambda: fit_collaborative(inter))
     contents: dict[str, ContentModel] = {"tfidf": content}
 
@@ -141,7 +164,8 @@ def fit_shop_models(
             inter, min_count=validation.rules_floor, cover_discount=validation.cover_discount
         )
     )
-    taste, t_taste = _timed(lambda: fit_taste(inter, side=features.matrix))
+    gram = precomputed.gram if precomputed is not None else None
+    taste, t_taste = _timed(lambda: fit_taste(inter, side=features.matrix, gram=gram))
     # The sequence model serves only where validation gave it weight (or the owner did,
     # or nothing was validated): elsewhere its training time buys nothing.
     wanted = (

@@ -191,11 +191,14 @@ def fit_taste(
     max_items: int = DEFAULT_MAX_ITEMS,
     side: sp.csr_matrix | None = None,
     side_weight: float = SIDE_WEIGHT,
+    gram: sp.csr_matrix | None = None,
 ) -> Taste:
     """Fit EASE on the max_items items with most customers, keep every customer's history.
 
     side: CSR (n_items, n_terms) item features (engine.content.item_features), or None for
     plain EASE. Customers are weighted by recency (customer_recency).
+    gram: X^T W X over the whole item space when it was counted elsewhere (a Spark cluster:
+    spark_engine.gram); None counts it here. The side term, ridge and inversion stay here.
     """
     history = customer_history(inter)
     latest = last_orders(inter)
@@ -210,8 +213,11 @@ def fit_taste(
         empty = np.zeros((active.size, active.size), np.float32)
         return Taste(active, empty, inter.customer_ids, history, with_pairs, latest, bought)
     x = binary[:, active]
-    recency = sp.diags(customer_recency(inter))
-    gram = (x.T @ recency @ x).toarray().astype(np.float64)
+    if gram is None:
+        recency = sp.diags(customer_recency(inter))
+        gram = (x.T @ recency @ x).toarray().astype(np.float64)
+    else:
+        gram = gram.tocsr()[active][:, active].toarray().astype(np.float64)
     if side is not None and side_weight > 0:
         terms = side[active]
         gram += side_weight**2 * (terms @ terms.T).toarray()

@@ -46,4 +46,7 @@ def spark_session(master: str | None = None, app_name: str = "shoprec") -> Any:
             .getOrCreate()
         )
     except Exception as exc:  # noqa: BLE001 - py4j raises its own errors when Java is missing
-        raise SparkUnavailable(f"Spark could not start on {chosen!r}: {exc}") from exc
+        raise SparkUnavailable(
+            f"Spark could not start on {chosen!r} (the Spark engine needs Java 17 and "
+            f"pip install 'shoprec[spark]'): {exc}"
+        ) from exc

@@ -15,7 +15,7 @@ from typing import Any
 from config import Settings
 from engine.shop_artifacts import save_shop_models
 from engine.shop_fit import fit_shop_models
-from engine.shop_models import ModelSummary, ShopModels
+from engine.shop_models import ModelSummary
 from engine.training_data import TrainingData, latest_timestamp
 from serving.generations import bump_generation
 from storage.catalog import read_products_frame
@@ -166,9 +166,10 @@ def train_shop(
     Files are written to a temp folder beside models/ and renamed into place, so a server
     loading models never sees half a set. progress: told each stage as it starts (the CLI
     prints them, since training a large shop takes a minute or more). engine: "local", or
-    "spark" to compute the content neighbours (the step whose cost grows with the square of
-    the catalog) on SHOPREC_SPARK_MASTER with the engine's own kernel; everything else, and
-    the artifacts, are the local path's, so serving does not know which engine trained.
+    "spark" to export the shop, run every Spark step (spark_engine.job) on
+    SHOPREC_SPARK_MASTER and fit from its tables (worker.spark_training); validation, EASE's
+    inversion and the artifacts stay the local path's, so serving does not know which
+    engine trained.
     """
     if engine not in ENGINES:
         raise TrainingError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -182,7 +183,9 @@ def train_shop(
         f"{len(data.products):,} products"
     )
     if engine == SPARK_ENGINE:
-        models = _fit_on_spark(data, say)
+        from worker.spark_training import fit_on_spark
+
+        models = fit_on_spark(settings, shop, data, say)
     else:
         models = fit_shop_models(data)
     fitted = time.perf_counter()
@@ -243,20 +246,3 @@ def train_shop(
     )
     logger.info("trained %s in %.1f s", shop, report.seconds, extra={"shop": shop})
     return report
-
-
-def _fit_on_spark(data: TrainingData, say: Callable[[str], None]) -> ShopModels:
-    """fit_shop_models with the content neighbour blocks on Spark (SHOPREC_SPARK_MASTER)."""
-    from spark_engine.content import spark_neighbour_blocks
-    from spark_engine.errors import SparkUnavailable
-    from spark_engine.session import spark_session
-
-    say("starting Spark for the content neighbours")
-    try:
-        spark = spark_session(app_name="shoprec-train")
-    except SparkUnavailable as exc:
-        raise TrainingError(str(exc)) from exc
-    try:
-        return fit_shop_models(data, content_blocks=spark_neighbour_blocks(spark))
-    finally:
-        spark.stop()

@@ -42,9 +42,10 @@ class StageLines:
     type=click.Choice(ENGINES),
     default=LOCAL_ENGINE,
     show_default=True,
-    help="spark: compute the content neighbours on SHOPREC_SPARK_MASTER (local[N] or a "
-    "cluster URL; needs the spark extra and Java 17) for catalogs too large for one host; "
-    "the models written are the same.",
+    help="spark: export the shop, run the Spark steps (pairs, content neighbours, popularity, "
+    "EASE's Gram matrix) on SHOPREC_SPARK_MASTER (local[N] or a cluster URL; needs the spark "
+    "extra and Java 17) and fit from their tables, for shops too large for one host; the "
+    "models written are the same.",
 )
 @pass_cli
 def train_command(cli_ctx: CliContext, if_due: bool, engine: str) -> None:

@@ -1,5 +1,6 @@
-"""`shoprec train --engine spark`: the same models as the local engine, trained with the
-content neighbours on Spark, so serving cannot tell which engine trained."""
+"""`shoprec train --engine spark`: the shop is exported, every Spark step runs
+(spark_engine.job) and the driver fits from its tables; the served lists are the local
+engine's, so serving cannot tell which engine trained."""
 
 from __future__ import annotations
 
@@ -41,17 +42,46 @@ def test_spark_training_serves_what_local_training_serves(
     np.testing.assert_allclose(
         local.content.neighbours.scores, on_spark.content.neighbours.scores, rtol=1e-6
     )
+    # Popularity and EASE came from the job's tables, not the local counts.
+    np.testing.assert_allclose(local.popularity.popular, on_spark.popularity.popular, rtol=1e-5)
+    np.testing.assert_allclose(local.popularity.trending, on_spark.popularity.trending, rtol=1e-4)
+    assert np.array_equal(local.taste.ease_items, on_spark.taste.ease_items)
+    assert local.taste.ease_items.size > 50
+    np.testing.assert_allclose(
+        local.taste.ease_weights, on_spark.taste.ease_weights, rtol=1e-3, atol=1e-5
+    )
     anchors = [str(p) for p in local.item_ids[:: max(1, local.items.n_items // 12)]]
-    asked = 0
+    customers = [
+        str(c) for c in local.taste.customer_ids[:: max(1, local.taste.customer_ids.size // 6)]
+    ]
+    asked, served, slots_seen = 0, 0, set()
     for context, slots in CONTEXT_SLOTS.items():
         for slot in slots:
-            for anchor in anchors[:4]:
-                request = RecommendationRequest(context, slot, product_ids=(anchor,), limit=8)
+            for anchor, customer in zip(anchors[:4], customers[:4], strict=True):
+                request = RecommendationRequest(
+                    context, slot, product_ids=(anchor,), customer_id=customer, limit=8
+                )
                 mine = [(r.product_id, r.strategy) for r in local.recommend(request)]
                 theirs = [(r.product_id, r.strategy) for r in on_spark.recommend(request)]
-                assert mine == theirs, (context, slot, anchor)
+                assert mine == theirs, (context, slot, anchor, customer)
                 asked += 1
-    assert asked > 40
+                served += len(mine)
+                if mine:
+                    slots_seen.add(slot)
+    assert asked > 40 and served > asked * 4  # most lists are full, not empty
+    assert {"frequently_bought_together", "similar", "also_viewed", "trending", "for_you"} <= (
+        slots_seen
+    )
+
+
+def test_the_job_writes_every_table(spark: Any, exported: Path, tmp_path: Path) -> None:
+    from spark_engine.job import TABLES, run_job
+
+    written = run_job(spark, str(exported), SHOP, str(tmp_path / "tables"), k=5)
+    assert set(written) == set(TABLES)
+    for name in TABLES:
+        assert written[name] > 100, name
+        assert spark.read.parquet(str(tmp_path / "tables" / name)).count() == written[name]
 
 
 def test_an_unknown_engine_is_refused(trained_demo_data: Path) -> None:

@@ -1,0 +1,136 @@
+"""`shoprec train --engine spark` on the driver: export the shop, run the Spark job
+(spark_engine.job), then fit the models from its tables through the local fit path.
+
+EASE's inversion, rule ordering, validation and blending stay on the driver
+(engine.shop_fit); the job's content neighbour table replaces the step whose cost grows
+with the square of the catalog. The artifacts are then written exactly as local training
+writes them (worker.training), so serving does not know which engine trained.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from config import Settings
+from engine.content import NeighbourBlocks
+from engine.shop_fit import Precomputed, fit_shop_models
+from engine.shop_models import ShopModels
+from engine.training_data import TrainingData, build_item_space
+from storage.db import open_shop_db
+from storage.parquet_export import export_shop
+from worker.errors import TrainingError
+
+
+def read_table(tables_dir: Path, name: str) -> pd.DataFrame:
+    """One table the job wrote (a folder of Parquet parts), as a pandas frame."""
+    folder = tables_dir / name
+    if not folder.is_dir():
+        raise TrainingError(f"the Spark job wrote no {name} table under {tables_dir}")
+    return pd.read_parquet(folder)
+
+
+def table_neighbour_blocks(table: pd.DataFrame, item_ids: np.ndarray) -> NeighbourBlocks:
+    """engine.content's neighbour blocks answered from the job's content_neighbours table
+    (product_id, rank, neighbour, score), laid out on the driver's item space."""
+
+    def blocks(matrix: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+        n = matrix.shape[0]
+        if n != len(item_ids):
+            raise TrainingError("the content table's item space is not the driver's")
+        indices = np.full((n, k), -1, np.int32)
+        scores = np.zeros((n, k), np.float32)
+        position = {str(p): i for i, p in enumerate(item_ids)}
+        rows = table["product_id"].astype(str).map(position)
+        cols = table["neighbour"].astype(str).map(position)
+        ranks = table["rank"].to_numpy()
+        keep = (rows.notna() & cols.notna()).to_numpy() & (ranks < k)
+        if not keep.all():
+            raise TrainingError("the content table names products the driver does not know")
+        r = rows.to_numpy()[keep].astype(np.int64)
+        indices[r, ranks[keep]] = cols.to_numpy()[keep].astype(np.int32)
+        scores[r, ranks[keep]] = table["score"].to_numpy()[keep].astype(np.float32)
+        return indices, scores
+
+    return blocks
+
+
+def popularity_masses(
+    table: pd.DataFrame, item_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(popular, recent_mass, long_run_mass) float64 on the item space from the job's
+    popularity table; products with no order or view weigh 0."""
+    frame = table.set_index(table["product_id"].astype(str))
+    ids = np.asarray(item_ids, dtype=str)
+    columns = ("popular", "recent_mass", "long_run_mass")
+    got = [frame[c].reindex(ids).fillna(0.0).to_numpy(np.float64) for c in columns]
+    return got[0], got[1], got[2]
+
+
+def gram_matrix(table: pd.DataFrame, item_ids: np.ndarray) -> sp.csr_matrix:
+    """EASE's Gram matrix (CSR float64 on the item space) from the job's gram table."""
+    n = len(item_ids)
+    position = {str(p): i for i, p in enumerate(item_ids)}
+    rows = table["i"].astype(str).map(position)
+    cols = table["j"].astype(str).map(position)
+    keep = (rows.notna() & cols.notna()).to_numpy()
+    values = table["value"].to_numpy(np.float64)[keep]
+    r, c = rows.to_numpy()[keep].astype(np.int64), cols.to_numpy()[keep].astype(np.int64)
+    gram = sp.csr_matrix((values, (r, c)), shape=(n, n))
+    gram.sort_indices()
+    return gram
+
+
+def export_for_spark(settings: Settings, shop: str, out: Path) -> None:
+    """`shoprec export` of the shop into `out` (what the job reads)."""
+    db = open_shop_db(settings.data_dir, shop, create=False)
+    try:
+        export_shop(db, shop, out)
+    finally:
+        db.close()
+
+
+def fit_on_spark(
+    settings: Settings, shop: str, data: TrainingData, say: Callable[[str], None]
+) -> ShopModels:
+    """Export -> Spark job (SHOPREC_SPARK_MASTER, in-process driver) -> fit from its tables."""
+    from spark_engine.errors import SparkUnavailable
+    from spark_engine.job import run_job
+    from spark_engine.session import spark_session
+
+    say("starting Spark")
+    try:
+        from pyspark.sql import SparkSession
+
+        ours = SparkSession.getActiveSession() is None  # a session we did not start stays up
+        spark = spark_session(app_name="shoprec-train")
+    except ImportError:
+        raise TrainingError(
+            "the Spark engine needs pyspark: pip install 'shoprec[spark]' (and Java 17)"
+        ) from None
+    except SparkUnavailable as exc:
+        raise TrainingError(str(exc)) from exc
+    with tempfile.TemporaryDirectory(prefix="shoprec-spark-") as work:
+        export_dir, tables_dir = Path(work) / "export", Path(work) / "tables"
+        try:
+            say("exporting the shop as Parquet")
+            export_for_spark(settings, shop, export_dir)
+            say("running the Spark steps (pairs, content neighbours, popularity, Gram)")
+            run_job(spark, str(export_dir), shop, str(tables_dir), now=data.now)
+        finally:
+            if ours:
+                spark.stop()
+        say("assembling the models from the Spark tables")
+        items = build_item_space(data)
+        table = read_table(tables_dir, "content_neighbours")
+        pieces = Precomputed(
+            masses=popularity_masses(read_table(tables_dir, "popularity"), items.item_ids),
+            gram=gram_matrix(read_table(tables_dir, "gram"), items.item_ids),
+        )
+        blocks = table_neighbour_blocks(table, items.item_ids)
+        return fit_shop_models(data, content_blocks=blocks, precomputed=pieces)
