@@ -206,6 +206,30 @@ def until(check: object, what: str, seconds: float = 20.0) -> None:
     raise AssertionError(f"not within {seconds} s: {what}")
 
 
+def two_hosts(
+    store_url: str,
+    tmp_path: Path,
+    hosts: list[subprocess.Popen[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[str, str, Path, Path]:
+    """A shop imported and trained through the CLI on host A (its models published to the
+    shared folder), then hosts A and B serving it: (url A, url B, data dir A, data dir B)."""
+    redis_url = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    shared_models = tmp_path / "shared-models"
+    env = {"SHOPREC_STORE_URL": store_url, "SHOPREC_SHARED_MODELS_DIR": str(shared_models)}
+    host_a, host_b = tmp_path / "host-a" / "data", tmp_path / "host-b" / "data"
+    products, orders = shop_files(tmp_path)
+    run_cli(host_a, env, "import", "products", str(products))
+    run_cli(host_a, env, "import", "orders", str(orders))
+    run_cli(host_a, env, "train")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    url_a, proc_a = start_host(host_a, store_url, redis_url, tmp_path / "a.log")
+    url_b, proc_b = start_host(host_b, store_url, redis_url, tmp_path / "b.log")
+    hosts += [proc_a, proc_b]
+    return url_a, url_b, host_a, host_b
+
+
 @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
 def test_a_product_change_accepted_by_one_host_is_what_the_other_serves_next(
     store_url: str,
@@ -214,19 +238,8 @@ def test_a_product_change_accepted_by_one_host_is_what_the_other_serves_next(
     hosts: list[subprocess.Popen[bytes]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    url_a, url_b, host_a, host_b = two_hosts(store_url, tmp_path, hosts, monkeypatch)
     redis_url = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    shared_models = tmp_path / "shared-models"
-    env = {"SHOPREC_STORE_URL": store_url, "SHOPREC_SHARED_MODELS_DIR": str(shared_models)}
-    host_a, host_b = tmp_path / "host-a" / "data", tmp_path / "host-b" / "data"
-    products, orders = shop_files(tmp_path)
-    run_cli(host_a, env, "import", "products", str(products))
-    run_cli(host_a, env, "import", "orders", str(orders))
-    run_cli(host_a, env, "train")  # on host A; its models go to the shared folder
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    url_a, proc_a = start_host(host_a, store_url, redis_url, tmp_path / "a.log")
-    url_b, proc_b = start_host(host_b, store_url, redis_url, tmp_path / "b.log")
-    hosts += [proc_a, proc_b]
 
     before = answer(url_b)  # host B serves models it pulled, never having trained
     assert before.get(NANO) == "IPod Nano"
@@ -299,19 +312,8 @@ def test_orders_accepted_by_one_host_pair_products_on_the_other_host(
     hosts: list[subprocess.Popen[bytes]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    url_a, url_b, host_a, host_b = two_hosts(store_url, tmp_path, hosts, monkeypatch)
     redis_url = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    shared_models = tmp_path / "shared-models"
-    env = {"SHOPREC_STORE_URL": store_url, "SHOPREC_SHARED_MODELS_DIR": str(shared_models)}
-    host_a, host_b = tmp_path / "host-a" / "data", tmp_path / "host-b" / "data"
-    products, orders = shop_files(tmp_path)
-    run_cli(host_a, env, "import", "products", str(products))
-    run_cli(host_a, env, "import", "orders", str(orders))
-    run_cli(host_a, env, "train")
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    url_a, proc_a = start_host(host_a, store_url, redis_url, tmp_path / "a.log")
-    url_b, proc_b = start_host(host_b, store_url, redis_url, tmp_path / "b.log")
-    hosts += [proc_a, proc_b]
 
     before = fbt(url_b, NANO)  # cached on host B from here on
     assert before and before[0] == TOUCH  # the models' pair

@@ -331,30 +331,3 @@ def test_a_batch_of_product_receipts_moves_the_cache_generation_once(
     assert drain_receipts(shop_db, "demo")[0].counts == {"processed": 4}
     assert bumped == [settings.data_dir / "demo"]
     assert cache_invalidation.read_marker(settings.data_dir / "demo") != before
-
-
-@pytest.mark.redis
-def test_a_batch_of_receipts_moves_the_shops_redis_generation_for_every_host(
-    settings: Settings,
-    shop_db: sqlite_utils.Database,
-    redis_conn: redis.Redis,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Hosts that share the store but not this folder read the Redis counter: a worker
-    configured with Redis moves it once per applied batch."""
-    from serving.generations import generation_key
-    from worker.receipt_batch import drain_receipts
-
-    redis_url = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    product = json.loads((FIXTURES / "products_update.json").read_text())
-    for n in range(3):
-        body = json.dumps({**product, "id": 9200 + n, "title": f"Q{n}"}).encode()
-        store_receipt(shop_db, "shopify", "products/update", f"q{n}", {}, body)
-    before = int(redis_conn.get(generation_key("demo")) or 0)
-    assert drain_receipts(shop_db, "demo")[0].counts == {"processed": 3}
-    assert int(redis_conn.get(generation_key("demo")) or 0) == before + 1
-    monkeypatch.delenv("REDIS_URL")
-    store_receipt(shop_db, "shopify", "products/update", "q9", {}, json.dumps(product).encode())
-    assert drain_receipts(shop_db, "demo")[0].counts == {"processed": 1}
-    assert int(redis_conn.get(generation_key("demo")) or 0) == before + 1  # no Redis: marker only
