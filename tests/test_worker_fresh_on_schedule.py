@@ -28,6 +28,10 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 HISTORY_ORDERS = 600  # bench.freshness.seed_history
 CHECK_MINUTES = 0.05  # the retrain check every 3 s instead of 15 minutes
+# The shop's other orders since training: a new pair counts once it stands out from them
+# (serving.recent_pairs.beyond_chance), as it would among a real morning's orders.
+BACKGROUND_ORDERS = 28
+GROWTH_PERCENT = 6  # a retrain after 36 new orders: the background, the pair's 2, 6 more
 
 
 def manifest(settings: Any) -> dict[str, Any]:
@@ -59,7 +63,7 @@ def test_orders_reach_the_page_within_a_minute_and_a_retrain_follows_on_schedule
         data_dir,
         redis_url,
         SHOPREC_RETRAIN_CHECK_MINUTES=str(CHECK_MINUTES),
-        SHOPREC_RETRAIN_GROWTH_PERCENT="1",  # 6 more orders than the 600 trained on
+        SHOPREC_RETRAIN_GROWTH_PERCENT=str(GROWTH_PERCENT),
     )
     client = create_app(settings, {"TESTING": True}).test_client()
     anchor = 1_010
@@ -67,6 +71,8 @@ def test_orders_reach_the_page_within_a_minute_and_a_retrain_follows_on_schedule
     partner = next(p for p in range(1_150, 1_300) if str(p) not in shown)
     worker = start_worker(env, burst=False)
     try:
+        for n in range(BACKGROUND_ORDERS):
+            post_order_webhook(client, SHOP, order_body(6_000_000 + n, [1_100 + n % 40]), f"b{n}")
         for n in range(2):
             post_order_webhook(client, SHOP, order_body(8_000_000 + n, [anchor, partner]), f"p{n}")
         waited = wait_for(
@@ -76,9 +82,11 @@ def test_orders_reach_the_page_within_a_minute_and_a_retrain_follows_on_schedule
         assert manifest(settings)["trained_at"] == trained["trained_at"]  # no retrain needed
         for n in range(2, 8):
             post_order_webhook(client, SHOP, order_body(8_000_000 + n, [anchor, partner]), f"p{n}")
+        new_orders = BACKGROUND_ORDERS + 8
+        assert new_orders >= HISTORY_ORDERS * GROWTH_PERCENT / 100
         wait_for(
             "scheduled retrain",
-            lambda: manifest(settings)["orders_at_training"] == HISTORY_ORDERS + 8,
+            lambda: manifest(settings)["orders_at_training"] == HISTORY_ORDERS + new_orders,
             90,
             worker,
         )
