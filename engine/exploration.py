@@ -63,11 +63,6 @@ def created_since(created_at: str, since: str) -> bool:
     return bool(created_at) and created_at[:10] >= since
 
 
-def is_new(created_at: str, today: date, new_days: int) -> bool:
-    """Whether an ISO created_at falls within the last `new_days` days (unknown: not new)."""
-    return created_since(created_at, new_since(today, new_days))
-
-
 def exploration_reason(rec: Recommendation, category: str, new: bool) -> str:
     """The true reason for an explored item: its newness, else the model's own reason."""
     if new:

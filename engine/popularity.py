@@ -100,7 +100,7 @@ class Popularity:
         popular = later(self.popular, POPULAR_HALF_LIFE_DAYS)
         recent = later(self.recent_mass, TRENDING_HALF_LIFE_DAYS)
         long_run = later(self.long_run_mass, LONG_RUN_HALF_LIFE_DAYS)
-        return _popularity(popular, recent, long_run, self.newness)
+        return popularity_from_masses(popular, recent, long_run, self.newness)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Arrays for the npz artifact."""
@@ -168,21 +168,15 @@ def fit_popularity(
     popular = _decayed_counts(all_items, all_ages, all_weights, n, POPULAR_HALF_LIFE_DAYS)
     recent = _decayed_counts(all_items, all_ages, all_weights, n, TRENDING_HALF_LIFE_DAYS)
     long_run = _decayed_counts(all_items, all_ages, all_weights, n, LONG_RUN_HALF_LIFE_DAYS)
-    return _popularity(popular, recent, long_run, newness)
+    return popularity_from_masses(popular, recent, long_run, newness)
 
 
 def popularity_from_masses(
     popular: np.ndarray, recent: np.ndarray, long_run: np.ndarray, newness: np.ndarray | None
 ) -> Popularity:
-    """Popularity from the three decayed masses counted elsewhere (a Spark cluster:
-    spark_engine.popularity), float64 (n_items,) each in the item space's order."""
-    return _popularity(popular, recent, long_run, newness)
-
-
-def _popularity(
-    popular: np.ndarray, recent: np.ndarray, long_run: np.ndarray, newness: np.ndarray | None
-) -> Popularity:
-    """Trending and rank from the three decayed counts (float64 in, float32 kept)."""
+    """Trending and rank from the three decayed masses (float64 (n_items,) each in the item
+    space's order, float32 kept): counted here, or elsewhere (a Spark cluster:
+    spark_engine.popularity)."""
     n = popular.size
     # Rising = recent mass over long-run mass (a prior of 1 order keeps one-sale items down),
     # times sqrt(recent) so a list of one-off blips does not win the slot.

@@ -7,9 +7,10 @@ from datetime import date
 from engine.base import Recommendation
 from engine.exploration import (
     ExplorationSignals,
+    created_since,
     exploration_reason,
     exploration_slots,
-    is_new,
+    new_since,
     pick_exploration,
 )
 
@@ -45,8 +46,9 @@ def test_exploration_takes_10_to_20_percent_of_a_list() -> None:
 
 
 def test_is_new_counts_days_back_from_today() -> None:
-    assert is_new("2026-05-16T09:00:00", TODAY, 30) and not is_new("2026-05-15", TODAY, 30)
-    assert not is_new("", TODAY, 30)
+    since = new_since(TODAY, 30)
+    assert created_since("2026-05-16T09:00:00", since) and not created_since("2026-05-15", since)
+    assert not created_since("", since)
 
 
 def test_only_new_items_qualify_without_impression_counts() -> None:
