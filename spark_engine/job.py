@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,7 +63,7 @@ def run_job(
     if now is None:
         latest = latest_timestamp(data)
         if latest is not None:
-            data = training_data_from_export(export_dir, shop, latest)
+            data = replace(data, now=latest)
     moment = data.now.timestamp()
     written = write_tables(spark, export_dir, shop, out_dir, k)
     masses = decayed_masses(spark, export_dir, shop, moment)

@@ -45,19 +45,27 @@ def table_neighbour_blocks(table: pd.DataFrame, item_ids: np.ndarray) -> Neighbo
             raise TrainingError("the content table's item space is not the driver's")
         indices = np.full((n, k), -1, np.int32)
         scores = np.zeros((n, k), np.float32)
-        position = {str(p): i for i, p in enumerate(item_ids)}
-        rows = table["product_id"].astype(str).map(position)
-        cols = table["neighbour"].astype(str).map(position)
+        r, c, known = _positions(table["product_id"], table["neighbour"], item_ids)
         ranks = table["rank"].to_numpy()
-        keep = (rows.notna() & cols.notna()).to_numpy() & (ranks < k)
+        keep = known & (ranks < k)
         if not keep.all():
             raise TrainingError("the content table names products the driver does not know")
-        r = rows.to_numpy()[keep].astype(np.int64)
-        indices[r, ranks[keep]] = cols.to_numpy()[keep].astype(np.int32)
-        scores[r, ranks[keep]] = table["score"].to_numpy()[keep].astype(np.float32)
+        indices[r, ranks] = c.astype(np.int32)
+        scores[r, ranks] = table["score"].to_numpy().astype(np.float32)
         return indices, scores
 
     return blocks
+
+
+def _positions(
+    rows: pd.Series, cols: pd.Series, item_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two product id columns of a job table as positions in the driver's item space:
+    (rows, cols) int64 with -1 for an unknown id, and where both are known."""
+    position = {str(p): i for i, p in enumerate(item_ids)}
+    r = rows.astype(str).map(position).fillna(-1).to_numpy(np.int64)
+    c = cols.astype(str).map(position).fillna(-1).to_numpy(np.int64)
+    return r, c, (r >= 0) & (c >= 0)
 
 
 def popularity_masses(
@@ -75,13 +83,9 @@ def popularity_masses(
 def gram_matrix(table: pd.DataFrame, item_ids: np.ndarray) -> sp.csr_matrix:
     """EASE's Gram matrix (CSR float64 on the item space) from the job's gram table."""
     n = len(item_ids)
-    position = {str(p): i for i, p in enumerate(item_ids)}
-    rows = table["i"].astype(str).map(position)
-    cols = table["j"].astype(str).map(position)
-    keep = (rows.notna() & cols.notna()).to_numpy()
+    r, c, keep = _positions(table["i"], table["j"], item_ids)
     values = table["value"].to_numpy(np.float64)[keep]
-    r, c = rows.to_numpy()[keep].astype(np.int64), cols.to_numpy()[keep].astype(np.int64)
-    gram = sp.csr_matrix((values, (r, c)), shape=(n, n))
+    gram = sp.csr_matrix((values, (r[keep], c[keep])), shape=(n, n))
     gram.sort_indices()
     return gram
 
