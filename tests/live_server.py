@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,19 +36,31 @@ class LiveServer:
             self.proc.wait(timeout=15)
 
 
-def start_server(data_dir: Path, log: Path, *serve_args: str, shop: str = "demo") -> LiveServer:
-    """Start `shoprec serve` (no Redis) and wait until /healthz answers; fail with its log."""
+def start_server(
+    data_dir: Path,
+    log: Path,
+    *serve_args: str,
+    shop: str = "demo",
+    env: Mapping[str, str] | None = None,
+    timeout_s: float = 30,
+) -> LiveServer:
+    """Start `shoprec serve` and wait until /healthz answers; fail with its log.
+
+    env: the server's environment on top of this process's; without it, no Redis."""
     port = free_port()
     command = [
         sys.executable, "-c", "from plugin.cli.main import main; main()",
         "--data-dir", str(data_dir), "--shop", shop,
         "serve", "--port", str(port), *serve_args,
     ]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    if env is None:
+        environ = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    else:
+        environ = {**os.environ, **env}
     with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=environ)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and proc.poll() is None:
         try:
             with urllib.request.urlopen(url + "/healthz", timeout=1):

@@ -31,7 +31,7 @@ from serving.generations import generation_key
 from storage.db import bind_store, open_shop_db
 from storage.orders import read_purchase_lines
 from storage.receipts import get_receipt
-from tests.live_server import free_port
+from tests.live_server import start_server
 from worker.queues import QUEUE_DEFAULT, get_queue
 
 SECRET = "multi-host-secret"
@@ -47,31 +47,14 @@ def start_host(
     data_dir: Path, store_url: str, redis_url: str, log: Path
 ) -> tuple[str, subprocess.Popen[bytes]]:
     """`shoprec serve` on its own data dir, attached to the shared store and Redis."""
-    port = free_port()
     env = {
-        **os.environ,
         "PYTHONPATH": str(ROOT),
         "SHOPREC_STORE_URL": store_url,
         "REDIS_URL": redis_url,
         "SHOPIFY_API_SECRET": SECRET,
     }
-    command = [
-        sys.executable, "-c", "from plugin.cli.main import main; main()",
-        "--data-dir", str(data_dir), "--shop", SHOP, "serve", "--port", str(port),
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1):
-                return url, proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    proc.wait(timeout=10)
-    raise AssertionError(f"host never answered on {url}:\n{log.read_text(errors='replace')}")
+    server = start_server(data_dir, log, shop=SHOP, env=env, timeout_s=60)
+    return server.url, server.proc
 
 
 @pytest.fixture
