@@ -27,8 +27,6 @@ def create_app(
         settings: the process settings; read from the environment when None.
         test_config: Flask config keys (TESTING, ...) applied last.
     """
-    from flask import Flask
-
     from plugin import health, metrics, metrics_scrape, shopify_install, webhooks
     from plugin.admin import (
         email as admin_email,
@@ -61,6 +59,7 @@ def create_app(
         settings as admin_settings,
     )
     from plugin.errors import register_error_handlers
+    from plugin.json_provider import OrjsonFlask
     from plugin.log_format import configure_logging_once
     from plugin.storefront import api as storefront
     from plugin.storefront import app_proxy, app_proxy_api
@@ -69,12 +68,10 @@ def create_app(
     from serving.service import build_service
 
     settings = settings if settings is not None else load_settings()
-    app = Flask(__name__, template_folder=str(TEMPLATES_DIR), instance_relative_config=True)
+    app = OrjsonFlask(__name__, template_folder=str(TEMPLATES_DIR), instance_relative_config=True)
     app.config.from_mapping(SECRET_KEY=settings.secret_key or None)
     if test_config:
         app.config.update(test_config)
-    # Keep keys in the order the contract lists them (product_id, title, price, ...).
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["settings"] = settings
     app.extensions[storefront.SERVICE_KEY] = build_service(settings)
     register_error_handlers(app)

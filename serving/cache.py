@@ -16,7 +16,9 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -163,6 +165,29 @@ class ServingCache:
                 self._local.popitem(last=False)
 
 
+# Inside one_store_state: each reader connection's data_version as first read in the block,
+# by (id of the ShopReaders, shop): a version belongs to its connection.
+_VERSIONS: ContextVar[dict[tuple[int, str], int] | None] = ContextVar(
+    "shoprec_read_versions", default=None
+)
+
+
+@contextmanager
+def one_store_state() -> Iterator[None]:
+    """Within the block, ShopReaders' memoised reads see each store as it was at the block's
+    first read of it: one `PRAGMA data_version` per reader and shop, not one per read. The
+    span of one request, whose reads then also agree with each other; a write by anyone is
+    seen by the next block. Nested blocks share the outer one's state."""
+    if _VERSIONS.get() is not None:
+        yield
+        return
+    token = _VERSIONS.set({})
+    try:
+        yield
+    finally:
+        _VERSIONS.reset(token)
+
+
 class ShopReaders:
     """One long-lived read connection per shop, for the fresh reads of a cache hit.
 
@@ -172,6 +197,7 @@ class ShopReaders:
     memoised until SQLite's `PRAGMA data_version` says another connection committed, so an
     idle store costs one pragma per request and any write (webhook, import, admin, test)
     is seen by the very next request. WAL lets these readers see other processes' commits.
+    A request asks several memoised reads; inside `one_store_state` they share one pragma.
     """
 
     def __init__(
@@ -199,7 +225,13 @@ class ShopReaders:
             db = self._dbs.get(shop)
             if db is None:
                 db = self._dbs[shop] = self._connect(shop)
-            version = data_version(db)
+            versions = _VERSIONS.get()
+            if versions is None:
+                version = data_version(db)
+            else:
+                version = versions.get((id(self), shop), -1)
+                if version < 0:
+                    version = versions[(id(self), shop)] = data_version(db)
             now = self._clock()
             hit = self._memo.get((shop, memo_key))
             if hit is not None and hit[0] == version and hit[1] > now:

@@ -28,7 +28,13 @@ from engine.rules import pool_size
 from engine.shop_artifacts import load_shop_models
 from engine.slot_limits import clamp_limit
 from engine.slot_specs import TABLES
-from serving.cache import ExpiringSets, ExpiringValues, ServingCache, ShopReaders
+from serving.cache import (
+    ExpiringSets,
+    ExpiringValues,
+    ServingCache,
+    ShopReaders,
+    one_store_state,
+)
 from serving.connections import ShopConnections
 from serving.live_popularity import LivePopularity
 from serving.metrics import record_answer
@@ -147,6 +153,12 @@ class RecommendationService:
             profile: {"weights": {...}, "rules": {...}} merged over the shop's settings of
                 those names for this request only (experiments); InputError when invalid.
         """
+        with one_store_state():  # the request's memoised reads agree, one pragma
+            return self._recommend(params, profile)
+
+    def _recommend(
+        self, params: RecommendationParams, profile: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
         serving = serving_profile(profile)
         params = replace(params, limit=clamp_limit(params.context, params.limit))
         cache = self.serving_cache

@@ -42,7 +42,7 @@ from plugin.storefront.request_params import (
 )
 from plugin.storefront.shop_display import WIDGET_FORMATS, ShopDisplays
 from plugin.storefront.shopper_identity import API_KEY_HEADER, ShopperIdentity
-from serving.cache import ShopReaders
+from serving.cache import ShopReaders, one_store_state
 from serving.service import RecommendationService
 from storage.checkouts import CHECKOUT, insert_checkouts
 from storage.db import open_shop_db
@@ -195,8 +195,10 @@ def add_cors_headers(response: Response) -> Response:
 @bp.get("/api/v1/recommendations")
 def recommendations() -> Response:
     """One recommendation list as JSON (DESIGN.md storefront API)."""
-    params = _params()
-    response = jsonify(_recommend(params))
+    with one_store_state():  # identity, experiments, display and the list: one read state
+        params = _params()
+        answer = _recommend(params)
+    response = jsonify(answer)
     response.headers["Cache-Control"] = _cache_control(params)
     return response
 
@@ -204,8 +206,9 @@ def recommendations() -> Response:
 @bp.get("/api/v1/widgets/<context>")
 def widget_html(context: str) -> Response:
     """The same list as an HTML fragment; bad input gives a harmless empty fragment (400)."""
-    params = _params(context)
-    answer = _recommend(params)
+    with one_store_state():
+        params = _params(context)
+        answer = _recommend(params)
     fmt = request.args.get("format", "")
     items = [
         dict(
