@@ -95,8 +95,9 @@ def dismissed_products(
     ]
     if not who:
         return set()
-    # One indexed SELECT per id (UNION), not an OR the planner would answer with a scan.
-    sql = " UNION ".join(
+    # One indexed SELECT per id, not an OR the planner would answer with a scan; UNION ALL,
+    # as the set below drops repeats without SQLite's temporary B-tree.
+    sql = " UNION ALL ".join(
         f"SELECT product_id FROM events WHERE {column} = ? AND type = 'dismiss'"
         for column, _ in who
     )
