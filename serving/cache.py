@@ -16,9 +16,8 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Hashable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -28,6 +27,7 @@ import sqlite_utils
 from config import Settings
 from serving.generations import generation_key, marker_stamp
 from serving.metrics import record_cache_lookup
+from serving.read_state import data_version_once
 from serving.redis_breaker import RedisBreaker
 from storage.db import data_version, open_shop_db, shop_db_path, shop_dir, store_url_for
 
@@ -165,29 +165,6 @@ class ServingCache:
                 self._local.popitem(last=False)
 
 
-# Inside one_store_state: each reader connection's data_version as first read in the block,
-# by (id of the ShopReaders, shop): a version belongs to its connection.
-_VERSIONS: ContextVar[dict[tuple[int, str], int] | None] = ContextVar(
-    "shoprec_read_versions", default=None
-)
-
-
-@contextmanager
-def one_store_state() -> Iterator[None]:
-    """Within the block, ShopReaders' memoised reads see each store as it was at the block's
-    first read of it: one `PRAGMA data_version` per reader and shop, not one per read. The
-    span of one request, whose reads then also agree with each other; a write by anyone is
-    seen by the next block. Nested blocks share the outer one's state."""
-    if _VERSIONS.get() is not None:
-        yield
-        return
-    token = _VERSIONS.set({})
-    try:
-        yield
-    finally:
-        _VERSIONS.reset(token)
-
-
 class ShopReaders:
     """One long-lived read connection per shop, for the fresh reads of a cache hit.
 
@@ -225,13 +202,7 @@ class ShopReaders:
             db = self._dbs.get(shop)
             if db is None:
                 db = self._dbs[shop] = self._connect(shop)
-            versions = _VERSIONS.get()
-            if versions is None:
-                version = data_version(db)
-            else:
-                version = versions.get((id(self), shop), -1)
-                if version < 0:
-                    version = versions[(id(self), shop)] = data_version(db)
+            version = data_version_once(self, shop, partial(data_version, db))
             now = self._clock()
             hit = self._memo.get((shop, memo_key))
             if hit is not None and hit[0] == version and hit[1] > now:

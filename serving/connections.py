@@ -14,10 +14,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import sqlite_utils
 
+from serving.read_state import shop_exists_once
 from storage.db import open_db, open_shop_db, shop_db_path, shop_exists, store_url_for
 from storage.errors import UnknownShop
 
@@ -74,7 +76,7 @@ class ShopConnections:
         """The thread's connection to the shop's schema in the shared PostgreSQL store: no
         file to watch, so it is kept while the shop is registered there (a shop deleted
         from the store is unknown at once; its connection is dropped)."""
-        if not shop_exists(self._data_dir, shop):
+        if not shop_exists_once(shop, partial(shop_exists, self._data_dir, shop)):
             stale = pool.pop(shop, None)
             if stale is not None:
                 stale[1].close()

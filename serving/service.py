@@ -33,7 +33,6 @@ from serving.cache import (
     ExpiringValues,
     ServingCache,
     ShopReaders,
-    one_store_state,
 )
 from serving.connections import ShopConnections
 from serving.live_popularity import LivePopularity
@@ -42,6 +41,7 @@ from serving.model_cache import ModelCache
 from serving.params import RecommendationParams
 from serving.pool_memo import PoolMemo
 from serving.profile import ServingProfile, SettingsMemo, serving_profile
+from serving.read_state import one_store_state, shop_exists_once
 from serving.recent_pairs import RECENT_SLOTS, RecentPairs, with_recent_pairs
 from serving.request_ids import answer_request_id
 from serving.request_inputs import CacheKeys, RequestInputs
@@ -131,7 +131,7 @@ class RecommendationService:
 
     def shop_exists(self, shop: str) -> bool:
         """Whether the shop has a store on disk."""
-        return shop_exists(self.settings.data_dir, shop)
+        return shop_exists_once(shop, partial(shop_exists, self.settings.data_dir, shop))
 
     def close(self) -> None:
         """Close the service's store connections (for owners shorter-lived than a process)."""

@@ -7,7 +7,8 @@ import sqlite_utils
 
 import serving.cache as serving_cache
 from config import Settings
-from serving.cache import ShopReaders, one_store_state
+from serving.cache import ShopReaders
+from serving.read_state import one_store_state, shop_exists_once
 from storage.catalog import upsert_products
 
 
@@ -44,3 +45,18 @@ def test_reads_in_one_block_share_a_state_and_the_next_block_sees_a_write(
     assert len(pragmas) == 4
     readers.close()
     other.close()
+
+
+def test_whether_a_shop_exists_is_asked_once_a_block() -> None:
+    asked: list[str] = []
+
+    def ask() -> bool:
+        asked.append("demo")
+        return len(asked) == 1  # deleted after the first answer
+
+    with one_store_state():
+        assert shop_exists_once("demo", ask) and shop_exists_once("demo", ask)
+    assert asked == ["demo"]
+    with one_store_state():
+        assert not shop_exists_once("demo", ask)  # the next block asks again
+    assert not shop_exists_once("demo", ask) and len(asked) == 3  # outside: every call

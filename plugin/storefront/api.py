@@ -42,7 +42,8 @@ from plugin.storefront.request_params import (
 )
 from plugin.storefront.shop_display import WIDGET_FORMATS, ShopDisplays
 from plugin.storefront.shopper_identity import API_KEY_HEADER, ShopperIdentity
-from serving.cache import ShopReaders, one_store_state
+from serving.cache import ShopReaders
+from serving.read_state import one_store_state
 from serving.service import RecommendationService
 from storage.checkouts import CHECKOUT, insert_checkouts
 from storage.db import open_shop_db
