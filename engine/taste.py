@@ -127,16 +127,15 @@ def affinity(items: np.ndarray, weights: np.ndarray, space: ItemSpace) -> np.nda
         share = np.bincount(
             codes[named], weights=weights[named], minlength=space.category_names.size
         ) / max(weights.sum(), 1e-9)
-        has = space.category_codes >= 0
+        has = space.categorised
         factor[has] += CATEGORY_BOOST * share[space.category_codes[has]].astype(np.float32)
-    prices = space.prices[items]
-    known = np.isfinite(prices) & (prices > 0)
+    known = space.priced[items]
     if known.any():
-        centre = np.average(np.log(prices[known]), weights=weights[known])
-        all_prices = space.prices
-        ok = np.isfinite(all_prices) & (all_prices > 0)
-        gap = np.log(all_prices[ok]) - centre
-        factor[ok] *= (0.7 + 0.3 * np.exp(-0.5 * (gap / PRICE_WIDTH) ** 2)).astype(np.float32)
+        centre = np.average(np.log(space.prices[items][known]), weights=weights[known])
+        gap = space.log_prices - centre
+        factor[space.priced] *= (0.7 + 0.3 * np.exp(-0.5 * (gap / PRICE_WIDTH) ** 2)).astype(
+            np.float32
+        )
     return factor
 
 

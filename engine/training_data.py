@@ -11,6 +11,7 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,23 @@ class ItemSpace:
     def n_items(self) -> int:
         """Number of items in the space."""
         return int(self.item_ids.shape[0])
+
+    # Derived once per loaded model instead of on every personal request (engine.taste's
+    # affinity): over a catalog of 100,000 items each costs a pass over every item.
+    @cached_property
+    def categorised(self) -> np.ndarray:
+        """Bool (n_items,): the items that have a category."""
+        return np.asarray(self.category_codes >= 0)
+
+    @cached_property
+    def priced(self) -> np.ndarray:
+        """Bool (n_items,): the items with a known, positive price."""
+        return np.asarray(np.isfinite(self.prices) & (self.prices > 0))
+
+    @cached_property
+    def log_prices(self) -> np.ndarray:
+        """Float64: the log price of each priced item, in item order."""
+        return np.asarray(np.log(self.prices[self.priced]))
 
 
 @dataclass(frozen=True)
