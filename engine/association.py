@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -241,43 +242,136 @@ def pair_score(confidence: np.ndarray, lift: np.ndarray, significance: np.ndarra
     return (confidence * (1.0 - np.exp(-z / SIGNIFICANCE_SCALE))).astype(np.float32)
 
 
-def _pairs(baskets: sp.csr_matrix, min_count: int, k: int):
-    n_baskets, n_items = baskets.shape
-    counts = np.asarray(baskets.sum(axis=0)).ravel()
+PAIR_BLOCK = 2048  # anchors whose pairs are counted (and ranked) at once
+
+
+def count_pairs(
+    baskets: sp.csr_matrix,
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Every ordered pair (a, b), a != b, held by some basket, with its count of baskets:
+    (a, b, together float64), PAIR_BLOCK anchors at a time. The sparse products here are
+    what grows with orders and basket sizes (a Spark job counts them instead:
+    PairCounts)."""
+    n_items = baskets.shape[1]
     by_item = baskets.T.tocsr()
-    indices = np.full((n_items, k), -1, np.int32)
-    score = np.zeros((n_items, k), np.float32)
-    stats = np.zeros((n_items, k, 4), np.float32)
-    plain = _PlainTable(
-        np.full((n_items, PLAIN_K), -1, np.int32),
-        np.zeros((n_items, PLAIN_K), np.float32),
-        np.zeros((n_items, PLAIN_K), np.float32),
-    )
-    for start in range(0, n_items, 2048):
-        co = (by_item[start : start + 2048] @ baskets).tocoo()
+    for start in range(0, n_items, PAIR_BLOCK):
+        co = (by_item[start : start + PAIR_BLOCK] @ baskets).tocoo()
         a, b, c = co.row + start, co.col, co.data.astype(np.float64)
         keep = a != b
-        a, b, c = a[keep], b[keep], c[keep]
-        _plain_rows(a, b, c, counts, plain)
-        keep = c >= min_count
-        a, b, c = a[keep], b[keep], c[keep]
-        conf = c / counts[a]
-        lift = c * n_baskets / (counts[a] * counts[b])
-        sig = signed_llr(c, counts[a], counts[b], float(n_baskets))
-        sc = pair_score(conf, lift, sig)
-        keep = sc > 0
-        a, b, c, conf, lift, sig, sc = (x[keep] for x in (a, b, c, conf, lift, sig, sc))
-        order = np.lexsort((b, -sc, a))
-        a, b = a[order], b[order]
-        rank = np.arange(a.size) - np.searchsorted(a, a)
-        top = rank < k
-        rows, slots = a[top], rank[top]
-        indices[rows, slots] = b[top]
-        score[rows, slots] = sc[order][top]
-        stats[rows, slots] = np.stack([c / n_baskets, conf, lift, sig], axis=1)[order][top].astype(
-            np.float32
+        yield a[keep], b[keep], c[keep]
+
+
+@dataclass(frozen=True)
+class PairCounts:
+    """Pair co-occurrence counted elsewhere (spark_engine's tables), on the item space, so
+    a fit ranks pairs without counting them.
+
+    anchors, partners: int (n_pairs,), together: float64 (n_pairs,): every ordered pair
+        (anchor != partner) held by at least `floor` baskets together, in any order; a fit
+        at a support floor below `floor` cannot use them.
+    plain_indices: int32 (n_items, PLAIN_K), -1 padded, and plain_together: float32 (n_items,
+        PLAIN_K): each item's PLAIN_K partners by baskets together, ties to the lower index
+        (every pair, no floor: the plain co-purchase table before any re-ranking).
+    rule_baskets: CSR (n_baskets, n_items): the baskets cut to the items held by at least
+        `rule_floor` baskets, all the set rules' itemsets are counted over (a fit whose set
+        rule floor is below `rule_floor` cannot use them).
+    """
+
+    anchors: np.ndarray
+    partners: np.ndarray
+    together: np.ndarray
+    floor: int
+    plain_indices: np.ndarray
+    plain_together: np.ndarray
+    rule_baskets: sp.csr_matrix
+    rule_floor: int
+
+
+@dataclass(frozen=True)
+class _ScoredTable:
+    indices: np.ndarray
+    score: np.ndarray
+    stats: np.ndarray
+
+    @classmethod
+    def empty(cls, n_items: int, k: int) -> _ScoredTable:
+        return cls(
+            np.full((n_items, k), -1, np.int32),
+            np.zeros((n_items, k), np.float32),
+            np.zeros((n_items, k, 4), np.float32),
         )
-    return indices, score, stats, counts, plain
+
+
+def _pairs(
+    baskets: sp.csr_matrix, counts: np.ndarray, min_count: int, k: int
+) -> tuple[_ScoredTable, _PlainTable]:
+    n_baskets, n_items = baskets.shape
+    scored = _ScoredTable.empty(n_items, k)
+    plain = _PlainTable.empty(n_items)
+    for a, b, c in count_pairs(baskets):
+        _plain_rows(a, b, c, counts, plain)
+        _scored_rows(a, b, c, counts, n_baskets, min_count, scored)
+    return scored, plain
+
+
+def _counted_pairs(
+    counted: PairCounts, counts: np.ndarray, n_baskets: int, min_count: int, k: int
+) -> tuple[_ScoredTable, _PlainTable]:
+    """_pairs' tables from pairs counted elsewhere: the same rows, value for value."""
+    n_items = counts.size
+    if counted.floor > min_count:
+        raise ModelFitError(
+            f"pairs counted from {counted.floor} baskets together cannot make a table "
+            f"at support floor {min_count}"
+        )
+    if counted.plain_indices.shape != (n_items, PLAIN_K):
+        raise ModelFitError("the counted co-purchase table is not on the item space")
+    scored = _ScoredTable.empty(n_items, k)
+    order = np.argsort(counted.anchors, kind="stable")
+    a, b, c = counted.anchors[order], counted.partners[order], counted.together[order]
+    bounds = np.searchsorted(a, np.arange(0, n_items + PAIR_BLOCK, PAIR_BLOCK))
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        if hi > lo:
+            _scored_rows(a[lo:hi], b[lo:hi], c[lo:hi], counts, n_baskets, min_count, scored)
+    indices = counted.plain_indices.astype(np.int32)
+    together = counted.plain_together.astype(np.float32)
+    rows = np.broadcast_to(np.arange(n_items)[:, None], indices.shape)
+    confidence = np.zeros(indices.shape, np.float32)
+    held = indices >= 0
+    confidence[held] = (together[held].astype(np.float64) / counts[rows[held]]).astype(np.float32)
+    return scored, _PlainTable(indices, confidence, together)
+
+
+def _scored_rows(
+    a: np.ndarray,
+    b: np.ndarray,
+    c: np.ndarray,
+    counts: np.ndarray,
+    n_baskets: int,
+    min_count: int,
+    table: _ScoredTable,
+) -> None:
+    """Fill table's rows of anchors `a` (each anchor's pairs all given): pairs seen in at
+    least min_count baskets, by pair_score, ties to the lower index."""
+    keep = c >= min_count
+    a, b, c = a[keep], b[keep], c[keep]
+    conf = c / counts[a]
+    lift = c * n_baskets / (counts[a] * counts[b])
+    sig = signed_llr(c, counts[a], counts[b], float(n_baskets))
+    sc = pair_score(conf, lift, sig)
+    keep = sc > 0
+    a, b, c, conf, lift, sig, sc = (x[keep] for x in (a, b, c, conf, lift, sig, sc))
+    order = np.lexsort((b, -sc, a))
+    a, b = a[order], b[order]
+    rank = np.arange(a.size) - np.searchsorted(a, a)
+    k = table.indices.shape[1]
+    top = rank < k
+    rows, slots = a[top], rank[top]
+    table.indices[rows, slots] = b[top]
+    table.score[rows, slots] = sc[order][top]
+    table.stats[rows, slots] = np.stack([c / n_baskets, conf, lift, sig], axis=1)[order][
+        top
+    ].astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -285,6 +379,14 @@ class _PlainTable:
     indices: np.ndarray
     confidence: np.ndarray
     together: np.ndarray
+
+    @classmethod
+    def empty(cls, n_items: int) -> _PlainTable:
+        return cls(
+            np.full((n_items, PLAIN_K), -1, np.int32),
+            np.zeros((n_items, PLAIN_K), np.float32),
+            np.zeros((n_items, PLAIN_K), np.float32),
+        )
 
 
 def _plain_rows(
@@ -374,28 +476,60 @@ def _set_rules(itemsets: pd.DataFrame, n_baskets: int, counts: np.ndarray):
     return ante, cons, stats, pair_score(conf, lift, sig)
 
 
+def set_rule_floor(n_baskets: int) -> int:
+    """The least count of a set rule's itemsets in a shop of n_baskets orders.
+
+    Set rules need real support; _itemsets raises this floor until at most
+    MAX_PAIRS_FOR_TRIPLES pairs pass, so a big shop's floor follows its data, not 0.1% of
+    its orders (which left a 1M-order shop with no three-item set at all).
+    """
+    return max(3, math.ceil(n_baskets * 1e-4))
+
+
+def rule_itemsets(baskets: sp.csr_matrix, counted: PairCounts | None = None) -> pd.DataFrame:
+    """The itemsets set rules are made of (mlxtend's table): counted over the baskets, or
+    over counted's baskets cut to the frequent items (the same sets and supports)."""
+    n_baskets = baskets.shape[0]
+    rule_floor = set_rule_floor(n_baskets)
+    if counted is None:
+        return _itemsets(baskets, rule_floor)
+    if counted.rule_floor > rule_floor or counted.rule_baskets.shape != baskets.shape:
+        raise ModelFitError(
+            f"baskets cut at {counted.rule_floor} orders per item, shape "
+            f"{counted.rule_baskets.shape}, cannot make itemsets at floor {rule_floor} "
+            f"over {baskets.shape}"
+        )
+    return _itemsets(counted.rule_baskets, rule_floor)
+
+
 def fit_association(
     inter: Interactions,
     k: int = DEFAULT_K,
     min_count: int | None = None,
     set_rules: bool = True,
     cover_discount: float = 1.0,
+    counted: PairCounts | None = None,
 ) -> AssociationRules:
     """Mine pair statistics, two-item-antecedent rules (unless not set_rules) and the plain
     co-purchase table (every pair, by confidence, re-ranked by soft basket coverage when
-    cover_discount < 1: engine.pair_coverage.soft_cover_order) from order baskets."""
+    cover_discount < 1: engine.pair_coverage.soft_cover_order) from order baskets.
+
+    counted: the pairs and the cut baskets counted elsewhere (a Spark job), used instead of
+    counting them here; the baskets still order each item's list by coverage."""
     baskets = inter.baskets
     n_baskets = baskets.shape[0]
     multi = int((np.diff(baskets.indptr) >= 2).sum())
     floor = auto_min_count(n_baskets) if min_count is None else min_count
-    indices, score, stats, counts, plain = _pairs(baskets, floor, k)
-    indices, stats = coverage_order(baskets, indices, stats)
-    # Set rules need real support; _itemsets raises this floor until at most
-    # MAX_PAIRS_FOR_TRIPLES pairs pass, so a big shop's floor follows its data, not 0.1% of
-    # its orders (which left a 1M-order shop with no three-item set at all).
-    rule_floor = max(3, math.ceil(n_baskets * 1e-4))
+    counts = np.asarray(baskets.sum(axis=0)).ravel()
+    scored, plain = (
+        _pairs(baskets, counts, floor, k)
+        if counted is None
+        else _counted_pairs(counted, counts, n_baskets, floor, k)
+    )
+    indices, stats = coverage_order(baskets, scored.indices, scored.stats)
+    score = scored.score
     if set_rules:
-        itemsets = _itemsets(baskets, rule_floor)
+        itemsets = rule_itemsets(baskets, counted)
         ante, cons, rule_stats, rule_score = _set_rules(itemsets, n_baskets, counts)
     else:  # one-anchor validation never fires a set rule
         ante, cons, rule_stats, rule_score = _no_set_rules()

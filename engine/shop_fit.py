@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from engine.association import fit_association
+from engine.association import PairCounts, fit_association
 from engine.blend import validate_weights
 from engine.collaborative import Collaborative, fit_collaborative
 from engine.content import (
@@ -53,10 +53,14 @@ class Precomputed:
 
     masses: (popular, recent_mass, long_run_mass) float64 (n_items,) each, or None.
     gram: CSR float64 (n_items, n_items), X^T W X as engine.taste counts it, or None.
+    pairs: the co-purchase pairs (down to validation's lowest support floor), each item's
+        plain top partners and the baskets cut to the set rules' frequent items
+        (engine.association.PairCounts), or None.
     """
 
     masses: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     gram: sp.csr_matrix | None = None
+    pairs: PairCounts | None = None
 
 
 def _nbytes(arrays: Mapping[str, np.ndarray]) -> int:
@@ -105,8 +109,9 @@ def fit_shop_models(
     content_blocks: where the content neighbours are computed (this process, or a Spark
     cluster: spark_engine.content.spark_neighbour_blocks); the same table either way.
     precomputed: the pieces a Spark job counted over the whole data (popularity masses,
-    EASE's Gram matrix), laid out on this data's item space; None counts them here.
-    Validation's fits on older orders always run here.
+    EASE's Gram matrix, the co-purchase pairs and the baskets set rules count), laid out on
+    this data's item space; None counts them here. Validation's fits on older orders always
+    run here (they count their own pairs).
     """
     checked = validate_weights(weights)
     start = time.perf_counter()
@@ -161,7 +166,10 @@ def fit_shop_models(
         content = replace(content, personal=personal.neighbours)
     rules, t_rules = _timed(
         lambda: fit_association(
-            inter, min_count=validation.rules_floor, cover_discount=validation.cover_discount
+            inter,
+            min_count=validation.rules_floor,
+            cover_discount=validation.cover_discount,
+            counted=precomputed.pairs if precomputed is not None else None,
         )
     )
     gram = precomputed.gram if precomputed is not None else None

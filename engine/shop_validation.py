@@ -221,10 +221,17 @@ def _auto_floor(data: TrainingData) -> int:
     return auto_min_count(int(data.purchases["order_id"].nunique()))
 
 
+def lowest_floor(n_orders: int) -> int:
+    """The lowest support floor validation may choose in a shop of n_orders orders: the
+    least count of the pairs a full fit can rank (what a Spark job counts down to)."""
+    return min(auto_min_count(n_orders), FLOORS[0])
+
+
 def _floors(data: TrainingData) -> list[int]:
     """The support floors to try, lowest first: FLOORS, the automatic one, and no lower."""
     auto = _auto_floor(data)
-    return sorted({auto, *(f for f in FLOORS if f >= min(auto, FLOORS[0]))})
+    lowest = lowest_floor(int(data.purchases["order_id"].nunique()))
+    return sorted({auto, *(f for f in FLOORS if f >= lowest)})
 
 
 def _choose_floor(

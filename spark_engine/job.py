@@ -4,8 +4,9 @@
         --shop myshop --out s3a://bucket/shoprec-tables/myshop
 
 It runs every Spark step of one shop and writes each table as Parquet under --out:
-item_baskets and top_partners (spark_engine.pairs), popularity (spark_engine.popularity),
-gram (spark_engine.gram) and content_neighbours (spark_engine.content). The driver of
+item_baskets, top_partners, pair_counts and rule_baskets (spark_engine.pairs), popularity
+(spark_engine.popularity), gram (spark_engine.gram) and content_neighbours
+(spark_engine.content). The driver of
 `shoprec train --engine spark` reads them back (worker.spark_training).
 """
 
@@ -28,7 +29,15 @@ from spark_engine.pairs import write_tables
 from spark_engine.popularity import decayed_masses
 from spark_engine.session import spark_session
 
-TABLES = ("item_baskets", "top_partners", "popularity", "gram", "content_neighbours")
+TABLES = (
+    "item_baskets",
+    "top_partners",
+    "pair_counts",
+    "rule_baskets",
+    "popularity",
+    "gram",
+    "content_neighbours",
+)
 
 
 def neighbour_rows(item_ids: np.ndarray, indices: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
@@ -54,18 +63,22 @@ def run_job(
     k: int = 50,
     content_k: int = DEFAULT_K,
     now: datetime | None = None,
+    pair_floor: int | None = None,
+    rule_floor: int | None = None,
 ) -> dict[str, int]:
     """Write every table of `shop` under `out_dir`; return the rows written per table.
 
     now: the moment decayed counts are measured from (default: the newest order or event
-    in the export, as training takes it)."""
+    in the export, as training takes it). pair_floor, rule_floor: the least baskets of a
+    pair in pair_counts and of a product in rule_baskets (spark_engine.pairs.write_tables
+    derives them from the number of orders by default)."""
     data = training_data_from_export(export_dir, shop, now or datetime.now(UTC))
     if now is None:
         latest = latest_timestamp(data)
         if latest is not None:
             data = replace(data, now=latest)
     moment = data.now.timestamp()
-    written = write_tables(spark, export_dir, shop, out_dir, k)
+    written = write_tables(spark, export_dir, shop, out_dir, k, pair_floor, rule_floor)
     masses = decayed_masses(spark, export_dir, shop, moment)
     masses.write.mode("overwrite").parquet(f"{out_dir}/popularity")
     written["popularity"] = masses.count()

@@ -1,10 +1,15 @@
 """`shoprec train --engine spark` on the driver: export the shop, run the Spark job
 (spark_engine.job), then fit the models from its tables through the local fit path.
 
-EASE's inversion, rule ordering, validation and blending stay on the driver
-(engine.shop_fit); the job's content neighbour table replaces the step whose cost grows
-with the square of the catalog. The artifacts are then written exactly as local training
-writes them (worker.training), so serving does not know which engine trained.
+What grows with the data is counted by the job: the content neighbours (the square of the
+catalog), the popularity masses, EASE's Gram matrix, the co-purchase pairs (each item's
+plain top partners, and every pair down to validation's lowest support floor, which the
+driver ranks by pair_score without counting them) and the baskets cut to the set rules'
+frequent items (the driver counts the itemsets over those). EASE's inversion, the rules'
+scoring and coverage ordering, validation's fits on the older orders (which count their
+own pairs), the set rules' mining and blending stay on the driver (engine.shop_fit). The
+artifacts are then written exactly as local training writes them (worker.training), so
+serving does not know which engine trained.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from config import Settings
+from engine.association import PLAIN_K, PairCounts, set_rule_floor
 from engine.content import NeighbourBlocks
 from engine.shop_fit import Precomputed, fit_shop_models
 from engine.shop_models import ShopModels
+from engine.shop_validation import lowest_floor
 from engine.training_data import TrainingData, build_item_space
 from storage.db import open_shop_db
 from storage.parquet_export import export_shop
@@ -90,6 +97,48 @@ def gram_matrix(table: pd.DataFrame, item_ids: np.ndarray) -> sp.csr_matrix:
     return gram
 
 
+def counted_pairs(
+    tables_dir: Path, item_ids: np.ndarray, n_baskets: int, pair_floor: int, rule_floor: int
+) -> PairCounts:
+    """engine.association.PairCounts on the item space from the job's top_partners,
+    pair_counts (written at pair_floor) and rule_baskets (at rule_floor) tables."""
+    n = len(item_ids)
+    partners = read_table(tables_dir, "top_partners")
+    r, c, known = _positions(partners["anchor"], partners["partner"], item_ids)
+    ranks = partners["rank"].to_numpy(np.int64)
+    if not known.all() or (ranks >= PLAIN_K).any():
+        raise TrainingError(
+            f"the top_partners table names products the driver does not know or ranks past "
+            f"{PLAIN_K}"
+        )
+    plain_indices = np.full((n, PLAIN_K), -1, np.int32)
+    plain_together = np.zeros((n, PLAIN_K), np.float32)
+    plain_indices[r, ranks] = c
+    plain_together[r, ranks] = partners["together"].to_numpy(np.float32)
+    pairs = read_table(tables_dir, "pair_counts")
+    anchors, others, known = _positions(pairs["anchor"], pairs["partner"], item_ids)
+    if not known.all():
+        raise TrainingError("the pair_counts table names products the driver does not know")
+    lines = read_table(tables_dir, "rule_baskets")
+    orders, order_ids = pd.factorize(lines["order_id"].astype(str), sort=True)
+    columns, _, known = _positions(lines["product_id"], lines["product_id"], item_ids)
+    if not known.all() or len(order_ids) > n_baskets:
+        raise TrainingError("the rule_baskets table is not the driver's orders and products")
+    rule_baskets = sp.csr_matrix(
+        (np.ones(len(lines), np.float32), (orders, columns)), shape=(n_baskets, n)
+    )
+    return PairCounts(
+        anchors,
+        others,
+        pairs["together"].to_numpy(np.float64),
+        pair_floor,
+        plain_indices,
+        plain_together,
+        rule_baskets,
+        rule_floor,
+    )
+
+
 def export_for_spark(settings: Settings, shop: str, out: Path) -> None:
     """`shoprec export` of the shop into `out` (what the job reads)."""
     db = open_shop_db(settings.data_dir, shop, create=False)
@@ -119,13 +168,25 @@ def fit_on_spark(
         ) from None
     except SparkUnavailable as exc:
         raise TrainingError(str(exc)) from exc
+    # The floors the driver's fit will check the tables against (engine.association).
+    n_baskets = int(data.purchases["order_id"].astype(str).nunique())
+    pair_floor, rule_floor = lowest_floor(n_baskets), set_rule_floor(n_baskets)
     with tempfile.TemporaryDirectory(prefix="shoprec-spark-") as work:
         export_dir, tables_dir = Path(work) / "export", Path(work) / "tables"
         try:
             say("exporting the shop as Parquet")
             export_for_spark(settings, shop, export_dir)
             say("running the Spark steps (pairs, content neighbours, popularity, Gram)")
-            run_job(spark, str(export_dir), shop, str(tables_dir), now=data.now)
+            run_job(
+                spark,
+                str(export_dir),
+                shop,
+                str(tables_dir),
+                k=PLAIN_K,
+                now=data.now,
+                pair_floor=pair_floor,
+                rule_floor=rule_floor,
+            )
         finally:
             if ours:
                 spark.stop()
@@ -135,6 +196,7 @@ def fit_on_spark(
         pieces = Precomputed(
             masses=popularity_masses(read_table(tables_dir, "popularity"), items.item_ids),
             gram=gram_matrix(read_table(tables_dir, "gram"), items.item_ids),
+            pairs=counted_pairs(tables_dir, items.item_ids, n_baskets, pair_floor, rule_floor),
         )
         blocks = table_neighbour_blocks(table, items.item_ids)
         return fit_shop_models(data, content_blocks=blocks, precomputed=pieces)

@@ -77,14 +77,22 @@ def test_spark_top_partners_are_the_engines_plain_co_purchase_table(
     assert spark_lists == local
 
 
-def test_the_job_writes_both_tables(spark: Any, exported: Path, tmp_path: Path) -> None:
+def test_the_job_writes_every_pair_table(spark: Any, exported: Path, tmp_path: Path) -> None:
     from spark_engine.pairs import write_tables
 
-    written = write_tables(spark, str(exported), SHOP, str(tmp_path / "tables"), k=5)
+    written = write_tables(
+        spark, str(exported), SHOP, str(tmp_path / "tables"), k=5, pair_floor=2, rule_floor=3
+    )
     assert written["item_baskets"] > 100 and written["top_partners"] > written["item_baskets"]
     back = spark.read.parquet(str(tmp_path / "tables" / "top_partners"))
     assert back.count() == written["top_partners"]
     assert back.agg({"rank": "max"}).collect()[0][0] == 4
+    pairs = spark.read.parquet(str(tmp_path / "tables" / "pair_counts"))
+    assert written["pair_counts"] > 50  # the pairs seen twice or more
+    assert pairs.agg({"together": "min"}).collect()[0][0] == 2
+    lines = spark.read.parquet(str(tmp_path / "tables" / "rule_baskets"))
+    counts = lines.groupBy("product_id").count()
+    assert written["rule_baskets"] > 100 and counts.agg({"count": "min"}).collect()[0][0] >= 3
 
 
 def test_spark_popularity_masses_are_the_engines(

@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
+import engine.association as association
 from config import load_settings
+from engine.association import set_rule_floor
 from engine.base import CONTEXT_SLOTS, RecommendationRequest
 from engine.shop_artifacts import load_shop_models
 from storage.db import models_dir
@@ -28,15 +31,70 @@ def _trained(data_dir: Path, engine: str) -> Any:
     return load_shop_models(folder), json.loads((folder / "manifest.json").read_text())
 
 
+class Watch:
+    """What one training counted: the baskets of each pair count (engine.association.
+    count_pairs), the set rules' itemsets, and the matrices their itemsets were counted on."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.pair_baskets: list[int] = []
+        self.itemsets: list[pd.DataFrame] = []
+        self.itemset_inputs: list[Any] = []
+        count_pairs, rule_itemsets = association.count_pairs, association.rule_itemsets
+        count_itemsets = association.count_itemsets
+
+        def counting(baskets: Any) -> Any:
+            self.pair_baskets.append(baskets.shape[0])
+            return count_pairs(baskets)
+
+        def mining(baskets: Any, counted: Any = None) -> pd.DataFrame:
+            frame = rule_itemsets(baskets, counted)
+            self.itemsets.append(frame)
+            return frame
+
+        def cutting(matrix: Any, *args: Any, **kwargs: Any) -> Any:
+            self.itemset_inputs.append(matrix)
+            return count_itemsets(matrix, *args, **kwargs)
+
+        monkeypatch.setattr(association, "count_pairs", counting)
+        monkeypatch.setattr(association, "rule_itemsets", mining)
+        monkeypatch.setattr(association, "count_itemsets", cutting)
+
+
+@pytest.mark.spark
 def test_spark_training_serves_what_local_training_serves(
     spark: Any, trained_demo_data: Path, tmp_path: Path
 ) -> None:
     local_dir, spark_dir = tmp_path / "local", tmp_path / "spark"
     for copy in (local_dir, spark_dir):
         shutil.copytree(trained_demo_data, copy)
-    local, local_manifest = _trained(local_dir, "local")
-    on_spark, spark_manifest = _trained(spark_dir, "spark")
+    with pytest.MonkeyPatch.context() as patch:
+        local_watch = Watch(patch)
+        local, local_manifest = _trained(local_dir, "local")
+    with pytest.MonkeyPatch.context() as patch:
+        spark_watch = Watch(patch)
+        on_spark, spark_manifest = _trained(spark_dir, "spark")
     assert (local_manifest["engine"], spark_manifest["engine"]) == ("local", "spark")
+    # The co-purchase pairs and the set rules' baskets came from the job's tables: the
+    # driver counted pairs only for validation's fit on the older orders, never over all.
+    n_baskets = local.rules.n_baskets
+    assert n_baskets in local_watch.pair_baskets
+    assert spark_watch.pair_baskets == [n for n in local_watch.pair_baskets if n < n_baskets]
+    # The same itemsets with the same supports, counted on the driver over baskets the job
+    # cut to the frequent items (fewer entries than the full baskets).
+    assert len(local_watch.itemsets) == len(spark_watch.itemsets) == 1
+    assert len(local_watch.itemsets[0]) > 0
+    pd.testing.assert_frame_equal(local_watch.itemsets[0], spark_watch.itemsets[0])
+    full, cut = local_watch.itemset_inputs[-1], spark_watch.itemset_inputs[-1]
+    assert cut.shape == full.shape and 0 < cut.nnz < full.nnz
+    held = np.asarray((cut > 0).sum(axis=0)).ravel()
+    assert held[held > 0].min() >= set_rule_floor(n_baskets)
+    # The whole rules artifact is the local one: the item-item (plain co-purchase) table
+    # and its counts, the scored pair table, the set rules.
+    mine, theirs = local.rules.to_arrays(), on_spark.rules.to_arrays()
+    assert mine.keys() == theirs.keys() and "cooccurrence_indices" in mine
+    for name in mine:
+        assert np.array_equal(mine[name], theirs[name]), name
+    assert (local.rules.plain.indices >= 0).sum() > 500  # a table worth comparing
     assert np.array_equal(local.content.neighbours.indices, on_spark.content.neighbours.indices)
     assert (local.content.neighbours.indices >= 0).sum() > 1000  # a table worth comparing
     np.testing.assert_allclose(
@@ -74,6 +132,7 @@ def test_spark_training_serves_what_local_training_serves(
     )
 
 
+@pytest.mark.spark
 def test_the_job_writes_every_table(spark: Any, exported: Path, tmp_path: Path) -> None:
     from spark_engine.job import TABLES, run_job
 
