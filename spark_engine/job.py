@@ -6,8 +6,9 @@
 It runs every Spark step of one shop and writes each table as Parquet under --out:
 item_baskets, top_partners, pair_counts and rule_baskets (spark_engine.pairs), popularity
 (spark_engine.popularity), gram (spark_engine.gram) and content_neighbours
-(spark_engine.content). The driver of
-`shoprec train --engine spark` reads them back (worker.spark_training).
+(spark_engine.content), and a one-line JSON record of what it ran on (`job`). The driver of
+`shoprec train --engine spark` reads them back (worker.spark_training): the tables of its own
+run, or with `--tables DIR` those a separately submitted job wrote.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from spark_engine.pairs import write_tables
 from spark_engine.popularity import decayed_masses
 from spark_engine.session import spark_session
 
+# What the job was run on (shop, the moment decay is measured from, the orders, k), written
+# beside its tables: a driver fitting from tables it did not run checks them against its own
+# data (worker.spark_training).
+JOB_RECORD = "job"
 TABLES = (
     "item_baskets",
     "top_partners",
@@ -93,6 +98,17 @@ def run_job(
     table = spark.createDataFrame(rows, schema)
     table.write.mode("overwrite").parquet(f"{out_dir}/content_neighbours")
     written["content_neighbours"] = len(frame)
+    job = {
+        "shop": shop,
+        "now": data.now.isoformat(),
+        "orders": int(data.purchases["order_id"].astype(str).nunique()),
+        "k": k,
+        "content_k": content_k,
+        "tables": written,
+    }
+    spark.createDataFrame([(json.dumps(job),)], "job string").coalesce(1).write.mode(
+        "overwrite"
+    ).text(f"{out_dir}/{JOB_RECORD}")
     return written
 
 

@@ -1,5 +1,6 @@
 """`shoprec train --engine spark` on the driver: export the shop, run the Spark job
-(spark_engine.job), then fit the models from its tables through the local fit path.
+(spark_engine.job), then fit the models from its tables through the local fit path; or,
+with `--tables DIR`, fit from the tables a job submitted to a cluster wrote.
 
 What grows with the data is counted by the job: the content neighbours (the square of the
 catalog), the popularity masses, EASE's Gram matrix, the co-purchase pairs (each item's
@@ -14,8 +15,10 @@ serving does not know which engine trained.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +32,7 @@ from engine.shop_fit import Precomputed, fit_shop_models
 from engine.shop_models import ShopModels
 from engine.shop_validation import lowest_floor
 from engine.training_data import TrainingData, build_item_space
+from spark_engine.job import JOB_RECORD
 from storage.db import open_shop_db
 from storage.parquet_export import export_shop
 from worker.errors import TrainingError
@@ -149,9 +153,24 @@ def export_for_spark(settings: Settings, shop: str, out: Path) -> None:
 
 
 def fit_on_spark(
-    settings: Settings, shop: str, data: TrainingData, say: Callable[[str], None]
+    settings: Settings,
+    shop: str,
+    data: TrainingData,
+    say: Callable[[str], None],
+    tables: Path | None = None,
 ) -> ShopModels:
-    """Export -> Spark job (SHOPREC_SPARK_MASTER, in-process driver) -> fit from its tables."""
+    """Export -> Spark job (SHOPREC_SPARK_MASTER, in-process driver) -> fit from its tables.
+
+    tables: the folder of a job submitted separately (`spark-submit spark_engine/job.py` on a
+    cluster, over `shoprec export`'s files) to fit from instead of running one; its record
+    must name this shop's data as the driver read it (check_job_record)."""
+    n_baskets = int(data.purchases["order_id"].astype(str).nunique())
+    # The floors the driver's fit will check the tables against (engine.association).
+    pair_floor, rule_floor = lowest_floor(n_baskets), set_rule_floor(n_baskets)
+    if tables is not None:
+        check_job_record(tables, shop, data, n_baskets)
+        say(f"assembling the models from the Spark tables in {tables}")
+        return _fit_from_tables(tables, data, n_baskets, pair_floor, rule_floor)
     from spark_engine.errors import SparkUnavailable
     from spark_engine.job import run_job
     from spark_engine.session import spark_session
@@ -168,9 +187,6 @@ def fit_on_spark(
         ) from None
     except SparkUnavailable as exc:
         raise TrainingError(str(exc)) from exc
-    # The floors the driver's fit will check the tables against (engine.association).
-    n_baskets = int(data.purchases["order_id"].astype(str).nunique())
-    pair_floor, rule_floor = lowest_floor(n_baskets), set_rule_floor(n_baskets)
     with tempfile.TemporaryDirectory(prefix="shoprec-spark-") as work:
         export_dir, tables_dir = Path(work) / "export", Path(work) / "tables"
         try:
@@ -191,12 +207,53 @@ def fit_on_spark(
             if ours:
                 spark.stop()
         say("assembling the models from the Spark tables")
-        items = build_item_space(data)
-        table = read_table(tables_dir, "content_neighbours")
-        pieces = Precomputed(
-            masses=popularity_masses(read_table(tables_dir, "popularity"), items.item_ids),
-            gram=gram_matrix(read_table(tables_dir, "gram"), items.item_ids),
-            pairs=counted_pairs(tables_dir, items.item_ids, n_baskets, pair_floor, rule_floor),
+        return _fit_from_tables(tables_dir, data, n_baskets, pair_floor, rule_floor)
+
+
+def _fit_from_tables(
+    tables_dir: Path, data: TrainingData, n_baskets: int, pair_floor: int, rule_floor: int
+) -> ShopModels:
+    """The local fit path with the job's tables for the steps that ran on Spark."""
+    items = build_item_space(data)
+    table = read_table(tables_dir, "content_neighbours")
+    pieces = Precomputed(
+        masses=popularity_masses(read_table(tables_dir, "popularity"), items.item_ids),
+        gram=gram_matrix(read_table(tables_dir, "gram"), items.item_ids),
+        pairs=counted_pairs(tables_dir, items.item_ids, n_baskets, pair_floor, rule_floor),
+    )
+    blocks = table_neighbour_blocks(table, items.item_ids)
+    return fit_shop_models(data, content_blocks=blocks, precomputed=pieces)
+
+
+def check_job_record(tables_dir: Path, shop: str, data: TrainingData, n_baskets: int) -> None:
+    """Refuse tables made from other data than the driver's: another shop, another moment
+    decay was measured from, other orders (the shop changed since its export), or another
+    number of co-purchase partners. The fit checks the support floors itself."""
+    folder = tables_dir / JOB_RECORD
+    parts = sorted(folder.glob("part-*")) if folder.is_dir() else []
+    lines = [line for part in parts for line in part.read_text().splitlines() if line.strip()]
+    if len(lines) != 1:
+        raise TrainingError(
+            f"{tables_dir} holds no record of the Spark job ({JOB_RECORD}/): run "
+            "spark_engine/job.py of this version to write the tables"
         )
-        blocks = table_neighbour_blocks(table, items.item_ids)
-        return fit_shop_models(data, content_blocks=blocks, precomputed=pieces)
+    try:
+        job = json.loads(lines[0])
+        now = datetime.fromisoformat(job["now"])
+        facts = (job["shop"], int(job["orders"]), int(job["k"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TrainingError(
+            f"the Spark job's record in {tables_dir} cannot be read: {exc}"
+        ) from exc
+    if facts[0] != shop:
+        raise TrainingError(f"the tables in {tables_dir} are shop {facts[0]!r}'s, not {shop!r}")
+    if facts[2] != PLAIN_K:
+        raise TrainingError(
+            f"the job kept {facts[2]} partners per product; run it with --k {PLAIN_K}"
+        )
+    if now != data.now or facts[1] != n_baskets:
+        raise TrainingError(
+            f"the tables in {tables_dir} were made from {facts[1]:,} orders up to "
+            f"{now.isoformat()}; the shop now has {n_baskets:,} up to {data.now.isoformat()}: "
+            "export the shop and run the job again (or train without --tables)"
+        )

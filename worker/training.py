@@ -160,6 +160,7 @@ def train_shop(
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
     engine: str = LOCAL_ENGINE,
+    tables: Path | None = None,
 ) -> TrainReport:
     """Fit every model on the shop's store and swap the new artifacts in atomically.
 
@@ -169,10 +170,13 @@ def train_shop(
     "spark" to export the shop, run every Spark step (spark_engine.job) on
     SHOPREC_SPARK_MASTER and fit from its tables (worker.spark_training); validation, EASE's
     inversion and the artifacts stay the local path's, so serving does not know which
-    engine trained.
+    engine trained. tables: with "spark", the folder of a separately submitted Spark job to
+    fit from instead of running one (worker.spark_training.check_job_record).
     """
     if engine not in ENGINES:
         raise TrainingError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if tables is not None and engine != SPARK_ENGINE:
+        raise TrainingError("tables of a Spark job are read by the spark engine only")
     say = progress or (lambda _stage: None)
     start = time.perf_counter()
     say("reading the shop's orders, products and events")
@@ -185,7 +189,7 @@ def train_shop(
     if engine == SPARK_ENGINE:
         from worker.spark_training import fit_on_spark
 
-        models = fit_on_spark(settings, shop, data, say)
+        models = fit_on_spark(settings, shop, data, say, tables)
     else:
         models = fit_shop_models(data)
     fitted = time.perf_counter()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
@@ -47,8 +48,16 @@ class StageLines:
     "extra and Java 17) and fit from their tables, for shops too large for one host; the "
     "models written are the same.",
 )
+@click.option(
+    "--tables",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --engine spark: fit from the tables a Spark job submitted separately wrote "
+    "(spark-submit spark_engine/job.py over `shoprec export`'s files) instead of running one; "
+    "refused when they were made from other data than the shop holds now.",
+)
 @pass_cli
-def train_command(cli_ctx: CliContext, if_due: bool, engine: str) -> None:
+def train_command(cli_ctx: CliContext, if_due: bool, engine: str, tables: Path | None) -> None:
     """Fit every model for the shop; print per-model time, size, and whether it is trusted.
 
     A model without the data it needs (e.g. orders with 2+ items for frequently bought
@@ -60,7 +69,9 @@ def train_command(cli_ctx: CliContext, if_due: bool, engine: str) -> None:
         if not due:
             return
     try:
-        report = train_shop(cli_ctx.settings, cli_ctx.shop, progress=StageLines(), engine=engine)
+        report = train_shop(
+            cli_ctx.settings, cli_ctx.shop, progress=StageLines(), engine=engine, tables=tables
+        )
     except (UnknownShop, EngineError, TrainingError) as exc:
         raise click.ClickException(str(exc)) from exc
     for line in report.lines():
