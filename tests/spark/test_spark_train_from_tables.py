@@ -18,7 +18,6 @@ from config import load_settings
 from engine.base import RecommendationRequest
 from engine.shop_artifacts import load_shop_models
 from storage.db import models_dir
-from worker.training import train_shop
 
 SHOP = "demo"
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,14 +43,13 @@ def test_training_from_a_submitted_jobs_tables(
     run_job(spark, str(exported), SHOP, str(tables))
     record = json.loads((next((tables / "job").glob("part-*"))).read_text())
     assert record["shop"] == SHOP and record["k"] == 50 and record["orders"] > 100
-    local_dir, spark_dir = tmp_path / "local", tmp_path / "spark"
-    for copy in (local_dir, spark_dir):
-        shutil.copytree(trained_demo_data, copy)
-    train_shop(load_settings({}, data_dir=local_dir), SHOP)
+    spark_dir = tmp_path / "spark"
+    shutil.copytree(trained_demo_data, spark_dir)
     done = _train_cli(spark_dir, "--tables", str(tables))
     assert done.returncode == 0, done.stderr
     assert "starting Spark" not in done.stdout  # no job of its own
-    local = load_shop_models(models_dir(load_settings({}, data_dir=local_dir), SHOP))
+    # The fixture's shop was trained locally on the same data.
+    local = load_shop_models(models_dir(load_settings({}, data_dir=trained_demo_data), SHOP))
     folder = models_dir(load_settings({}, data_dir=spark_dir), SHOP)
     from_tables = load_shop_models(folder)
     assert json.loads((folder / "manifest.json").read_text())["engine"] == "spark"
