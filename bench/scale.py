@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -35,12 +36,18 @@ import numpy as np
 import engine.shop_fit as shop_fit
 import worker.training as training
 from config import load_settings
-from storage.db import open_shop_db
+from engine.base import CONTEXT_SLOTS, RecommendationRequest
+from engine.shop_artifacts import load_shop_models
+from storage.db import models_dir, open_shop_db
+from worker.training import ENGINES
 
 SHOP = "scale"
 START = datetime(2024, 1, 1, tzinfo=UTC)
 DAYS = 730
 BATCH_ORDERS = 50_000
+LINES_PER_ORDER = 5.015  # distinct order lines per generated order, measured at 20k orders
+COMPARE_SAMPLE = 200  # anchor products and customers per slot in the engines' comparison
+CHILD_MODES = ("generate", "train", "compare")
 WORDS = (
     "cotton linen wool silk denim leather canvas velvet bamboo ceramic glass steel oak walnut "
     "classic modern vintage rustic minimal bold soft slim large small round square striped "
@@ -243,27 +250,80 @@ def write_shop(data_dir: Path, products: int, orders: int) -> dict[str, float]:
     return counts
 
 
+def _statm_mb(pid: int | str) -> float:
+    """Resident memory of one process now, in MB (0 when it has just exited)."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * 4096 / 2**20
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (children of any of its threads, recursively)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as children:
+                    kids = [int(c) for c in children.read().split()]
+            except OSError:
+                continue
+            found.extend(kids)
+            todo.extend(kids)
+    return found
+
+
+def _is_java(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/comm") as comm:
+            return comm.read().strip() == "java"
+    except OSError:
+        return False
+
+
 class RssSampler:
-    """Peak resident memory of nested phases, sampled from /proc/self/statm by a thread."""
+    """Peak resident memory of nested phases, sampled from /proc by a thread.
+
+    Three figures per phase: this process (the Python driver), the java processes below it
+    (Spark's JVM in local mode: driver and executors in one), and the whole process tree at
+    one instant (Python, JVM, Spark's Python workers, and the sentence-embedding process
+    content training starts beside it, which runs under both engines).
+    """
 
     def __init__(self, period_s: float = 0.02) -> None:
         self.period_s = period_s
         self._active: list[dict[str, float]] = []
         self._lock = threading.Lock()
+        self._java: set[int] = set()
         thread = threading.Thread(target=self._run, daemon=True)
         thread.start()
 
     @staticmethod
     def rss_mb() -> float:
         """Resident memory of this process now, in MB."""
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * 4096 / 2**20
+        return _statm_mb("self")
 
     def _sample(self) -> None:
-        rss = self.rss_mb()
+        own = self.rss_mb()
+        java = rest = 0.0
+        for pid in _descendants(os.getpid()):
+            if pid not in self._java and _is_java(pid):
+                self._java.add(pid)
+            if pid in self._java:
+                java += _statm_mb(pid)
+            else:
+                rest += _statm_mb(pid)
         with self._lock:
             for result in self._active:
-                result["peak_mb"] = max(result["peak_mb"], rss)
+                result["peak_mb"] = max(result["peak_mb"], own)
+                result["jvm_peak_mb"] = max(result["jvm_peak_mb"], java)
+                result["tree_peak_mb"] = max(result["tree_peak_mb"], own + java + rest)
 
     def _run(self) -> None:
         while True:
@@ -272,12 +332,15 @@ class RssSampler:
 
     @contextmanager
     def phase(self) -> Iterator[dict[str, float]]:
-        """Measure one phase: the yielded dict holds 'seconds', 'cpu_s', 'peak_mb' on exit.
+        """Measure one phase: the yielded dict holds 'seconds', 'cpu_s', 'peak_mb',
+        'jvm_peak_mb' and 'tree_peak_mb' on exit.
 
-        CPU seconds (all threads) are printed beside wall seconds because the machine may be
-        shared: wall time then includes waiting for a core, CPU time does not.
+        CPU seconds (this process's threads; not the JVM's) are printed beside wall seconds
+        because the machine may be shared: wall time then includes waiting for a core, CPU
+        time does not.
         """
-        result = {"peak_mb": self.rss_mb()}
+        now = self.rss_mb()
+        result = {"peak_mb": now, "jvm_peak_mb": 0.0, "tree_peak_mb": now}
         with self._lock:
             self._active.append(result)
         start, cpu = time.perf_counter(), time.process_time()
@@ -292,7 +355,8 @@ class RssSampler:
 
 
 def _instrument(sampler: RssSampler, phases: dict[str, dict[str, float]]) -> None:
-    """Wrap the loader and every fit function train_shop calls, recording each one's phase."""
+    """Wrap the loader, every fit function and the Spark steps train_shop calls, recording
+    each one's phase (a step one engine does not call is not printed for it)."""
 
     def wrap(module: Any, name: str, label: str) -> None:
         inner: Callable[..., Any] = getattr(module, name)
@@ -306,6 +370,7 @@ def _instrument(sampler: RssSampler, phases: dict[str, dict[str, float]]) -> Non
         setattr(module, name, timed)
 
     wrap(training, "load_training_data", "load from SQLite")
+    wrap(training, "fit_shop_models", "fit models")
     # The fitting functions as engine.shop_fit calls them (the last call of each is kept:
     # the full fit, after validation's fits on the older orders).
     wrap(shop_fit, "prepare_interactions", "prepare matrices")
@@ -320,21 +385,36 @@ def _instrument(sampler: RssSampler, phases: dict[str, dict[str, float]]) -> Non
         ("fit_taste", "taste"),
     ):
         wrap(shop_fit, name, label)
+    try:
+        import spark_engine.job as job
+        import spark_engine.session as session
+        import worker.spark_training as spark_training
+    except ImportError:  # no pyspark: the local engine alone can run
+        return
+    # fit_on_spark imports spark_session and run_job when called, so patching their modules
+    # is enough; the job's own steps are module globals of spark_engine.job. Popularity and
+    # the Gram matrix are lazy frames written inside run_job: they are the job's remainder.
+    wrap(session, "spark_session", "spark: start session")
+    wrap(spark_training, "export_for_spark", "spark: export Parquet")
+    wrap(job, "run_job", "spark: job total")
+    wrap(job, "training_data_from_export", "  job: read export")
+    wrap(job, "write_tables", "  job: pairs tables")
+    wrap(job, "content_neighbours", "  job: content")
+    wrap(spark_training, "fit_shop_models", "fit models")
 
 
-def run_one(products: int, orders: int) -> dict[str, Any]:
-    """Generate and train one size in this process; the figures as a dict."""
-    with tempfile.TemporaryDirectory(prefix="shoprec-scale-") as folder:
-        settings = load_settings({}, data_dir=Path(folder))
-        written = write_shop(settings.data_dir, products, orders)
-        sampler = RssSampler()
-        phases: dict[str, dict[str, float]] = {}
-        _instrument(sampler, phases)
-        base_mb = sampler.rss_mb()
-        with sampler.phase() as total:
-            report = training.train_shop(settings, SHOP)
+def train_one(data_dir: Path, engine: str) -> dict[str, Any]:
+    """Train the generated shop in `data_dir` with one engine in this process."""
+    settings = load_settings({}, data_dir=data_dir)
+    sampler = RssSampler()
+    phases: dict[str, dict[str, float]] = {}
+    _instrument(sampler, phases)
+    base_mb = sampler.rss_mb()
+    with sampler.phase() as total:
+        report = training.train_shop(settings, SHOP, engine=engine)
+    phases["save artifacts"] = {"seconds": report.save_seconds}
     return {
-        "written": written,
+        "engine": engine,
         "base_mb": base_mb,
         "phases": phases,
         "total": total,
@@ -343,62 +423,208 @@ def run_one(products: int, orders: int) -> dict[str, Any]:
     }
 
 
-def print_one(products: int, orders: int, result: dict[str, Any]) -> None:
-    """One size's figures, human-readable."""
-    w, out = result["written"], sys.stdout
-    out.write(
-        f"\n== {orders:,} orders: {w['products']:,} products, {w['lines']:,} lines, "
-        f"{w['views']:,} views (generated and written in {w['seconds']:.0f} s)\n"
+def compare(first: Path, second: Path, n: int = COMPARE_SAMPLE) -> dict[str, Any]:
+    """Served lists of two trained model folders, request by request: every slot of every
+    context, top 10, anchored on each of `n` sampled products with one of `n` sampled
+    customers. A list is equal when its product ids are, in order."""
+    a, b = load_shop_models(first), load_shop_models(second)
+    rng = np.random.default_rng(1)
+    items = a.item_ids
+    anchors = [str(p) for p in rng.choice(items, min(n, items.size), replace=False)]
+    known = a.taste.customer_ids
+    customers = [str(c) for c in rng.choice(known, min(n, known.size), replace=False)]
+    customers += [None] * (len(anchors) - len(customers))
+    asked = equal = 0
+    overlap = 0.0
+    differ: dict[str, int] = {}
+    start = time.perf_counter()
+    for context, slots in CONTEXT_SLOTS.items():
+        for slot in slots:
+            for anchor, customer in zip(anchors, customers, strict=True):
+                request = RecommendationRequest(
+                    context, slot, product_ids=(anchor,), customer_id=customer, limit=10
+                )
+                mine = [r.product_id for r in a.recommend(request)]
+                theirs = [r.product_id for r in b.recommend(request)]
+                asked += 1
+                if mine == theirs:
+                    equal += 1
+                else:
+                    differ[slot] = differ.get(slot, 0) + 1
+                shared = len(set(mine) & set(theirs))
+                overlap += shared / max(len(mine), len(theirs)) if mine or theirs else 1.0
+    return {
+        "asked": asked,
+        "equal": equal,
+        "overlap": overlap / max(asked, 1),
+        "differ": differ,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def _child(args: list[str], timeout: float | None) -> dict[str, Any]:
+    """Run this script in a fresh process with `args`; its JSON answer."""
+    child = subprocess.run(
+        [sys.executable, "-P", __file__, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
-    out.write(f"  {'phase':<18}{'wall s':>9}{'CPU s':>9}{'peak RSS MB':>13}\n")
+    if child.returncode:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{child.stderr[-4000:]}")
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def print_generated(orders: int, written: dict[str, float]) -> None:
+    """The generated shop's size."""
+    sys.stdout.write(
+        f"\n== {orders:,} orders: {written['products']:,} products, {written['lines']:,} "
+        f"lines, {written['views']:,} views (generated and written in "
+        f"{written['seconds']:.0f} s)\n"
+    )
+
+
+def print_one(result: dict[str, Any]) -> None:
+    """One engine's figures for one size, human-readable."""
+    out = sys.stdout
+    out.write(f"  -- engine {result['engine']}\n")
+    head = (
+        f"  {'phase':<30}{'wall s':>9}{'CPU s':>9}{'peak RSS MB':>13}{'JVM MB':>9}{'tree MB':>9}\n"
+    )
+    out.write(head)
     for name, phase in result["phases"].items():
+        if "cpu_s" not in phase:
+            out.write(f"  {name:<30}{phase['seconds']:>9.1f}\n")
+            continue
+        jvm = f"{phase['jvm_peak_mb']:>9.0f}{phase['tree_peak_mb']:>9.0f}"
         out.write(
-            f"  {name:<18}{phase['seconds']:>9.1f}{phase['cpu_s']:>9.1f}{phase['peak_mb']:>13.0f}\n"
+            f"  {name:<30}{phase['seconds']:>9.1f}{phase['cpu_s']:>9.1f}"
+            f"{phase['peak_mb']:>13.0f}{jvm}\n"
         )
-    total = result["total"]
+    t = result["total"]
     out.write(
-        f"  {'train_shop total':<18}{total['seconds']:>9.1f}{total['cpu_s']:>9.1f}"
-        f"{total['peak_mb']:>13.0f}   "
-        f"(RSS before training {result['base_mb']:.0f} MB; artifacts "
-        f"{result['artifacts_mb']:.0f} MB)\n"
+        f"  {'train_shop total':<30}{t['seconds']:>9.1f}{t['cpu_s']:>9.1f}"
+        f"{t['peak_mb']:>13.0f}{t['jvm_peak_mb']:>9.0f}{t['tree_peak_mb']:>9.0f}\n"
+        f"  (RSS before training {result['base_mb']:.0f} MB; artifacts "
+        f"{result['artifacts_mb']:.0f} MB; CPU s is the Python process's only)\n"
     )
     for name, trusted, why in result["models"]:
         out.write(f"  {name}: trusted={trusted}; {why}\n")
 
 
+def run_size(
+    orders: int, products: int, engines: list[str], timeout: float | None
+) -> dict[str, Any]:
+    """Generate one size, train it with each engine and compare: each in a fresh process,
+    so a peak RSS belongs to that step alone. Every model folder is kept apart for the
+    comparison (a second training would replace the first's)."""
+    row: dict[str, Any] = {"orders": orders, "products": products, "runs": {}}
+    with tempfile.TemporaryDirectory(prefix="shoprec-scale-") as folder:
+        data = Path(folder)
+        written = _child(
+            ["--child", "generate", "--data-dir", folder, "--orders", str(orders)]
+            + ["--products", str(products)],
+            timeout,
+        )
+        row["written"] = written
+        print_generated(orders, written)
+        sys.stdout.flush()
+        kept: dict[str, Path] = {}
+        for engine in engines:
+            try:
+                result = _child(
+                    ["--child", "train", "--data-dir", folder, "--engine", engine], timeout
+                )
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                sys.stdout.write(f"  -- engine {engine} FAILED: {exc}\n")
+                row["runs"][engine] = {"failed": str(exc)[:300]}
+                continue
+            row["runs"][engine] = result
+            print_one(result)
+            trained = models_dir(load_settings({}, data_dir=data), SHOP)
+            kept[engine] = trained.rename(trained.with_name(f"models-{engine}"))
+            sys.stdout.flush()
+        if len(kept) == 2:
+            same = _child(
+                ["--child", "compare", "--data-dir", folder] + [str(kept[e]) for e in ENGINES],
+                timeout,
+            )
+            row["compare"] = same
+            sys.stdout.write(
+                f"  equal lists: {same['equal']}/{same['asked']} (local vs spark, top 10, "
+                f"every slot x {COMPARE_SAMPLE} products and customers; mean overlap "
+                f"{same['overlap']:.3f}; differing per slot: {same['differ'] or 'none'})\n"
+            )
+    return row
+
+
+def _child_main(args: argparse.Namespace) -> None:
+    data = Path(args.data_dir)
+    if args.child == "generate":
+        settings = load_settings({}, data_dir=data)
+        answer: dict[str, Any] = write_shop(settings.data_dir, args.products, args.orders[0])
+    elif args.child == "train":
+        answer = train_one(data, args.engine)
+    else:
+        answer = compare(Path(args.models[0]), Path(args.models[1]))
+    sys.stdout.write("\n" + json.dumps(answer) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, action="append", help="one size (repeatable)")
+    parser.add_argument(
+        "--lines",
+        type=int,
+        action="append",
+        help=f"one size in order lines (~{LINES_PER_ORDER} per order)",
+    )
     parser.add_argument("--products", type=int, default=100_000)
-    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # child mode
+    parser.add_argument("--engine", choices=(*ENGINES, "both"), default="both")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds per step")
+    parser.add_argument("--child", choices=CHILD_MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
+    parser.add_argument("models", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    sizes = args.orders or [10_000, 100_000, 1_000_000]
-    if args.json:
-        json.dump(run_one(args.products, sizes[0]), sys.stdout)
+    if args.child:
+        _child_main(args)
         return
-    rows = []
-    for orders in sizes:
-        # A fresh process per size: peak RSS then belongs to that size alone.
-        child = subprocess.run(
-            [sys.executable, "-P", __file__, "--json", "--orders", str(orders)]
-            + ["--products", str(args.products)],
-            capture_output=True,
-            text=True,
-        )
-        if child.returncode:
-            sys.exit(f"{orders} orders failed:\n{child.stderr}")
-        result = json.loads(child.stdout)
-        print_one(args.products, orders, result)
-        rows.append((orders, result))
-        sys.stdout.flush()
-    sys.stdout.write("\ngrowth: orders -> train wall seconds, CPU seconds, peak RSS MB\n")
-    for orders, result in rows:
-        t = result["total"]
-        sys.stdout.write(
-            f"  {orders:>9,}  {t['seconds']:8.1f} s  {t['cpu_s']:8.1f} s  {t['peak_mb']:8.0f} MB\n"
-        )
-    flags = " ".join(f"--orders {o}" for o in args.orders or [])
-    sys.stdout.write(f"reproduce: .venv/bin/python -P bench/scale.py {flags}".rstrip() + "\n")
+    sizes = list(args.orders or [])
+    sizes += [max(1, round(n / LINES_PER_ORDER)) for n in args.lines or []]
+    sizes = sizes or [10_000, 100_000, 1_000_000]
+    engines = list(ENGINES) if args.engine == "both" else [args.engine]
+    rows = [run_size(orders, args.products, engines, args.timeout) for orders in sizes]
+    sys.stdout.write(
+        "\ngrowth: engine, orders, lines, products -> train wall s, peak RSS MB "
+        "(Python; JVM; tree), equal lists\n"
+    )
+    for row in rows:
+        same = row.get("compare")
+        equality = f"{same['equal']}/{same['asked']}" if same else "-"
+        for engine, run in row["runs"].items():
+            head = (
+                f"  {engine:<6}{row['orders']:>11,}{row['written']['lines']:>12,}"
+                f"{row['products']:>9,}"
+            )
+            if "failed" in run:
+                sys.stdout.write(f"{head}  failed\n")
+                continue
+            t = run["total"]
+            sys.stdout.write(
+                f"{head}{t['seconds']:>9.1f} s{t['peak_mb']:>8.0f}{t['jvm_peak_mb']:>8.0f}"
+                f"{t['tree_peak_mb']:>8.0f} MB  {equality}\n"
+            )
+    flags = [f"--orders {o}" for o in args.orders or []]
+    flags += [f"--lines {n}" for n in args.lines or []]
+    if args.products != 100_000:
+        flags.append(f"--products {args.products}")
+    if args.engine != "both":
+        flags.append(f"--engine {args.engine}")
+    sys.stdout.write(
+        "reproduce: SHOPREC_SPARK_MASTER=local[2] .venv/bin/python -P bench/scale.py "
+        + " ".join(flags)
+        + "\n"
+    )
 
 
 if __name__ == "__main__":
