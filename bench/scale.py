@@ -1,12 +1,30 @@
-"""Benchmark: training time and peak memory of a generated large shop, by number of orders.
+"""Benchmark: training time and peak memory of a generated large shop, by size, with the local
+engine (`shoprec train`) and the Spark engine (`shoprec train --engine spark`), and whether
+the two engines' models serve the same lists.
 
-Run: .venv/bin/python -P bench/scale.py                 # 10k, 100k and 1M orders (minutes)
-     .venv/bin/python -P bench/scale.py --orders 100000  # one size
+Run: .venv/bin/python -P bench/scale.py                  # 10k, 100k, 1M orders, both engines
+     .venv/bin/python -P bench/scale.py --lines 1000000  # one size in order lines (~5 per order)
+     .venv/bin/python -P bench/scale.py --orders 100000 --products 300000 --engine local
 (-P: bench/ is not put on sys.path, so no file there can shadow a standard module.)
-Each size runs in a fresh process: a generator writes the shop straight into its SQLite store
-(executemany in batches, secondary indexes built after the load, like a bulk import), then
-`train_shop` (what `shoprec train` runs) trains it, with every model's fit wrapped to record
-its wall time and the peak RSS reached while it ran (sampled every 20 ms from /proc).
+--engine local|spark|both (default both); --products N (default 100,000); --orders and
+--lines repeat for several sizes; --timeout S stops any one step after S seconds. The Spark
+engine runs on SHOPREC_SPARK_MASTER (default local[2]) and needs pyspark and Java 17.
+
+Each step runs in a fresh process, so a peak belongs to that step alone: a generator writes
+the shop straight into a SQLite store (executemany in batches, secondary indexes built after
+the load, like a bulk import); then `train_shop` trains it with each engine in turn, every
+model's fit (and each Spark step: session start, Parquet export, the job's pairs and content
+steps, the job in total) wrapped to record its wall time, the Python process's CPU time and
+peak RSS, and the peak RSS of the JVM below it and of the whole process tree (sampled every
+20 ms from /proc); with both engines, a last process loads both model folders and asks each
+for every slot's top 10 anchored on 200 sampled products, each with one of 200 sampled
+customers.
+
+Printed per size: the rows generated; per engine a table of steps (wall s, CPU s, peak RSS
+of Python, JVM and tree in MB), the train_shop total, the artifacts' size and each model's
+trust line; then "equal lists: N/M" (lists whose product ids are the same, in order, with
+the mean overlap and the slots that differ); at the end one line per engine and size and
+the command that reproduces the run.
 
 The shop is shaped like a real one: 100,000 products in categories of Zipf-distributed size,
 product popularity Zipf within and across categories, baskets of 1-12 items (about 5 lines
