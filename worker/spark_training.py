@@ -46,17 +46,35 @@ def read_table(tables_dir: Path, name: str) -> pd.DataFrame:
     return pd.read_parquet(folder)
 
 
-def table_neighbour_blocks(table: pd.DataFrame, item_ids: np.ndarray) -> NeighbourBlocks:
+class ItemPositions:
+    """Product ids of the job's tables as positions in the driver's item space; the id map
+    is built once per assembly, not once per table column (a catalog of 300,000 ids)."""
+
+    def __init__(self, item_ids: np.ndarray) -> None:
+        self.size = len(item_ids)
+        self._position = {str(p): i for i, p in enumerate(item_ids)}
+
+    def of(self, ids: pd.Series) -> np.ndarray:
+        """Int64 positions, -1 for an id the driver does not know."""
+        return ids.astype(str).map(self._position).fillna(-1).to_numpy(np.int64)
+
+    def pair(self, rows: pd.Series, cols: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Two id columns as (rows, cols) positions, and where both are known."""
+        r, c = self.of(rows), self.of(cols)
+        return r, c, (r >= 0) & (c >= 0)
+
+
+def table_neighbour_blocks(table: pd.DataFrame, positions: ItemPositions) -> NeighbourBlocks:
     """engine.content's neighbour blocks answered from the job's content_neighbours table
     (product_id, rank, neighbour, score), laid out on the driver's item space."""
 
     def blocks(matrix: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
         n = matrix.shape[0]
-        if n != len(item_ids):
+        if n != positions.size:
             raise TrainingError("the content table's item space is not the driver's")
         indices = np.full((n, k), -1, np.int32)
         scores = np.zeros((n, k), np.float32)
-        r, c, known = _positions(table["product_id"], table["neighbour"], item_ids)
+        r, c, known = positions.pair(table["product_id"], table["neighbour"])
         ranks = table["rank"].to_numpy()
         keep = known & (ranks < k)
         if not keep.all():
@@ -66,17 +84,6 @@ def table_neighbour_blocks(table: pd.DataFrame, item_ids: np.ndarray) -> Neighbo
         return indices, scores
 
     return blocks
-
-
-def _positions(
-    rows: pd.Series, cols: pd.Series, item_ids: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Two product id columns of a job table as positions in the driver's item space:
-    (rows, cols) int64 with -1 for an unknown id, and where both are known."""
-    position = {str(p): i for i, p in enumerate(item_ids)}
-    r = rows.astype(str).map(position).fillna(-1).to_numpy(np.int64)
-    c = cols.astype(str).map(position).fillna(-1).to_numpy(np.int64)
-    return r, c, (r >= 0) & (c >= 0)
 
 
 def popularity_masses(
@@ -91,10 +98,10 @@ def popularity_masses(
     return got[0], got[1], got[2]
 
 
-def gram_matrix(table: pd.DataFrame, item_ids: np.ndarray) -> sp.csr_matrix:
+def gram_matrix(table: pd.DataFrame, positions: ItemPositions) -> sp.csr_matrix:
     """EASE's Gram matrix (CSR float64 on the item space) from the job's gram table."""
-    n = len(item_ids)
-    r, c, keep = _positions(table["i"], table["j"], item_ids)
+    n = positions.size
+    r, c, keep = positions.pair(table["i"], table["j"])
     values = table["value"].to_numpy(np.float64)[keep]
     gram = sp.csr_matrix((values, (r[keep], c[keep])), shape=(n, n))
     gram.sort_indices()
@@ -102,13 +109,13 @@ def gram_matrix(table: pd.DataFrame, item_ids: np.ndarray) -> sp.csr_matrix:
 
 
 def counted_pairs(
-    tables_dir: Path, item_ids: np.ndarray, n_baskets: int, pair_floor: int, rule_floor: int
+    tables_dir: Path, positions: ItemPositions, n_baskets: int, pair_floor: int, rule_floor: int
 ) -> PairCounts:
     """engine.association.PairCounts on the item space from the job's top_partners,
     pair_counts (written at pair_floor) and rule_baskets (at rule_floor) tables."""
-    n = len(item_ids)
+    n = positions.size
     partners = read_table(tables_dir, "top_partners")
-    r, c, known = _positions(partners["anchor"], partners["partner"], item_ids)
+    r, c, known = positions.pair(partners["anchor"], partners["partner"])
     ranks = partners["rank"].to_numpy(np.int64)
     if not known.all() or (ranks >= PLAIN_K).any():
         raise TrainingError(
@@ -120,13 +127,13 @@ def counted_pairs(
     plain_indices[r, ranks] = c
     plain_together[r, ranks] = partners["together"].to_numpy(np.float32)
     pairs = read_table(tables_dir, "pair_counts")
-    anchors, others, known = _positions(pairs["anchor"], pairs["partner"], item_ids)
+    anchors, others, known = positions.pair(pairs["anchor"], pairs["partner"])
     if not known.all():
         raise TrainingError("the pair_counts table names products the driver does not know")
     lines = read_table(tables_dir, "rule_baskets")
     orders, order_ids = pd.factorize(lines["order_id"].astype(str), sort=True)
-    columns, _, known = _positions(lines["product_id"], lines["product_id"], item_ids)
-    if not known.all() or len(order_ids) > n_baskets:
+    columns = positions.of(lines["product_id"])
+    if (columns < 0).any() or len(order_ids) > n_baskets:
         raise TrainingError("the rule_baskets table is not the driver's orders and products")
     rule_baskets = sp.csr_matrix(
         (np.ones(len(lines), np.float32), (orders, columns)), shape=(n_baskets, n)
@@ -215,13 +222,14 @@ def _fit_from_tables(
 ) -> ShopModels:
     """The local fit path with the job's tables for the steps that ran on Spark."""
     items = build_item_space(data)
+    positions = ItemPositions(items.item_ids)
     table = read_table(tables_dir, "content_neighbours")
     pieces = Precomputed(
         masses=popularity_masses(read_table(tables_dir, "popularity"), items.item_ids),
-        gram=gram_matrix(read_table(tables_dir, "gram"), items.item_ids),
-        pairs=counted_pairs(tables_dir, items.item_ids, n_baskets, pair_floor, rule_floor),
+        gram=gram_matrix(read_table(tables_dir, "gram"), positions),
+        pairs=counted_pairs(tables_dir, positions, n_baskets, pair_floor, rule_floor),
     )
-    blocks = table_neighbour_blocks(table, items.item_ids)
+    blocks = table_neighbour_blocks(table, positions)
     return fit_shop_models(data, content_blocks=blocks, precomputed=pieces)
 
 
