@@ -40,17 +40,17 @@ DOMAIN = "test-shop.myshopify.com"
 ORDER = Path(__file__).resolve().parent / "fixtures" / "shopify" / "orders_create.json"
 PRODUCT_UPDATE = ORDER.with_name("products_update.json")
 ROOT = Path(__file__).resolve().parent.parent
+# The Redis the redis_conn fixture flushes: the hosts and the worker share it.
+REDIS_URL = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 pytestmark = pytest.mark.redis
 
 
-def start_host(
-    data_dir: Path, store_url: str, redis_url: str, log: Path
-) -> tuple[str, subprocess.Popen[bytes]]:
+def start_host(data_dir: Path, store_url: str, log: Path) -> tuple[str, subprocess.Popen[bytes]]:
     """`shoprec serve` on its own data dir, attached to the shared store and Redis."""
     env = {
         "PYTHONPATH": str(ROOT),
         "SHOPREC_STORE_URL": store_url,
-        "REDIS_URL": redis_url,
+        "REDIS_URL": REDIS_URL,
         "SHOPIFY_API_SECRET": SECRET,
     }
     server = start_server(data_dir, log, shop=SHOP, env=env, timeout_s=60)
@@ -98,14 +98,13 @@ def test_a_webhook_acknowledged_by_a_killed_host_is_applied_from_the_shared_stor
     hosts: list[subprocess.Popen[bytes]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    redis_url = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     host_a, host_b = tmp_path / "host-a" / "data", tmp_path / "host-b" / "data"
     bind_store(host_a, store_url)
     bind_store(host_b, store_url)
     try:
         open_shop_db(host_a, SHOP).close()  # the shop exists once, in the shared store
 
-        url_a, proc_a = start_host(host_a, store_url, redis_url, tmp_path / "a.log")
+        url_a, proc_a = start_host(host_a, store_url, tmp_path / "a.log")
         hosts.append(proc_a)
         receipt_id = int(post_order(url_a, "order-1")["receipt_id"])  # type: ignore[call-overload]
         proc_a.send_signal(signal.SIGKILL)  # acknowledged, then gone before anything else
@@ -174,6 +173,13 @@ def answer(url: str) -> dict[str, str]:
         return {item["product_id"]: item["title"] for item in json.loads(got.read())["items"]}
 
 
+def work_as_host(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    """Jobs run from here on as a deployed worker runs them: that host's data dir, the
+    shared store (already in the environment) and the shared Redis."""
+    monkeypatch.setenv("SHOPREC_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("REDIS_URL", REDIS_URL)
+
+
 def drain(redis_conn: redis.Redis) -> None:
     """A worker's burst over the default queue (applies the stored deliveries)."""
     queue = get_queue(QUEUE_DEFAULT, redis_conn)
@@ -197,7 +203,6 @@ def two_hosts(
 ) -> tuple[str, str, Path, Path]:
     """A shop imported and trained through the CLI on host A (its models published to the
     shared folder), then hosts A and B serving it: (url A, url B, data dir A, data dir B)."""
-    redis_url = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     shared_models = tmp_path / "shared-models"
     env = {"SHOPREC_STORE_URL": store_url, "SHOPREC_SHARED_MODELS_DIR": str(shared_models)}
     host_a, host_b = tmp_path / "host-a" / "data", tmp_path / "host-b" / "data"
@@ -207,8 +212,8 @@ def two_hosts(
     run_cli(host_a, env, "train")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    url_a, proc_a = start_host(host_a, store_url, redis_url, tmp_path / "a.log")
-    url_b, proc_b = start_host(host_b, store_url, redis_url, tmp_path / "b.log")
+    url_a, proc_a = start_host(host_a, store_url, tmp_path / "a.log")
+    url_b, proc_b = start_host(host_b, store_url, tmp_path / "b.log")
     hosts += [proc_a, proc_b]
     return url_a, url_b, host_a, host_b
 
@@ -222,7 +227,6 @@ def test_a_product_change_accepted_by_one_host_is_what_the_other_serves_next(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url_a, url_b, host_a, host_b = two_hosts(store_url, tmp_path, hosts, monkeypatch)
-    redis_url = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
     before = answer(url_b)  # host B serves models it pulled, never having trained
     assert before.get(NANO) == "IPod Nano"
@@ -250,8 +254,7 @@ def test_a_product_change_accepted_by_one_host_is_what_the_other_serves_next(
     product["title"] = "IPod Nano, renamed on host A"
     post_webhook(url_a, "products/update", json.dumps(product).encode(), "rename-1")
     # The worker runs as a deployed one does: host A's data dir, the shared store and Redis.
-    monkeypatch.setenv("SHOPREC_DATA_DIR", str(host_a))
-    monkeypatch.setenv("REDIS_URL", redis_url)
+    work_as_host(monkeypatch, host_a)
     generation = int(redis_conn.get(generation_key(SHOP)) or 0)
     drain(redis_conn)
     # Host B shares no marker file with the worker: the Redis counter is what tells it.
@@ -296,7 +299,6 @@ def test_orders_accepted_by_one_host_pair_products_on_the_other_host(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url_a, url_b, host_a, host_b = two_hosts(store_url, tmp_path, hosts, monkeypatch)
-    redis_url = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
     before = fbt(url_b, NANO)  # cached on host B from here on
     assert before and before[0] == TOUCH  # the models' pair
@@ -307,8 +309,7 @@ def test_orders_accepted_by_one_host_pair_products_on_the_other_host(
     assert fbt(url_b, NANO) == before  # acknowledged, not applied yet: host B caches this
     # The worker runs as a deployed worker does: the shared store, the shared Redis, and a
     # data dir of its own host (A's), not B's.
-    monkeypatch.setenv("SHOPREC_DATA_DIR", str(host_a))
-    monkeypatch.setenv("REDIS_URL", redis_url)
+    work_as_host(monkeypatch, host_a)
     drain(redis_conn)
     until(lambda: fbt(url_b, NANO)[:2] == ["acc5", TOUCH], "host B serves the new pair first")
     assert fbt(url_a, NANO)[:2] == ["acc5", TOUCH]
