@@ -28,12 +28,7 @@ from engine.rules import pool_size
 from engine.shop_artifacts import load_shop_models
 from engine.slot_limits import clamp_limit
 from engine.slot_specs import TABLES
-from serving.cache import (
-    ExpiringSets,
-    ExpiringValues,
-    ServingCache,
-    ShopReaders,
-)
+from serving.cache import ExpiringSets, ExpiringValues, ServingCache, ShopReaders
 from serving.connections import ShopConnections
 from serving.live_popularity import LivePopularity
 from serving.metrics import record_answer
